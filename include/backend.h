@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * backend: one interface for a remote filesystem.  FTP, FTPS and SFTP are
+ * instances of it; the cache is a decorator implementing it around another
+ * backend; the FUSE layer (fs.c) sees nothing else.
+ *
+ * Conventions for every operation:
+ *  - paths are absolute within the mount ("/" is the mount root), already
+ *    free of "." and ".." components, never with a trailing slash (except
+ *    "/" itself);
+ *  - return 0 (or a byte count) on success, a negative errno on failure;
+ *    the protocol detail behind an error goes to the log, not to the caller;
+ *  - operations are thread-safe: fs.c calls them from many FUSE threads;
+ *  - a NULL op means "not supported" and fs.c answers -ENOSYS/-ENOTSUP.
+ */
+#ifndef FTPFS_BACKEND_H
+#define FTPFS_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* Which fields of a backend_attr the server actually told us. */
+enum {
+	BA_MODE_TYPE = 1 << 0,	/* S_IFMT bits of mode */
+	BA_MODE_PERM = 1 << 1,	/* permission bits of mode */
+	BA_SIZE = 1 << 2,
+	BA_MTIME = 1 << 3,
+	BA_UID = 1 << 4,
+	BA_GID = 1 << 5,
+	BA_NLINK = 1 << 6,
+};
+
+/* Precision of mtime, so tools can be told how far to trust it. */
+enum ba_time_prec {
+	BA_PREC_SECOND = 0,	/* MLSD, MDTM, SFTP */
+	BA_PREC_MINUTE,		/* Unix LIST "Mon DD HH:MM", DOS LIST */
+	BA_PREC_DAY,		/* Unix LIST "Mon DD YYYY" */
+};
+
+struct backend_attr {
+	unsigned valid;		/* BA_* bits */
+	mode_t mode;		/* S_IFREG/S_IFDIR/S_IFLNK/... | perms */
+	uint64_t size;
+	struct timespec mtime;	/* UTC */
+	enum ba_time_prec mtime_prec;
+	uid_t uid;
+	gid_t gid;
+	unsigned nlink;
+};
+
+struct backend_dirent {
+	char *name;		/* one path component, never "." or ".." */
+	char *link_target;	/* symlink target when the listing shows it */
+	struct backend_attr attr;
+};
+
+struct backend_dirlist {
+	struct backend_dirent *ents;
+	size_t count;
+	size_t cap;
+};
+
+/* Append a copy of name/target/attr. 0 or -ENOMEM. */
+int backend_dirlist_add(struct backend_dirlist *l, const char *name,
+    size_t name_len, const char *link_target,
+    const struct backend_attr *attr);
+/* Free the entries and reset l to empty. NULL is accepted. */
+void backend_dirlist_free(struct backend_dirlist *l);
+/* Linear lookup by name, NULL when absent. */
+const struct backend_dirent *backend_dirlist_find(
+    const struct backend_dirlist *l, const char *name);
+
+/* Open flags passed to ->open (a subset of what fs.c got). */
+enum {
+	BO_READ = 1 << 0,
+	BO_WRITE = 1 << 1,
+	BO_CREATE = 1 << 2,	/* create if missing */
+	BO_TRUNC = 1 << 3,	/* start from an empty file */
+	BO_APPEND = 1 << 4,	/* writes go to the end (FTP APPE) */
+	BO_EXCL = 1 << 5,
+};
+
+/* Backend capabilities (backend->caps). */
+enum {
+	BCAP_PWRITE = 1 << 0,	   /* ->pwrite at any offset (SFTP) */
+	BCAP_CHEAP_STAT = 1 << 1,  /* ->stat is one round trip (MLST, SFTP):
+				      the cache may stat instead of listing
+				      the parent on a miss */
+	BCAP_SYMLINK = 1 << 2,	   /* ->symlink works */
+};
+
+struct backend;
+/* An open remote file: owned by the backend, opaque to everyone else. */
+struct backend_file;
+
+struct backend_ops {
+	const char *name;	/* "ftp", "ftps", "sftp", "cache" */
+
+	/* Attributes of one path, not following a final symlink. */
+	int (*stat)(struct backend *b, const char *path,
+	    struct backend_attr *out);
+	/* The entries of a directory (not "." or ".."); out starts empty. */
+	int (*list)(struct backend *b, const char *path,
+	    struct backend_dirlist *out);
+	/* Target of a symlink into buf (NUL-terminated, truncated to size). */
+	int (*readlink)(struct backend *b, const char *path, char *buf,
+	    size_t size);
+
+	/*
+	 * Open a file.  BO_READ: reads at any offset via ->read.
+	 * BO_WRITE: a write stream; with BO_TRUNC|BO_CREATE it replaces the
+	 * file, with BO_APPEND it appends.  Writes must then be sequential
+	 * from offset 0 (or from the end for BO_APPEND) unless the backend
+	 * has BCAP_PWRITE.  known_size is the size fs.c believes the file
+	 * has (-1 when unknown); it lets readers stop at EOF without asking.
+	 */
+	int (*open)(struct backend *b, const char *path, unsigned flags,
+	    mode_t mode, int64_t known_size, struct backend_file **out);
+	/* Read up to size bytes at off. Returns bytes read, 0 at EOF. */
+	ssize_t (*read)(struct backend *b, struct backend_file *f, char *buf,
+	    size_t size, off_t off);
+	/*
+	 * Write at off.  Without BCAP_PWRITE, off must equal the stream's
+	 * current end (-ESPIPE otherwise; fs.c spools such writes locally).
+	 */
+	ssize_t (*write)(struct backend *b, struct backend_file *f,
+	    const char *buf, size_t size, off_t off);
+	/*
+	 * Finish pending writes and report whether the server has every
+	 * byte: 0 only after the server confirmed it.  The handle stays open.
+	 */
+	int (*flush)(struct backend *b, struct backend_file *f);
+	/* Close the handle (flushing first); the result of the flush. */
+	int (*release)(struct backend *b, struct backend_file *f);
+
+	int (*mkdir)(struct backend *b, const char *path, mode_t mode);
+	int (*rmdir)(struct backend *b, const char *path);
+	int (*unlink)(struct backend *b, const char *path);
+	/* POSIX rename: replaces an existing target (flags: RENAME_NOREPLACE). */
+	int (*rename)(struct backend *b, const char *from, const char *to,
+	    unsigned flags);
+	int (*chmod)(struct backend *b, const char *path, mode_t mode);
+	int (*set_mtime)(struct backend *b, const char *path,
+	    const struct timespec *mtime);
+	/* Set the size of a closed file (an open one goes through ->write). */
+	int (*truncate)(struct backend *b, const char *path, off_t size);
+	int (*symlink)(struct backend *b, const char *target,
+	    const char *linkpath);
+	int (*statfs)(struct backend *b, const char *path, struct statvfs *out);
+
+	/* Tell a decorator that path (or everything below it) changed. */
+	void (*invalidate)(struct backend *b, const char *path);
+	/* Free everything: connections closed, handles must be released. */
+	void (*destroy)(struct backend *b);
+};
+
+struct backend {
+	const struct backend_ops *ops;
+	unsigned caps;		/* BCAP_* */
+	void *priv;		/* the instance's own state */
+};
+
+/* Join a directory path and a name into out ("/" + "a" = "/a"). */
+int backend_path_join(const char *dir, const char *name, char *out,
+    size_t size);
+/*
+ * Split path into its parent (written to parent, "/" for top-level names)
+ * and a pointer to the last component inside path.  -EINVAL for "/".
+ */
+int backend_path_split(const char *path, char *parent, size_t size,
+    const char **name);
+
+#endif

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ftp_list: directory listing parsers (pure, incremental).
+ *
+ *  - MLSD (RFC 3659 7): facts case-insensitive; name = everything after the
+ *    first space (or TAB) following the facts, never trimmed; type=file,
+ *    dir, cdir/pdir (skipped), OS.unix=symlink / OS.unix=slink[:target]
+ *    (symlink, any case), unknown (special file); unix.mode in 0644, 644
+ *    or 0o644 form; modify in UTC.
+ *  - LIST, Unix "ls -l": with/without link count and group, devices with
+ *    "maj, min", "Mon DD HH:MM" (year inferred: current year unless that is
+ *    more than 30 days in the future, then the year before) or
+ *    "Mon DD YYYY"; the name is the rest of the line after exactly one
+ *    space; "name -> target" split only for 'l' entries; "total N" skipped.
+ *  - LIST, Windows/IIS DOS: "MM-DD-YY  HH:MMAM  <DIR>|size  name", also
+ *    four-digit years and YYYY-MM-DD, sizes with ',' or '.' separators.
+ *  - Format detection for LIST: each line is tried against Unix then DOS;
+ *    the format that parsed the first line sticks for the listing.
+ *
+ * Entries named "." or "..", and names containing CR, LF or NUL (which can
+ * never be addressed safely, guide 1.8) are skipped.  Unparseable lines are
+ * skipped and counted, never fatal.
+ */
+#ifndef FTPFS_FTP_LIST_H
+#define FTPFS_FTP_LIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "backend.h"
+#include "buf.h"
+
+#define FTP_LIST_LINE_MAX 8192
+
+enum ftp_list_fmt {
+	FTP_LIST_AUTO,	/* LIST output, format not known yet */
+	FTP_LIST_MLSD,
+	FTP_LIST_UNIX,
+	FTP_LIST_DOS,
+};
+
+/* One parsed entry; name/target point into the caller's line buffer. */
+struct ftp_list_entry {
+	const char *name;
+	size_t name_len;
+	const char *target;	/* symlink target, NULL if not shown */
+	size_t target_len;
+	struct backend_attr attr;
+};
+
+/*
+ * Parse one line (no line terminator; a trailing CR is tolerated).
+ * now is the current UTC time, used to infer LIST years.
+ * Returns 1 and fills *out, 0 when the line carries no entry to report
+ * (blank, "total", ".", "..", cdir/pdir, control characters in the name),
+ * -EINVAL when the line does not parse in this format.
+ */
+int ftp_list_parse_mlsd(const char *line, size_t len,
+    struct ftp_list_entry *out);
+int ftp_list_parse_unix(const char *line, size_t len, time_t now,
+    struct ftp_list_entry *out);
+int ftp_list_parse_dos(const char *line, size_t len,
+    struct ftp_list_entry *out);
+
+/* Called for each entry; a negative return stops the parse with it. */
+typedef int (*ftp_list_cb)(const struct ftp_list_entry *e, void *arg);
+
+struct ftp_list_parser {
+	enum ftp_list_fmt fmt;	/* becomes UNIX or DOS once detected */
+	time_t now;
+	struct buf line;
+	unsigned entries;	/* entries reported */
+	unsigned bad_lines;	/* lines that did not parse */
+	ftp_list_cb cb;
+	void *arg;
+};
+
+void ftp_list_parser_init(struct ftp_list_parser *p, enum ftp_list_fmt fmt,
+    time_t now, ftp_list_cb cb, void *arg);
+/* Feed a chunk of the data connection; 0 or the callback's error /
+ * -EMSGSIZE for an overlong line. */
+int ftp_list_feed(struct ftp_list_parser *p, const char *data, size_t len);
+/* Parse a last unterminated line, then release buffers. */
+int ftp_list_finish(struct ftp_list_parser *p);
+void ftp_list_parser_free(struct ftp_list_parser *p);
+
+#endif

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * pool: a bounded set of protocol connections shared by FUSE threads.
+ * Protocol-agnostic: connections are opaque pointers created, checked,
+ * reset and destroyed through struct pool_conn_ops.
+ *
+ *  - pool_checkout() hands out an idle connection (health-checked first),
+ *    or opens a new one while fewer than max exist, or waits.
+ *  - A connect that fails with -EUSERS ("too many connections": 421 at
+ *    greeting, limit-530 at login) while other connections are alive
+ *    lowers max to the number alive and waits for one of them instead of
+ *    failing; with nothing alive it is returned to the caller.
+ *  - Parking: a connection that carries an open stream between reads (a
+ *    sequential RETR) is parked, not checked in.  Its owner gets it back
+ *    with pool_unpark().  When a checkout would otherwise wait, or a parked
+ *    connection stays untouched for park_timeout, the pool reclaims it:
+ *    ops->reset() aborts the stream and the connection becomes idle, and
+ *    the owner's next pool_unpark() returns false (it must reopen).
+ *  - A maintenance thread closes idle connections after idle_timeout.
+ *
+ * Locking: one mutex per pool (pool->lock) protects all bookkeeping; it is
+ * never held while calling ops (connect/reset/check/destroy may block on
+ * the network).  A connection is used by exactly one thread at a time.
+ */
+#ifndef FTPFS_POOL_H
+#define FTPFS_POOL_H
+
+#include <stdbool.h>
+
+struct pool_conn_ops {
+	/* Open a connection. 0, -EUSERS (server limit), other -errno. */
+	int (*connect)(void *ctx, void **conn);
+	/* Still usable before reuse (no pending bytes, no EOF)? 0 or -errno */
+	int (*check)(void *ctx, void *conn);
+	/* Abort whatever a parked connection carries; 0 when it is idle and
+	 * reusable afterwards, -errno when it must be destroyed. */
+	int (*reset)(void *ctx, void *conn);
+	/* Close; graceful = say goodbye (QUIT) first. */
+	void (*destroy)(void *ctx, void *conn, bool graceful);
+};
+
+struct pool_config {
+	unsigned max;		/* connections, >= 1 */
+	int idle_timeout_ms;	/* close idle connections after this */
+	int park_timeout_ms;	/* reclaim parked connections after this */
+	int wait_timeout_ms;	/* pool_checkout gives up (-ETIMEDOUT) */
+};
+
+struct pool;
+
+/* 0 or -errno. The maintenance thread starts here. */
+int pool_new(const struct pool_config *cfg, const struct pool_conn_ops *ops,
+    void *ctx, struct pool **out);
+/* Close every connection (graceful) and join the thread. NULL is fine. */
+void pool_destroy(struct pool *p);
+
+/* 0 and *conn, or -errno from connect, -ETIMEDOUT, -ESHUTDOWN. */
+int pool_checkout(struct pool *p, void **conn);
+/* Return a connection; reusable=false destroys it (no QUIT). */
+void pool_checkin(struct pool *p, void *conn, bool reusable);
+
+/* Keep conn between uses of its owner; reclaimable by the pool. */
+void pool_park(struct pool *p, void *conn);
+/* Take a parked conn back. false: it was reclaimed (do not touch it). */
+bool pool_unpark(struct pool *p, void *conn);
+
+/* Current limit (may have shrunk) and live connections, for logs/tests. */
+unsigned pool_max(struct pool *p);
+unsigned pool_live(struct pool *p);
+
+#endif

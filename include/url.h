@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * url: parse the mount source.  Pure functions, no I/O.
+ *
+ *   ftp://[user[:password]@]host[:port][/path]
+ *   ftps://...  (implicit TLS, port 990)   ftpes://... (explicit TLS, 21)
+ *   sftp://...  (port 22)
+ *   host may be a name, IPv4, or "[v6]" (brackets removed in ->host).
+ *   user, password and path are percent-decoded; a decoded user or path
+ *   containing CR, LF or NUL is refused (-EINVAL).  An empty path is "/".
+ *   The path is the remote directory to mount; it is interpreted relative
+ *   to the login directory unless it starts with "//" in the URL (RFC 1738
+ *   style: "ftp://h/%2Fsrv" or "ftp://h//srv" means absolute /srv).
+ */
+#ifndef FTPFS_URL_H
+#define FTPFS_URL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum url_scheme {
+	URL_FTP,
+	URL_FTPS,	/* implicit TLS */
+	URL_FTPES,	/* explicit TLS (AUTH TLS) */
+	URL_SFTP,
+};
+
+struct url {
+	enum url_scheme scheme;
+	char *user;		/* NULL when absent */
+	char *password;		/* NULL when absent */
+	char *host;		/* never NULL on success */
+	unsigned port;		/* the scheme's default when absent */
+	char *path;		/* decoded, starts with "/", no trailing '/' */
+	bool path_absolute;	/* "//" or "%2F" form: absolute on the server */
+};
+
+/* 0 or -EINVAL (malformed, bad port, control bytes) / -ENOMEM. */
+int url_parse(const char *s, size_t len, struct url *out);
+
+/* Free the strings (the password is wiped first). NULL is accepted. */
+void url_free(struct url *u);
+
+const char *url_scheme_name(enum url_scheme s);
+
+/*
+ * Where the password sits inside the URL text s, so main can scrub it from
+ * argv: sets *off/*n and returns true when there is one.
+ */
+bool url_password_span(const char *s, size_t len, size_t *off, size_t *n);
+
+#endif

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* backend: helpers shared by every backend (contract in backend.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+int
+backend_dirlist_add(struct backend_dirlist *l, const char *name,
+    size_t name_len, const char *link_target,
+    const struct backend_attr *attr)
+{
+	struct backend_dirent *e;
+
+	if (l->count == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 32;
+		struct backend_dirent *n;
+
+		if (ncap > SIZE_MAX / sizeof(*n))
+			return -ENOMEM;
+		n = realloc(l->ents, ncap * sizeof(*n));
+		if (n == NULL)
+			return -ENOMEM;
+		l->ents = n;
+		l->cap = ncap;
+	}
+	e = &l->ents[l->count];
+	memset(e, 0, sizeof(*e));
+	e->name = strndup(name, name_len);
+	if (e->name == NULL)
+		return -ENOMEM;
+	if (link_target != NULL) {
+		e->link_target = strdup(link_target);
+		if (e->link_target == NULL) {
+			free(e->name);
+			return -ENOMEM;
+		}
+	}
+	e->attr = *attr;
+	l->count++;
+	return 0;
+}
+
+void
+backend_dirlist_free(struct backend_dirlist *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->count; i++) {
+		free(l->ents[i].name);
+		free(l->ents[i].link_target);
+	}
+	free(l->ents);
+	l->ents = NULL;
+	l->count = 0;
+	l->cap = 0;
+}
+
+const struct backend_dirent *
+backend_dirlist_find(const struct backend_dirlist *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->count; i++)
+		if (strcmp(l->ents[i].name, name) == 0)
+			return &l->ents[i];
+	return NULL;
+}
+
+int
+backend_path_join(const char *dir, const char *name, char *out, size_t size)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+	bool slash = dl > 0 && dir[dl - 1] == '/';
+
+	if (dl + nl + 2 > size)
+		return -ENAMETOOLONG;
+	memcpy(out, dir, dl);
+	if (!slash)
+		out[dl++] = '/';
+	memcpy(out + dl, name, nl + 1);
+	return 0;
+}
+
+int
+backend_path_split(const char *path, char *parent, size_t size,
+    const char **name)
+{
+	const char *slash = strrchr(path, '/');
+	size_t pl;
+
+	if (slash == NULL || slash[1] == '\0')
+		return -EINVAL;
+	pl = (size_t)(slash - path);
+	if (pl == 0)
+		pl = 1; /* parent is "/" */
+	if (pl + 1 > size)
+		return -ENAMETOOLONG;
+	memcpy(parent, path, pl);
+	parent[pl] = '\0';
+	*name = slash + 1;
+	return 0;
+}
