@@ -37,6 +37,11 @@ struct pool_conn_ops {
 	int (*reset)(void *ctx, void *conn);
 	/* Close; graceful = say goodbye (QUIT) first. */
 	void (*destroy)(void *ctx, void *conn, bool graceful);
+	/*
+	 * connect and destroy are required.  check NULL: every idle
+	 * connection is taken as healthy.  reset NULL: a reclaimed
+	 * connection is destroyed (graceful=false) instead of reused.
+	 */
 };
 
 struct pool_config {
@@ -44,6 +49,8 @@ struct pool_config {
 	int idle_timeout_ms;	/* close idle connections after this */
 	int park_timeout_ms;	/* reclaim parked connections after this */
 	int wait_timeout_ms;	/* pool_checkout gives up (-ETIMEDOUT) */
+	/* A timeout <= 0 means "never": no expiry, no reclaim by timer,
+	 * or pool_checkout waits without limit. */
 };
 
 struct pool;
@@ -53,9 +60,23 @@ int pool_new(const struct pool_config *cfg, const struct pool_conn_ops *ops,
     void *ctx, struct pool **out);
 /* Close every connection (graceful) and join the thread. NULL is fine. */
 void pool_destroy(struct pool *p);
+/*
+ * pool_destroy details: idle connections are closed graceful, parked ones
+ * (a stream may be open on them) non-graceful.  Threads waiting in
+ * pool_checkout get -ESHUTDOWN and pool_destroy waits for them to leave.
+ * A connection still checked out is the caller's bug: it is logged and
+ * forgotten (not destroyed), and pool_checkin/park/unpark after
+ * pool_destroy touch freed memory.  Release every file handle first.
+ */
 
 /* 0 and *conn, or -errno from connect, -ETIMEDOUT, -ESHUTDOWN. */
 int pool_checkout(struct pool *p, void **conn);
+/*
+ * Add a connection opened outside the pool (the mount's first, checked
+ * connection) as an idle member.  If the pool is full it is destroyed.
+ */
+void pool_adopt(struct pool *p, void *conn);
+
 /* Return a connection; reusable=false destroys it (no QUIT). */
 void pool_checkin(struct pool *p, void *conn, bool reusable);
 
@@ -63,6 +84,17 @@ void pool_checkin(struct pool *p, void *conn, bool reusable);
 void pool_park(struct pool *p, void *conn);
 /* Take a parked conn back. false: it was reclaimed (do not touch it). */
 bool pool_unpark(struct pool *p, void *conn);
+
+/*
+ * The same with the owner's identity, e.g. its open-file handle (any
+ * pointer that stays allocated while it holds the park).  Prefer these:
+ * after a reclaim the connection may be checked out and parked again by
+ * another owner before the first one calls pool_unpark(), and only the
+ * owner tells the two parks apart.  pool_park(p, c) is
+ * pool_park_owner(p, c, NULL).  Call pool_unpark_owner() once per park.
+ */
+void pool_park_owner(struct pool *p, void *conn, const void *owner);
+bool pool_unpark_owner(struct pool *p, void *conn, const void *owner);
 
 /* Current limit (may have shrunk) and live connections, for logs/tests. */
 unsigned pool_max(struct pool *p);

@@ -1,1 +1,569 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ftp_conn: FTP control connection (contract in include/ftp_conn.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ftp_conn.h"
+#include "ftp_parse.h"
+#include "log.h"
+
+/* How long QUIT may take before we just close. */
+#define QUIT_TIMEOUT_MS 500
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int
+ftp_server_init(struct ftp_server *srv, const struct ftp_config *cfg)
+{
+	memset(srv, 0, sizeof(*srv));
+	srv->cfg = *cfg;
+	srv->cfg.host = dup_or_null(cfg->host);
+	srv->cfg.user = dup_or_null(cfg->user ? cfg->user : "anonymous");
+	srv->cfg.password = dup_or_null(cfg->password ? cfg->password : "");
+	srv->cfg.account = dup_or_null(cfg->account);
+	srv->cfg.root = dup_or_null(cfg->root ? cfg->root : "/");
+	if (srv->cfg.host == NULL || srv->cfg.user == NULL ||
+	    srv->cfg.password == NULL || srv->cfg.root == NULL ||
+	    (cfg->account != NULL && srv->cfg.account == NULL)) {
+		ftp_server_free(srv);
+		return -ENOMEM;
+	}
+	srv->list_a = -1;
+	pthread_mutex_init(&srv->lock, NULL);
+	return 0;
+}
+
+static void
+free_secret(const char *s)
+{
+	if (s != NULL) {
+		explicit_bzero((char *)s, strlen(s));
+		free((char *)s);
+	}
+}
+
+void
+ftp_server_free(struct ftp_server *srv)
+{
+	free((char *)srv->cfg.host);
+	free((char *)srv->cfg.user);
+	free_secret(srv->cfg.password);
+	free_secret(srv->cfg.account);
+	free((char *)srv->cfg.root);
+	free(srv->home);
+	free(srv->root);
+	pthread_mutex_destroy(&srv->lock);
+	memset(srv, 0, sizeof(*srv));
+}
+
+static void
+set_msg(char *msg, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_msg(char *msg, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (msg == NULL || len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, len, fmt, ap);
+	va_end(ap);
+}
+
+static bool
+arg_ok(const char *arg)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)arg; *p; p++)
+		if (*p == '\r' || *p == '\n' || *p == 0xff)
+			return false;
+	return true;
+}
+
+int
+ftp_send(struct ftp_conn *c, const char *verb, const char *arg)
+{
+	char line[FTP_CMD_MAX + 3];
+	int n, rc;
+
+	if (c->broken)
+		return -ECONNRESET;
+	if (arg != NULL && !arg_ok(arg)) {
+		log_warn("refusing %s: argument contains CR, LF or 0xFF", verb);
+		return -EINVAL;
+	}
+	if (arg != NULL)
+		n = snprintf(line, sizeof(line), "%s %s\r\n", verb, arg);
+	else
+		n = snprintf(line, sizeof(line), "%s\r\n", verb);
+	if (n < 0 || (size_t)n > FTP_CMD_MAX + 2)
+		return -ENAMETOOLONG;
+	if (strcasecmp(verb, "PASS") == 0 || strcasecmp(verb, "ACCT") == 0)
+		log_trace("[%u] > %s ****", c->id, verb);
+	else
+		log_trace("[%u] > %.*s", c->id, n - 2, line);
+	rc = net_write_all(c->fd, line, (size_t)n, c->srv->cfg.cmd_timeout_ms);
+	if (rc < 0) {
+		log_debug("[%u] send %s: %s", c->id, verb, strerror(-rc));
+		c->broken = true;
+	}
+	return rc;
+}
+
+static void
+trace_reply(struct ftp_conn *c, const struct ftp_reply *rep)
+{
+	const char *p = rep->text, *nl;
+
+	if (!log_enabled(LOG_LVL_TRACE))
+		return;
+	while (p != NULL && *p) {
+		nl = strchr(p, '\n');
+		log_trace("[%u] < %.*s", c->id,
+		    (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+int
+ftp_read_reply(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms)
+{
+	int64_t deadline = net_now_ms() + timeout_ms;
+	size_t used;
+	ssize_t r;
+	int rc;
+
+	if (c->broken)
+		return -ECONNRESET;
+	for (;;) {
+		if (c->in_len > c->in_off) {
+			rc = ftp_reply_feed(&c->rd, c->in + c->in_off,
+			    c->in_len - c->in_off, &used, rep);
+			if (rc < 0) {
+				log_warn("[%u] unreadable reply: %s", c->id,
+				    strerror(-rc));
+				c->broken = true;
+				return -EPROTO;
+			}
+			c->in_off += used;
+			if (rc == 1) {
+				trace_reply(c, rep);
+				if (rep->code == 421) {
+					/* Service closing: never reuse. */
+					log_info("[%u] server closes: %s", c->id,
+					    ftp_reply_last_line(rep));
+					c->broken = true;
+				}
+				return 0;
+			}
+		}
+		c->in_off = c->in_len = 0;
+		timeout_ms = (int)(deadline - net_now_ms());
+		if (timeout_ms < 0)
+			timeout_ms = 0;
+		r = net_read(c->fd, c->in, sizeof(c->in), timeout_ms);
+		if (r <= 0) {
+			rc = r == 0 ? -ECONNRESET : (int)r;
+			log_debug("[%u] reading reply: %s", c->id,
+			    r == 0 ? "connection closed" : strerror(-rc));
+			c->broken = true;
+			return rc;
+		}
+		c->in_len = (size_t)r;
+	}
+}
+
+int
+ftp_cmd(struct ftp_conn *c, struct ftp_reply *rep, const char *verb,
+    const char *arg)
+{
+	int rc = ftp_send(c, verb, arg);
+
+	if (rc < 0)
+		return rc;
+	return ftp_read_reply(c, rep, c->srv->cfg.cmd_timeout_ms);
+}
+
+int
+ftp_cmd_code(struct ftp_conn *c, int *code, const char *verb,
+    const char *arg)
+{
+	struct ftp_reply rep;
+	int rc = ftp_cmd(c, &rep, verb, arg);
+
+	if (rc < 0)
+		return rc;
+	*code = rep.code;
+	ftp_reply_free(&rep);
+	return 0;
+}
+
+int
+ftp_conn_check_idle(struct ftp_conn *c)
+{
+	struct ftp_reply rep;
+	int rc;
+
+	if (c->broken)
+		return -ECONNRESET;
+	if (c->in_len == c->in_off && !net_readable_now(c->fd))
+		return 0;
+	/* Something arrived unasked: an idle-timeout 421, or EOF. */
+	rc = ftp_read_reply(c, &rep, 100);
+	if (rc == 0) {
+		log_info("[%u] unsolicited reply on idle connection: %d %s",
+		    c->id, rep.code, ftp_reply_last_line(&rep));
+		ftp_reply_free(&rep);
+	}
+	c->broken = true;
+	return -ECONNRESET;
+}
+
+int
+ftp_conn_resync(struct ftp_conn *c)
+{
+	struct ftp_reply rep;
+	int64_t deadline;
+	int rc, i;
+
+	rc = ftp_send(c, "NOOP", NULL);
+	if (rc < 0)
+		goto fail;
+	deadline = net_now_ms() + 2000;
+	for (i = 0; i < 6; i++) {
+		int left = (int)(deadline - net_now_ms());
+
+		rc = ftp_read_reply(c, &rep, left > 0 ? left : 0);
+		if (rc < 0)
+			goto fail;
+		if (rep.code == 200) {
+			ftp_reply_free(&rep);
+			return 0;
+		}
+		log_debug("[%u] resync: discarding %d", c->id, rep.code);
+		ftp_reply_free(&rep);
+	}
+	rc = -EPROTO;
+fail:
+	c->broken = true;
+	return rc;
+}
+
+/* lftp's ftp:retry-530 idea: 530 texts that mean "too many sessions". */
+static bool
+is_limit_text(const char *text)
+{
+	static const char *const pats[] = {
+		"too many", "overloaded", "try again later", "try later",
+		"try back later", "is restricted to", "maximum number",
+		"number of connect", "more connection", "already connected",
+		"simultaneous login", "max clients", "maximum",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+		if (strcasestr(text, pats[i]) != NULL)
+			return true;
+	return false;
+}
+
+static int
+do_feat(struct ftp_conn *c)
+{
+	struct ftp_reply rep;
+	unsigned feat;
+	int rc;
+
+	rc = ftp_cmd(c, &rep, "FEAT", NULL);
+	if (rc < 0)
+		return rc;
+	if (rep.code == 211) {
+		feat = ftp_parse_feat(rep.text, rep.text_len);
+		pthread_mutex_lock(&c->srv->lock);
+		c->srv->feat = feat;
+		c->srv->feat_known = true;
+		pthread_mutex_unlock(&c->srv->lock);
+	}
+	ftp_reply_free(&rep);
+	return 0;
+}
+
+static int
+login(struct ftp_conn *c, char *msg, size_t msglen)
+{
+	struct ftp_server *srv = c->srv;
+	struct ftp_reply rep = { 0 };
+	bool once;
+	int rc;
+
+	rc = ftp_cmd(c, &rep, "USER", srv->cfg.user);
+	if (rc < 0)
+		goto io;
+	if (rep.code == 331) {
+		ftp_reply_free(&rep);
+		rc = ftp_cmd(c, &rep, "PASS", srv->cfg.password);
+		if (rc < 0)
+			goto io;
+	}
+	if (rep.code == 332) {
+		ftp_reply_free(&rep);
+		if (srv->cfg.account == NULL) {
+			set_msg(msg, msglen,
+			    "login refused: the server asks for an account "
+			    "(ACCT) and none is configured");
+			return -EACCES;
+		}
+		rc = ftp_cmd(c, &rep, "ACCT", srv->cfg.account);
+		if (rc < 0)
+			goto io;
+	}
+	if (rep.code == 230 || rep.code == 202) {
+		ftp_reply_free(&rep);
+		return 0;
+	}
+	pthread_mutex_lock(&srv->lock);
+	once = srv->logged_in_once;
+	pthread_mutex_unlock(&srv->lock);
+	if (rep.code == 421 ||
+	    (rep.code == 530 && once && is_limit_text(rep.text))) {
+		set_msg(msg, msglen, "server connection limit: %s",
+		    ftp_reply_last_line(&rep));
+		rc = -EUSERS;
+	} else if (rep.code == 530 || rep.code == 331 || rep.code == 332) {
+		set_msg(msg, msglen, "login incorrect for user %s: %d %s",
+		    srv->cfg.user, rep.code, ftp_reply_last_line(&rep));
+		rc = -EACCES;
+	} else {
+		set_msg(msg, msglen, "login failed: %d %s", rep.code,
+		    ftp_reply_last_line(&rep));
+		rc = -EPROTO;
+	}
+	ftp_reply_free(&rep);
+	return rc;
+io:
+	set_msg(msg, msglen, "connection lost during login: %s",
+	    strerror(-rc));
+	return rc;
+}
+
+/* Learn the home directory and the absolute mount root (first login). */
+static int
+learn_root(struct ftp_conn *c, char *msg, size_t msglen)
+{
+	struct ftp_server *srv = c->srv;
+	struct ftp_reply rep;
+	char *home = NULL, *root = NULL;
+	const char *r = srv->cfg.root;
+	int rc;
+
+	rc = ftp_cmd(c, &rep, "PWD", NULL);
+	if (rc < 0)
+		return rc;
+	if (rep.code != 257 ||
+	    ftp_parse_pwd(rep.text, rep.text_len, &home) < 0) {
+		log_warn("PWD answer not understood (%d %s): assuming /",
+		    rep.code, ftp_reply_last_line(&rep));
+		home = strdup("/");
+	}
+	ftp_reply_free(&rep);
+	if (home == NULL)
+		return -ENOMEM;
+	if (srv->cfg.root_absolute || strcmp(home, "/") == 0) {
+		root = strdup(r);
+	} else if (strcmp(r, "/") == 0) {
+		root = strdup(home);
+	} else {
+		size_t hl = strlen(home);
+
+		while (hl > 1 && home[hl - 1] == '/')
+			hl--;
+		if (asprintf(&root, "%.*s%s", (int)hl, home, r) < 0)
+			root = NULL;
+	}
+	if (root == NULL) {
+		free(home);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&srv->lock);
+	if (srv->root == NULL) {
+		srv->home = home;
+		srv->root = root;
+		home = root = NULL;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	free(home);
+	free(root);
+	(void)msg;
+	(void)msglen;
+	return 0;
+}
+
+int
+ftp_conn_open(struct ftp_server *srv, struct ftp_conn **out, char *msg,
+    size_t msglen)
+{
+	struct ftp_conn *c;
+	struct ftp_reply rep = { 0 };
+	bool need_root, feat_known;
+	int rc;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	c->srv = srv;
+	c->fd = -1;
+	ftp_reply_reader_init(&c->rd);
+	pthread_mutex_lock(&srv->lock);
+	c->id = ++srv->next_id;
+	pthread_mutex_unlock(&srv->lock);
+
+	rc = net_connect_host(srv->cfg.host, srv->cfg.port,
+	    srv->cfg.connect_timeout_ms, &c->fd);
+	if (rc < 0) {
+		set_msg(msg, msglen, "cannot connect to %s port %u: %s",
+		    srv->cfg.host, srv->cfg.port, strerror(-rc));
+		goto fail;
+	}
+	net_tune_control(c->fd);
+	net_peer_addr(c->fd, &c->peer);
+	net_local_addr(c->fd, &c->local);
+	log_debug("[%u] connected to %s port %u", c->id, srv->cfg.host,
+	    srv->cfg.port);
+
+	/* Greeting: 220, possibly after 120 "ready in n minutes". */
+	do {
+		ftp_reply_free(&rep);
+		rc = ftp_read_reply(c, &rep, srv->cfg.connect_timeout_ms);
+		if (rc < 0) {
+			set_msg(msg, msglen,
+			    "no FTP greeting from %s port %u: %s",
+			    srv->cfg.host, srv->cfg.port,
+			    rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
+			if (rc == -ETIMEDOUT)
+				rc = -EPROTO;
+			goto fail;
+		}
+	} while (rep.code == 120);
+	if (rep.code == 421) {
+		set_msg(msg, msglen, "server refuses the connection: %s",
+		    ftp_reply_last_line(&rep));
+		rc = -EUSERS;
+		goto fail;
+	}
+	if (rep.code != 220) {
+		set_msg(msg, msglen, "unexpected greeting: %d %s", rep.code,
+		    ftp_reply_last_line(&rep));
+		rc = -EPROTO;
+		goto fail;
+	}
+	ftp_reply_free(&rep);
+
+	pthread_mutex_lock(&srv->lock);
+	feat_known = srv->feat_known;
+	pthread_mutex_unlock(&srv->lock);
+	if (!feat_known) {
+		rc = do_feat(c);
+		if (rc < 0)
+			goto io;
+	}
+	rc = login(c, msg, msglen);
+	if (rc < 0)
+		goto fail;
+	pthread_mutex_lock(&srv->lock);
+	srv->logged_in_once = true;
+	feat_known = srv->feat_known;
+	need_root = srv->root == NULL;
+	pthread_mutex_unlock(&srv->lock);
+	if (!feat_known) {
+		/* Some servers only answer FEAT after login. */
+		rc = do_feat(c);
+		if (rc < 0)
+			goto io;
+	}
+	/* RFC 2640: ask for UTF-8; servers disagree, the answer is moot. */
+	{
+		int code;
+
+		rc = ftp_cmd_code(c, &code, "OPTS", "UTF8 ON");
+		if (rc < 0)
+			goto io;
+		rc = ftp_cmd_code(c, &code, "TYPE", "I");
+		if (rc < 0)
+			goto io;
+		if (code != 200) {
+			set_msg(msg, msglen, "server refuses binary mode "
+			    "(TYPE I): %d", code);
+			rc = -EPROTO;
+			goto fail;
+		}
+	}
+	if (need_root) {
+		rc = learn_root(c, msg, msglen);
+		if (rc < 0)
+			goto io;
+	}
+	*out = c;
+	return 0;
+io:
+	set_msg(msg, msglen, "connection to %s lost during setup: %s",
+	    srv->cfg.host, strerror(-rc));
+fail:
+	ftp_reply_free(&rep);
+	ftp_conn_close(c, false);
+	return rc;
+}
+
+void
+ftp_conn_close(struct ftp_conn *c, bool graceful)
+{
+	if (c == NULL)
+		return;
+	if (graceful && !c->broken && c->fd >= 0 && c->xfer == NULL) {
+		struct ftp_reply rep;
+
+		if (ftp_send(c, "QUIT", NULL) == 0 &&
+		    ftp_read_reply(c, &rep, QUIT_TIMEOUT_MS) == 0)
+			ftp_reply_free(&rep);
+	}
+	net_close(c->fd);
+	ftp_reply_reader_free(&c->rd);
+	log_debug("[%u] closed", c->id);
+	free(c);
+}
+
+int
+ftp_server_path(struct ftp_server *srv, const char *path, char *out,
+    size_t size)
+{
+	const char *root;
+	size_t rl;
+	int n;
+
+	pthread_mutex_lock(&srv->lock);
+	root = srv->root ? srv->root : "/";
+	rl = strlen(root);
+	while (rl > 1 && root[rl - 1] == '/')
+		rl--;
+	if (strcmp(path, "/") == 0)
+		n = snprintf(out, size, "%.*s", (int)rl, root);
+	else if (rl == 1)
+		n = snprintf(out, size, "%s", path);
+	else
+		n = snprintf(out, size, "%.*s%s", (int)rl, root, path);
+	pthread_mutex_unlock(&srv->lock);
+	if (n < 0 || (size_t)n >= size || n > FTP_CMD_MAX - 16)
+		return -ENAMETOOLONG;
+	return 0;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ftp_conn: one FTP control connection, and the per-server state that all
+ * connections of a mount share.
+ *
+ * A connection is used by one thread at a time (the pool guarantees it).
+ * Every command has a deadline (cfg.cmd_timeout_ms); a connection that saw
+ * an I/O error, a timeout, a 421 or a reply it could not account for is
+ * marked broken and must not be reused.  Arguments containing CR, LF, NUL
+ * or 0xFF are refused with -EINVAL before anything is sent (guide 1.8), and
+ * command lines are kept under FTP_CMD_MAX bytes (-ENAMETOOLONG).
+ * PASS and ACCT arguments never reach the log.
+ */
+#ifndef FTPFS_FTP_CONN_H
+#define FTPFS_FTP_CONN_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ftp_backend.h"
+#include "ftp_list.h"
+#include "ftp_reply.h"
+#include "net.h"
+
+#define FTP_CMD_MAX 2000
+
+/* Shared by every connection of one mount. */
+struct ftp_server {
+	struct ftp_config cfg;	/* strings owned (copied at creation) */
+	pthread_mutex_t lock;	/* protects the fields below */
+	unsigned feat;		/* FTP_FEAT_* from the first FEAT */
+	bool feat_known;
+	char *home;		/* PWD after the first login */
+	char *root;		/* absolute remote path of the mount root */
+	bool logged_in_once;	/* a login succeeded: a later 530 may be a
+				   connection limit, not a bad password */
+	bool mlsd_off;		/* MLSD refused once: use LIST */
+	bool mlst_off;		/* MLST refused once */
+	bool epsv_off;		/* EPSV refused once: use PASV */
+	int list_a;		/* LIST -a honoured: -1 unknown, 0, 1 */
+	int pasv_addr_warned;	/* log_once flags */
+	int epsv_warned;
+	unsigned next_id;	/* connection ids for the log */
+};
+
+struct ftp_xfer;
+
+struct ftp_conn {
+	struct ftp_server *srv;
+	unsigned id;
+	int fd;
+	struct net_addr peer;	/* control connection's peer */
+	struct net_addr local;	/* control connection's local address */
+	struct ftp_reply_reader rd;
+	char in[4096];		/* bytes received, not yet fed */
+	size_t in_off, in_len;
+	bool broken;		/* never reuse */
+	struct ftp_xfer *xfer;	/* transfer in progress, or NULL */
+	void *owner;		/* who parked a streaming transfer here */
+};
+
+/* Server state: init copies cfg's strings; free releases them. */
+int ftp_server_init(struct ftp_server *srv, const struct ftp_config *cfg);
+void ftp_server_free(struct ftp_server *srv);
+
+/*
+ * Connect, read the greeting, FEAT, log in (USER/PASS/ACCT), OPTS UTF8 ON,
+ * TYPE I, and on the first connection PWD.  Returns 0, -EUSERS when the
+ * server refuses for a connection limit (421 greeting, limit-530), -EACCES
+ * for refused credentials, -EPROTO for a non-FTP peer, or a network errno.
+ * msg (may be NULL) receives a one-line explanation on failure.
+ */
+int ftp_conn_open(struct ftp_server *srv, struct ftp_conn **out, char *msg,
+    size_t msglen);
+/* Close; graceful sends QUIT and waits briefly for 221. NULL is fine. */
+void ftp_conn_close(struct ftp_conn *c, bool graceful);
+
+/* Send "verb[ arg]\r\n".  -EINVAL for a bad argument, -errno on I/O. */
+int ftp_send(struct ftp_conn *c, const char *verb, const char *arg);
+/* Read one reply within timeout_ms.  0 and *rep, or -errno (broken). */
+int ftp_read_reply(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms);
+/* ftp_send + ftp_read_reply with the command deadline. */
+int ftp_cmd(struct ftp_conn *c, struct ftp_reply *rep, const char *verb,
+    const char *arg);
+/* Same, keeping only the code in *code. */
+int ftp_cmd_code(struct ftp_conn *c, int *code, const char *verb,
+    const char *arg);
+
+/* Pending bytes or EOF on an idle connection? 0 when clean. */
+int ftp_conn_check_idle(struct ftp_conn *c);
+
+/*
+ * Resynchronise after an aborted transfer: NOOP and read replies until
+ * its 200, discarding leftovers (226/225/426/stray 150).  0 or -errno
+ * (then the connection is marked broken).
+ */
+int ftp_conn_resync(struct ftp_conn *c);
+
+/* Mount path ("/a/b") -> absolute server path. -ENAMETOOLONG. */
+int ftp_server_path(struct ftp_server *srv, const char *path, char *out,
+    size_t size);
+
+#endif

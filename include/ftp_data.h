@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ftp_data: data channels for one transfer (RETR, STOR, APPE, LIST, MLSD).
+ *
+ * Order of events (guide 2.6): choose a mode, set up the channel (EPSV,
+ * falling back to PASV on a 5xx; the 227 address is replaced by the control
+ * peer unless trust_pasv_address), connect with the data deadline, send
+ * REST when asked, send the transfer command, read its 1xx.  Then the
+ * caller reads or writes, and either finishes (close the data socket at
+ * once, then read the final reply: success only on 2xx) or aborts (close
+ * with RST, collect the final reply, resynchronise with NOOP; any doubt
+ * marks the control connection broken, guide 2.7).
+ *
+ * Modes are tried in the order the per-server verdict says; active modes
+ * (EPRT/PORT) and the automatic switching policy slot in here.
+ */
+#ifndef FTPFS_FTP_DATA_H
+#define FTPFS_FTP_DATA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ftp_conn.h"
+#include "ftp_reply.h"
+
+struct ftp_xfer {
+	int fd;			/* data socket, -1 once closed */
+	bool upload;
+	bool eof;		/* download: EOF seen on the data socket */
+	bool done;		/* final reply read */
+	int final_code;
+	uint64_t bytes;		/* moved so far */
+	uint64_t start;		/* REST offset it started at */
+};
+
+/*
+ * Open a transfer on c (which must have none in progress).  rest >= 0
+ * sends "REST rest" first.  On success c->xfer is set.
+ * If the server refuses the transfer command or the REST (4xx/5xx), the
+ * reply is moved to *refusal (caller frees) and -EREMOTEIO is returned;
+ * a 554 to REST (offset past EOF) gives -ERANGE.  Other failures are
+ * -errno with c->broken set when the control connection cannot be trusted.
+ */
+int ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
+    int64_t rest, bool upload, struct ftp_reply *refusal);
+
+/* Read up to n bytes; 0 at EOF; -ETIMEDOUT when the server stalls. */
+ssize_t ftp_xfer_read(struct ftp_conn *c, void *buf, size_t n);
+
+/* Write all n bytes. */
+int ftp_xfer_write(struct ftp_conn *c, const void *buf, size_t n);
+
+/*
+ * Close the data channel normally and read the final reply.
+ * 0 on 2xx; -EREMOTEIO with *refusal filled (may be NULL) otherwise.
+ */
+int ftp_xfer_finish(struct ftp_conn *c, struct ftp_reply *refusal);
+
+/* Abort: the connection is idle afterwards, or marked broken. */
+void ftp_xfer_abort(struct ftp_conn *c);
+
+#endif
