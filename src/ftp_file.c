@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ftp_file: open remote files.  A reader keeps one RETR streaming while
+ * reads stay (nearly) sequential; between reads its connection is parked
+ * in the pool, which may take it back when it runs short.  A window of
+ * recent bytes absorbs the small reorderings of parallel FUSE reads.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "ftp_be.h"
+#include "ftp_data.h"
+#include "ftp_list.h"
+#include "ftp_parse.h"
+#include "log.h"
+
+/* Read window: bytes kept behind the stream for out-of-order reads. */
+#define WIN_CAP (8u << 20)
+#define WIN_KEEP (2u << 20)
+#define READ_CHUNK (256u << 10)
+/* A forward jump shorter than this is read through, not restarted. */
+#define SKIP_MAX (1u << 20)
+
+struct backend_file {
+	pthread_mutex_t lock;	/* serialises reads on this handle */
+	struct ftp_be *fb;
+	char *path;		/* absolute server path */
+	int64_t size;		/* known size, -1 if unknown */
+	/* the fields below are protected by lock */
+	struct ftp_conn *conn;	/* connection carrying our RETR, or NULL */
+	bool parked;		/* conn is parked in the pool between reads */
+	uint64_t pos;		/* next byte the data socket delivers */
+	char *win;		/* bytes [win_start, win_start + win_len) */
+	size_t win_len;
+	uint64_t win_start;
+	bool at_eof;		/* the file ends at eof_pos */
+	uint64_t eof_pos;
+};
+
+/* ---- reads ----------------------------------------------------------- */
+
+/* Take a parked stream's connection back; false if the pool took it. */
+static bool
+stream_hold(struct backend_file *f)
+{
+	if (f->conn != NULL && f->parked) {
+		f->parked = false;
+		if (!pool_unpark(f->fb->pool, f->conn))
+			f->conn = NULL; /* reclaimed while we were idle */
+	}
+	return f->conn != NULL;
+}
+
+/* Stop the handle's stream (if any) and give its connection back. */
+static void
+stream_stop(struct backend_file *f)
+{
+	struct ftp_conn *c;
+
+	if (!stream_hold(f))
+		return;
+	c = f->conn;
+	f->conn = NULL;
+	c->owner = NULL;
+	if (c->xfer != NULL)
+		ftp_xfer_abort(c);
+	pool_checkin(f->fb->pool, c, !c->broken);
+}
+
+/* Start a RETR at off on a pooled connection. */
+static int
+stream_start(struct backend_file *f, uint64_t off)
+{
+	struct ftp_be *fb = f->fb;
+	struct ftp_conn *c;
+	struct ftp_reply ref;
+	int rc;
+
+	stream_stop(f);
+	f->win_len = 0;
+	f->win_start = off;
+	f->pos = off;
+	rc = pool_checkout(fb->pool, (void **)&c);
+	if (rc < 0)
+		return rc;
+	rc = ftp_xfer_open(c, "RETR", f->path, (int64_t)off, false, &ref);
+	if (rc == -ERANGE) {
+		/* REST past the end: the file is shorter than we thought. */
+		ftp_reply_free(&ref);
+		f->at_eof = true;
+		f->eof_pos = off;
+		rc = 0;
+		goto release;
+	}
+	if (rc == -EREMOTEIO) {
+		rc = ftp_errno(&ref, OP_READ);
+		ftp_log_refusal("RETR", f->path, &ref, rc);
+		ftp_reply_free(&ref);
+		goto release;
+	}
+	if (rc < 0)
+		goto release;
+	c->owner = f;
+	f->conn = c;
+	return 0;
+release:
+	pool_checkin(fb->pool, c, !c->broken);
+	return rc;
+}
+
+/* Make room for READ_CHUNK more bytes at the end of the window. */
+static int
+win_room(struct backend_file *f)
+{
+	if (f->win == NULL) {
+		f->win = malloc(WIN_CAP);
+		if (f->win == NULL)
+			return -ENOMEM;
+	}
+	if (f->win_len + READ_CHUNK > WIN_CAP) {
+		size_t drop = f->win_len - WIN_KEEP;
+
+		memmove(f->win, f->win + drop, WIN_KEEP);
+		f->win_len = WIN_KEEP;
+		f->win_start += drop;
+	}
+	return 0;
+}
+
+/* Pull the next chunk of the stream into the window. */
+static int
+stream_fill(struct backend_file *f)
+{
+	struct ftp_conn *c = f->conn;
+	struct ftp_reply ref;
+	ssize_t r;
+	int rc;
+
+	rc = win_room(f);
+	if (rc < 0)
+		return rc;
+	r = ftp_xfer_read(c, f->win + f->win_len, READ_CHUNK);
+	if (r > 0) {
+		f->win_len += (size_t)r;
+		f->pos += (uint64_t)r;
+		return 0;
+	}
+	if (r < 0) {
+		stream_stop(f);
+		return (int)r;
+	}
+	/* EOF: the transfer must end with a 2xx or the data is suspect. */
+	rc = ftp_xfer_finish(c, &ref);
+	f->conn = NULL;
+	c->owner = NULL;
+	pool_checkin(f->fb->pool, c, !c->broken);
+	if (rc == -EREMOTEIO) {
+		log_warn("RETR %s ended with %d %s", f->path, ref.code,
+		    ftp_reply_last_line(&ref));
+		ftp_reply_free(&ref);
+		return -EIO;
+	}
+	if (rc < 0)
+		return rc;
+	f->at_eof = true;
+	f->eof_pos = f->pos;
+	return 0;
+}
+
+static ssize_t
+read_locked(struct backend_file *f, char *buf, size_t size, off_t off)
+{
+	uint64_t cur;
+	size_t total = 0, n;
+	int rc, restarts = 0;
+
+	if (f->size >= 0 && (uint64_t)off >= (uint64_t)f->size)
+		return 0;
+	stream_hold(f);
+	while (total < size) {
+		cur = (uint64_t)off + total;
+		if (cur >= f->win_start && cur < f->win_start + f->win_len) {
+			n = (size_t)(f->win_start + f->win_len - cur);
+			if (n > size - total)
+				n = size - total;
+			memcpy(buf + total, f->win + (cur - f->win_start), n);
+			total += n;
+			continue;
+		}
+		if (f->at_eof && cur >= f->eof_pos)
+			break;
+		if (f->conn == NULL || cur < f->win_start ||
+		    cur > f->pos + SKIP_MAX) {
+			f->at_eof = false;
+			rc = stream_start(f, cur);
+			if (rc < 0)
+				goto fail;
+			continue;
+		}
+		rc = stream_fill(f);
+		if (rc < 0) {
+			if (rc == -ENOMEM || rc == -EIO || ++restarts > 1)
+				goto fail;
+			log_info("read of %s interrupted (%s); restarting at "
+			    "%" PRIu64, f->path, strerror(-rc), cur);
+			rc = stream_start(f, cur);
+			if (rc < 0)
+				goto fail;
+		}
+	}
+	/*
+	 * Everything the file holds has arrived: collect the EOF and the 226
+	 * now so the connection goes back clean instead of being aborted.
+	 */
+	if (f->conn != NULL && f->size >= 0 && f->pos >= (uint64_t)f->size) {
+		rc = stream_fill(f);
+		if (rc < 0)
+			log_debug("closing %s at its end: %s", f->path,
+			    strerror(-rc));
+	}
+	if (f->conn != NULL) {
+		pool_park(f->fb->pool, f->conn);
+		f->parked = true;
+	}
+	return (ssize_t)total;
+fail:
+	stream_stop(f);
+	return total > 0 ? (ssize_t)total : rc;
+}
+
+ssize_t
+ftp_be_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
+    off_t off)
+{
+	ssize_t r;
+
+	(void)b;
+	if (off < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&f->lock);
+	r = read_locked(f, buf, size, off);
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+int
+ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
+    int64_t known_size, struct backend_file **out)
+{
+	struct ftp_be *fb = b->priv;
+	struct backend_file *f;
+	char abs[FTP_PATH_MAX];
+	int rc;
+
+	(void)mode;
+	if (flags & (BO_WRITE | BO_CREATE | BO_TRUNC | BO_APPEND))
+		return -EROFS;
+	rc = ftp_server_path(&fb->srv, path, abs, sizeof(abs));
+	if (rc < 0)
+		return rc;
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return -ENOMEM;
+	f->path = strdup(abs);
+	if (f->path == NULL) {
+		free(f);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&f->lock, NULL);
+	f->fb = fb;
+	f->size = known_size;
+	*out = f;
+	return 0;
+}
+
+int
+ftp_be_release(struct backend *b, struct backend_file *f)
+{
+	(void)b;
+	pthread_mutex_lock(&f->lock);
+	stream_stop(f);
+	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_destroy(&f->lock);
+	free(f->win);
+	free(f->path);
+	free(f);
+	return 0;
+}

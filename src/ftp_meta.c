@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ftp_meta: stat, listings (MLSD, else CWD + LIST with format detection)
+ * and readlink for the FTP backend.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "ftp_be.h"
+#include "ftp_data.h"
+#include "ftp_list.h"
+#include "ftp_parse.h"
+#include "log.h"
+
+/* ---- stat ----------------------------------------------------------- */
+
+struct stat_arg {
+	const char *path;	/* mount path */
+	struct backend_attr *out;
+};
+
+static int
+stat_mlst(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
+    struct backend_attr *out)
+{
+	struct ftp_reply rep;
+	struct ftp_list_entry e;
+	const char *line, *end;
+	int rc;
+
+	rc = ftp_cmd(c, &rep, "MLST", abs);
+	if (rc < 0)
+		return rc;
+	if (rep.code == 500 || rep.code == 502) {
+		pthread_mutex_lock(&fb->srv.lock);
+		fb->srv.mlst_off = true;
+		pthread_mutex_unlock(&fb->srv.lock);
+		ftp_reply_free(&rep);
+		return -ENOSYS;
+	}
+	if (rep.code != 250) {
+		rc = ftp_errno(&rep, OP_STAT);
+		ftp_log_refusal("MLST", abs, &rep, rc);
+		ftp_reply_free(&rep);
+		return rc;
+	}
+	/* The facts are on the (first) line that starts with a space. */
+	rc = -EPROTO;
+	for (line = rep.text; line != NULL && *line; line = end ? end + 1 : NULL) {
+		end = strchr(line, '\n');
+		if (*line != ' ')
+			continue;
+		line++;
+		rc = ftp_list_parse_mlsd(line,
+		    end ? (size_t)(end - line) : strlen(line), &e);
+		if (rc == 1) {
+			*out = e.attr;
+			rc = 0;
+		} else if (rc == 0) {
+			/* cdir/pdir: the path names a directory itself. */
+			memset(out, 0, sizeof(*out));
+			out->valid = BA_MODE_TYPE;
+			out->mode = S_IFDIR | 0755;
+		} else {
+			rc = -EPROTO;
+		}
+		break;
+	}
+	if (rc == -EPROTO)
+		log_warn("MLST %s: facts not understood", abs);
+	ftp_reply_free(&rep);
+	return rc;
+}
+
+/* Without MLST: SIZE (file) + MDTM, else CWD (directory). */
+static int
+stat_probe(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
+    struct backend_attr *out)
+{
+	struct ftp_reply rep;
+	int rc;
+
+	(void)fb;
+	memset(out, 0, sizeof(*out));
+	rc = ftp_cmd(c, &rep, "SIZE", abs);
+	if (rc < 0)
+		return rc;
+	if (rep.code == 213 &&
+	    ftp_parse_size(rep.text, rep.text_len, &out->size) == 0) {
+		ftp_reply_free(&rep);
+		out->valid = BA_MODE_TYPE | BA_SIZE;
+		out->mode = S_IFREG | 0644;
+		rc = ftp_cmd(c, &rep, "MDTM", abs);
+		if (rc < 0)
+			return rc;
+		if (rep.code == 213 &&
+		    ftp_parse_mdtm(rep.text, rep.text_len, &out->mtime) == 0) {
+			out->valid |= BA_MTIME;
+			out->mtime_prec = BA_PREC_SECOND;
+		}
+		ftp_reply_free(&rep);
+		return 0;
+	}
+	ftp_reply_free(&rep);
+	rc = ftp_cmd(c, &rep, "CWD", abs);
+	if (rc < 0)
+		return rc;
+	if (rep.code == 250) {
+		out->valid = BA_MODE_TYPE;
+		out->mode = S_IFDIR | 0755;
+		rc = 0;
+	} else {
+		rc = ftp_errno(&rep, OP_CWD);
+		if (rc == -ENOTDIR)
+			rc = -ENOENT;
+	}
+	ftp_reply_free(&rep);
+	return rc;
+}
+
+static int
+do_stat(struct ftp_be *fb, struct ftp_conn *c, void *arg)
+{
+	struct stat_arg *a = arg;
+	char abs[FTP_PATH_MAX];
+	bool mlst;
+	int rc;
+
+	rc = ftp_server_path(&fb->srv, a->path, abs, sizeof(abs));
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&fb->srv.lock);
+	mlst = (fb->srv.feat & FTP_FEAT_MLST) && !fb->srv.mlst_off;
+	pthread_mutex_unlock(&fb->srv.lock);
+	if (mlst) {
+		rc = stat_mlst(fb, c, abs, a->out);
+		if (rc != -ENOSYS)
+			return rc;
+	}
+	return stat_probe(fb, c, abs, a->out);
+}
+
+int
+ftp_be_stat(struct backend *b, const char *path, struct backend_attr *out)
+{
+	struct stat_arg a = { .path = path, .out = out };
+
+	if (strcmp(path, "/") == 0) {
+		memset(out, 0, sizeof(*out));
+		out->valid = BA_MODE_TYPE;
+		out->mode = S_IFDIR | 0755;
+		return 0;
+	}
+	return ftp_with_conn(b->priv, do_stat, &a, true);
+}
+
+/* ---- listings ------------------------------------------------------ */
+
+struct list_arg {
+	const char *path;	/* mount path */
+	bool force_list;	/* LIST even on MLSD servers (link targets) */
+	struct backend_dirlist *out;
+};
+
+struct list_ctx {
+	struct backend_dirlist *out;
+	bool saw_dot;		/* "." or ".." appeared (LIST -a honoured) */
+	char tail[4];		/* last bytes of the previous chunk */
+};
+
+static int
+add_entry(const struct ftp_list_entry *e, void *arg)
+{
+	struct list_ctx *lc = arg;
+	char *target = NULL;
+	int rc;
+
+	if (e->target != NULL) {
+		target = strndup(e->target, e->target_len);
+		if (target == NULL)
+			return -ENOMEM;
+	}
+	rc = backend_dirlist_add(lc->out, e->name, e->name_len, target,
+	    &e->attr);
+	free(target);
+	return rc;
+}
+
+/* Spot " ." / " .." line ends: proof that "LIST -a" was honoured. */
+static void
+scan_dots(struct list_ctx *lc, const char *d, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && !lc->saw_dot; i++) {
+		if (d[i] != '\n')
+			continue;
+		size_t j = i;
+		const char *p = d;
+
+		/* Only look within this chunk; a split line is re-probed. */
+		if (j > 0 && p[j - 1] == '\r')
+			j--;
+		if (j >= 2 && p[j - 1] == '.' && p[j - 2] == ' ')
+			lc->saw_dot = true;
+		else if (j >= 3 && p[j - 1] == '.' && p[j - 2] == '.' &&
+		    p[j - 3] == ' ')
+			lc->saw_dot = true;
+	}
+}
+
+/* Run one listing transfer and parse it into lc->out. */
+static int
+list_transfer(struct ftp_conn *c, const char *verb, const char *arg,
+    enum ftp_list_fmt fmt, struct list_ctx *lc, struct ftp_reply *refusal)
+{
+	struct ftp_list_parser p;
+	char buf[64 * 1024];
+	ssize_t r;
+	int rc;
+
+	rc = ftp_xfer_open(c, verb, arg, -1, false, refusal);
+	if (rc < 0)
+		return rc;
+	ftp_list_parser_init(&p, fmt, time(NULL), add_entry, lc);
+	for (;;) {
+		r = ftp_xfer_read(c, buf, sizeof(buf));
+		if (r <= 0)
+			break;
+		if (fmt != FTP_LIST_MLSD)
+			scan_dots(lc, buf, (size_t)r);
+		rc = ftp_list_feed(&p, buf, (size_t)r);
+		if (rc < 0)
+			break;
+	}
+	if (r < 0 || rc < 0) {
+		ftp_xfer_abort(c);
+		ftp_list_parser_free(&p);
+		return r < 0 ? (int)r : rc;
+	}
+	rc = ftp_list_finish(&p);
+	if (p.bad_lines > 0)
+		log_debug("[%u] %s: %u unparsable line(s) skipped", c->id,
+		    verb, p.bad_lines);
+	ftp_list_parser_free(&p);
+	if (rc < 0) {
+		ftp_xfer_abort(c);
+		return rc;
+	}
+	return ftp_xfer_finish(c, refusal);
+}
+
+static int
+list_mlsd(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
+    struct list_ctx *lc)
+{
+	struct ftp_reply ref;
+	int rc;
+
+	rc = list_transfer(c, "MLSD", abs, FTP_LIST_MLSD, lc, &ref);
+	if (rc == -EREMOTEIO) {
+		if (ref.code == 500 || ref.code == 502) {
+			log_info("server refuses MLSD (%d); using LIST",
+			    ref.code);
+			pthread_mutex_lock(&fb->srv.lock);
+			fb->srv.mlsd_off = true;
+			pthread_mutex_unlock(&fb->srv.lock);
+			rc = -ENOSYS;
+		} else {
+			rc = ftp_errno(&ref, OP_LIST);
+			ftp_log_refusal("MLSD", abs, &ref, rc);
+		}
+		ftp_reply_free(&ref);
+	}
+	return rc;
+}
+
+static int
+list_unix(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
+    struct list_ctx *lc)
+{
+	struct ftp_reply ref;
+	int rc, list_a;
+
+	/* LIST takes options and globs: CWD, then list "." (guide 1.8). */
+	rc = ftp_cmd(c, &ref, "CWD", abs);
+	if (rc < 0)
+		return rc;
+	if (ref.code != 250) {
+		rc = ftp_errno(&ref, OP_CWD);
+		ftp_log_refusal("CWD", abs, &ref, rc);
+		ftp_reply_free(&ref);
+		return rc;
+	}
+	ftp_reply_free(&ref);
+	pthread_mutex_lock(&fb->srv.lock);
+	list_a = fb->srv.list_a;
+	pthread_mutex_unlock(&fb->srv.lock);
+
+	rc = list_transfer(c, "LIST", list_a != 0 ? "-a" : NULL, FTP_LIST_AUTO,
+	    lc, &ref);
+	if (rc == 0 && list_a < 0) {
+		/*
+		 * Probe: a server that honours -a shows "." and "..".  If not,
+		 * "-a" may have been taken as a name: list again plainly.
+		 */
+		pthread_mutex_lock(&fb->srv.lock);
+		fb->srv.list_a = lc->saw_dot ? 1 : 0;
+		pthread_mutex_unlock(&fb->srv.lock);
+		log_debug("LIST -a %s", lc->saw_dot ? "works" : "ignored");
+		if (!lc->saw_dot) {
+			backend_dirlist_free(lc->out);
+			rc = list_transfer(c, "LIST", NULL, FTP_LIST_AUTO, lc,
+			    &ref);
+		}
+	}
+	if (rc == -EREMOTEIO) {
+		rc = ftp_errno(&ref, OP_LIST);
+		ftp_log_refusal("LIST", abs, &ref, rc);
+		ftp_reply_free(&ref);
+	}
+	return rc;
+}
+
+static int
+do_list(struct ftp_be *fb, struct ftp_conn *c, void *arg)
+{
+	struct list_arg *a = arg;
+	struct list_ctx lc = { .out = a->out };
+	char abs[FTP_PATH_MAX];
+	bool mlsd;
+	int rc;
+
+	backend_dirlist_free(a->out); /* a retry starts from scratch */
+	rc = ftp_server_path(&fb->srv, a->path, abs, sizeof(abs));
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&fb->srv.lock);
+	mlsd = (fb->srv.feat & (FTP_FEAT_MLST | FTP_FEAT_MLSD)) &&
+	    !fb->srv.mlsd_off && !fb->srv.cfg.disable_mlsd;
+	pthread_mutex_unlock(&fb->srv.lock);
+	if (mlsd && !a->force_list) {
+		rc = list_mlsd(fb, c, abs, &lc);
+		if (rc != -ENOSYS)
+			return rc;
+		backend_dirlist_free(a->out);
+	}
+	return list_unix(fb, c, abs, &lc);
+}
+
+int
+ftp_be_list(struct backend *b, const char *path, struct backend_dirlist *out)
+{
+	struct list_arg a = { .path = path, .out = out };
+	int rc = ftp_with_conn(b->priv, do_list, &a, true);
+
+	if (rc < 0)
+		backend_dirlist_free(out);
+	return rc;
+}
+
+int
+ftp_be_readlink(struct backend *b, const char *path, char *buf, size_t size)
+{
+	struct backend_dirlist l = { 0 };
+	struct list_arg a = { .force_list = true, .out = &l };
+	const struct backend_dirent *e;
+	char parent[FTP_PATH_MAX];
+	const char *name;
+	int rc;
+
+	rc = backend_path_split(path, parent, sizeof(parent), &name);
+	if (rc < 0)
+		return rc;
+	a.path = parent;
+	/* MLSD shows that a link exists but not where it points. */
+	rc = ftp_with_conn(b->priv, do_list, &a, true);
+	if (rc < 0)
+		goto out;
+	e = backend_dirlist_find(&l, name);
+	if (e == NULL) {
+		rc = -ENOENT;
+	} else if (e->link_target == NULL || size == 0) {
+		rc = -EINVAL;
+	} else {
+		snprintf(buf, size, "%s", e->link_target);
+		rc = 0;
+	}
+out:
+	backend_dirlist_free(&l);
+	return rc;
+}
