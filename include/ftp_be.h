@@ -50,6 +50,12 @@ int ftp_with_conn(struct ftp_be *fb, ftp_conn_fn fn, void *arg,
 bool ftp_is_conn_error(int rc);
 
 /* ftp_meta.c */
+/* Attributes of an absolute server path on connection c. */
+int ftp_stat_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
+    struct backend_attr *out);
+/* Listing of an absolute server path (force_list: LIST even if MLSD). */
+int ftp_list_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
+    bool force_list, struct backend_dirlist *out);
 int ftp_be_stat(struct backend *b, const char *path,
     struct backend_attr *out);
 int ftp_be_list(struct backend *b, const char *path,
@@ -62,6 +68,28 @@ int ftp_be_open(struct backend *b, const char *path, unsigned flags,
     mode_t mode, int64_t known_size, struct backend_file **out);
 ssize_t ftp_be_read(struct backend *b, struct backend_file *f, char *buf,
     size_t size, off_t off);
+ssize_t ftp_be_write(struct backend *b, struct backend_file *f,
+    const char *buf, size_t size, off_t off);
+int ftp_be_flush(struct backend *b, struct backend_file *f);
 int ftp_be_release(struct backend *b, struct backend_file *f);
+
+/* ftp_modify.c */
+/*
+ * Errno for a refused verb on abs, asking the server what is true when
+ * the reply is vague (exists? directory? empty?).  Logs the refusal.
+ */
+int ftp_clarify(struct ftp_be *fb, struct ftp_conn *c,
+    const struct ftp_reply *rep, const char *verb, const char *abs);
+int ftp_be_mkdir(struct backend *b, const char *path, mode_t mode);
+int ftp_be_rmdir(struct backend *b, const char *path);
+int ftp_be_unlink(struct backend *b, const char *path);
+int ftp_be_rename(struct backend *b, const char *from, const char *to,
+    unsigned flags);
+int ftp_be_chmod(struct backend *b, const char *path, mode_t mode);
+int ftp_be_set_mtime(struct backend *b, const char *path,
+    const struct timespec *mtime);
+int ftp_be_truncate(struct backend *b, const char *path, off_t size);
+int ftp_be_symlink(struct backend *b, const char *target,
+    const char *linkpath);
 
 #endif

@@ -25,6 +25,16 @@
 
 #define FTP_CMD_MAX 2000
 
+/* The command that sets modification times on this server. */
+enum {
+	FTP_UTIME_UNKNOWN,
+	FTP_UTIME_MFMT,		/* MFMT time path (draft-somers-ftp-mfxx) */
+	FTP_UTIME_MFF,		/* MFF modify=time; path (ProFTPD) */
+	FTP_UTIME_SITE,		/* SITE UTIME time path (ProFTPD, Pure-FTPd) */
+	FTP_UTIME_MDTM,		/* MDTM time path (vsftpd mdtm_write) */
+	FTP_UTIME_NONE,
+};
+
 /* Shared by every connection of one mount. */
 struct ftp_server {
 	struct ftp_config cfg;	/* strings owned (copied at creation) */
@@ -39,6 +49,8 @@ struct ftp_server {
 	bool mlst_off;		/* MLST refused once */
 	bool epsv_off;		/* EPSV refused once: use PASV */
 	int list_a;		/* LIST -a honoured: -1 unknown, 0, 1 */
+	int utime_cmd;		/* how set_mtime works: FTP_UTIME_* */
+	bool chmod_off;		/* SITE CHMOD refused once */
 	int pasv_addr_warned;	/* log_once flags */
 	int epsv_warned;
 	unsigned next_id;	/* connection ids for the log */

@@ -196,7 +196,17 @@ static const struct backend_ops ftp_ops = {
 	.readlink = ftp_be_readlink,
 	.open = ftp_be_open,
 	.read = ftp_be_read,
+	.write = ftp_be_write,
+	.flush = ftp_be_flush,
 	.release = ftp_be_release,
+	.mkdir = ftp_be_mkdir,
+	.rmdir = ftp_be_rmdir,
+	.unlink = ftp_be_unlink,
+	.rename = ftp_be_rename,
+	.chmod = ftp_be_chmod,
+	.set_mtime = ftp_be_set_mtime,
+	.truncate = ftp_be_truncate,
+	.symlink = ftp_be_symlink,
 	.destroy = ftpb_destroy,
 };
 

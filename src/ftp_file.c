@@ -4,6 +4,10 @@
  * reads stay (nearly) sequential; between reads its connection is parked
  * in the pool, which may take it back when it runs short.  A window of
  * recent bytes absorbs the small reorderings of parallel FUSE reads.
+ *
+ * A writer streams sequential writes into one STOR (or APPE); flush ends
+ * the transfer and reports success only on a 2xx final reply whose size
+ * SIZE confirms.  A write at any other offset is -ESPIPE: fs.c spools.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -40,6 +44,12 @@ struct backend_file {
 	uint64_t win_start;
 	bool at_eof;		/* the file ends at eof_pos */
 	uint64_t eof_pos;
+	/* writers: */
+	bool writer;		/* a write stream (STOR/APPE) */
+	struct ftp_conn *wconn;	/* held for the upload in progress */
+	uint64_t wpos;		/* bytes the server has or is receiving */
+	bool wstarted;		/* a STOR has created the file */
+	int werr;		/* sticky upload failure (-errno) */
 };
 
 /* ---- reads ----------------------------------------------------------- */
@@ -248,6 +258,160 @@ ftp_be_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 	return r;
 }
 
+/* ---- writes ----------------------------------------------------------- */
+
+/* Start STOR (wpos 0) or APPE (continuing) on a pooled connection. */
+static int
+upload_start(struct backend_file *f)
+{
+	struct ftp_be *fb = f->fb;
+	struct ftp_conn *c;
+	struct ftp_reply ref;
+	const char *verb = f->wpos == 0 ? "STOR" : "APPE";
+	int rc;
+
+	rc = pool_checkout(fb->pool, (void **)&c);
+	if (rc < 0)
+		return rc;
+	rc = ftp_xfer_open(c, verb, f->path, -1, true, &ref);
+	if (rc == -EREMOTEIO) {
+		rc = ftp_clarify(fb, c, &ref, verb, f->path);
+		ftp_reply_free(&ref);
+	}
+	if (rc < 0) {
+		pool_checkin(fb->pool, c, !c->broken);
+		return rc;
+	}
+	c->owner = f;
+	f->wconn = c;
+	f->wstarted = true;
+	return 0;
+}
+
+/* After a failed upload the server holds a partial file: remove it. */
+static void
+upload_discard(struct backend_file *f, struct ftp_conn *c)
+{
+	int code;
+
+	if (c->broken || ftp_cmd_code(c, &code, "DELE", f->path) < 0) {
+		log_err("upload of %s failed; the server may hold a partial "
+			"copy", f->path);
+		return;
+	}
+	log_err("upload of %s failed; partial copy on the server %s",
+	    f->path, ftp_reply_is_ok(code) ? "deleted" : "could not be deleted");
+}
+
+/* End the transfer in progress and check the server has every byte. */
+static int
+upload_finish(struct backend_file *f)
+{
+	struct ftp_be *fb = f->fb;
+	struct ftp_conn *c = f->wconn;
+	struct ftp_reply ref, rep;
+	uint64_t size;
+	int rc;
+
+	if (c == NULL)
+		return f->werr;
+	f->wconn = NULL;
+	c->owner = NULL;
+	rc = ftp_xfer_finish(c, &ref);
+	if (rc == -EREMOTEIO) {
+		rc = ftp_errno(&ref, OP_WRITE);
+		if (rc == -ENOENT)
+			rc = -EIO;
+		log_err("upload of %s: %d %s", f->path, ref.code,
+		    ftp_reply_last_line(&ref));
+		ftp_reply_free(&ref);
+	}
+	if (rc == 0 && (fb->srv.feat & FTP_FEAT_SIZE) &&
+	    ftp_cmd(c, &rep, "SIZE", f->path) == 0) {
+		if (rep.code == 213 &&
+		    ftp_parse_size(rep.text, rep.text_len, &size) == 0 &&
+		    size != f->wpos) {
+			log_err("upload of %s: server has %" PRIu64 " bytes, "
+				"sent %" PRIu64, f->path, size, f->wpos);
+			rc = -EIO;
+		}
+		ftp_reply_free(&rep);
+	}
+	if (rc < 0) {
+		if (rc != -ENOSPC && rc != -EDQUOT)
+			rc = -EIO;
+		f->werr = rc;
+		upload_discard(f, c);
+	}
+	pool_checkin(fb->pool, c, !c->broken);
+	return rc;
+}
+
+ssize_t
+ftp_be_write(struct backend *b, struct backend_file *f, const char *buf,
+    size_t size, off_t off)
+{
+	int rc;
+
+	(void)b;
+	if (!f->writer)
+		return -EBADF;
+	pthread_mutex_lock(&f->lock);
+	if (f->werr < 0) {
+		rc = f->werr;
+		goto out;
+	}
+	if (off < 0 || (uint64_t)off != f->wpos) {
+		rc = -ESPIPE;
+		goto out;
+	}
+	if (f->wconn == NULL) {
+		rc = upload_start(f);
+		if (rc < 0)
+			goto out;
+	}
+	rc = ftp_xfer_write(f->wconn, buf, size);
+	if (rc < 0) {
+		struct ftp_conn *c = f->wconn;
+
+		/* The server did not get these bytes: fail, never pretend. */
+		f->werr = -EIO;
+		f->wconn = NULL;
+		c->owner = NULL;
+		ftp_xfer_abort(c);
+		upload_discard(f, c);
+		pool_checkin(f->fb->pool, c, !c->broken);
+		rc = -EIO;
+		goto out;
+	}
+	f->wpos += size;
+	rc = (int)size;
+out:
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+int
+ftp_be_flush(struct backend *b, struct backend_file *f)
+{
+	int rc;
+
+	(void)b;
+	if (!f->writer)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	if (!f->wstarted && f->werr == 0)
+		rc = upload_start(f); /* an empty file still gets created */
+	else
+		rc = 0;
+	if (rc == 0)
+		rc = upload_finish(f);
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+/* ---- open / release --------------------------------------------------- */
+
 int
 ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
     int64_t known_size, struct backend_file **out)
@@ -258,8 +422,10 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	int rc;
 
 	(void)mode;
-	if (flags & (BO_WRITE | BO_CREATE | BO_TRUNC | BO_APPEND))
-		return -EROFS;
+	if ((flags & BO_WRITE) && !(flags & (BO_TRUNC | BO_APPEND)))
+		return -ESPIPE; /* in-place writes: fs.c spools them */
+	if ((flags & BO_APPEND) && known_size < 0)
+		return -ESPIPE;
 	rc = ftp_server_path(&fb->srv, path, abs, sizeof(abs));
 	if (rc < 0)
 		return rc;
@@ -274,6 +440,20 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	pthread_mutex_init(&f->lock, NULL);
 	f->fb = fb;
 	f->size = known_size;
+	if (flags & BO_WRITE) {
+		f->writer = true;
+		if (flags & BO_APPEND) {
+			f->wpos = (uint64_t)known_size;
+			f->wstarted = true; /* the file exists already */
+		} else {
+			/* STOR now: the file exists (empty) once open returns */
+			rc = upload_start(f);
+			if (rc < 0) {
+				ftp_be_release(b, f);
+				return rc;
+			}
+		}
+	}
 	*out = f;
 	return 0;
 }
@@ -281,7 +461,10 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 int
 ftp_be_release(struct backend *b, struct backend_file *f)
 {
-	(void)b;
+	int rc = 0;
+
+	if (f->writer)
+		rc = ftp_be_flush(b, f);
 	pthread_mutex_lock(&f->lock);
 	stream_stop(f);
 	pthread_mutex_unlock(&f->lock);
@@ -289,5 +472,5 @@ ftp_be_release(struct backend *b, struct backend_file *f)
 	free(f->win);
 	free(f->path);
 	free(f);
-	return 0;
+	return rc;
 }
