@@ -123,26 +123,35 @@ stat_probe(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 	return rc;
 }
 
+int
+ftp_stat_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
+    struct backend_attr *out)
+{
+	bool mlst;
+	int rc;
+
+	pthread_mutex_lock(&fb->srv.lock);
+	mlst = (fb->srv.feat & FTP_FEAT_MLST) && !fb->srv.mlst_off;
+	pthread_mutex_unlock(&fb->srv.lock);
+	if (mlst) {
+		rc = stat_mlst(fb, c, abs, out);
+		if (rc != -ENOSYS)
+			return rc;
+	}
+	return stat_probe(fb, c, abs, out);
+}
+
 static int
 do_stat(struct ftp_be *fb, struct ftp_conn *c, void *arg)
 {
 	struct stat_arg *a = arg;
 	char abs[FTP_PATH_MAX];
-	bool mlst;
 	int rc;
 
 	rc = ftp_server_path(&fb->srv, a->path, abs, sizeof(abs));
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&fb->srv.lock);
-	mlst = (fb->srv.feat & FTP_FEAT_MLST) && !fb->srv.mlst_off;
-	pthread_mutex_unlock(&fb->srv.lock);
-	if (mlst) {
-		rc = stat_mlst(fb, c, abs, a->out);
-		if (rc != -ENOSYS)
-			return rc;
-	}
-	return stat_probe(fb, c, abs, a->out);
+	return ftp_stat_abs(fb, c, abs, a->out);
 }
 
 int
@@ -327,30 +336,39 @@ list_unix(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 	return rc;
 }
 
-static int
-do_list(struct ftp_be *fb, struct ftp_conn *c, void *arg)
+int
+ftp_list_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
+    bool force_list, struct backend_dirlist *out)
 {
-	struct list_arg *a = arg;
-	struct list_ctx lc = { .out = a->out };
-	char abs[FTP_PATH_MAX];
+	struct list_ctx lc = { .out = out };
 	bool mlsd;
 	int rc;
 
-	backend_dirlist_free(a->out); /* a retry starts from scratch */
-	rc = ftp_server_path(&fb->srv, a->path, abs, sizeof(abs));
-	if (rc < 0)
-		return rc;
+	backend_dirlist_free(out); /* a retry starts from scratch */
 	pthread_mutex_lock(&fb->srv.lock);
 	mlsd = (fb->srv.feat & (FTP_FEAT_MLST | FTP_FEAT_MLSD)) &&
 	    !fb->srv.mlsd_off && !fb->srv.cfg.disable_mlsd;
 	pthread_mutex_unlock(&fb->srv.lock);
-	if (mlsd && !a->force_list) {
+	if (mlsd && !force_list) {
 		rc = list_mlsd(fb, c, abs, &lc);
 		if (rc != -ENOSYS)
 			return rc;
-		backend_dirlist_free(a->out);
+		backend_dirlist_free(out);
 	}
 	return list_unix(fb, c, abs, &lc);
+}
+
+static int
+do_list(struct ftp_be *fb, struct ftp_conn *c, void *arg)
+{
+	struct list_arg *a = arg;
+	char abs[FTP_PATH_MAX];
+	int rc;
+
+	rc = ftp_server_path(&fb->srv, a->path, abs, sizeof(abs));
+	if (rc < 0)
+		return rc;
+	return ftp_list_abs(fb, c, abs, a->force_list, a->out);
 }
 
 int
