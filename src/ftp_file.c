@@ -60,7 +60,7 @@ stream_hold(struct backend_file *f)
 {
 	if (f->conn != NULL && f->parked) {
 		f->parked = false;
-		if (!pool_unpark(f->fb->pool, f->conn))
+		if (!pool_unpark_owner(f->fb->pool, f->conn, f))
 			f->conn = NULL; /* reclaimed while we were idle */
 	}
 	return f->conn != NULL;
@@ -234,7 +234,7 @@ read_locked(struct backend_file *f, char *buf, size_t size, off_t off)
 			    strerror(-rc));
 	}
 	if (f->conn != NULL) {
-		pool_park(f->fb->pool, f->conn);
+		pool_park_owner(f->fb->pool, f->conn, f);
 		f->parked = true;
 	}
 	return (ssize_t)total;

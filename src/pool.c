@@ -1,1 +1,644 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * pool: bounded connection pool (contract in include/pool.h).
+ *
+ * Every connection the pool holds is one struct pool_ent on p->ents, most
+ * recently checked in first: the first idle entry is the warmest one and
+ * the extras drift to the tail, where the idle timer closes them.  A
+ * connection being opened or closed has no entry but is counted
+ * (p->connecting, p->closing), so the server never sees more than max
+ * sessions from us, not even while a QUIT is on its way.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "pool.h"
+
+/* The maintenance thread looks at the timers at least this often. */
+#define POOL_TICK_MS 500
+
+enum pool_ent_state {
+	PE_IDLE, /* in the pool, free */
+	PE_BUSY, /* checked out (or being checked for a checkout) */
+	PE_PARKED, /* kept by its owner, reclaimable */
+	PE_RECLAIMING, /* ops->reset running; the owner lost it */
+};
+
+struct pool_ent {
+	struct pool_ent *prev, *next;
+	void *conn;
+	enum pool_ent_state state;
+	const void *owner; /* PE_PARKED: who parked it */
+	uint64_t stamp_ms; /* last checkin, park or reclaim */
+};
+
+struct pool {
+	/*
+	 * Lock order: p->lock is a leaf; it is never held while calling ops
+	 * and nothing else is taken under it.
+	 */
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* checkout waiters: something changed */
+	pthread_cond_t maint_cond; /* maintenance thread: stop, earlier timer */
+	pthread_cond_t quiet_cond; /* pool_destroy: users dropped to 0 */
+	pthread_t maint;
+
+	struct pool_conn_ops ops;
+	void *ctx;
+	struct pool_config cfg;
+
+	struct pool_ent *ents; /* protected by p->lock; MRU first */
+	unsigned nents; /* protected by p->lock */
+	unsigned connecting; /* protected by p->lock */
+	unsigned closing; /* protected by p->lock */
+	unsigned max; /* protected by p->lock; only shrinks */
+	unsigned users; /* protected by p->lock; in pool_checkout */
+	uint64_t maint_wake_ms; /* protected by p->lock; its next wakeup */
+	bool stopping; /* protected by p->lock */
+	bool shrink_logged; /* protected by p->lock */
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct timespec
+ms_to_ts(uint64_t ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	return ts;
+}
+
+/* Wait on cond until deadline_ms (CLOCK_MONOTONIC); 0 waits forever. */
+static int
+pool_wait(pthread_cond_t *cond, pthread_mutex_t *lock, uint64_t deadline_ms)
+{
+	struct timespec ts;
+
+	if (deadline_ms == 0)
+		return pthread_cond_wait(cond, lock);
+	ts = ms_to_ts(deadline_ms);
+	return pthread_cond_timedwait(cond, lock, &ts);
+}
+
+/* Everything that occupies a server session slot. Lock held. */
+static unsigned
+pool_count(const struct pool *p)
+{
+	return p->nents + p->connecting + p->closing;
+}
+
+static void
+ent_unlink(struct pool *p, struct pool_ent *e)
+{
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		p->ents = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void
+ent_push_head(struct pool *p, struct pool_ent *e)
+{
+	e->prev = NULL;
+	e->next = p->ents;
+	if (p->ents != NULL)
+		p->ents->prev = e;
+	p->ents = e;
+}
+
+static void
+ent_push_tail(struct pool *p, struct pool_ent *e)
+{
+	struct pool_ent *t = p->ents;
+
+	if (t == NULL) {
+		ent_push_head(p, e);
+		return;
+	}
+	while (t->next != NULL)
+		t = t->next;
+	t->next = e;
+	e->prev = t;
+	e->next = NULL;
+}
+
+static struct pool_ent *
+ent_find(const struct pool *p, const void *conn)
+{
+	struct pool_ent *e;
+
+	for (e = p->ents; e != NULL; e = e->next)
+		if (e->conn == conn)
+			return e;
+	return NULL;
+}
+
+/* The least recently parked connection, NULL if none. Lock held. */
+static struct pool_ent *
+ent_oldest_parked(const struct pool *p)
+{
+	struct pool_ent *e, *best = NULL;
+
+	for (e = p->ents; e != NULL; e = e->next)
+		if (e->state == PE_PARKED &&
+		    (best == NULL || e->stamp_ms < best->stamp_ms))
+			best = e;
+	return best;
+}
+
+/*
+ * A timer starts now: wake the maintenance thread if it is due before the
+ * thread's next planned wakeup.  Lock held.
+ */
+static void
+pool_timer_started(struct pool *p, int timeout_ms)
+{
+	if (timeout_ms > 0 &&
+	    now_ms() + (uint64_t)timeout_ms < p->maint_wake_ms)
+		pthread_cond_signal(&p->maint_cond);
+}
+
+/*
+ * Forget e and close its connection.  Called with p->lock held, returns
+ * with it held; drops it around ops->destroy.  The slot stays counted
+ * (p->closing) until the connection is really gone.
+ */
+static void
+pool_discard_locked(struct pool *p, struct pool_ent *e, bool graceful)
+{
+	void *conn = e->conn;
+
+	ent_unlink(p, e);
+	p->nents--;
+	p->closing++;
+	pthread_mutex_unlock(&p->lock);
+	free(e);
+	p->ops.destroy(p->ctx, conn, graceful);
+	pthread_mutex_lock(&p->lock);
+	p->closing--;
+	pthread_cond_broadcast(&p->cond);
+}
+
+/*
+ * Take a parked connection away from its owner and reset it.  Lock held
+ * on entry and exit.  0: e survived and is PE_RECLAIMING, the caller sets
+ * its new state.  -errno: it was destroyed (e is freed).
+ */
+static int
+pool_reclaim_locked(struct pool *p, struct pool_ent *e)
+{
+	int rc;
+
+	e->state = PE_RECLAIMING;
+	e->owner = NULL;
+	pthread_mutex_unlock(&p->lock);
+	rc = p->ops.reset != NULL ? p->ops.reset(p->ctx, e->conn) : -ENOTSUP;
+	pthread_mutex_lock(&p->lock);
+	if (rc == 0)
+		return 0;
+	log_debug("parked connection could not be reset (%s), closing it",
+	    strerror(-rc));
+	pool_discard_locked(p, e, false);
+	return rc;
+}
+
+/*
+ * Open a new connection for pool_checkout.  Lock held on entry and exit.
+ * *retry is set when the caller should go round its loop again (the
+ * server limit was hit while we have others, or we are shutting down).
+ */
+static int
+pool_connect_locked(struct pool *p, void **conn, bool *retry)
+{
+	struct pool_ent *e;
+	void *c = NULL;
+	unsigned alive;
+	int rc;
+
+	*retry = false;
+	p->connecting++;
+	pthread_mutex_unlock(&p->lock);
+	e = calloc(1, sizeof(*e));
+	rc = e == NULL ? -ENOMEM : p->ops.connect(p->ctx, &c);
+	pthread_mutex_lock(&p->lock);
+	p->connecting--;
+	if (rc == 0 && !p->stopping) {
+		e->conn = c;
+		e->state = PE_BUSY;
+		e->stamp_ms = now_ms();
+		ent_push_head(p, e);
+		p->nents++;
+		*conn = c;
+		return 0;
+	}
+	free(e);
+	pthread_cond_broadcast(&p->cond); /* our slot is free again */
+	if (rc == 0) {
+		/* pool_destroy started meanwhile: nowhere to put it. */
+		p->closing++;
+		pthread_mutex_unlock(&p->lock);
+		p->ops.destroy(p->ctx, c, true);
+		pthread_mutex_lock(&p->lock);
+		p->closing--;
+		*retry = true;
+		return -ESHUTDOWN;
+	}
+	alive = pool_count(p);
+	if (rc == -EUSERS && alive > 0) {
+		if (alive < p->max) {
+			/* Warn once; later shrinks are no news. */
+			log_msg(p->shrink_logged ? LOG_LVL_INFO : LOG_LVL_WARN,
+			    __func__,
+			    "server limits connections: pool shrunk to %u",
+			    alive);
+			p->max = alive;
+			p->shrink_logged = true;
+		}
+		*retry = true;
+	}
+	return rc;
+}
+
+int
+pool_checkout(struct pool *p, void **conn)
+{
+	struct pool_ent *e;
+	uint64_t deadline = 0;
+	bool retry;
+	int rc;
+
+	*conn = NULL;
+	if (p->cfg.wait_timeout_ms > 0)
+		deadline = now_ms() + (uint64_t)p->cfg.wait_timeout_ms;
+	pthread_mutex_lock(&p->lock);
+	p->users++;
+	for (;;) {
+		if (p->stopping) {
+			rc = -ESHUTDOWN;
+			break;
+		}
+		/* 1. The most recently used idle connection, if healthy. */
+		for (e = p->ents; e != NULL; e = e->next)
+			if (e->state == PE_IDLE)
+				break;
+		if (e != NULL) {
+			e->state = PE_BUSY;
+			rc = 0;
+			if (p->ops.check != NULL) {
+				pthread_mutex_unlock(&p->lock);
+				rc = p->ops.check(p->ctx, e->conn);
+				pthread_mutex_lock(&p->lock);
+			}
+			if (rc == 0) {
+				*conn = e->conn;
+				break;
+			}
+			log_debug("pooled connection failed its check (%s)",
+			    strerror(-rc));
+			pool_discard_locked(p, e, false);
+			continue;
+		}
+		/* 2. A new one while below the limit. */
+		if (pool_count(p) < p->max) {
+			rc = pool_connect_locked(p, conn, &retry);
+			if (rc == 0 || !retry)
+				break;
+			continue;
+		}
+		/* 3. Take a parked one away from its owner. */
+		e = ent_oldest_parked(p);
+		if (e != NULL) {
+			if (pool_reclaim_locked(p, e) == 0) {
+				e->state = PE_BUSY;
+				*conn = e->conn;
+				rc = 0;
+				break;
+			}
+			continue;
+		}
+		/* 4. Wait for a checkin, a park or a closed slot. */
+		if (pool_wait(&p->cond, &p->lock, deadline) == ETIMEDOUT) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+	}
+	if (rc == 0 && p->stopping) {
+		/* pool_destroy began while we checked or reset it. */
+		e = ent_find(p, *conn);
+		if (e != NULL)
+			pool_discard_locked(p, e, true);
+		*conn = NULL;
+		rc = -ESHUTDOWN;
+	}
+	p->users--;
+	if (p->stopping && p->users == 0)
+		pthread_cond_broadcast(&p->quiet_cond);
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+void
+pool_checkin(struct pool *p, void *conn, bool reusable)
+{
+	struct pool_ent *e;
+
+	pthread_mutex_lock(&p->lock);
+	e = ent_find(p, conn);
+	if (e == NULL || e->state != PE_BUSY) {
+		log_err("connection %p is not checked out", conn);
+		goto out;
+	}
+	if (!reusable) {
+		pool_discard_locked(p, e, false);
+		goto out;
+	}
+	e->state = PE_IDLE;
+	e->stamp_ms = now_ms();
+	ent_unlink(p, e);
+	ent_push_head(p, e);
+	pthread_cond_broadcast(&p->cond);
+	pool_timer_started(p, p->cfg.idle_timeout_ms);
+out:
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
+pool_adopt(struct pool *p, void *conn)
+{
+	struct pool_ent *e = calloc(1, sizeof(*e));
+
+	pthread_mutex_lock(&p->lock);
+	if (e == NULL || p->stopping || pool_count(p) >= p->max) {
+		pthread_mutex_unlock(&p->lock);
+		free(e);
+		p->ops.destroy(p->ctx, conn, true);
+		return;
+	}
+	e->conn = conn;
+	e->state = PE_IDLE;
+	e->stamp_ms = now_ms();
+	ent_push_head(p, e);
+	p->nents++;
+	pthread_cond_broadcast(&p->cond);
+	pool_timer_started(p, p->cfg.idle_timeout_ms);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
+pool_park_owner(struct pool *p, void *conn, const void *owner)
+{
+	struct pool_ent *e;
+
+	pthread_mutex_lock(&p->lock);
+	e = ent_find(p, conn);
+	if (e == NULL || e->state != PE_BUSY) {
+		log_err("connection %p is not checked out", conn);
+		goto out;
+	}
+	e->state = PE_PARKED;
+	e->owner = owner;
+	e->stamp_ms = now_ms();
+	pthread_cond_broadcast(&p->cond); /* waiters may reclaim it */
+	pool_timer_started(p, p->cfg.park_timeout_ms);
+out:
+	pthread_mutex_unlock(&p->lock);
+}
+
+bool
+pool_unpark_owner(struct pool *p, void *conn, const void *owner)
+{
+	struct pool_ent *e;
+	bool ok = false;
+
+	pthread_mutex_lock(&p->lock);
+	e = ent_find(p, conn);
+	if (e != NULL && e->state == PE_PARKED && e->owner == owner) {
+		e->state = PE_BUSY;
+		e->owner = NULL;
+		ok = true;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ok;
+}
+
+void
+pool_park(struct pool *p, void *conn)
+{
+	pool_park_owner(p, conn, NULL);
+}
+
+bool
+pool_unpark(struct pool *p, void *conn)
+{
+	return pool_unpark_owner(p, conn, NULL);
+}
+
+unsigned
+pool_max(struct pool *p)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->max;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+unsigned
+pool_live(struct pool *p)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&p->lock);
+	n = pool_count(p);
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+/*
+ * One due timer, or NULL; *next_ms is lowered to the earliest deadline
+ * still pending.  Lock held.
+ */
+static struct pool_ent *
+pool_due(const struct pool *p, uint64_t now, uint64_t *next_ms)
+{
+	struct pool_ent *e;
+	uint64_t due;
+
+	for (e = p->ents; e != NULL; e = e->next) {
+		if (e->state == PE_IDLE && p->cfg.idle_timeout_ms > 0)
+			due = e->stamp_ms + (uint64_t)p->cfg.idle_timeout_ms;
+		else if (e->state == PE_PARKED && p->cfg.park_timeout_ms > 0)
+			due = e->stamp_ms + (uint64_t)p->cfg.park_timeout_ms;
+		else
+			continue;
+		if (due <= now)
+			return e;
+		if (due < *next_ms)
+			*next_ms = due;
+	}
+	return NULL;
+}
+
+static void *
+pool_maint(void *arg)
+{
+	struct pool *p = arg;
+	struct pool_ent *e;
+	uint64_t now, next;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stopping) {
+		now = now_ms();
+		next = now + POOL_TICK_MS;
+		e = pool_due(p, now, &next);
+		if (e == NULL) {
+			p->maint_wake_ms = next;
+			pool_wait(&p->maint_cond, &p->lock, next);
+			p->maint_wake_ms = 0;
+			continue;
+		}
+		if (e->state == PE_IDLE) {
+			log_debug("closing connection idle for %d ms",
+			    p->cfg.idle_timeout_ms);
+			pool_discard_locked(p, e, true);
+			continue;
+		}
+		log_debug("reclaiming connection parked for %d ms",
+		    p->cfg.park_timeout_ms);
+		if (pool_reclaim_locked(p, e) == 0) {
+			/* Least preferred from now on: it expires first. */
+			e->state = PE_IDLE;
+			e->stamp_ms = now_ms();
+			ent_unlink(p, e);
+			ent_push_tail(p, e);
+			pthread_cond_broadcast(&p->cond);
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+int
+pool_new(const struct pool_config *cfg, const struct pool_conn_ops *ops,
+    void *ctx, struct pool **out)
+{
+	pthread_condattr_t ca;
+	struct pool *p;
+	int rc, ncond = 0;
+	bool ca_ok = false, lock_ok = false;
+
+	*out = NULL;
+	if (cfg == NULL || ops == NULL || cfg->max < 1 ||
+	    ops->connect == NULL || ops->destroy == NULL)
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return -ENOMEM;
+	p->ops = *ops;
+	p->ctx = ctx;
+	p->cfg = *cfg;
+	p->max = cfg->max;
+
+	rc = -pthread_condattr_init(&ca);
+	if (rc != 0)
+		goto out;
+	ca_ok = true;
+	rc = -pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (rc != 0)
+		goto out;
+	rc = -pthread_mutex_init(&p->lock, NULL);
+	if (rc != 0)
+		goto out;
+	lock_ok = true;
+	rc = -pthread_cond_init(&p->cond, &ca);
+	if (rc != 0)
+		goto out;
+	ncond++;
+	rc = -pthread_cond_init(&p->maint_cond, &ca);
+	if (rc != 0)
+		goto out;
+	ncond++;
+	rc = -pthread_cond_init(&p->quiet_cond, &ca);
+	if (rc != 0)
+		goto out;
+	ncond++;
+	rc = -pthread_create(&p->maint, NULL, pool_maint, p);
+out:
+	if (ca_ok)
+		pthread_condattr_destroy(&ca);
+	if (rc == 0) {
+		*out = p;
+		return 0;
+	}
+	if (ncond > 2)
+		pthread_cond_destroy(&p->quiet_cond);
+	if (ncond > 1)
+		pthread_cond_destroy(&p->maint_cond);
+	if (ncond > 0)
+		pthread_cond_destroy(&p->cond);
+	if (lock_ok)
+		pthread_mutex_destroy(&p->lock);
+	free(p);
+	return rc;
+}
+
+void
+pool_destroy(struct pool *p)
+{
+	struct pool_ent *e, *next;
+	unsigned busy = 0;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_cond_signal(&p->maint_cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->maint, NULL);
+
+	pthread_mutex_lock(&p->lock);
+	while (p->users > 0)
+		pthread_cond_wait(&p->quiet_cond, &p->lock);
+	e = p->ents;
+	p->ents = NULL;
+	pthread_mutex_unlock(&p->lock);
+
+	/* Nobody else can reach the pool now. */
+	for (; e != NULL; e = next) {
+		next = e->next;
+		if (e->state == PE_IDLE)
+			p->ops.destroy(p->ctx, e->conn, true);
+		else if (e->state == PE_PARKED)
+			p->ops.destroy(p->ctx, e->conn, false);
+		else
+			busy++;
+		free(e);
+	}
+	if (busy > 0)
+		log_err(
+		    "%u connection(s) still checked out at pool_destroy", busy);
+	pthread_cond_destroy(&p->quiet_cond);
+	pthread_cond_destroy(&p->maint_cond);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
