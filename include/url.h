@@ -45,7 +45,7 @@ const char *url_scheme_name(enum url_scheme s);
 
 /*
  * Where the password sits inside the URL text s, so main can scrub it from
- * argv: sets *off/*n and returns true when there is one.
+ * argv: sets *off and *n and returns true when there is one.
  */
 bool url_password_span(const char *s, size_t len, size_t *off, size_t *n);
 
