@@ -25,6 +25,15 @@
 
 #define FTP_CMD_MAX 2000
 
+/* Data channel modes, in the order auto mode tries them. */
+enum {
+	FTP_DM_EPSV,
+	FTP_DM_PASV,
+	FTP_DM_EPRT,
+	FTP_DM_PORT,
+	FTP_DM_COUNT,
+};
+
 /* The command that sets modification times on this server. */
 enum {
 	FTP_UTIME_UNKNOWN,
@@ -47,12 +56,15 @@ struct ftp_server {
 				   connection limit, not a bad password */
 	bool mlsd_off;		/* MLSD refused once: use LIST */
 	bool mlst_off;		/* MLST refused once */
-	bool epsv_off;		/* EPSV refused once: use PASV */
+	/* data channel verdict (ftp_data.c) */
+	int dm_current;		/* mode that worked last: FTP_DM_* */
+	int64_t dm_retry_ms;	/* when to try the first mode again */
+	int64_t dm_blocked_ms;	/* every mode failed: fail fast until then */
+	bool dm_refused[4];	/* the server rejects this mode's command */
 	int list_a;		/* LIST -a honoured: -1 unknown, 0, 1 */
 	int utime_cmd;		/* how set_mtime works: FTP_UTIME_* */
 	bool chmod_off;		/* SITE CHMOD refused once */
 	int pasv_addr_warned;	/* log_once flags */
-	int epsv_warned;
 	unsigned next_id;	/* connection ids for the log */
 };
 
@@ -85,6 +97,13 @@ void ftp_server_free(struct ftp_server *srv);
  */
 int ftp_conn_open(struct ftp_server *srv, struct ftp_conn **out, char *msg,
     size_t msglen);
+/*
+ * Drop c's TCP connection and log in again on a new one, keeping the
+ * struct (and its place in the pool).  For a control connection left in
+ * an unknown state, e.g. after a data channel timed out.  0 or -errno
+ * (then c is broken).
+ */
+int ftp_conn_reopen(struct ftp_conn *c);
 /* Close; graceful sends QUIT and waits briefly for 221. NULL is fine. */
 void ftp_conn_close(struct ftp_conn *c, bool graceful);
 

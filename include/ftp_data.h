@@ -11,8 +11,16 @@
  * with RST, collect the final reply, resynchronise with NOOP; any doubt
  * marks the control connection broken, guide 2.7).
  *
- * Modes are tried in the order the per-server verdict says; active modes
- * (EPRT/PORT) and the automatic switching policy slot in here.
+ * Modes (-o data_mode): auto tries EPSV, PASV, EPRT, PORT, starting with
+ * the one that worked last for this mount, and re-tries the first one
+ * every 10 minutes.  A data connection that is refused, answered 425/426
+ * or not made within data_timeout moves on to the next mode on a freshly
+ * logged-in control connection (ftp_conn_reopen); a mode whose command the
+ * server rejects (5xx) is skipped for good.  When every mode fails, the
+ * transfer fails (-ETIMEDOUT or -EIO) and so does every transfer for the
+ * next 30 s, instantly.  Active mode listens on the control connection's
+ * local address (within port_lo..port_hi) and accepts only connections
+ * from the server's address.
  */
 #ifndef FTPFS_FTP_DATA_H
 #define FTPFS_FTP_DATA_H
@@ -32,6 +40,7 @@ struct ftp_xfer {
 	int final_code;
 	uint64_t bytes;		/* moved so far */
 	uint64_t start;		/* REST offset it started at */
+	int why;		/* -errno of a failed data connect */
 };
 
 /*
@@ -56,6 +65,9 @@ int ftp_xfer_write(struct ftp_conn *c, const void *buf, size_t n);
  * 0 on 2xx; -EREMOTEIO with *refusal filled (may be NULL) otherwise.
  */
 int ftp_xfer_finish(struct ftp_conn *c, struct ftp_reply *refusal);
+
+/* True while every data channel mode is known to fail (fail-fast). */
+bool ftp_data_blocked(struct ftp_server *srv);
 
 /* Abort: the connection is idle afterwards, or marked broken. */
 void ftp_xfer_abort(struct ftp_conn *c);

@@ -410,24 +410,14 @@ learn_root(struct ftp_conn *c, char *msg, size_t msglen)
 	return 0;
 }
 
-int
-ftp_conn_open(struct ftp_server *srv, struct ftp_conn **out, char *msg,
-    size_t msglen)
+/* Connect and log in on c (fresh, or reset by ftp_conn_reopen). */
+static int
+conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 {
-	struct ftp_conn *c;
+	struct ftp_server *srv = c->srv;
 	struct ftp_reply rep = { 0 };
 	bool need_root, feat_known;
 	int rc;
-
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return -ENOMEM;
-	c->srv = srv;
-	c->fd = -1;
-	ftp_reply_reader_init(&c->rd);
-	pthread_mutex_lock(&srv->lock);
-	c->id = ++srv->next_id;
-	pthread_mutex_unlock(&srv->lock);
 
 	rc = net_connect_host(srv->cfg.host, srv->cfg.port,
 	    srv->cfg.connect_timeout_ms, &c->fd);
@@ -514,14 +504,59 @@ ftp_conn_open(struct ftp_server *srv, struct ftp_conn **out, char *msg,
 		if (rc < 0)
 			goto io;
 	}
-	*out = c;
 	return 0;
 io:
 	set_msg(msg, msglen, "connection to %s lost during setup: %s",
 	    srv->cfg.host, strerror(-rc));
 fail:
 	ftp_reply_free(&rep);
-	ftp_conn_close(c, false);
+	return rc;
+}
+
+int
+ftp_conn_open(struct ftp_server *srv, struct ftp_conn **out, char *msg,
+    size_t msglen)
+{
+	struct ftp_conn *c;
+	int rc;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	c->srv = srv;
+	c->fd = -1;
+	ftp_reply_reader_init(&c->rd);
+	pthread_mutex_lock(&srv->lock);
+	c->id = ++srv->next_id;
+	pthread_mutex_unlock(&srv->lock);
+	rc = conn_setup(c, msg, msglen);
+	if (rc < 0) {
+		ftp_conn_close(c, false);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+int
+ftp_conn_reopen(struct ftp_conn *c)
+{
+	char msg[256] = "";
+	int rc;
+
+	net_close(c->fd);
+	c->fd = -1;
+	c->in_off = c->in_len = 0;
+	c->broken = false;
+	ftp_reply_reader_reset(&c->rd);
+	log_debug("[%u] reconnecting for a clean control connection", c->id);
+	rc = conn_setup(c, msg, sizeof(msg));
+	if (rc < 0) {
+		log_warn("[%u] %s", c->id, msg);
+		net_close(c->fd);
+		c->fd = -1;
+		c->broken = true;
+	}
 	return rc;
 }
 

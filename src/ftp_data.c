@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ftp_data: data channels (contract in include/ftp_data.h). */
 #include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,49 +13,128 @@
 
 /* How long to wait for the final reply after aborting a transfer. */
 #define ABORT_REPLY_MS 2000
+/* How often a mount that fell back re-tries its first choice. */
+#define RETRY_FIRST_MS (10 * 60 * 1000)
+/* After every mode failed, data operations fail at once for this long. */
+#define BLOCKED_MS (30 * 1000)
 
-enum data_mode {
-	DM_EPSV,
-	DM_PASV,
-	DM_COUNT,
+static const char *const mode_names[FTP_DM_COUNT] = {
+	[FTP_DM_EPSV] = "EPSV",
+	[FTP_DM_PASV] = "PASV",
+	[FTP_DM_EPRT] = "EPRT",
+	[FTP_DM_PORT] = "PORT",
 };
 
-static const char *const mode_names[DM_COUNT] = {
-	[DM_EPSV] = "EPSV",
-	[DM_PASV] = "PASV",
-};
+/*
+ * Outcomes of one attempt, besides 0 and ordinary -errno:
+ *  -ENOTSUP       the server rejects this mode's command: skip the mode
+ *                 for the rest of the mount (control connection fine);
+ *  -ECONNABORTED  the data connection could not be made (refused, timed
+ *                 out, 425/426): the channel is blocked in this mode; the
+ *                 control connection must be replaced before the next.
+ */
+#define DM_BLOCKED (-ECONNABORTED)
 
-/* Is a 5xx the server saying it does not have the command at all? */
 static bool
-is_unsupported(int code)
+is_mode_refusal(int code)
 {
 	return code == 500 || code == 501 || code == 502 || code == 504 ||
 	    code == 522;
 }
 
+static bool
+is_passive(int mode)
+{
+	return mode == FTP_DM_EPSV || mode == FTP_DM_PASV;
+}
+
+/* Why a data connection failed, for the one log line per switch. */
+static const char *
+blocked_why(int err)
+{
+	switch (err) {
+	case -ETIMEDOUT:
+		return "timed out (blocked by a firewall?)";
+	case -ECONNREFUSED:
+		return "refused";
+	case -EHOSTUNREACH:
+	case -ENETUNREACH:
+		return "unreachable";
+	default:
+		return strerror(-err);
+	}
+}
+
+/* REST (when asked) and the transfer command; the 1xx is read later. */
+static int
+send_rest(struct ftp_conn *c, int64_t rest, struct ftp_reply *rep)
+{
+	char num[32];
+	int rc;
+
+	if (rest < 0)
+		return 0;
+	snprintf(num, sizeof(num), "%" PRId64, rest);
+	rc = ftp_cmd(c, rep, "REST", num);
+	if (rc < 0)
+		return rc;
+	if (rep->code != 350)
+		return rep->code == 554 ? -ERANGE : -EREMOTEIO;
+	ftp_reply_free(rep);
+	return 0;
+}
+
 /*
- * Passive setup: ask for a port, then connect to it (at the control
- * peer's address unless trust_pasv_address).  0 and *fd; -ENOTSUP when the
- * server refuses the command (try the next mode); other -errno.
+ * Read the answer to the transfer command.  0 (1xx, or a 2xx from a
+ * server that skips the 1xx: *done set), DM_BLOCKED for 425/426, or
+ * -EREMOTEIO with the refusal in *rep.
  */
 static int
-passive_connect(struct ftp_conn *c, enum data_mode mode, int *fd)
+read_prelim(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms,
+    bool *done, int *final_code)
+{
+	int rc = ftp_read_reply(c, rep, timeout_ms);
+
+	if (rc < 0)
+		return rc;
+	if (ftp_reply_is_prelim(rep->code)) {
+		ftp_reply_free(rep);
+		return 0;
+	}
+	if (ftp_reply_is_ok(rep->code)) {
+		*done = true;
+		*final_code = rep->code;
+		ftp_reply_free(rep);
+		return 0;
+	}
+	if (rep->code == 425 || rep->code == 426) {
+		log_debug("[%u] data connection failed: %d %s", c->id,
+		    rep->code, ftp_reply_last_line(rep));
+		ftp_reply_free(rep);
+		return DM_BLOCKED;
+	}
+	return -EREMOTEIO;
+}
+
+/* EPSV/PASV: ask for a port, connect, then REST and the command. */
+static int
+try_passive(struct ftp_conn *c, int mode, const char *verb, const char *arg,
+    int64_t rest, struct ftp_reply *rep, struct ftp_xfer *x)
 {
 	struct ftp_server *srv = c->srv;
-	struct ftp_reply rep;
 	struct net_addr addr = c->peer;
 	unsigned port = 0;
 	uint8_t ip[4];
 	char want[64], got[64];
-	int rc;
+	int rc, fd = -1;
 
-	rc = ftp_cmd(c, &rep, mode_names[mode], NULL);
+	rc = ftp_cmd(c, rep, mode_names[mode], NULL);
 	if (rc < 0)
 		return rc;
-	if (mode == DM_EPSV && rep.code == 229) {
-		rc = ftp_parse_epsv(rep.text, rep.text_len, &port);
-	} else if (mode == DM_PASV && rep.code == 227) {
-		rc = ftp_parse_pasv(rep.text, rep.text_len, ip, &port);
+	if (mode == FTP_DM_EPSV && rep->code == 229) {
+		rc = ftp_parse_epsv(rep->text, rep->text_len, &port);
+	} else if (mode == FTP_DM_PASV && rep->code == 227) {
+		rc = ftp_parse_pasv(rep->text, rep->text_len, ip, &port);
 		if (rc == 0) {
 			struct net_addr announced;
 
@@ -71,76 +151,249 @@ passive_connect(struct ftp_conn *c, enum data_mode mode, int *fd)
 				    net_addr_str(&c->peer, want, sizeof(want)));
 			}
 		}
-	} else if (rep.code >= 500 && is_unsupported(rep.code)) {
+	} else if (is_mode_refusal(rep->code)) {
 		log_debug("[%u] %s refused: %d %s", c->id, mode_names[mode],
-		    rep.code, ftp_reply_last_line(&rep));
-		ftp_reply_free(&rep);
+		    rep->code, ftp_reply_last_line(rep));
+		ftp_reply_free(rep);
 		return -ENOTSUP;
 	} else {
 		log_warn("[%u] %s failed: %d %s", c->id, mode_names[mode],
-		    rep.code, ftp_reply_last_line(&rep));
-		rc = rep.code == 421 ? -ECONNRESET : -EIO;
-		ftp_reply_free(&rep);
+		    rep->code, ftp_reply_last_line(rep));
+		rc = rep->code == 421 ? -ECONNRESET : DM_BLOCKED;
+		ftp_reply_free(rep);
 		return rc;
 	}
 	if (rc < 0) {
 		log_warn("[%u] cannot parse %s reply: %s", c->id,
-		    mode_names[mode], ftp_reply_last_line(&rep));
-		ftp_reply_free(&rep);
-		return -EPROTO;
+		    mode_names[mode], ftp_reply_last_line(rep));
+		ftp_reply_free(rep);
+		return -ENOTSUP;
 	}
-	ftp_reply_free(&rep);
+	ftp_reply_free(rep);
 	net_addr_set_port(&addr, port);
-	rc = net_connect_addr(&addr, &c->local, srv->cfg.data_timeout_ms, fd);
+	rc = net_connect_addr(&addr, &c->local, srv->cfg.data_timeout_ms, &fd);
 	if (rc < 0) {
-		log_warn("[%u] data connection (%s) to %s port %u failed: %s",
-		    c->id, mode_names[mode],
-		    net_addr_str(&addr, got, sizeof(got)), port, strerror(-rc));
+		log_debug("[%u] %s data connection to %s port %u: %s", c->id,
+		    mode_names[mode], net_addr_str(&addr, got, sizeof(got)),
+		    port, strerror(-rc));
 		/*
 		 * The server keeps a listener open for us and may later send
 		 * an unsolicited reply about it (guide 1.9): don't reuse.
 		 */
 		c->broken = true;
+		x->why = rc;
+		return DM_BLOCKED;
 	}
+	rc = send_rest(c, rest, rep);
+	if (rc == 0)
+		rc = ftp_send(c, verb, arg);
+	if (rc == 0)
+		rc = read_prelim(c, rep, c->srv->cfg.cmd_timeout_ms, &x->done,
+		    &x->final_code);
+	if (rc < 0) {
+		net_close(fd);
+		return rc;
+	}
+	x->fd = fd;
+	return 0;
+}
+
+/* "EPRT |1|a.b.c.d|port|" / "|2|v6|port|" or "PORT h1,h2,h3,h4,p1,p2". */
+static int
+active_arg(int mode, const struct net_addr *l, char *out, size_t size)
+{
+	char host[64];
+	unsigned port = net_addr_port(l);
+
+	net_addr_str(l, host, sizeof(host));
+	if (mode == FTP_DM_EPRT) {
+		snprintf(out, size, "|%d|%s|%u|", net_addr_is_v6(l) ? 2 : 1,
+		    host, port);
+		return 0;
+	}
+	if (net_addr_is_v6(l))
+		return -ENOTSUP;
+	for (char *p = host; *p; p++)
+		if (*p == '.')
+			*p = ',';
+	snprintf(out, size, "%s,%u,%u", host, port >> 8, port & 0xff);
+	return 0;
+}
+
+/*
+ * EPRT/PORT: listen before the command (pyftpdlib connects while handling
+ * PORT), then wait for whichever comes first: the server's connection
+ * (accepted only from the control peer's address) or a reply saying it
+ * could not connect.  Our own deadline, not the server's 30-120 s.
+ */
+static int
+try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
+    int64_t rest, struct ftp_reply *rep, struct ftp_xfer *x)
+{
+	struct ftp_server *srv = c->srv;
+	struct net_addr l, from;
+	char parg[128], host[64];
+	int64_t deadline;
+	bool prelim = false;
+	int rc, lfd = -1, fd = -1;
+
+	rc = net_listen(&c->local, srv->cfg.port_lo, srv->cfg.port_hi, &lfd);
+	if (rc < 0) {
+		log_warn("[%u] cannot listen for an active data connection: %s",
+		    c->id, strerror(-rc));
+		return rc;
+	}
+	net_local_addr(lfd, &l);
+	rc = active_arg(mode, &l, parg, sizeof(parg));
+	if (rc < 0)
+		goto out;
+	rc = ftp_cmd(c, rep, mode_names[mode], parg);
+	if (rc < 0)
+		goto out;
+	if (rep->code != 200) {
+		log_debug("[%u] %s refused: %d %s", c->id, mode_names[mode],
+		    rep->code, ftp_reply_last_line(rep));
+		rc = is_mode_refusal(rep->code) ? -ENOTSUP :
+		    rep->code == 421		   ? -ECONNRESET :
+						     DM_BLOCKED;
+		ftp_reply_free(rep);
+		goto out;
+	}
+	ftp_reply_free(rep);
+	rc = send_rest(c, rest, rep);
+	if (rc == 0)
+		rc = ftp_send(c, verb, arg);
+	if (rc < 0)
+		goto out;
+	deadline = net_now_ms() + srv->cfg.data_timeout_ms;
+	while (fd < 0 || !prelim) {
+		int left = (int)(deadline - net_now_ms());
+		struct pollfd pfd[2] = {
+			{ .fd = lfd, .events = POLLIN },
+			{ .fd = c->fd, .events = POLLIN },
+		};
+
+		if (fd >= 0) /* connected: the 1xx may take a moment */
+			left = srv->cfg.cmd_timeout_ms;
+		if (left <= 0) {
+			x->why = -ETIMEDOUT;
+			c->broken = true; /* its late 425 would follow us */
+			rc = DM_BLOCKED;
+			goto out;
+		}
+		if (c->in_len > c->in_off) {
+			pfd[1].revents = POLLIN;
+		} else if (poll(pfd, fd < 0 ? 2 : 2, left) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			goto out;
+		}
+		if (fd < 0 && (pfd[0].revents & POLLIN)) {
+			int nfd;
+
+			rc = net_accept(lfd, 0, &nfd, &from);
+			if (rc == 0 && !net_addr_same_host(&from, &c->peer)) {
+				log_warn("[%u] data connection from %s "
+					 "refused: not the server",
+				    c->id,
+				    net_addr_str(&from, host, sizeof(host)));
+				net_close(nfd);
+			} else if (rc == 0) {
+				fd = nfd;
+			}
+		}
+		if (!prelim && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			rc = read_prelim(c, rep, srv->cfg.cmd_timeout_ms,
+			    &x->done, &x->final_code);
+			if (rc < 0)
+				goto out;
+			prelim = true;
+			if (x->done && fd < 0) {
+				/* 2xx before we accepted: it is queued. */
+				rc = net_accept(lfd, 1000, &fd, &from);
+				if (rc < 0)
+					goto out;
+			}
+		}
+	}
+	x->fd = fd;
+	fd = -1;
+	rc = 0;
+out:
+	net_close(fd);
+	net_close(lfd);
 	return rc;
 }
 
+/* The modes this mount may use, in order. */
 static int
-open_channel(struct ftp_conn *c, int *fd)
+mode_list(const struct ftp_server *srv, int *modes)
+{
+	int n = 0;
+
+	if (srv->cfg.data_mode != FTP_DATA_ACTIVE) {
+		modes[n++] = FTP_DM_EPSV;
+		modes[n++] = FTP_DM_PASV;
+	}
+	if (srv->cfg.data_mode != FTP_DATA_PASSIVE) {
+		modes[n++] = FTP_DM_EPRT;
+		modes[n++] = FTP_DM_PORT;
+	}
+	return n;
+}
+
+/* Record the verdict: mode works (ok) or every mode failed (!ok). */
+static void
+verdict(struct ftp_conn *c, int mode, bool ok, int blocked_mode, int why)
 {
 	struct ftp_server *srv = c->srv;
-	bool epsv_off;
-	int rc;
+	int64_t now = net_now_ms();
+	int was;
 
 	pthread_mutex_lock(&srv->lock);
-	epsv_off = srv->epsv_off;
+	was = srv->dm_current;
+	if (ok) {
+		srv->dm_current = mode;
+		srv->dm_blocked_ms = 0;
+		if (was != mode)
+			srv->dm_retry_ms = now + RETRY_FIRST_MS;
+	} else {
+		srv->dm_blocked_ms = now + BLOCKED_MS;
+	}
 	pthread_mutex_unlock(&srv->lock);
-	if (!epsv_off) {
-		rc = passive_connect(c, DM_EPSV, fd);
-		if (rc != -ENOTSUP)
-			return rc;
-		pthread_mutex_lock(&srv->lock);
-		srv->epsv_off = true;
-		pthread_mutex_unlock(&srv->lock);
-		log_once(&srv->epsv_warned, LOG_LVL_INFO, __func__,
-		    "server refuses EPSV, using PASV");
-	}
-	rc = passive_connect(c, DM_PASV, fd);
-	if (rc == -ENOTSUP) {
-		log_err("server refuses both EPSV and PASV");
-		rc = -EIO;
-	}
-	return rc;
+	if (ok && was != mode && blocked_mode >= 0)
+		log_warn("data connections in %s mode %s; switched to %s mode "
+			 "(%s) for this mount",
+		    is_passive(blocked_mode) ? "passive" : "active",
+		    blocked_why(why), is_passive(mode) ? "passive" : "active",
+		    mode_names[mode]);
+	else if (ok && was != mode)
+		log_info("data connections: using %s", mode_names[mode]);
+}
+
+bool
+ftp_data_blocked(struct ftp_server *srv)
+{
+	bool b;
+
+	pthread_mutex_lock(&srv->lock);
+	b = srv->dm_blocked_ms > net_now_ms();
+	pthread_mutex_unlock(&srv->lock);
+	return b;
 }
 
 int
 ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
     int64_t rest, bool upload, struct ftp_reply *refusal)
 {
+	struct ftp_server *srv = c->srv;
 	struct ftp_xfer *x;
 	struct ftp_reply rep = { 0 };
-	char num[32];
-	int fd = -1, rc;
+	int modes[FTP_DM_COUNT], n, i, first, mode, rc = -EIO;
+	int blocked_mode = -1, why = 0;
+	bool passive_blocked = false;
+	int64_t now = net_now_ms();
 
 	if (refusal != NULL)
 		memset(refusal, 0, sizeof(*refusal));
@@ -149,64 +402,94 @@ ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
 	x = calloc(1, sizeof(*x));
 	if (x == NULL)
 		return -ENOMEM;
-	x->fd = -1;
-	x->upload = upload;
-	x->start = rest > 0 ? (uint64_t)rest : 0;
+	n = mode_list(srv, modes);
+	pthread_mutex_lock(&srv->lock);
+	if (srv->dm_blocked_ms > now) {
+		pthread_mutex_unlock(&srv->lock);
+		free(x);
+		return -EIO;
+	}
+	/* Start with what worked last; now and then retry the first mode. */
+	for (first = 0; first < n; first++)
+		if (modes[first] == srv->dm_current)
+			break;
+	if (first == n || now >= srv->dm_retry_ms)
+		first = 0;
+	pthread_mutex_unlock(&srv->lock);
 
-	rc = open_channel(c, &fd);
-	if (rc < 0)
-		goto fail;
-	if (rest >= 0) {
-		snprintf(num, sizeof(num), "%" PRId64, rest);
-		rc = ftp_cmd(c, &rep, "REST", num);
-		if (rc < 0)
-			goto fail;
-		if (rep.code != 350) {
-			/* A lingering REST would poison the next transfer. */
-			rc = rep.code == 554 ? -ERANGE : -EREMOTEIO;
-			goto refused;
+	for (i = 0; i < n; i++) {
+		bool refused;
+
+		mode = modes[(first + i) % n];
+		pthread_mutex_lock(&srv->lock);
+		refused = srv->dm_refused[mode];
+		pthread_mutex_unlock(&srv->lock);
+		if (refused || (mode == FTP_DM_PASV && passive_blocked) ||
+		    ((mode == FTP_DM_PASV || mode == FTP_DM_PORT) &&
+			net_addr_is_v6(&c->peer)))
+			continue;
+		if (c->broken || c->fd < 0) {
+			rc = ftp_conn_reopen(c);
+			if (rc < 0)
+				break;
 		}
-		ftp_reply_free(&rep);
-	}
-	rc = ftp_cmd(c, &rep, verb, arg);
-	if (rc < 0)
-		goto fail;
-	if (ftp_reply_is_prelim(rep.code)) {
-		ftp_reply_free(&rep);
-	} else if (ftp_reply_is_ok(rep.code)) {
-		/* Broken servers skip the 1xx; the data is still coming. */
-		x->done = true;
-		x->final_code = rep.code;
-		ftp_reply_free(&rep);
-	} else {
-		rc = -EREMOTEIO;
-		goto refused;
-	}
-	x->fd = fd;
-	net_tune_data(fd);
-	c->xfer = x;
-	return 0;
-refused:
-	log_debug("[%u] %s %s refused: %d %s", c->id, verb, arg ? arg : "",
-	    rep.code, ftp_reply_last_line(&rep));
-	if (rep.code == 421)
+		memset(x, 0, sizeof(*x));
+		x->fd = -1;
+		x->upload = upload;
+		x->start = rest > 0 ? (uint64_t)rest : 0;
+		if (is_passive(mode))
+			rc = try_passive(c, mode, verb, arg, rest, &rep, x);
+		else
+			rc = try_active(c, mode, verb, arg, rest, &rep, x);
+		if (rc == 0) {
+			verdict(c, mode, true, blocked_mode, why);
+			net_tune_data(x->fd);
+			c->xfer = x;
+			return 0;
+		}
+		if (rc == -ENOTSUP) {
+			pthread_mutex_lock(&srv->lock);
+			srv->dm_refused[mode] = true;
+			pthread_mutex_unlock(&srv->lock);
+			log_info("server refuses %s; not using it again",
+			    mode_names[mode]);
+			continue;
+		}
+		if (rc != DM_BLOCKED)
+			goto refused;
+		/* Blocked: note why, get a clean control connection, go on. */
+		if (blocked_mode < 0) {
+			blocked_mode = mode;
+			why = x->why ? x->why : -ECONNREFUSED;
+		}
+		/* PASV goes to the same host and ports as EPSV: skip it. */
+		if (mode == FTP_DM_EPSV && x->why != 0)
+			passive_blocked = true;
 		c->broken = true;
-	if (refusal != NULL)
-		*refusal = rep;
-	else
-		ftp_reply_free(&rep);
-	/*
-	 * After a refused REST or transfer command the passive listener on
-	 * the server just goes unused; the connection stays in sync.  But
-	 * a refused REST must not leave an offset behind for the next RETR,
-	 * and every RETR sends its own REST, so nothing lingers.
-	 */
-	net_close(fd);
+	}
+	if (rc == DM_BLOCKED || rc == -ENOTSUP || i == n) {
+		verdict(c, -1, false, blocked_mode, why);
+		log_err("no data connection possible in any mode (%s); "
+			"failing transfers for %d s",
+		    blocked_mode >= 0 ? blocked_why(why) : "all refused",
+		    BLOCKED_MS / 1000);
+		rc = blocked_mode >= 0 && why == -ETIMEDOUT ? -ETIMEDOUT : -EIO;
+	}
+	ftp_reply_free(&rep);
 	free(x);
 	return rc;
-fail:
+refused:
+	if (rc == -EREMOTEIO || rc == -ERANGE) {
+		log_debug("[%u] %s %s refused: %d %s", c->id, verb,
+		    arg ? arg : "", rep.code, ftp_reply_last_line(&rep));
+		if (rep.code == 421)
+			c->broken = true;
+		if (refusal != NULL) {
+			*refusal = rep;
+			memset(&rep, 0, sizeof(rep));
+		}
+	}
 	ftp_reply_free(&rep);
-	net_close(fd);
 	free(x);
 	return rc;
 }

@@ -336,6 +336,67 @@ list_unix(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 	return rc;
 }
 
+/*
+ * A listing over the control connection (guide 4.7), for when no data
+ * connection gets through: "STAT -a ." after CWD, else "STAT .".  The
+ * middle lines of the 211/212/213 reply are LIST lines (ProFTPD indents
+ * them by one space).
+ */
+static int
+list_stat(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
+    struct list_ctx *lc)
+{
+	static const char *const args[] = { "-a .", "." };
+	struct ftp_list_parser p;
+	struct ftp_reply rep;
+	const char *line, *end, *last;
+	size_t i;
+	int rc;
+
+	(void)fb;
+	if (c->broken && (rc = ftp_conn_reopen(c)) < 0)
+		return rc;
+	rc = ftp_cmd(c, &rep, "CWD", abs);
+	if (rc < 0)
+		return rc;
+	if (rep.code != 250) {
+		rc = ftp_errno(&rep, OP_CWD);
+		ftp_reply_free(&rep);
+		return rc;
+	}
+	ftp_reply_free(&rep);
+	for (i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+		rc = ftp_cmd(c, &rep, "STAT", args[i]);
+		if (rc < 0)
+			return rc;
+		if (rep.code >= 211 && rep.code <= 213 && rep.nlines > 2)
+			break;
+		ftp_reply_free(&rep);
+	}
+	if (i == sizeof(args) / sizeof(args[0]))
+		return -EIO;
+	backend_dirlist_free(lc->out);
+	ftp_list_parser_init(&p, FTP_LIST_AUTO, time(NULL), add_entry, lc);
+	last = strrchr(rep.text, '\n');
+	line = strchr(rep.text, '\n');
+	rc = 0;
+	while (rc == 0 && line != NULL && line != last) {
+		line++;
+		end = strchr(line, '\n');
+		if (*line == ' ')
+			line++;
+		rc = ftp_list_feed(&p, line, (size_t)(end - line) + 1);
+		line = end;
+	}
+	if (rc == 0)
+		rc = ftp_list_finish(&p);
+	ftp_list_parser_free(&p);
+	ftp_reply_free(&rep);
+	if (rc == 0)
+		log_debug("listed %s over the control connection (STAT)", abs);
+	return rc;
+}
+
 int
 ftp_list_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
     bool force_list, struct backend_dirlist *out)
@@ -352,10 +413,19 @@ ftp_list_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 	if (mlsd && !force_list) {
 		rc = list_mlsd(fb, c, abs, &lc);
 		if (rc != -ENOSYS)
-			return rc;
+			goto out;
 		backend_dirlist_free(out);
 	}
-	return list_unix(fb, c, abs, &lc);
+	rc = list_unix(fb, c, abs, &lc);
+out:
+	if ((rc == -EIO || rc == -ETIMEDOUT) && ftp_data_blocked(&fb->srv)) {
+		int src = list_stat(fb, c, abs, &lc);
+
+		if (src == 0)
+			return 0;
+		backend_dirlist_free(out);
+	}
+	return rc;
 }
 
 static int
