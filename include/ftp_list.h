@@ -20,6 +20,12 @@
  * Entries named "." or "..", and names containing CR, LF or NUL (which can
  * never be addressed safely, guide 1.8) are skipped.  Unparseable lines are
  * skipped and counted, never fatal.
+ *
+ * The incremental parser also skips names containing '/' (the per-line
+ * parsers keep them: MLST answers with a path).  When a listing's lines
+ * end in CRLF, a bare LF is taken as part of a name, so an entry whose
+ * name contains LF is skipped whole instead of turning into two bogus
+ * lines; listings with bare-LF line ends are split at every LF.
  */
 #ifndef FTPFS_FTP_LIST_H
 #define FTPFS_FTP_LIST_H
@@ -74,12 +80,16 @@ struct ftp_list_parser {
 	unsigned bad_lines;	/* lines that did not parse */
 	ftp_list_cb cb;
 	void *arg;
+	/* Private to ftp_list.c: */
+	int eol;		/* line ends seen: unknown, LF or CRLF */
+	bool discard;		/* dropping the rest of an overlong line */
 };
 
 void ftp_list_parser_init(struct ftp_list_parser *p, enum ftp_list_fmt fmt,
     time_t now, ftp_list_cb cb, void *arg);
-/* Feed a chunk of the data connection; 0 or the callback's error /
- * -EMSGSIZE for an overlong line. */
+/* Feed a chunk of the data connection; 0, the callback's error or
+ * -ENOMEM.  A line longer than FTP_LIST_LINE_MAX is skipped and counted
+ * in bad_lines, like any other line that does not parse. */
 int ftp_list_feed(struct ftp_list_parser *p, const char *data, size_t len);
 /* Parse a last unterminated line, then release buffers. */
 int ftp_list_finish(struct ftp_list_parser *p);
