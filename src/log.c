@@ -50,6 +50,9 @@ log_enabled(enum log_level level)
 	return (int)level <= log_threshold;
 }
 
+static void log_vmsg(enum log_level level, const char *func, const char *fmt,
+    va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 log_vmsg(enum log_level level, const char *func, const char *fmt,
     va_list ap)
