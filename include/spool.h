@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * spool: a local copy of one remote file that is being changed in ways
+ * its backend cannot stream (writes into the middle, truncate to a
+ * non-zero size, any non-sequential pattern), for backends without
+ * BCAP_PWRITE.  Backend-agnostic: it uses only struct backend.
+ *
+ *  - The copy is a sparse file in the spool directory; the remote content
+ *    is fetched lazily in SPOOL_BLOCK blocks, only where a read or a
+ *    partial-block write needs it, and in full only at upload time.
+ *  - spool_flush() uploads the whole file under a temporary name in the
+ *    same remote directory (".NAME.ftpfs-XXXXXX"), then renames it over
+ *    NAME and restores the mode: the original stays intact until the new
+ *    content is complete, and a failed upload never leaves a half-written
+ *    file under the real name.  0 only when the server confirmed it all.
+ *  - On a failed upload the local file is kept (spool_close does not
+ *    delete it) and its path is logged, so the user can recover the data.
+ *
+ * A spool is used by one open-file handle; the caller serialises calls.
+ */
+#ifndef FTPFS_SPOOL_H
+#define FTPFS_SPOOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "backend.h"
+
+#define SPOOL_BLOCK (1u << 20)
+
+struct spool;
+
+/*
+ * Begin spooling path, whose remote content is remote_size bytes long
+ * (0: nothing to fetch).  mode: permissions to restore after the upload
+ * (0 = leave what the server picks).  dir: the spool directory, created
+ * 0700 if missing.  0 or -errno.
+ */
+int spool_open(struct backend *be, const char *path, uint64_t remote_size,
+    mode_t mode, const char *dir, struct spool **out);
+
+ssize_t spool_read(struct spool *s, char *buf, size_t size, off_t off);
+ssize_t spool_write(struct spool *s, const char *buf, size_t size, off_t off);
+int spool_truncate(struct spool *s, off_t size);
+uint64_t spool_size(const struct spool *s);
+bool spool_dirty(const struct spool *s);
+/* The local file's path (for messages). */
+const char *spool_local_path(const struct spool *s);
+
+/* Upload when dirty. 0, or -EIO/-ENOSPC/... (the local copy is kept). */
+int spool_flush(struct spool *s);
+
+/*
+ * Flush, then free.  Returns the flush result.  The local file is removed
+ * unless an upload failed (then it stays, and is logged).
+ */
+int spool_close(struct spool *s);
+
+/* The path a rename moved the file to. */
+int spool_rename(struct spool *s, const char *newpath);
+
+#endif

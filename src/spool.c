@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* spool: local copies of files being rewritten (contract in spool.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "spool.h"
+
+#define UPLOAD_CHUNK (1u << 20)
+
+struct spool {
+	struct backend *be;
+	char *path;		/* remote (mount) path */
+	char *local;		/* spool file */
+	int fd;
+	uint64_t size;		/* current logical size */
+	uint64_t remote_size;	/* remote bytes that may still need fetching */
+	uint8_t *fetched;	/* one bit per block below remote_size */
+	size_t nblocks;
+	struct backend_file *reader; /* lazily opened remote reader */
+	mode_t mode;
+	bool dirty;
+	bool keep;		/* an upload failed: keep the local file */
+};
+
+static atomic_uint spool_seq;
+
+static bool
+is_fetched(const struct spool *s, size_t b)
+{
+	return b >= s->nblocks || (s->fetched[b / 8] & (1u << (b % 8)));
+}
+
+static void
+mark_fetched(struct spool *s, size_t b)
+{
+	if (b < s->nblocks)
+		s->fetched[b / 8] |= (uint8_t)(1u << (b % 8));
+}
+
+static int
+make_dir(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	return 0;
+}
+
+int
+spool_open(struct backend *be, const char *path, uint64_t remote_size,
+    mode_t mode, const char *dir, struct spool **out)
+{
+	struct spool *s;
+	const char *base = strrchr(path, '/');
+	int rc;
+
+	rc = make_dir(dir);
+	if (rc < 0) {
+		log_err("spool directory %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	s->fd = -1;
+	s->be = be;
+	s->mode = mode;
+	s->size = s->remote_size = remote_size;
+	s->nblocks = (size_t)((remote_size + SPOOL_BLOCK - 1) / SPOOL_BLOCK);
+	s->fetched = calloc(s->nblocks / 8 + 1, 1);
+	s->path = strdup(path);
+	if (asprintf(&s->local, "%s/%ld-%u-%s", dir, (long)getpid(),
+		atomic_fetch_add(&spool_seq, 1), base ? base + 1 : path) < 0)
+		s->local = NULL;
+	if (s->fetched == NULL || s->path == NULL || s->local == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	s->fd = open(s->local, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (s->fd < 0 || ftruncate(s->fd, (off_t)remote_size) < 0) {
+		rc = -errno;
+		log_err("spool file %s: %s", s->local, strerror(-rc));
+		goto fail;
+	}
+	log_debug("spooling %s in %s", path, s->local);
+	*out = s;
+	return 0;
+fail:
+	if (s->fd >= 0) {
+		close(s->fd);
+		unlink(s->local);
+	}
+	free(s->fetched);
+	free(s->path);
+	free(s->local);
+	free(s);
+	return rc;
+}
+
+/* Copy remote block b into the spool file. */
+static int
+fetch_block(struct spool *s, size_t b)
+{
+	uint64_t off = (uint64_t)b * SPOOL_BLOCK, end;
+	char *buf;
+	size_t got = 0, want;
+	ssize_t r;
+	int rc = 0;
+
+	if (is_fetched(s, b))
+		return 0;
+	end = off + SPOOL_BLOCK;
+	if (end > s->remote_size)
+		end = s->remote_size;
+	want = (size_t)(end - off);
+	if (s->reader == NULL) {
+		rc = s->be->ops->open(s->be, s->path, BO_READ, 0,
+		    (int64_t)s->remote_size, &s->reader);
+		if (rc < 0)
+			return rc;
+	}
+	buf = malloc(want ? want : 1);
+	if (buf == NULL)
+		return -ENOMEM;
+	while (got < want) {
+		r = s->be->ops->read(s->be, s->reader, buf + got, want - got,
+		    (off_t)(off + got));
+		if (r < 0) {
+			rc = (int)r;
+			goto out;
+		}
+		if (r == 0)
+			break; /* the remote file shrank: the rest reads as 0 */
+		got += (size_t)r;
+	}
+	if (got > 0 && pwrite(s->fd, buf, got, (off_t)off) != (ssize_t)got) {
+		rc = errno ? -errno : -EIO;
+		goto out;
+	}
+	mark_fetched(s, b);
+out:
+	free(buf);
+	return rc;
+}
+
+/* Fetch every unfetched block overlapping [off, off + len). */
+static int
+fetch_range(struct spool *s, uint64_t off, uint64_t len)
+{
+	uint64_t end = off + len;
+	size_t b;
+	int rc;
+
+	if (end > s->remote_size)
+		end = s->remote_size;
+	if (len == 0 || off >= end)
+		return 0;
+	for (b = (size_t)(off / SPOOL_BLOCK); (uint64_t)b * SPOOL_BLOCK < end;
+	     b++) {
+		rc = fetch_block(s, b);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+ssize_t
+spool_read(struct spool *s, char *buf, size_t size, off_t off)
+{
+	ssize_t r;
+	int rc;
+
+	if (off < 0)
+		return -EINVAL;
+	if ((uint64_t)off >= s->size)
+		return 0;
+	if (size > s->size - (uint64_t)off)
+		size = (size_t)(s->size - (uint64_t)off);
+	rc = fetch_range(s, (uint64_t)off, size);
+	if (rc < 0)
+		return rc;
+	r = pread(s->fd, buf, size, off);
+	return r < 0 ? -errno : r;
+}
+
+ssize_t
+spool_write(struct spool *s, const char *buf, size_t size, off_t off)
+{
+	ssize_t w;
+	int rc;
+
+	if (off < 0)
+		return -EINVAL;
+	/* Partial blocks keep their remote bytes around the write. */
+	rc = fetch_range(s, (uint64_t)off, 1);
+	if (rc == 0 && size > 0)
+		rc = fetch_range(s, (uint64_t)off + size - 1, 1);
+	if (rc < 0)
+		return rc;
+	w = pwrite(s->fd, buf, size, off);
+	if (w < 0)
+		return -errno;
+	if ((uint64_t)off + (uint64_t)w > s->size)
+		s->size = (uint64_t)off + (uint64_t)w;
+	s->dirty = true;
+	return w;
+}
+
+int
+spool_truncate(struct spool *s, off_t size)
+{
+	int rc;
+
+	if (size < 0)
+		return -EINVAL;
+	if ((uint64_t)size < s->remote_size) {
+		/* Keep the remote bytes of the block the new end falls in. */
+		if (size > 0) {
+			rc = fetch_range(s, (uint64_t)size - 1, 1);
+			if (rc < 0)
+				return rc;
+		}
+		s->remote_size = (uint64_t)size;
+	}
+	if (ftruncate(s->fd, size) < 0)
+		return -errno;
+	s->size = (uint64_t)size;
+	s->dirty = true;
+	return 0;
+}
+
+uint64_t
+spool_size(const struct spool *s)
+{
+	return s->size;
+}
+
+bool
+spool_dirty(const struct spool *s)
+{
+	return s->dirty;
+}
+
+const char *
+spool_local_path(const struct spool *s)
+{
+	return s->local;
+}
+
+/* Write the whole spool file into an open remote write stream. */
+static int
+upload_body(struct spool *s, struct backend_file *w)
+{
+	char *buf = malloc(UPLOAD_CHUNK);
+	uint64_t off = 0;
+	ssize_t r, n;
+	int rc = 0;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	while (off < s->size) {
+		size_t want = UPLOAD_CHUNK;
+
+		if (want > s->size - off)
+			want = (size_t)(s->size - off);
+		r = pread(s->fd, buf, want, (off_t)off);
+		if (r <= 0) {
+			rc = r < 0 ? -errno : -EIO;
+			break;
+		}
+		n = s->be->ops->write(s->be, w, buf, (size_t)r, (off_t)off);
+		if (n < 0) {
+			rc = (int)n;
+			break;
+		}
+		off += (uint64_t)n;
+	}
+	free(buf);
+	return rc;
+}
+
+/* ".NAME.ftpfs-XXXXXX" beside path. */
+static int
+temp_name(const char *path, char *out, size_t size)
+{
+	const char *base = strrchr(path, '/');
+	size_t dl = base ? (size_t)(base - path) : 0;
+	unsigned r = (unsigned)getpid() ^ (unsigned)time(NULL) ^
+	    (atomic_fetch_add(&spool_seq, 1) * 2654435761u);
+
+	if ((size_t)snprintf(out, size, "%.*s/.%s.ftpfs-%06x", (int)dl, path,
+		base ? base + 1 : path, r & 0xffffff) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int
+spool_flush(struct spool *s)
+{
+	const struct backend_ops *ops = s->be->ops;
+	struct backend_file *w = NULL;
+	char tmp[4096];
+	int rc, rc2;
+
+	if (!s->dirty)
+		return 0;
+	if (ops->write == NULL || ops->rename == NULL)
+		return -EROFS;
+	/* Everything not yet local must be: the upload sends the whole file. */
+	rc = fetch_range(s, 0, s->remote_size);
+	if (rc < 0)
+		goto fail;
+	if (s->reader != NULL) {
+		ops->release(s->be, s->reader);
+		s->reader = NULL;
+	}
+	rc = temp_name(s->path, tmp, sizeof(tmp));
+	if (rc < 0)
+		goto fail;
+	rc = ops->open(s->be, tmp, BO_WRITE | BO_CREATE | BO_TRUNC, 0600, 0,
+	    &w);
+	if (rc < 0)
+		goto fail;
+	rc = upload_body(s, w);
+	rc2 = ops->release(s->be, w);
+	if (rc == 0)
+		rc = rc2;
+	if (rc < 0) {
+		ops->unlink(s->be, tmp);
+		goto fail;
+	}
+	rc = ops->rename(s->be, tmp, s->path, 0);
+	if (rc < 0) {
+		ops->unlink(s->be, tmp);
+		goto fail;
+	}
+	if (s->mode != 0 && ops->chmod != NULL)
+		ops->chmod(s->be, s->path, s->mode & 07777);
+	s->dirty = false;
+	s->keep = false;
+	/* The server now has exactly the local copy. */
+	s->remote_size = s->size;
+	free(s->fetched);
+	s->nblocks = 0;
+	s->fetched = calloc(1, 1);
+	return s->fetched ? 0 : -ENOMEM;
+fail:
+	s->keep = true;
+	log_err("upload of %s failed (%s); its data is kept in %s", s->path,
+	    strerror(-rc), s->local);
+	return rc == -ENOSPC || rc == -EDQUOT ? rc : -EIO;
+}
+
+int
+spool_rename(struct spool *s, const char *newpath)
+{
+	char *p = strdup(newpath);
+
+	if (p == NULL)
+		return -ENOMEM;
+	free(s->path);
+	s->path = p;
+	return 0;
+}
+
+int
+spool_close(struct spool *s)
+{
+	int rc;
+
+	if (s == NULL)
+		return 0;
+	rc = spool_flush(s);
+	if (s->reader != NULL)
+		s->be->ops->release(s->be, s->reader);
+	close(s->fd);
+	if (!s->keep)
+		unlink(s->local);
+	free(s->fetched);
+	free(s->path);
+	free(s->local);
+	free(s);
+	return rc;
+}
