@@ -1,1 +1,321 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* creds: login user, password and account (contract in include/creds.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "creds.h"
+#include "log.h"
+#include "netrc.h"
+#include "url.h"
+
+#define CREDS_LINE_MAX 1024 /* longest password line accepted */
+#define CREDS_ANON_PASSWORD "ftpfs@"
+
+/*
+ * Set by the handler while the prompt runs with echo off, so the terminal
+ * is restored before we give up.  The only way a handler can say anything.
+ */
+static volatile sig_atomic_t creds_signo;
+
+static const int creds_prompt_signals[] = {
+    SIGINT,
+    SIGTERM,
+    SIGHUP,
+    SIGQUIT,
+    SIGTSTP,
+};
+#define CREDS_NSIG (sizeof(creds_prompt_signals) / sizeof(int))
+
+static void
+creds_on_signal(int sig)
+{
+	creds_signo = sig;
+}
+
+static void
+creds_wipe_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+void
+creds_free(struct creds *c)
+{
+	if (c == NULL)
+		return;
+	creds_wipe_free(c->user);
+	creds_wipe_free(c->password);
+	creds_wipe_free(c->account);
+	memset(c, 0, sizeof(*c));
+}
+
+bool
+creds_is_anonymous(const char *user)
+{
+	return strcasecmp(user, "anonymous") == 0 ||
+	    strcasecmp(user, "ftp") == 0;
+}
+
+bool
+creds_scrub_url(char *s)
+{
+	size_t len = strlen(s), off, n;
+
+	if (!url_password_span(s, len, &off, &n) || n == 0 || off + n > len)
+		return false;
+	/* "user:secret@" becomes "user@", not "user:@". */
+	if (off > 0 && s[off - 1] == ':') {
+		off--;
+		n++;
+	}
+	memmove(s + off, s + off + n, len - off - n);
+	memset(s + len - n, 0, n);
+	return true;
+}
+
+char *
+creds_default_netrc(void)
+{
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+	char *path;
+
+	if (home == NULL || home[0] == '\0') {
+		pw = getpwuid(getuid());
+		if (pw == NULL || pw->pw_dir == NULL)
+			return NULL;
+		home = pw->pw_dir;
+	}
+	if (asprintf(&path, "%s/.netrc", home) < 0)
+		return NULL;
+	return path;
+}
+
+/*
+ * One line from fd, byte by byte so nothing past the newline is consumed.
+ * A trailing "\r\n" or "\n" is dropped.
+ */
+static int
+creds_read_line(int fd, char **out)
+{
+	char line[CREDS_LINE_MAX + 1];
+	size_t len = 0;
+	ssize_t n;
+	char c = 0;
+	int rc = 0;
+
+	for (;;) {
+		n = read(fd, &c, 1);
+		if (n < 0) {
+			if (errno == EINTR && creds_signo == 0)
+				continue;
+			rc = -errno;
+			goto out;
+		}
+		if (n == 0) {
+			if (len == 0)
+				rc = -ENODATA;
+			break;
+		}
+		if (c == '\n')
+			break;
+		if (len == CREDS_LINE_MAX) {
+			rc = -EMSGSIZE;
+			goto out;
+		}
+		line[len++] = c;
+	}
+	if (rc < 0)
+		goto out;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	line[len] = '\0';
+	*out = strdup(line);
+	if (*out == NULL)
+		rc = -ENOMEM;
+out:
+	explicit_bzero(line, sizeof(line));
+	explicit_bzero(&c, sizeof(c));
+	return rc;
+}
+
+/* Ask on the terminal with echo off; the newline is still echoed. */
+static int
+creds_prompt(const char *user, const char *host, char **out)
+{
+	struct sigaction sa, old[CREDS_NSIG];
+	struct termios saved, quiet;
+	char prompt[512];
+	size_t i;
+	int fd, n, rc;
+
+	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (tcgetattr(fd, &saved) < 0) {
+		rc = -errno;
+		goto out_close;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = creds_on_signal; /* no SA_RESTART: read() returns */
+	sigemptyset(&sa.sa_mask);
+	creds_signo = 0;
+	for (i = 0; i < CREDS_NSIG; i++)
+		sigaction(creds_prompt_signals[i], &sa, &old[i]);
+
+	quiet = saved;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	quiet.c_lflag |= ECHONL;
+	if (tcsetattr(fd, TCSAFLUSH, &quiet) < 0) {
+		rc = -errno;
+		goto out_signals;
+	}
+	n = snprintf(
+	    prompt, sizeof(prompt), "Password for %s@%s: ", user, host);
+	if (n > 0 && write(fd, prompt, strlen(prompt)) < 0) {
+		rc = -errno;
+		goto out_restore;
+	}
+	rc = creds_read_line(fd, out);
+out_restore:
+	tcsetattr(fd, TCSAFLUSH, &saved);
+out_signals:
+	for (i = 0; i < CREDS_NSIG; i++)
+		sigaction(creds_prompt_signals[i], &old[i], NULL);
+	if (creds_signo != 0) {
+		if (rc == 0) {
+			creds_wipe_free(*out);
+			*out = NULL;
+		}
+		rc = -EINTR;
+		/* The user's ^C left the cursor after the prompt. */
+		if (write(fd, "\n", 1) < 0)
+			log_debug("tty: %s", strerror(errno));
+	}
+out_close:
+	close(fd);
+	return rc;
+}
+
+static int
+creds_netrc(const struct creds_request *req, struct netrc_entry *ne, char *msg,
+    size_t msglen)
+{
+	int rc;
+
+	/* Asked for explicitly, so a missing file is an error. */
+	if (access(req->netrc_path, R_OK) < 0) {
+		rc = -errno;
+		snprintf(msg, msglen, "netrc file %s: %s", req->netrc_path,
+		    strerror(-rc));
+		return rc;
+	}
+	rc = netrc_lookup_file(req->netrc_path, req->host, req->url_user, ne);
+	if (rc == -ENOENT)
+		return 0; /* no entry for this host: go on without */
+	if (rc == -EINVAL)
+		snprintf(msg, msglen, "netrc file %s: syntax error",
+		    req->netrc_path);
+	else if (rc < 0)
+		snprintf(msg, msglen, "netrc file %s: %s", req->netrc_path,
+		    strerror(-rc));
+	return rc;
+}
+
+int
+creds_resolve(const struct creds_request *req, struct creds *out, char *msg,
+    size_t msglen)
+{
+	struct netrc_entry ne = {0};
+	const char *user;
+	bool anon;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (req->netrc_path != NULL) {
+		rc = creds_netrc(req, &ne, msg, msglen);
+		if (rc < 0)
+			goto out;
+	}
+
+	if (req->url_user != NULL)
+		user = req->url_user;
+	else if (ne.login != NULL)
+		user = ne.login;
+	else
+		user = "anonymous";
+	anon = creds_is_anonymous(user);
+	out->user = strdup(user);
+	if (out->user == NULL) {
+		rc = -ENOMEM;
+		goto nomem;
+	}
+	if (ne.account != NULL) {
+		out->account = strdup(ne.account);
+		if (out->account == NULL) {
+			rc = -ENOMEM;
+			goto nomem;
+		}
+	}
+
+	if (req->url_password != NULL) {
+		out->password = strdup(req->url_password);
+	} else if (req->password_stdin) {
+		rc = creds_read_line(STDIN_FILENO, &out->password);
+		if (rc == -ENODATA)
+			snprintf(msg, msglen,
+			    "password_stdin: nothing on standard input");
+		else if (rc == -EMSGSIZE)
+			snprintf(msg, msglen,
+			    "password_stdin: line longer than %d bytes",
+			    CREDS_LINE_MAX);
+		else if (rc < 0)
+			snprintf(msg, msglen,
+			    "password_stdin: reading standard input: %s",
+			    strerror(-rc));
+		if (rc < 0)
+			goto out;
+	} else if (ne.password != NULL) {
+		out->password = strdup(ne.password);
+	} else if (!anon && isatty(STDIN_FILENO)) {
+		rc = creds_prompt(out->user, req->host, &out->password);
+		if (rc == -EINTR)
+			snprintf(msg, msglen, "password prompt interrupted");
+		else if (rc == -ENODATA)
+			snprintf(msg, msglen, "no password entered");
+		else if (rc == -EMSGSIZE)
+			snprintf(msg, msglen, "password longer than %d bytes",
+			    CREDS_LINE_MAX);
+		else if (rc < 0)
+			snprintf(msg, msglen, "cannot ask for a password: %s",
+			    strerror(-rc));
+		if (rc < 0)
+			goto out;
+	} else {
+		out->password = strdup(anon ? CREDS_ANON_PASSWORD : "");
+	}
+	if (out->password == NULL) {
+		rc = -ENOMEM;
+		goto nomem;
+	}
+	goto out;
+
+nomem:
+	snprintf(msg, msglen, "out of memory");
+out:
+	netrc_entry_free(&ne);
+	if (rc < 0)
+		creds_free(out);
+	return rc;
+}

@@ -1,1 +1,807 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* fs: FUSE operations -> backend calls (contract in include/fs.h). */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define FS_BLKSIZE (128 * 1024) /* st_blksize: what cp/dd use per read */
+#define FS_READAHEAD_MAX (1024 * 1024)
+
+/* An open file: fi->fh points to one. */
+struct fs_file {
+	struct backend_file *bf;
+	unsigned flags; /* BO_* given to ->open */
+	mode_t mode; /* for a file created through this handle */
+	/* Write handles only, all protected by ctx->lock: */
+	char *path; /* updated by rename */
+	off_t size; /* the file's size as this handle made it */
+	bool written; /* a write went through this handle */
+	struct fs_file *next; /* ctx->writers */
+};
+
+static struct fs_ctx *
+fs_ctx(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+static struct backend *
+fs_be(void)
+{
+	return fs_ctx()->be;
+}
+
+static struct fs_file *
+fs_file_of(const struct fuse_file_info *fi)
+{
+	return (struct fs_file *)(uintptr_t)fi->fh;
+}
+
+int
+fs_ctx_init(struct fs_ctx *ctx)
+{
+	int rc;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->cache_timeout = 20;
+	ctx->uid = getuid();
+	ctx->gid = getgid();
+	ctx->umask = 022;
+	ctx->mount_time = time(NULL);
+	rc = pthread_mutex_init(&ctx->lock, NULL);
+	return -rc;
+}
+
+void
+fs_ctx_fini(struct fs_ctx *ctx)
+{
+	pthread_mutex_destroy(&ctx->lock);
+}
+
+/*
+ * Write handles are kept in a list so that stat() of a file being written
+ * answers with the bytes written so far, and so that the stat libfuse does
+ * right after create() finds the file even before the server lists it.
+ */
+static void
+fs_writer_add(struct fs_ctx *ctx, struct fs_file *f)
+{
+	pthread_mutex_lock(&ctx->lock);
+	f->next = ctx->writers;
+	ctx->writers = f;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+static void
+fs_writer_remove(struct fs_ctx *ctx, struct fs_file *f)
+{
+	struct fs_file **pp;
+
+	pthread_mutex_lock(&ctx->lock);
+	for (pp = &ctx->writers; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+/* Size written so far through any handle on path; false when none. */
+static bool
+fs_writer_find(struct fs_ctx *ctx, const char *path, off_t *size, mode_t *mode)
+{
+	struct fs_file *f;
+	bool found = false;
+
+	pthread_mutex_lock(&ctx->lock);
+	for (f = ctx->writers; f != NULL; f = f->next) {
+		if (strcmp(f->path, path) != 0)
+			continue;
+		if (!found || f->size > *size)
+			*size = f->size;
+		*mode = f->mode;
+		found = true;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return found;
+}
+
+static void
+fs_writer_rename(struct fs_ctx *ctx, const char *from, const char *to)
+{
+	struct fs_file *f;
+	char *dup;
+
+	pthread_mutex_lock(&ctx->lock);
+	for (f = ctx->writers; f != NULL; f = f->next) {
+		if (strcmp(f->path, from) != 0)
+			continue;
+		dup = strdup(to);
+		if (dup == NULL)
+			continue; /* stat of the new name merely lags */
+		free(f->path);
+		f->path = dup;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+static void
+fs_fill_stat(
+    const struct fs_ctx *ctx, const struct backend_attr *a, struct stat *st)
+{
+	mode_t type = S_IFREG, perm;
+
+	if (a->valid & BA_MODE_TYPE)
+		type = a->mode & S_IFMT;
+	if (a->valid & BA_MODE_PERM)
+		perm = a->mode & 07777;
+	else if (type == S_IFLNK)
+		perm = 0777;
+	else if (type == S_IFDIR)
+		perm = 0777 & ~ctx->umask;
+	else
+		perm = 0666 & ~ctx->umask;
+
+	memset(st, 0, sizeof(*st));
+	st->st_mode = type | perm;
+	if (a->valid & BA_NLINK)
+		st->st_nlink = a->nlink;
+	else
+		st->st_nlink = type == S_IFDIR ? 2 : 1;
+	st->st_uid = ctx->uid;
+	st->st_gid = ctx->gid;
+	if (ctx->remote_ids && (a->valid & BA_UID))
+		st->st_uid = a->uid;
+	if (ctx->remote_ids && (a->valid & BA_GID))
+		st->st_gid = a->gid;
+	if (a->valid & BA_SIZE)
+		st->st_size =
+		    a->size > (uint64_t)INT64_MAX ? INT64_MAX : (off_t)a->size;
+	st->st_blksize = FS_BLKSIZE;
+	st->st_blocks = (st->st_size + 511) / 512;
+	if (a->valid & BA_MTIME)
+		st->st_mtim = a->mtime;
+	else
+		st->st_mtim.tv_sec = ctx->mount_time;
+	st->st_atim = st->st_mtim;
+	st->st_ctim = st->st_mtim;
+}
+
+/*
+ * Read sizes (libfuse 3.14, kernel 6.18, measured with dd bs=1M):
+ *  - max_pages: libfuse answers FUSE_INIT with max_pages = max_write /
+ *    page size, and max_write defaults to its receive buffer, 256 pages =
+ *    1 MiB.  So one READ may carry 1 MiB; nothing to set.
+ *  - max_read: a mount option (-o max_read=N) that can only lower that
+ *    limit (and must then match conn->max_read); the default is unlimited.
+ *  - readahead: buffered reads reach us as readahead requests, at most
+ *    the bdi's read_ahead_kb.  At INIT the kernel sets it to min(current
+ *    value, our max_readahead); the current value starts at 128 KiB and
+ *    only root can raise it (sysfs).  A larger read(2) does not help: with
+ *    the 128 KiB window dd bs=1M arrives as 128 KiB READs.
+ *    So we ask for FS_READAHEAD_MAX here, and main.c raises read_ahead_kb
+ *    before INIT is answered when it runs as root: then dd bs=1M arrives
+ *    as 1 MiB READs.  Without root they are 128 KiB (an admin may raise
+ *    read_ahead_kb later; our max_readahead no longer caps it then).
+ *  - direct_io would pass the caller's read size through but loses the
+ *    page cache, readahead and the overlap below; not used.
+ * FUSE_CAP_ASYNC_READ lets the next readahead request run while the
+ * previous one is being answered (2 in flight measured).  Reads then arrive
+ * slightly out of order now and then (6 of 2048 per 256 MiB with a 128 KiB
+ * window); the backend copes, so it stays on.
+ */
+static void *
+fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct fs_ctx *ctx = fs_ctx();
+
+	if (!ctx->kernel_timeouts) {
+		cfg->attr_timeout = ctx->cache_timeout;
+		cfg->entry_timeout = ctx->cache_timeout;
+		cfg->negative_timeout = ctx->cache_timeout;
+	}
+	cfg->use_ino = 0;
+	cfg->nullpath_ok = 0;
+	/* An unlinked open file must not become a server-side .fuse_hidden */
+	cfg->hard_remove = 1;
+	/*
+	 * Keep the page cache across opens while mtime and size stay the
+	 * same: libfuse compares them at open() and clears keep_cache
+	 * otherwise.  Remote files change behind our back; this is the
+	 * cheapest check that catches it.
+	 */
+	if (!ctx->kernel_cache_mode)
+		cfg->auto_cache = 1;
+
+	if (conn->capable & FUSE_CAP_ASYNC_READ)
+		conn->want |= FUSE_CAP_ASYNC_READ;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	/* No writeback cache: our writes must stay sequential streams. */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	conn->time_gran = 1000000000; /* servers keep seconds at best */
+	conn->max_readahead = FS_READAHEAD_MAX;
+	log_debug("max_write %u max_read %u max_readahead %u", conn->max_write,
+	    conn->max_read, conn->max_readahead);
+	return ctx;
+}
+
+static int
+fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct fs_ctx *ctx = fs_ctx();
+	struct backend_attr a;
+	off_t wend = 0;
+	mode_t wmode = 0644;
+	bool writing;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	rc = ctx->be->ops->stat(ctx->be, path, &a);
+	writing = fs_writer_find(ctx, path, &wend, &wmode);
+	if (rc == -ENOENT && writing) {
+		/* Created by us, not listed by the server yet. */
+		a.valid = BA_MODE_TYPE | BA_MODE_PERM | BA_SIZE;
+		a.mode = S_IFREG | (wmode & 07777);
+		rc = 0;
+	} else if (rc < 0 && strcmp(path, "/") == 0) {
+		/*
+		 * The mount root was checked at mount time; some servers
+		 * cannot describe the login directory itself.  Failing here
+		 * would make the mount point unusable.
+		 */
+		log_debug(
+		    "stat of the root: %s; using defaults", strerror(-rc));
+		memset(&a, 0, sizeof(a));
+		a.valid = BA_MODE_TYPE;
+		a.mode = S_IFDIR;
+		rc = 0;
+	}
+	if (rc < 0)
+		return rc;
+	fs_fill_stat(ctx, &a, st);
+	/* The server's size lags behind a stream being written. */
+	if (writing && S_ISREG(st->st_mode)) {
+		st->st_size = wend;
+		st->st_blocks = (wend + 511) / 512;
+	}
+	return 0;
+}
+
+static int
+fs_readlink(const char *path, char *buf, size_t size)
+{
+	struct backend *be = fs_be();
+
+	if (be->ops->readlink == NULL)
+		return -ENOSYS;
+	return be->ops->readlink(be, path, buf, size);
+}
+
+/*
+ * A directory listing taken at opendir() and served from there, so a
+ * directory read in many READDIR requests costs one listing and is one
+ * consistent snapshot.  rewinddir() (offset 0 again) takes a new one.
+ */
+struct fs_dir {
+	struct backend_dirlist l;
+	bool served; /* offset 0 was answered once already */
+};
+
+static int
+fs_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct backend *be = fs_be();
+	struct fs_dir *d;
+	int rc;
+
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return -ENOMEM;
+	rc = be->ops->list(be, path, &d->l);
+	if (rc < 0) {
+		backend_dirlist_free(&d->l);
+		free(d);
+		return rc;
+	}
+	fi->fh = (uint64_t)(uintptr_t)d;
+	return 0;
+}
+
+/*
+ * Offsets: 1 is ".", 2 is "..", 3 + i is entry i; each entry carries the
+ * offset of the next.  Non-zero offsets matter: libfuse before 3.17 sends
+ * READDIRPLUS attributes only in this mode (with offset 0 it tells the
+ * kernel to ignore them, and ls -l costs a LOOKUP per entry).
+ * Attributes go along only when the entry's type is known; otherwise a
+ * later lookup asks instead of caching a guess in the kernel.
+ * Known libfuse (<= 3.17) wart: an entry that does not fit the reply is
+ * looked up anyway, leaving its node's lookup count one too high; the node
+ * then stays in libfuse's table for the life of the mount.  Harmless.
+ */
+static int
+fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+    struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct fs_ctx *ctx = fs_ctx();
+	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
+	struct backend_dirlist fresh = {0};
+	struct stat st;
+	size_t i;
+	int rc;
+
+	if (off == 0 && d->served) {
+		rc = ctx->be->ops->list(ctx->be, path, &fresh);
+		if (rc < 0) {
+			backend_dirlist_free(&fresh);
+			return rc;
+		}
+		backend_dirlist_free(&d->l);
+		d->l = fresh;
+	}
+	if (off == 0)
+		d->served = true;
+	if (off < 1 && filler(buf, ".", NULL, 1, 0))
+		return 0;
+	if (off < 2 && filler(buf, "..", NULL, 2, 0))
+		return 0;
+	for (i = off > 3 ? (size_t)off - 3 : 0; i < d->l.count; i++) {
+		const struct backend_dirent *e = &d->l.ents[i];
+		off_t next = (off_t)i + 4;
+
+		if (!(e->attr.valid & BA_MODE_TYPE)) {
+			if (filler(buf, e->name, NULL, next, 0))
+				break;
+			continue;
+		}
+		fs_fill_stat(ctx, &e->attr, &st);
+		/* What lstat(2) reports for a symlink: its target's length. */
+		if (S_ISLNK(st.st_mode) && !(e->attr.valid & BA_SIZE) &&
+		    e->link_target != NULL)
+			st.st_size = (off_t)strlen(e->link_target);
+		if (filler(buf, e->name, &st, next, FUSE_FILL_DIR_PLUS))
+			break;
+	}
+	return 0;
+}
+
+static int
+fs_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
+
+	backend_dirlist_free(&d->l);
+	free(d);
+	return 0;
+}
+
+static int
+fs_mkdir(const char *path, mode_t mode)
+{
+	struct backend *be = fs_be();
+
+	if (be->ops->mkdir == NULL)
+		return -EROFS;
+	return be->ops->mkdir(be, path, mode & 07777);
+}
+
+static int
+fs_unlink(const char *path)
+{
+	struct backend *be = fs_be();
+
+	if (be->ops->unlink == NULL)
+		return -EROFS;
+	return be->ops->unlink(be, path);
+}
+
+static int
+fs_rmdir(const char *path)
+{
+	struct backend *be = fs_be();
+
+	if (be->ops->rmdir == NULL)
+		return -EROFS;
+	return be->ops->rmdir(be, path);
+}
+
+static int
+fs_symlink(const char *target, const char *linkpath)
+{
+	struct backend *be = fs_be();
+
+	if (be->ops->symlink == NULL)
+		return -ENOSYS;
+	return be->ops->symlink(be, target, linkpath);
+}
+
+static int
+fs_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct fs_ctx *ctx = fs_ctx();
+	int rc;
+
+	/* FTP has no atomic exchange; anything else unknown is refused. */
+	if (flags & ~(unsigned)RENAME_NOREPLACE)
+		return -EINVAL;
+	if (ctx->be->ops->rename == NULL)
+		return -EROFS;
+	rc = ctx->be->ops->rename(ctx->be, from, to, flags);
+	if (rc == 0)
+		fs_writer_rename(ctx, from, to);
+	return rc;
+}
+
+static int
+fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct backend *be = fs_be();
+
+	if (be->ops->chmod == NULL)
+		return -ENOSYS;
+	return be->ops->chmod(be, path, mode & 07777);
+}
+
+/*
+ * Ownership cannot change on an FTP server, but "changing" it to what we
+ * report already is a no-op, so cp -p and rsync -o as the mounting user
+ * keep working.
+ */
+static int
+fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	struct fs_ctx *ctx = fs_ctx();
+
+	if (uid != (uid_t)-1 && uid != ctx->uid)
+		return -EPERM;
+	if (gid != (gid_t)-1 && gid != ctx->gid)
+		return -EPERM;
+	return 0;
+}
+
+static int
+fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct fs_ctx *ctx = fs_ctx();
+	struct fs_file *f;
+	bool written;
+	off_t end;
+	int rc;
+
+	if (size < 0)
+		return -EINVAL;
+	if (fi != NULL && (f = fs_file_of(fi)) != NULL &&
+	    (f->flags & BO_WRITE)) {
+		/*
+		 * ftruncate() on a write stream: to the size it already has
+		 * is a no-op (often 0 right after an O_TRUNC open); before
+		 * the first write the closed-file truncate still applies
+		 * (truncate(1) opens without O_TRUNC); after it, a stream
+		 * cannot be cut or extended.
+		 */
+		pthread_mutex_lock(&ctx->lock);
+		end = f->size;
+		written = f->written;
+		pthread_mutex_unlock(&ctx->lock);
+		if (size == end)
+			return 0;
+		if (written || ctx->be->ops->truncate == NULL)
+			return -EOPNOTSUPP;
+		rc = ctx->be->ops->truncate(ctx->be, path, size);
+		if (rc == 0) {
+			pthread_mutex_lock(&ctx->lock);
+			f->size = size;
+			pthread_mutex_unlock(&ctx->lock);
+		}
+		return rc;
+	}
+	if (ctx->be->ops->truncate == NULL)
+		return -EROFS;
+	return ctx->be->ops->truncate(ctx->be, path, size);
+}
+
+static int
+fs_utimens(
+    const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	struct backend *be = fs_be();
+	struct timespec mtime;
+
+	/* Only the mtime exists on the server; atime is dropped. */
+	if (tv == NULL) {
+		mtime.tv_nsec = UTIME_NOW;
+	} else {
+		mtime = tv[1];
+	}
+	if (mtime.tv_nsec == UTIME_OMIT)
+		return 0;
+	if (be->ops->set_mtime == NULL) {
+		/*
+		 * Plain touch(1) (both times "now") right after creating or
+		 * writing a file: the server already stamped it with its
+		 * clock, so there is nothing left to do.  An explicit time
+		 * cannot be honoured.
+		 */
+		if (mtime.tv_nsec == UTIME_NOW)
+			return 0;
+		return -ENOSYS;
+	}
+	if (mtime.tv_nsec == UTIME_NOW)
+		clock_gettime(CLOCK_REALTIME, &mtime);
+	return be->ops->set_mtime(be, path, &mtime);
+}
+
+static unsigned
+fs_open_flags(int oflags)
+{
+	unsigned flags = 0;
+
+	switch (oflags & O_ACCMODE) {
+	case O_RDONLY:
+		flags = BO_READ;
+		break;
+	case O_WRONLY:
+		flags = BO_WRITE;
+		break;
+	default:
+		flags = BO_READ | BO_WRITE;
+		break;
+	}
+	if (flags & BO_WRITE) {
+		if (oflags & O_TRUNC)
+			flags |= BO_TRUNC;
+		if (oflags & O_APPEND)
+			flags |= BO_APPEND;
+		if (oflags & O_CREAT)
+			flags |= BO_CREATE;
+		if (oflags & O_EXCL)
+			flags |= BO_EXCL;
+	}
+	return flags;
+}
+
+static int
+fs_open_common(
+    const char *path, unsigned flags, mode_t mode, struct fuse_file_info *fi)
+{
+	struct fs_ctx *ctx = fs_ctx();
+	struct backend *be = ctx->be;
+	struct backend_attr a;
+	struct fs_file *f;
+	int64_t known_size = -1;
+	int rc;
+
+	if ((flags & BO_WRITE) && be->ops->write == NULL)
+		return -EROFS;
+	if (!(flags & BO_CREATE) || !(flags & BO_TRUNC)) {
+		memset(&a, 0, sizeof(a));
+		rc = be->ops->stat(be, path, &a);
+		if (rc == 0 && (a.valid & BA_MODE_TYPE) && S_ISDIR(a.mode))
+			return -EISDIR;
+		if (rc == 0 && (a.valid & BA_SIZE) && !(flags & BO_TRUNC))
+			known_size = (int64_t)a.size;
+		if (rc < 0 && !(rc == -ENOENT && (flags & BO_CREATE)))
+			return rc;
+	} else {
+		known_size = 0;
+	}
+
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return -ENOMEM;
+	f->flags = flags;
+	f->mode = mode & 07777;
+	if (flags & BO_WRITE) {
+		f->path = strdup(path);
+		if (f->path == NULL) {
+			free(f);
+			return -ENOMEM;
+		}
+		if (known_size > 0)
+			f->size = (off_t)known_size;
+	}
+	rc = be->ops->open(be, path, flags, f->mode, known_size, &f->bf);
+	if (rc < 0) {
+		free(f->path);
+		free(f);
+		return rc;
+	}
+	/*
+	 * Without a known size the kernel would clip reads at the i_size it
+	 * has (0): read around the page cache until the backend says EOF.
+	 */
+	if ((flags & BO_READ) && known_size < 0)
+		fi->direct_io = 1;
+	if (flags & BO_WRITE)
+		fs_writer_add(ctx, f);
+	fi->fh = (uint64_t)(uintptr_t)f;
+	return 0;
+}
+
+static int
+fs_open(const char *path, struct fuse_file_info *fi)
+{
+	return fs_open_common(path, fs_open_flags(fi->flags), 0644, fi);
+}
+
+static int
+fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	/* O_TRUNC too: a created file starts empty even if it existed. */
+	return fs_open_common(path,
+	    fs_open_flags(fi->flags) | BO_WRITE | BO_CREATE | BO_TRUNC, mode,
+	    fi);
+}
+
+/* Loop over the backend's short reads: a short reply means EOF to FUSE. */
+static int
+fs_read(const char *path, char *buf, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct backend *be = fs_be();
+	struct fs_file *f = fs_file_of(fi);
+	size_t done = 0;
+	ssize_t n;
+
+	if (!(f->flags & BO_READ))
+		return -EBADF;
+	if (size > INT_MAX)
+		size = INT_MAX;
+	log_trace("%s: %zu bytes at %jd", path, size, (intmax_t)off);
+	while (done < size) {
+		n = be->ops->read(
+		    be, f->bf, buf + done, size - done, off + (off_t)done);
+		/*
+		 * An error after partial data still fails the request: a
+		 * short reply would make the kernel shrink the file.
+		 */
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (int)done;
+}
+
+static int
+fs_write(const char *path, const char *buf, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct fs_ctx *ctx = fs_ctx();
+	struct fs_file *f = fs_file_of(fi);
+	size_t done = 0;
+	ssize_t n;
+
+	if (!(f->flags & BO_WRITE))
+		return -EBADF;
+	if (size > INT_MAX)
+		size = INT_MAX;
+	while (done < size) {
+		n = ctx->be->ops->write(
+		    ctx->be, f->bf, buf + done, size - done, off + (off_t)done);
+		if (n < 0) {
+			if (done > 0)
+				break;
+			return (int)n;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	pthread_mutex_lock(&ctx->lock);
+	if (off + (off_t)done > f->size)
+		f->size = off + (off_t)done;
+	if (done > 0)
+		f->written = true;
+	pthread_mutex_unlock(&ctx->lock);
+	return done > 0 || size == 0 ? (int)done : -EIO;
+}
+
+/* close(2) reports this: the server must have every byte by now. */
+static int
+fs_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct backend *be = fs_be();
+	struct fs_file *f = fs_file_of(fi);
+
+	if (!(f->flags & BO_WRITE) || be->ops->flush == NULL)
+		return 0;
+	return be->ops->flush(be, f->bf);
+}
+
+static int
+fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	return fs_flush(path, fi);
+}
+
+static int
+fs_release(const char *path, struct fuse_file_info *fi)
+{
+	struct fs_ctx *ctx = fs_ctx();
+	struct fs_file *f = fs_file_of(fi);
+	int rc;
+
+	rc = ctx->be->ops->release(ctx->be, f->bf);
+	if (rc < 0)
+		log_warn("%s: closing: %s", path, strerror(-rc));
+	if (f->flags & BO_WRITE)
+		fs_writer_remove(ctx, f);
+	free(f->path);
+	free(f);
+	return rc;
+}
+
+/* For servers that cannot tell: big and empty, so df and cp are happy. */
+static void
+fs_statfs_default(struct statvfs *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->f_bsize = 4096;
+	st->f_frsize = 4096;
+	st->f_blocks = (fsblkcnt_t)1 << 30; /* 4 TiB */
+	st->f_bfree = st->f_blocks;
+	st->f_bavail = st->f_blocks;
+	st->f_files = 1000000;
+	st->f_ffree = st->f_files;
+	st->f_favail = st->f_files;
+	st->f_namemax = 255;
+}
+
+static int
+fs_statfs(const char *path, struct statvfs *st)
+{
+	struct backend *be = fs_be();
+	int rc = -ENOSYS;
+
+	if (be->ops->statfs != NULL)
+		rc = be->ops->statfs(be, path, st);
+	if (rc == -ENOSYS) {
+		fs_statfs_default(st);
+		rc = 0;
+	}
+	return rc;
+}
+
+static const struct fuse_operations fs_ops = {
+    .init = fs_init,
+    .getattr = fs_getattr,
+    .readlink = fs_readlink,
+    .opendir = fs_opendir,
+    .readdir = fs_readdir,
+    .releasedir = fs_releasedir,
+    .mkdir = fs_mkdir,
+    .unlink = fs_unlink,
+    .rmdir = fs_rmdir,
+    .symlink = fs_symlink,
+    .rename = fs_rename,
+    .chmod = fs_chmod,
+    .chown = fs_chown,
+    .truncate = fs_truncate,
+    .utimens = fs_utimens,
+    .open = fs_open,
+    .create = fs_create,
+    .read = fs_read,
+    .write = fs_write,
+    .flush = fs_flush,
+    .fsync = fs_fsync,
+    .release = fs_release,
+    .statfs = fs_statfs,
+};
+
+const struct fuse_operations *
+fs_operations(void)
+{
+	return &fs_ops;
+}

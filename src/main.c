@@ -1,1 +1,747 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * main: options, URL, credentials, mount, daemonize; the only file that
+ * exits.
+ *
+ * Order of a mount, so that it fails fast and never leaves a dead mount:
+ *   parse options and URL -> check the mount point -> fuse_new() (rejects
+ *   unknown options) -> credentials (may prompt) -> fork unless -f
+ *   -> [child] setsid, connect and log in (ftp_backend_new), fuse_mount,
+ *   tell the parent "ok" through a pipe, detach, run the loop.
+ * Threads do not survive fork(), and the backend starts threads, so the
+ * fork comes before it: libfuse's fuse_daemonize() is not used.  The
+ * parent prints nothing; it exits with the child's status byte.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "creds.h"
+#include "ftp_backend.h"
+#include "log.h"
+#include "url.h"
+
+#define MAIN_MAX_CONNECTIONS 64
+#define MAIN_MAX_SECONDS (INT_MAX / 1000) /* so milliseconds fit an int */
+
+struct options {
+	const char *url_arg; /* the URL, inside the original argv */
+	const char *mountpoint; /* inside the original argv */
+	unsigned connections;
+	unsigned cache_timeout; /* seconds, 0 disables */
+	unsigned data_timeout;
+	unsigned connect_timeout;
+	int password_stdin; /* set by fuse_opt: int */
+	int trust_pasv_address;
+	int no_mlsd;
+	char *netrc_path; /* NULL without -o netrc */
+	bool debug;
+	bool fuse_debug;
+	bool foreground;
+	bool single_thread;
+	bool help;
+	bool version;
+	bool kernel_timeouts; /* user set attr_timeout= and friends */
+	bool kernel_cache_mode; /* user set [no]auto_cache or kernel_cache */
+	bool remote_ids; /* idmap=none */
+	bool has_fsname;
+	bool has_subtype;
+};
+
+enum {
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_FOREGROUND,
+	KEY_SINGLE,
+	KEY_DEBUG,
+	KEY_FUSE_DEBUG,
+	KEY_CONNECTIONS,
+	KEY_CACHE_TIMEOUT,
+	KEY_DATA_TIMEOUT,
+	KEY_CONNECT_TIMEOUT,
+	KEY_NETRC,
+	KEY_NETRC_FILE,
+	KEY_IDMAP,
+	KEY_KERNEL_TIMEOUT,
+	KEY_KERNEL_CACHE,
+	KEY_FSNAME,
+	KEY_SUBTYPE,
+	KEY_NEEDS_VALUE,
+};
+
+#define MAIN_FLAG(t, field)                                                    \
+	{                                                                      \
+		t, offsetof(struct options, field), 1                          \
+	}
+
+static const struct fuse_opt main_opts[] = {
+    FUSE_OPT_KEY("-h", KEY_HELP),
+    FUSE_OPT_KEY("--help", KEY_HELP),
+    FUSE_OPT_KEY("-V", KEY_VERSION),
+    FUSE_OPT_KEY("--version", KEY_VERSION),
+    FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+    FUSE_OPT_KEY("-s", KEY_SINGLE),
+    FUSE_OPT_KEY("-d", KEY_DEBUG),
+    FUSE_OPT_KEY("debug", KEY_DEBUG),
+    FUSE_OPT_KEY("fuse_debug", KEY_FUSE_DEBUG),
+    FUSE_OPT_KEY("connections=", KEY_CONNECTIONS),
+    FUSE_OPT_KEY("cache_timeout=", KEY_CACHE_TIMEOUT),
+    FUSE_OPT_KEY("data_timeout=", KEY_DATA_TIMEOUT),
+    FUSE_OPT_KEY("connect_timeout=", KEY_CONNECT_TIMEOUT),
+    MAIN_FLAG("password_stdin", password_stdin),
+    MAIN_FLAG("trust_pasv_address", trust_pasv_address),
+    MAIN_FLAG("no_mlsd", no_mlsd),
+    FUSE_OPT_KEY("netrc", KEY_NETRC),
+    FUSE_OPT_KEY("netrc=", KEY_NETRC_FILE),
+    FUSE_OPT_KEY("reconnect", FUSE_OPT_KEY_DISCARD),
+    FUSE_OPT_KEY("idmap=", KEY_IDMAP),
+    /* libfuse's own, kept for it; noted so cache_timeout stays out. */
+    FUSE_OPT_KEY("attr_timeout=", KEY_KERNEL_TIMEOUT),
+    FUSE_OPT_KEY("entry_timeout=", KEY_KERNEL_TIMEOUT),
+    FUSE_OPT_KEY("negative_timeout=", KEY_KERNEL_TIMEOUT),
+    FUSE_OPT_KEY("auto_cache", KEY_KERNEL_CACHE),
+    FUSE_OPT_KEY("noauto_cache", KEY_KERNEL_CACHE),
+    FUSE_OPT_KEY("kernel_cache", KEY_KERNEL_CACHE),
+    FUSE_OPT_KEY("fsname=", KEY_FSNAME),
+    FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
+    /* Ours without their value: say so rather than "unknown option". */
+    FUSE_OPT_KEY("connections", KEY_NEEDS_VALUE),
+    FUSE_OPT_KEY("cache_timeout", KEY_NEEDS_VALUE),
+    FUSE_OPT_KEY("data_timeout", KEY_NEEDS_VALUE),
+    FUSE_OPT_KEY("connect_timeout", KEY_NEEDS_VALUE),
+    FUSE_OPT_KEY("idmap", KEY_NEEDS_VALUE),
+    FUSE_OPT_END,
+};
+
+static void
+main_usage(const char *prog)
+{
+	/* clang-format off */
+	printf(
+"usage: %s ftp://[user[:password]@]host[:port][/path] MOUNTPOINT [options]\n"
+"\n"
+"Mount a directory of an FTP server.  The path is relative to the login\n"
+"directory; start it with %%2F (ftp://host/%%2Fsrv) for an absolute one.\n"
+"\n"
+"General options:\n"
+"    -h, --help             print this help and exit\n"
+"    -V, --version          print the versions and exit\n"
+"    -f                     stay in the foreground\n"
+"    -s                     single-threaded operation\n"
+"    -d, -o debug           trace the FTP protocol on stderr (implies -f)\n"
+"    -o fuse_debug          also trace every FUSE request (implies -f)\n"
+"\n"
+"FTP options:\n"
+"    -o connections=N       at most N connections to the server (default 4)\n"
+"    -o cache_timeout=S     cache listings and attributes for S seconds\n"
+"                           (default 20; 0 disables)\n"
+"    -o connect_timeout=S   give up connecting or logging in after S seconds\n"
+"                           (default 10)\n"
+"    -o data_timeout=S      give up opening a data connection after S\n"
+"                           seconds (default 10)\n"
+"    -o password_stdin      read the password from the first line of stdin\n"
+"    -o netrc[=FILE]        take login, password and account from FILE\n"
+"                           (default ~/.netrc)\n"
+"    -o trust_pasv_address  connect to the address a PASV reply names, not\n"
+"                           to the server's own address\n"
+"    -o no_mlsd             list directories with LIST even when the server\n"
+"                           offers MLSD\n"
+"    -o idmap=user|none     user (default): every file belongs to you;\n"
+"                           none: the server's numeric ids when it has any\n"
+"    -o reconnect           accepted for sshfs compatibility (always on)\n"
+"\n"
+"Without a password in the URL, -o password_stdin or a netrc entry, the\n"
+"password is asked for on the terminal (anonymous logins use \"ftpfs@\").\n"
+"\n"
+"FUSE options (allow_other, ro, uid=, gid=, umask=, ...).  ftpfs turns\n"
+"auto_cache on and sets entry_timeout, negative_timeout and attr_timeout\n"
+"to cache_timeout unless they are given:\n",
+	    prog);
+	/* clang-format on */
+}
+
+static int
+main_parse_seconds(const char *arg, unsigned min, unsigned max, unsigned *out)
+{
+	const char *val = strchr(arg, '=') + 1;
+	unsigned long v;
+	char *end;
+
+	if (*val < '0' || *val > '9')
+		goto bad;
+	errno = 0;
+	v = strtoul(val, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		goto bad;
+	*out = (unsigned)v;
+	return 0;
+bad:
+	fprintf(stderr,
+	    "ftpfs: invalid -o %s: expected a whole number from %u to %u\n",
+	    arg, min, max);
+	return -1;
+}
+
+static int
+main_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct options *o = data;
+
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (o->url_arg == NULL) {
+			o->url_arg = arg;
+			return 0;
+		}
+		if (o->mountpoint == NULL) {
+			o->mountpoint = arg;
+			return 0;
+		}
+		fprintf(stderr, "ftpfs: unexpected argument '%s'\n", arg);
+		return -1;
+	case KEY_HELP:
+		o->help = true;
+		return 0;
+	case KEY_VERSION:
+		o->version = true;
+		return 0;
+	case KEY_FOREGROUND:
+		o->foreground = true;
+		return 0;
+	case KEY_SINGLE:
+		o->single_thread = true;
+		return 0;
+	case KEY_DEBUG:
+		o->debug = true;
+		o->foreground = true;
+		return 0;
+	case KEY_FUSE_DEBUG:
+		o->fuse_debug = true;
+		o->foreground = true;
+		return fuse_opt_add_arg(outargs, "-odebug");
+	case KEY_CONNECTIONS:
+		return main_parse_seconds(
+		    arg, 1, MAIN_MAX_CONNECTIONS, &o->connections);
+	case KEY_CACHE_TIMEOUT:
+		return main_parse_seconds(
+		    arg, 0, MAIN_MAX_SECONDS, &o->cache_timeout);
+	case KEY_DATA_TIMEOUT:
+		return main_parse_seconds(
+		    arg, 1, MAIN_MAX_SECONDS, &o->data_timeout);
+	case KEY_CONNECT_TIMEOUT:
+		return main_parse_seconds(
+		    arg, 1, MAIN_MAX_SECONDS, &o->connect_timeout);
+	case KEY_NETRC:
+		free(o->netrc_path);
+		o->netrc_path = creds_default_netrc();
+		if (o->netrc_path == NULL) {
+			fprintf(stderr,
+			    "ftpfs: -o netrc: cannot find the home directory\n");
+			return -1;
+		}
+		return 0;
+	case KEY_NETRC_FILE:
+		free(o->netrc_path);
+		o->netrc_path = strdup(arg + strlen("netrc="));
+		if (o->netrc_path == NULL || o->netrc_path[0] == '\0') {
+			fprintf(stderr, "ftpfs: -o netrc= needs a file name\n");
+			return -1;
+		}
+		return 0;
+	case KEY_IDMAP:
+		if (strcmp(arg, "idmap=user") == 0) {
+			o->remote_ids = false;
+		} else if (strcmp(arg, "idmap=none") == 0) {
+			o->remote_ids = true;
+		} else {
+			fprintf(stderr,
+			    "ftpfs: -o %s is not supported "
+			    "(idmap=user or idmap=none)\n",
+			    arg);
+			return -1;
+		}
+		return 0;
+	case KEY_KERNEL_TIMEOUT:
+		o->kernel_timeouts = true;
+		return 1;
+	case KEY_KERNEL_CACHE:
+		o->kernel_cache_mode = true;
+		return 1;
+	case KEY_FSNAME:
+		o->has_fsname = true;
+		return 1;
+	case KEY_SUBTYPE:
+		o->has_subtype = true;
+		return 1;
+	case KEY_NEEDS_VALUE:
+		fprintf(stderr, "ftpfs: -o %s needs a value (-o %s=...)\n", arg,
+		    arg);
+		return -1;
+	default:
+		return 1; /* libfuse's: it rejects what nobody knows */
+	}
+}
+
+/*
+ * Remove the password from the URL in the original argv, so that ps(1)
+ * never shows it.  fuse_opt hands NONOPT arguments over as pointers into
+ * argv; the string comparison covers a libfuse that would copy them.
+ */
+static void
+main_scrub_argv(
+    int argc, char *argv[], const char *url_arg, const char *url_copy)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (argv[i] == url_arg)
+			break;
+	if (i < argc) {
+		creds_scrub_url(argv[i]);
+		return;
+	}
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], url_copy) == 0)
+			creds_scrub_url(argv[i]);
+}
+
+/* "ftp://user@host:port/path" for the mount table: no password. */
+static int
+main_add_fsname(
+    struct fuse_args *args, const struct options *o, const struct url *u)
+{
+	bool v6 = strchr(u->host, ':') != NULL;
+	char *name = NULL, *opt = NULL;
+	int rc = -1;
+
+	if (!o->has_fsname) {
+		if (asprintf(&name, "%s://%s%s%s%s%s:%u%s",
+		        url_scheme_name(u->scheme), u->user ? u->user : "",
+		        u->user ? "@" : "", v6 ? "[" : "", u->host,
+		        v6 ? "]" : "", u->port, u->path) < 0) {
+			name = NULL;
+			goto out;
+		}
+		if (fuse_opt_add_opt_escaped(&opt, name) < 0)
+			goto out;
+		free(name);
+		if (asprintf(&name, "-ofsname=%s", opt) < 0) {
+			name = NULL;
+			goto out;
+		}
+		if (fuse_opt_add_arg(args, name) < 0)
+			goto out;
+	}
+	if (!o->has_subtype && fuse_opt_add_arg(args, "-osubtype=ftpfs") < 0)
+		goto out;
+	rc = 0;
+out:
+	free(name);
+	free(opt);
+	return rc;
+}
+
+/* The mount point, made absolute (the daemon leaves the cwd). */
+static char *
+main_check_mountpoint(const char *path)
+{
+	struct stat st;
+	char *abs;
+
+	abs = realpath(path, NULL);
+	if (abs == NULL) {
+		if (errno == ENOTCONN)
+			fprintf(stderr,
+			    "ftpfs: mountpoint %s: %s (a dead "
+			    "mount? try: fusermount3 -u %s)\n",
+			    path, strerror(errno), path);
+		else
+			fprintf(stderr, "ftpfs: mountpoint %s: %s\n", path,
+			    strerror(errno));
+		return NULL;
+	}
+	if (stat(abs, &st) < 0) {
+		fprintf(stderr, "ftpfs: mountpoint %s: %s\n", path,
+		    strerror(errno));
+		free(abs);
+		return NULL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "ftpfs: mountpoint %s: %s\n", path,
+		    strerror(ENOTDIR));
+		free(abs);
+		return NULL;
+	}
+	return abs;
+}
+
+/*
+ * Undo the octal escapes of a mountinfo field ("\\040" for a space) in place.
+ */
+static void
+main_unescape_mountinfo(char *s)
+{
+	char *w = s;
+
+	for (; *s != '\0'; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
+			    (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/*
+ * Sequential reads reach the backend in readahead-sized requests, and a
+ * FUSE mount's readahead starts at 128 KiB; only root may raise it
+ * (sysfs).  We do so when we can, for 1 MiB requests (see fs_init() for
+ * the numbers).  This runs after fuse_mount() and before the loop answers
+ * INIT, when the kernel takes min(this, our max_readahead).  The mount is
+ * found in mountinfo: stat(2) of the mount point would wait for our own
+ * loop.
+ */
+static void
+main_raise_readahead(const char *mnt)
+{
+	char devid[32] = "", path[96];
+	char *line = NULL, *f[5], *sp;
+	size_t cap = 0;
+	FILE *fp;
+	int i, fd;
+
+	if (geteuid() != 0)
+		return;
+	fp = fopen("/proc/self/mountinfo", "re");
+	if (fp == NULL)
+		return;
+	/* id parent major:minor root mountpoint ...: the last match wins. */
+	while (getline(&line, &cap, fp) > 0) {
+		sp = line;
+		for (i = 0; i < 5; i++)
+			if ((f[i] = strsep(&sp, " \n")) == NULL)
+				break;
+		if (i < 5)
+			continue;
+		main_unescape_mountinfo(f[4]);
+		if (strcmp(f[4], mnt) == 0)
+			snprintf(devid, sizeof(devid), "%s", f[2]);
+	}
+	free(line);
+	fclose(fp);
+	if (devid[0] == '\0')
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", devid);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1024", 4) != 4)
+		log_debug("%s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * Fork; the parent waits for the child's status byte and returns it (>= 0).
+ * The child returns -1 with *status_fd set, in a new session.
+ */
+static int
+main_fork(int *status_fd)
+{
+	unsigned char st;
+	int fds[2];
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		fprintf(stderr, "ftpfs: pipe: %s\n", strerror(errno));
+		return 1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "ftpfs: fork: %s\n", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return 1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		setsid();
+		*status_fd = fds[1];
+		return -1;
+	}
+	close(fds[1]);
+	do {
+		n = read(fds[0], &st, 1);
+	} while (n < 0 && errno == EINTR);
+	close(fds[0]);
+	if (n != 1) {
+		fprintf(stderr, "ftpfs: the mount process died\n");
+		return 1;
+	}
+	return st;
+}
+
+/* Tell the waiting parent; false when it is gone (then do not stay). */
+static bool
+main_report(int *status_fd, unsigned char status)
+{
+	ssize_t n;
+
+	if (*status_fd < 0)
+		return true;
+	do {
+		n = write(*status_fd, &status, 1);
+	} while (n < 0 && errno == EINTR);
+	close(*status_fd);
+	*status_fd = -1;
+	return n == 1;
+}
+
+static void
+main_detach(void)
+{
+	int fd;
+
+	if (chdir("/") < 0)
+		log_warn("chdir /: %s", strerror(errno));
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	log_use_syslog(true);
+}
+
+/*
+ * Connect, mount and serve (in the child, or in-process with -f).
+ * Consumes the credentials: they are wiped once the backend has them.
+ * Returns the exit status.
+ */
+static int
+main_serve(const struct options *o, struct url *u, struct creds *cr,
+    struct fuse *fuse, struct fs_ctx *ctx, const char *mnt, int status_fd)
+{
+	struct fuse_session *se = fuse_get_session(fuse);
+	struct backend *ftp = NULL, *be = NULL;
+	struct ftp_config cfg;
+	bool mounted = false, handlers = false;
+	char msg[512] = "";
+	int rc, status = 1;
+
+	ftp_config_defaults(&cfg);
+	cfg.host = u->host;
+	cfg.port = u->port;
+	cfg.user = cr->user;
+	cfg.password = cr->password;
+	cfg.account = cr->account;
+	cfg.root = u->path;
+	cfg.root_absolute = u->path_absolute;
+	cfg.connections = o->connections;
+	cfg.connect_timeout_ms = (int)o->connect_timeout * 1000;
+	cfg.data_timeout_ms = (int)o->data_timeout * 1000;
+	cfg.trust_pasv_address = o->trust_pasv_address != 0;
+	cfg.disable_mlsd = o->no_mlsd != 0;
+
+	rc = ftp_backend_new(&cfg, &ftp, msg, sizeof(msg));
+	creds_free(cr); /* the backend keeps its own copy */
+	if (rc < 0) {
+		fprintf(stderr, "ftpfs: %s\n", msg[0] ? msg : strerror(-rc));
+		goto out;
+	}
+	rc = cache_backend_new(ftp, (int)o->cache_timeout * 1000, &be);
+	if (rc < 0) {
+		ftp->ops->destroy(ftp);
+		fprintf(stderr, "ftpfs: cache: %s\n", strerror(-rc));
+		goto out;
+	}
+	ctx->be = be;
+
+	if (fuse_mount(fuse, mnt) != 0) {
+		fprintf(stderr, "ftpfs: cannot mount on %s\n", mnt);
+		goto out;
+	}
+	mounted = true;
+	main_raise_readahead(mnt);
+	if (fuse_set_signal_handlers(se) != 0) {
+		fprintf(stderr, "ftpfs: cannot install signal handlers\n");
+		goto out;
+	}
+	handlers = true;
+	if (!main_report(&status_fd, 0))
+		goto out; /* the parent was interrupted: undo the mount */
+	if (!o->foreground)
+		main_detach();
+	log_info("mounted %s://%s:%u%s on %s", url_scheme_name(u->scheme),
+	    u->host, u->port, u->path, mnt);
+
+	if (o->single_thread)
+		rc = fuse_loop(fuse);
+	else
+		rc = fuse_loop_mt(fuse, 0);
+	/* > 0: the signal that ended the loop; 0: unmounted. */
+	if (rc < 0) {
+		log_err("FUSE loop: %s", strerror(-rc));
+		goto out;
+	}
+	status = 0;
+out:
+	if (handlers)
+		fuse_remove_signal_handlers(se);
+	if (mounted)
+		fuse_unmount(fuse);
+	main_report(&status_fd, (unsigned char)status);
+	/* The backend outlives every FUSE callback: destroy it last. */
+	fuse_destroy(fuse);
+	if (be != NULL)
+		be->ops->destroy(be);
+	ctx->be = NULL;
+	return status;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct options o = {
+	    .connections = 4,
+	    .cache_timeout = 20,
+	    .data_timeout = 10,
+	    .connect_timeout = 10,
+	};
+	struct creds_request req = {0};
+	struct creds cr = {0};
+	struct url u = {0};
+	struct fs_ctx ctx;
+	struct fuse *fuse = NULL;
+	char *url_copy = NULL, *mnt = NULL;
+	char msg[512] = "";
+	int status = 1, status_fd = -1, rc;
+
+	/* Sockets and the status pipe report EPIPE instead of killing us. */
+	signal(SIGPIPE, SIG_IGN);
+	if (fs_ctx_init(&ctx) < 0) {
+		fprintf(stderr, "ftpfs: out of memory\n");
+		return 1;
+	}
+	if (fuse_opt_parse(&args, &o, main_opts, main_opt_proc) < 0)
+		goto out;
+	if (o.help) {
+		main_usage(argv[0]);
+		fuse_lib_help(&args); /* mount options included */
+		status = 0;
+		goto out;
+	}
+	if (o.version) {
+		printf("ftpfs version %s\n", FTPFS_VERSION);
+		printf("FUSE library version %s\n", fuse_pkgversion());
+		fflush(stdout); /* fusermount3 --version runs next */
+		fuse_lowlevel_version();
+		status = 0;
+		goto out;
+	}
+	if (o.url_arg == NULL || o.mountpoint == NULL) {
+		fprintf(stderr,
+		    "ftpfs: missing %s\nusage: %s "
+		    "ftp://[user[:password]@]host[:port][/path] MOUNTPOINT "
+		    "[options]\n(%s --help lists the options)\n",
+		    o.url_arg == NULL ? "URL" : "mountpoint", argv[0], argv[0]);
+		goto out;
+	}
+
+	url_copy = strdup(o.url_arg);
+	if (url_copy == NULL) {
+		fprintf(stderr, "ftpfs: out of memory\n");
+		goto out;
+	}
+	main_scrub_argv(argc, argv, o.url_arg, url_copy);
+	rc = url_parse(url_copy, strlen(url_copy), &u);
+	explicit_bzero(url_copy, strlen(url_copy));
+	if (rc < 0) {
+		/* o.url_arg was scrubbed above: no password in the message. */
+		fprintf(stderr,
+		    "ftpfs: invalid URL: %s (expected "
+		    "ftp://[user[:password]@]host[:port][/path])\n",
+		    o.url_arg);
+		goto out;
+	}
+	if (u.scheme != URL_FTP) {
+		fprintf(stderr, "ftpfs: %s is not supported yet\n",
+		    url_scheme_name(u.scheme));
+		goto out;
+	}
+	mnt = main_check_mountpoint(o.mountpoint);
+	if (mnt == NULL)
+		goto out;
+
+	log_init(o.debug ? LOG_LVL_TRACE : LOG_LVL_WARN, false);
+	ctx.cache_timeout = o.cache_timeout;
+	ctx.kernel_timeouts = o.kernel_timeouts;
+	ctx.kernel_cache_mode = o.kernel_cache_mode;
+	ctx.remote_ids = o.remote_ids;
+	if (main_add_fsname(&args, &o, &u) < 0) {
+		fprintf(stderr, "ftpfs: out of memory\n");
+		goto out;
+	}
+	/* Before any prompt: libfuse rejects options nobody knows here. */
+	fuse = fuse_new(
+	    &args, fs_operations(), sizeof(struct fuse_operations), &ctx);
+	if (fuse == NULL) {
+		/* libfuse said which option it did not like. */
+		fprintf(stderr,
+		    "ftpfs: cannot set up FUSE (%s --help lists "
+		    "the options)\n",
+		    argv[0]);
+		goto out;
+	}
+
+	req.host = u.host;
+	req.url_user = u.user;
+	req.url_password = u.password;
+	req.password_stdin = o.password_stdin != 0;
+	req.netrc_path = o.netrc_path;
+	if (creds_resolve(&req, &cr, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "ftpfs: %s\n", msg);
+		goto out;
+	}
+
+	if (!o.foreground) {
+		rc = main_fork(&status_fd);
+		if (rc >= 0) {
+			status =
+			    rc; /* the parent: the child said how it went */
+			goto out;
+		}
+	}
+	status = main_serve(&o, &u, &cr, fuse, &ctx, mnt, status_fd);
+	fuse = NULL; /* destroyed by main_serve */
+out:
+	if (fuse != NULL)
+		fuse_destroy(fuse);
+	creds_free(&cr);
+	url_free(&u);
+	free(url_copy);
+	free(mnt);
+	free(o.netrc_path);
+	fuse_opt_free_args(&args);
+	fs_ctx_fini(&ctx);
+	return status;
+}

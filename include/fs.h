@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fs: the FUSE high-level operations, translated into calls on a struct
+ * backend.  Knows nothing about FTP: every error is the backend's negative
+ * errno passed straight through.
+ *
+ * Ownership: main.c owns the backend and the fs_ctx; it passes the ctx as
+ * fuse_new()'s private_data, runs the loop, calls fuse_destroy() and only
+ * then destroys the backend and calls fs_ctx_fini().  fs.c never destroys
+ * the backend.
+ *
+ * Threads: the operations run on many FUSE threads at once.  The settings
+ * below are written by main before the loop starts and only read after;
+ * the table of open write handles is protected by ctx->lock.
+ */
+#ifndef FTPFS_FS_H
+#define FTPFS_FS_H
+
+/* Every file including <fuse.h> includes this header first. */
+#ifndef FUSE_USE_VERSION
+#define FUSE_USE_VERSION 31
+#endif
+
+#include <fuse.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "backend.h"
+
+struct fs_file;
+
+struct fs_ctx {
+	struct backend *be; /* not owned */
+
+	/*
+	 * Kernel attribute/entry/negative timeout in seconds, normally the
+	 * cache timeout.  Not applied when the user set attr_timeout=,
+	 * entry_timeout= or negative_timeout= himself (kernel_timeouts).
+	 */
+	double cache_timeout;
+	bool kernel_timeouts;
+	/* The user chose kernel_cache or [no]auto_cache: leave it alone. */
+	bool kernel_cache_mode;
+
+	uid_t uid; /* owner reported for every file */
+	gid_t gid;
+	bool remote_ids; /* idmap=none: the server's ids when known */
+	mode_t umask; /* applied to permissions the listing lacks */
+	time_t mount_time; /* mtime of entries without one */
+
+	pthread_mutex_t lock;
+	struct fs_file *writers; /* open write handles, protected by lock */
+};
+
+/*
+ * Defaults: no backend yet (set ->be before the loop starts), the calling
+ * user's ids, umask 022, timeout 20 s.  0 or -errno.
+ */
+int fs_ctx_init(struct fs_ctx *ctx);
+/* All handles must be released (fuse_destroy() does that). */
+void fs_ctx_fini(struct fs_ctx *ctx);
+
+/* The operation table for fuse_new(); its private_data is a fs_ctx. */
+const struct fuse_operations *fs_operations(void);
+
+#endif
