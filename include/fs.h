@@ -50,13 +50,18 @@ struct fs_ctx {
 	mode_t umask; /* applied to permissions the listing lacks */
 	time_t mount_time; /* mtime of entries without one */
 
+	/* Local copies of files rewritten in place (spool.h); owned. */
+	char *spool_dir;
+
 	pthread_mutex_t lock;
+	pthread_cond_t unref;	/* a writer's refs dropped (with lock) */
 	struct fs_file *writers; /* open write handles, protected by lock */
 };
 
 /*
  * Defaults: no backend yet (set ->be before the loop starts), the calling
- * user's ids, umask 022, timeout 20 s.  0 or -errno.
+ * user's ids, umask 022, timeout 20 s, spool directory /var/tmp/ftpfs-UID.
+ * 0 or -errno.
  */
 int fs_ctx_init(struct fs_ctx *ctx);
 /* All handles must be released (fuse_destroy() does that). */

@@ -12,19 +12,31 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "spool.h"
 
 #define FS_BLKSIZE (128 * 1024) /* st_blksize: what cp/dd use per read */
 #define FS_READAHEAD_MAX (1024 * 1024)
 
-/* An open file: fi->fh points to one. */
+/*
+ * An open file: fi->fh points to one.  Three kinds:
+ *  - a reader: bf is the backend's handle;
+ *  - a stream writer (O_WRONLY with O_TRUNC, O_CREAT or O_APPEND on a
+ *    backend without BCAP_PWRITE): bf streams sequential writes;
+ *  - a spooled file (any other write, or a stream writer that saw a
+ *    non-sequential write or ftruncate): sp holds a local copy that is
+ *    uploaded on flush.  A stream writer turns into one on the spot.
+ */
 struct fs_file {
-	struct backend_file *bf;
+	pthread_mutex_t io; /* serialises I/O on this handle; before ctx->lock */
+	struct backend_file *bf; /* NULL in spool mode */
+	struct spool *sp; /* spool mode, or NULL */
 	unsigned flags; /* BO_* given to ->open */
 	mode_t mode; /* for a file created through this handle */
 	/* Write handles only, all protected by ctx->lock: */
 	char *path; /* updated by rename */
 	off_t size; /* the file's size as this handle made it */
 	bool written; /* a write went through this handle */
+	unsigned refs; /* fs_writers_sync is using it */
 	struct fs_file *next; /* ctx->writers */
 };
 
@@ -57,14 +69,22 @@ fs_ctx_init(struct fs_ctx *ctx)
 	ctx->gid = getgid();
 	ctx->umask = 022;
 	ctx->mount_time = time(NULL);
+	if (asprintf(&ctx->spool_dir, "/var/tmp/ftpfs-%u",
+		(unsigned)ctx->uid) < 0)
+		return -ENOMEM;
 	rc = pthread_mutex_init(&ctx->lock, NULL);
+	if (rc == 0)
+		rc = pthread_cond_init(&ctx->unref, NULL);
 	return -rc;
 }
 
 void
 fs_ctx_fini(struct fs_ctx *ctx)
 {
+	pthread_cond_destroy(&ctx->unref);
 	pthread_mutex_destroy(&ctx->lock);
+	free(ctx->spool_dir);
+	ctx->spool_dir = NULL;
 }
 
 /*
@@ -93,7 +113,44 @@ fs_writer_remove(struct fs_ctx *ctx, struct fs_file *f)
 			break;
 		}
 	}
+	while (f->refs > 0)
+		pthread_cond_wait(&ctx->unref, &ctx->lock);
 	pthread_mutex_unlock(&ctx->lock);
+}
+
+static int fs_file_flush(struct fs_ctx *ctx, struct fs_file *f);
+
+/*
+ * Before a new reader opens path, push what its writers wrote so far to
+ * the server, so the reader sees the new contents (a stream writer goes
+ * on with APPE afterwards; a spool uploads).
+ */
+static void
+fs_writers_sync(struct fs_ctx *ctx, const char *path)
+{
+	struct fs_file *found[16], *f;
+	size_t n = 0, i;
+
+	pthread_mutex_lock(&ctx->lock);
+	for (f = ctx->writers; f != NULL && n < 16; f = f->next) {
+		if (strcmp(f->path, path) == 0 && f->written) {
+			f->refs++;
+			found[n++] = f;
+		}
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	for (i = 0; i < n; i++) {
+		f = found[i];
+		pthread_mutex_lock(&f->io);
+		if (fs_file_flush(ctx, f) < 0)
+			log_warn("%s: could not push pending writes for a "
+				 "reader", path);
+		pthread_mutex_unlock(&f->io);
+		pthread_mutex_lock(&ctx->lock);
+		f->refs--;
+		pthread_cond_broadcast(&ctx->unref);
+		pthread_mutex_unlock(&ctx->lock);
+	}
 }
 
 /* Size written so far through any handle on path; false when none. */
@@ -119,7 +176,8 @@ fs_writer_find(struct fs_ctx *ctx, const char *path, off_t *size, mode_t *mode)
 static void
 fs_writer_rename(struct fs_ctx *ctx, const char *from, const char *to)
 {
-	struct fs_file *f;
+	struct fs_file *found[16], *f;
+	size_t n = 0, i;
 	char *dup;
 
 	pthread_mutex_lock(&ctx->lock);
@@ -131,8 +189,24 @@ fs_writer_rename(struct fs_ctx *ctx, const char *from, const char *to)
 			continue; /* stat of the new name merely lags */
 		free(f->path);
 		f->path = dup;
+		if (n < 16) {
+			f->refs++;
+			found[n++] = f;
+		}
 	}
 	pthread_mutex_unlock(&ctx->lock);
+	/* A spool uploads under the file's name: follow the rename. */
+	for (i = 0; i < n; i++) {
+		f = found[i];
+		pthread_mutex_lock(&f->io);
+		if (f->sp != NULL && spool_rename(f->sp, to) < 0)
+			log_warn("%s: spool keeps the old name", to);
+		pthread_mutex_unlock(&f->io);
+		pthread_mutex_lock(&ctx->lock);
+		f->refs--;
+		pthread_cond_broadcast(&ctx->unref);
+		pthread_mutex_unlock(&ctx->lock);
+	}
 }
 
 static void
@@ -469,45 +543,103 @@ fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 	return 0;
 }
 
+/* Spool path's current content into a fresh spool (closed-file ops). */
+static int
+fs_spool_path(struct fs_ctx *ctx, const char *path, struct spool **out)
+{
+	struct backend_attr a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	rc = ctx->be->ops->stat(ctx->be, path, &a);
+	if (rc < 0)
+		return rc;
+	if ((a.valid & BA_MODE_TYPE) && S_ISDIR(a.mode))
+		return -EISDIR;
+	return spool_open(ctx->be, path, (a.valid & BA_SIZE) ? a.size : 0,
+	    (a.valid & BA_MODE_PERM) ? a.mode & 07777 : 0, ctx->spool_dir,
+	    out);
+}
+
+/*
+ * Turn a stream writer into a spooled file: end the stream (the server
+ * then holds every byte written so far, confirmed), and continue on a
+ * local copy whose first f->size bytes are fetched back only if needed.
+ * f->io held.
+ */
+static int
+fs_to_spool(struct fs_ctx *ctx, struct fs_file *f)
+{
+	struct backend *be = ctx->be;
+	off_t size;
+	int rc;
+
+	rc = be->ops->release(be, f->bf);
+	f->bf = NULL;
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&ctx->lock);
+	size = f->size;
+	pthread_mutex_unlock(&ctx->lock);
+	log_debug("%s: non-sequential write; continuing on a local copy",
+	    f->path);
+	return spool_open(be, f->path, (uint64_t)size, f->mode, ctx->spool_dir,
+	    &f->sp);
+}
+
 static int
 fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct fs_ctx *ctx = fs_ctx();
+	struct backend *be = ctx->be;
+	struct spool *sp = NULL;
 	struct fs_file *f;
-	bool written;
-	off_t end;
 	int rc;
 
 	if (size < 0)
 		return -EINVAL;
 	if (fi != NULL && (f = fs_file_of(fi)) != NULL &&
 	    (f->flags & BO_WRITE)) {
-		/*
-		 * ftruncate() on a write stream: to the size it already has
-		 * is a no-op (often 0 right after an O_TRUNC open); before
-		 * the first write the closed-file truncate still applies
-		 * (truncate(1) opens without O_TRUNC); after it, a stream
-		 * cannot be cut or extended.
-		 */
-		pthread_mutex_lock(&ctx->lock);
-		end = f->size;
-		written = f->written;
-		pthread_mutex_unlock(&ctx->lock);
-		if (size == end)
-			return 0;
-		if (written || ctx->be->ops->truncate == NULL)
-			return -EOPNOTSUPP;
-		rc = ctx->be->ops->truncate(ctx->be, path, size);
-		if (rc == 0) {
+		pthread_mutex_lock(&f->io);
+		rc = 0;
+		if (f->sp == NULL && (be->caps & BCAP_PWRITE) &&
+		    be->ops->truncate != NULL) {
+			rc = be->ops->truncate(be, path, size);
+		} else if (f->sp == NULL) {
+			pthread_mutex_lock(&ctx->lock);
+			if (size == f->size)
+				rc = 1; /* nothing to do (often 0 after O_TRUNC) */
+			pthread_mutex_unlock(&ctx->lock);
+			if (rc == 0)
+				rc = fs_to_spool(ctx, f);
+		}
+		if (rc == 0 && f->sp != NULL)
+			rc = spool_truncate(f->sp, size);
+		if (rc >= 0) {
 			pthread_mutex_lock(&ctx->lock);
 			f->size = size;
+			f->written = true;
 			pthread_mutex_unlock(&ctx->lock);
+			rc = 0;
 		}
+		pthread_mutex_unlock(&f->io);
 		return rc;
 	}
-	if (ctx->be->ops->truncate == NULL)
+	if (be->ops->truncate == NULL)
 		return -EROFS;
-	return ctx->be->ops->truncate(ctx->be, path, size);
+	rc = be->ops->truncate(be, path, size);
+	if (rc != -ENOTSUP || (be->caps & BCAP_PWRITE))
+		return rc;
+	/* Only emptying is native: copy, cut or extend, upload. */
+	rc = fs_spool_path(ctx, path, &sp);
+	if (rc < 0)
+		return rc;
+	rc = spool_truncate(sp, size);
+	if (rc < 0) {
+		spool_close(sp);
+		return rc;
+	}
+	return spool_close(sp);
 }
 
 static int
@@ -570,6 +702,14 @@ fs_open_flags(int oflags)
 	return flags;
 }
 
+static void
+fs_file_free(struct fs_file *f)
+{
+	pthread_mutex_destroy(&f->io);
+	free(f->path);
+	free(f);
+}
+
 static int
 fs_open_common(
     const char *path, unsigned flags, mode_t mode, struct fuse_file_info *fi)
@@ -579,6 +719,8 @@ fs_open_common(
 	struct backend_attr a;
 	struct fs_file *f;
 	int64_t known_size = -1;
+	mode_t keep_mode = 0;
+	bool exists = false, spool = false;
 	int rc;
 
 	if ((flags & BO_WRITE) && be->ops->write == NULL)
@@ -590,30 +732,71 @@ fs_open_common(
 			return -EISDIR;
 		if (rc == 0 && (a.valid & BA_SIZE) && !(flags & BO_TRUNC))
 			known_size = (int64_t)a.size;
+		if (rc == 0 && (a.valid & BA_MODE_PERM))
+			keep_mode = a.mode & 07777;
 		if (rc < 0 && !(rc == -ENOENT && (flags & BO_CREATE)))
 			return rc;
+		exists = rc == 0;
+		if (!exists)
+			known_size = 0;
 	} else {
 		known_size = 0;
 	}
+	/*
+	 * Without random-access writes, only a write-only open that starts
+	 * from empty (or appends) can stream; everything else is spooled.
+	 */
+	if ((flags & BO_WRITE) && !(be->caps & BCAP_PWRITE)) {
+		bool fresh = (flags & BO_TRUNC) || !exists;
+
+		spool = (flags & BO_READ) || (!fresh && !(flags & BO_APPEND)) ||
+		    ((flags & BO_APPEND) && known_size < 0);
+	}
+	if (spool && (flags & BO_APPEND) == 0 && (flags & BO_CREATE) &&
+	    !exists)
+		flags |= BO_TRUNC;
+	if ((flags & BO_WRITE) && !spool && !(flags & BO_APPEND))
+		flags |= BO_TRUNC; /* a stream always starts from empty */
 
 	f = calloc(1, sizeof(*f));
 	if (f == NULL)
 		return -ENOMEM;
+	pthread_mutex_init(&f->io, NULL);
 	f->flags = flags;
-	f->mode = mode & 07777;
+	f->mode = exists && keep_mode ? keep_mode : mode & 07777;
 	if (flags & BO_WRITE) {
 		f->path = strdup(path);
 		if (f->path == NULL) {
-			free(f);
+			fs_file_free(f);
 			return -ENOMEM;
 		}
-		if (known_size > 0)
+		if (known_size > 0 && !(flags & BO_TRUNC))
 			f->size = (off_t)known_size;
 	}
-	rc = be->ops->open(be, path, flags, f->mode, known_size, &f->bf);
+	if (spool) {
+		/* O_TRUNC/O_CREAT: the server shows an empty file at once. */
+		if ((flags & BO_TRUNC) && be->ops->truncate != NULL) {
+			rc = be->ops->truncate(be, path, 0);
+			if (rc == 0 && !exists && be->ops->chmod != NULL &&
+			    f->mode != 0)
+				be->ops->chmod(be, path, f->mode);
+			if (rc < 0) {
+				fs_file_free(f);
+				return rc;
+			}
+			known_size = 0;
+		}
+		rc = spool_open(be, path,
+		    (flags & BO_TRUNC) ? 0 : (uint64_t)known_size,
+		    exists ? keep_mode : f->mode, ctx->spool_dir, &f->sp);
+	} else {
+		if (!(flags & BO_WRITE))
+			fs_writers_sync(ctx, path);
+		rc = be->ops->open(be, path, flags, f->mode, known_size,
+		    &f->bf);
+	}
 	if (rc < 0) {
-		free(f->path);
-		free(f);
+		fs_file_free(f);
 		return rc;
 	}
 	/*
@@ -622,6 +805,9 @@ fs_open_common(
 	 */
 	if ((flags & BO_READ) && known_size < 0)
 		fi->direct_io = 1;
+	/* Our own writes change the file: never trust its old pages. */
+	if (flags & BO_WRITE)
+		fi->keep_cache = 0;
 	if (flags & BO_WRITE)
 		fs_writer_add(ctx, f);
 	fi->fh = (uint64_t)(uintptr_t)f;
@@ -651,13 +837,19 @@ fs_read(const char *path, char *buf, size_t size, off_t off,
 	struct backend *be = fs_be();
 	struct fs_file *f = fs_file_of(fi);
 	size_t done = 0;
-	ssize_t n;
+	ssize_t n = 0;
 
 	if (!(f->flags & BO_READ))
 		return -EBADF;
 	if (size > INT_MAX)
 		size = INT_MAX;
 	log_trace("%s: %zu bytes at %jd", path, size, (intmax_t)off);
+	if (f->sp != NULL) {
+		pthread_mutex_lock(&f->io);
+		n = spool_read(f->sp, buf, size, off);
+		pthread_mutex_unlock(&f->io);
+		return (int)n;
+	}
 	while (done < size) {
 		n = be->ops->read(
 		    be, f->bf, buf + done, size - done, off + (off_t)done);
@@ -674,6 +866,28 @@ fs_read(const char *path, char *buf, size_t size, off_t off,
 	return (int)done;
 }
 
+/* One write on a stream or a spool; f->io held. */
+static ssize_t
+fs_write_locked(struct fs_ctx *ctx, struct fs_file *f, const char *buf,
+    size_t size, off_t off)
+{
+	struct backend *be = ctx->be;
+	ssize_t n;
+	int rc;
+
+	if (f->sp == NULL) {
+		n = be->ops->write(be, f->bf, buf, size, off);
+		if (n != -ESPIPE || (be->caps & BCAP_PWRITE))
+			return n;
+		rc = fs_to_spool(ctx, f);
+		if (rc < 0)
+			return rc;
+	}
+	if (f->flags & BO_APPEND) /* O_APPEND: always at the end */
+		off = (off_t)spool_size(f->sp);
+	return spool_write(f->sp, buf, size, off);
+}
+
 static int
 fs_write(const char *path, const char *buf, size_t size, off_t off,
     struct fuse_file_info *fi)
@@ -687,12 +901,14 @@ fs_write(const char *path, const char *buf, size_t size, off_t off,
 		return -EBADF;
 	if (size > INT_MAX)
 		size = INT_MAX;
+	pthread_mutex_lock(&f->io);
 	while (done < size) {
-		n = ctx->be->ops->write(
-		    ctx->be, f->bf, buf + done, size - done, off + (off_t)done);
+		n = fs_write_locked(
+		    ctx, f, buf + done, size - done, off + (off_t)done);
 		if (n < 0) {
 			if (done > 0)
 				break;
+			pthread_mutex_unlock(&f->io);
 			return (int)n;
 		}
 		if (n == 0)
@@ -700,24 +916,46 @@ fs_write(const char *path, const char *buf, size_t size, off_t off,
 		done += (size_t)n;
 	}
 	pthread_mutex_lock(&ctx->lock);
-	if (off + (off_t)done > f->size)
+	if (f->sp != NULL)
+		f->size = (off_t)spool_size(f->sp);
+	else if (off + (off_t)done > f->size)
 		f->size = off + (off_t)done;
 	if (done > 0)
 		f->written = true;
 	pthread_mutex_unlock(&ctx->lock);
+	pthread_mutex_unlock(&f->io);
 	return done > 0 || size == 0 ? (int)done : -EIO;
 }
 
-/* close(2) reports this: the server must have every byte by now. */
+/* The server must have every byte when this returns 0.  f->io held. */
+static int
+fs_file_flush(struct fs_ctx *ctx, struct fs_file *f)
+{
+	struct backend *be = ctx->be;
+
+	if (!(f->flags & BO_WRITE))
+		return 0;
+	if (f->sp != NULL)
+		return spool_flush(f->sp);
+	if (f->bf == NULL || be->ops->flush == NULL)
+		return 0;
+	return be->ops->flush(be, f->bf);
+}
+
+/* close(2) reports this. */
 static int
 fs_flush(const char *path, struct fuse_file_info *fi)
 {
-	struct backend *be = fs_be();
+	struct fs_ctx *ctx = fs_ctx();
 	struct fs_file *f = fs_file_of(fi);
+	int rc;
 
-	if (!(f->flags & BO_WRITE) || be->ops->flush == NULL)
+	if (!(f->flags & BO_WRITE))
 		return 0;
-	return be->ops->flush(be, f->bf);
+	pthread_mutex_lock(&f->io);
+	rc = fs_file_flush(ctx, f);
+	pthread_mutex_unlock(&f->io);
+	return rc;
 }
 
 static int
@@ -731,15 +969,17 @@ fs_release(const char *path, struct fuse_file_info *fi)
 {
 	struct fs_ctx *ctx = fs_ctx();
 	struct fs_file *f = fs_file_of(fi);
-	int rc;
+	int rc = 0;
 
-	rc = ctx->be->ops->release(ctx->be, f->bf);
-	if (rc < 0)
-		log_warn("%s: closing: %s", path, strerror(-rc));
 	if (f->flags & BO_WRITE)
 		fs_writer_remove(ctx, f);
-	free(f->path);
-	free(f);
+	if (f->sp != NULL)
+		rc = spool_close(f->sp);
+	else if (f->bf != NULL)
+		rc = ctx->be->ops->release(ctx->be, f->bf);
+	if (rc < 0)
+		log_warn("%s: closing: %s", path, strerror(-rc));
+	fs_file_free(f);
 	return rc;
 }
 

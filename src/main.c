@@ -46,6 +46,9 @@ struct options {
 	int trust_pasv_address;
 	int no_mlsd;
 	char *netrc_path; /* NULL without -o netrc */
+	int data_mode; /* enum ftp_data_mode */
+	unsigned port_lo, port_hi; /* -o port_range, 0 = any */
+	char *spool_dir; /* -o spool_dir, NULL = default */
 	bool debug;
 	bool fuse_debug;
 	bool foreground;
@@ -78,6 +81,9 @@ enum {
 	KEY_FSNAME,
 	KEY_SUBTYPE,
 	KEY_NEEDS_VALUE,
+	KEY_DATA_MODE,
+	KEY_PORT_RANGE,
+	KEY_SPOOL_DIR,
 };
 
 #define MAIN_FLAG(t, field)                                                    \
@@ -106,6 +112,13 @@ static const struct fuse_opt main_opts[] = {
     FUSE_OPT_KEY("netrc=", KEY_NETRC_FILE),
     FUSE_OPT_KEY("reconnect", FUSE_OPT_KEY_DISCARD),
     FUSE_OPT_KEY("idmap=", KEY_IDMAP),
+    FUSE_OPT_KEY("data_mode=", KEY_DATA_MODE),
+    FUSE_OPT_KEY("port_range=", KEY_PORT_RANGE),
+    FUSE_OPT_KEY("spool_dir=", KEY_SPOOL_DIR),
+    /* curl's and lftp's names for the same choices */
+    FUSE_OPT_KEY("ftp_port", KEY_DATA_MODE),
+    FUSE_OPT_KEY("passive", KEY_DATA_MODE),
+    FUSE_OPT_KEY("active", KEY_DATA_MODE),
     /* libfuse's own, kept for it; noted so cache_timeout stays out. */
     FUSE_OPT_KEY("attr_timeout=", KEY_KERNEL_TIMEOUT),
     FUSE_OPT_KEY("entry_timeout=", KEY_KERNEL_TIMEOUT),
@@ -121,6 +134,9 @@ static const struct fuse_opt main_opts[] = {
     FUSE_OPT_KEY("data_timeout", KEY_NEEDS_VALUE),
     FUSE_OPT_KEY("connect_timeout", KEY_NEEDS_VALUE),
     FUSE_OPT_KEY("idmap", KEY_NEEDS_VALUE),
+    FUSE_OPT_KEY("data_mode", KEY_NEEDS_VALUE),
+    FUSE_OPT_KEY("port_range", KEY_NEEDS_VALUE),
+    FUSE_OPT_KEY("spool_dir", KEY_NEEDS_VALUE),
     FUSE_OPT_END,
 };
 
@@ -149,7 +165,15 @@ main_usage(const char *prog)
 "    -o connect_timeout=S   give up connecting or logging in after S seconds\n"
 "                           (default 10)\n"
 "    -o data_timeout=S      give up opening a data connection after S\n"
-"                           seconds (default 10)\n"
+"                           seconds (default 10) and try the next mode\n"
+"    -o data_mode=MODE      auto (default): EPSV, PASV, EPRT, PORT, switching\n"
+"                           on its own and remembering what works;\n"
+"                           passive: EPSV/PASV only; active: EPRT/PORT only\n"
+"                           (-o passive and -o active are short forms)\n"
+"    -o port_range=LO-HI    listen on these ports in active mode\n"
+"    -o spool_dir=DIR       local copies of files being rewritten in place\n"
+"                           (default /var/tmp/ftpfs-UID); kept there, and\n"
+"                           logged, when an upload fails\n"
 "    -o password_stdin      read the password from the first line of stdin\n"
 "    -o netrc[=FILE]        take login, password and account from FILE\n"
 "                           (default ~/.netrc)\n"
@@ -269,6 +293,54 @@ main_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 			    "ftpfs: -o %s is not supported "
 			    "(idmap=user or idmap=none)\n",
 			    arg);
+			return -1;
+		}
+		return 0;
+	case KEY_DATA_MODE:
+		if (strcmp(arg, "data_mode=auto") == 0) {
+			o->data_mode = FTP_DATA_AUTO;
+		} else if (strcmp(arg, "data_mode=passive") == 0 ||
+		    strcmp(arg, "passive") == 0) {
+			o->data_mode = FTP_DATA_PASSIVE;
+		} else if (strcmp(arg, "data_mode=active") == 0 ||
+		    strcmp(arg, "active") == 0 || strcmp(arg, "ftp_port") == 0) {
+			o->data_mode = FTP_DATA_ACTIVE;
+		} else {
+			fprintf(stderr,
+			    "ftpfs: -o %s: expected data_mode=auto, passive "
+			    "or active\n",
+			    arg);
+			return -1;
+		}
+		return 0;
+	case KEY_PORT_RANGE: {
+		unsigned long lo, hi;
+		char *end;
+
+		errno = 0;
+		lo = strtoul(arg + strlen("port_range="), &end, 10);
+		if (errno == 0 && *end == '-')
+			hi = strtoul(end + 1, &end, 10);
+		else
+			hi = 0;
+		if (errno != 0 || *end != '\0' || lo < 1024 || hi > 65535 ||
+		    lo > hi) {
+			fprintf(stderr,
+			    "ftpfs: -o %s: expected port_range=LOW-HIGH with "
+			    "1024 <= LOW <= HIGH <= 65535\n",
+			    arg);
+			return -1;
+		}
+		o->port_lo = (unsigned)lo;
+		o->port_hi = (unsigned)hi;
+		return 0;
+	}
+	case KEY_SPOOL_DIR:
+		free(o->spool_dir);
+		o->spool_dir = strdup(arg + strlen("spool_dir="));
+		if (o->spool_dir == NULL || o->spool_dir[0] != '/') {
+			fprintf(stderr,
+			    "ftpfs: -o spool_dir= needs an absolute path\n");
 			return -1;
 		}
 		return 0;
@@ -560,6 +632,9 @@ main_serve(const struct options *o, struct url *u, struct creds *cr,
 	cfg.data_timeout_ms = (int)o->data_timeout * 1000;
 	cfg.trust_pasv_address = o->trust_pasv_address != 0;
 	cfg.disable_mlsd = o->no_mlsd != 0;
+	cfg.data_mode = (enum ftp_data_mode)o->data_mode;
+	cfg.port_lo = o->port_lo;
+	cfg.port_hi = o->port_hi;
 
 	rc = ftp_backend_new(&cfg, &ftp, msg, sizeof(msg));
 	creds_free(cr); /* the backend keeps its own copy */
@@ -697,6 +772,11 @@ main(int argc, char *argv[])
 	ctx.kernel_timeouts = o.kernel_timeouts;
 	ctx.kernel_cache_mode = o.kernel_cache_mode;
 	ctx.remote_ids = o.remote_ids;
+	if (o.spool_dir != NULL) {
+		free(ctx.spool_dir);
+		ctx.spool_dir = o.spool_dir;
+		o.spool_dir = NULL;
+	}
 	if (main_add_fsname(&args, &o, &u) < 0) {
 		fprintf(stderr, "ftpfs: out of memory\n");
 		goto out;
@@ -741,6 +821,7 @@ out:
 	free(url_copy);
 	free(mnt);
 	free(o.netrc_path);
+	free(o.spool_dir);
 	fuse_opt_free_args(&args);
 	fs_ctx_fini(&ctx);
 	return status;
