@@ -24,7 +24,8 @@ struct net_addr {
 /*
  * Resolve host:port (numeric or name; "[::1]" brackets already removed) and
  * connect to the first address that answers within timeout_ms in total.
- * On success *fd is a connected socket.
+ * On success *fd is a connected socket.  A name that does not resolve is
+ * -EADDRNOTAVAIL (-EAGAIN for a temporary DNS failure).
  */
 int net_connect_host(const char *host, unsigned port, int timeout_ms,
     int *fd);

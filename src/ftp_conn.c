@@ -422,8 +422,12 @@ conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 	rc = net_connect_host(srv->cfg.host, srv->cfg.port,
 	    srv->cfg.connect_timeout_ms, &c->fd);
 	if (rc < 0) {
-		set_msg(msg, msglen, "cannot connect to %s port %u: %s",
-		    srv->cfg.host, srv->cfg.port, strerror(-rc));
+		if (rc == -EADDRNOTAVAIL)
+			set_msg(msg, msglen, "cannot resolve host name %s",
+			    srv->cfg.host);
+		else
+			set_msg(msg, msglen, "cannot connect to %s port %u: %s",
+			    srv->cfg.host, srv->cfg.port, strerror(-rc));
 		goto fail;
 	}
 	net_tune_control(c->fd);
@@ -489,6 +493,17 @@ conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 		rc = ftp_cmd_code(c, &code, "OPTS", "UTF8 ON");
 		if (rc < 0)
 			goto io;
+		/*
+		 * Ask for the mode fact too: pyftpdlib offers unix.mode but
+		 * leaves it out of MLSD unless asked (guide 4.1).
+		 */
+		if (srv->feat & FTP_FEAT_MLST) {
+			rc = ftp_cmd_code(c, &code, "OPTS",
+			    "MLST type;size;modify;perm;unix.mode;unix.uid;"
+			    "unix.gid;");
+			if (rc < 0)
+				goto io;
+		}
 		rc = ftp_cmd_code(c, &code, "TYPE", "I");
 		if (rc < 0)
 			goto io;

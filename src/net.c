@@ -138,7 +138,10 @@ net_connect_host(const char *host, unsigned port, int timeout_ms, int *fd)
 	}
 	if (gai != 0) {
 		log_debug("getaddrinfo(%s): %s", host, gai_strerror(gai));
-		return gai == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
+		if (gai == EAI_SYSTEM)
+			return -errno;
+		/* Name does not resolve (or DNS failed): say so distinctly. */
+		return gai == EAI_AGAIN ? -EAGAIN : -EADDRNOTAVAIL;
 	}
 	rc = -EHOSTUNREACH;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
