@@ -383,6 +383,8 @@ list_stat(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 	while (rc == 0 && line != NULL && line != last) {
 		line++;
 		end = strchr(line, '\n');
+		if (end == NULL)
+			break;
 		if (*line == ' ')
 			line++;
 		rc = ftp_list_feed(&p, line, (size_t)(end - line) + 1);
