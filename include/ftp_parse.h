@@ -66,7 +66,8 @@ unsigned ftp_parse_feat(const char *text, size_t len);
 int ftp_parse_size(const char *text, size_t len, uint64_t *size);
 
 /*
- * "YYYYMMDDHHMMSS[.fff]" (MDTM 213 reply text or MLSD modify fact) ->
+ * "YYYYMMDDHHMMSS[.fff]" (MDTM 213 reply text or MLSD modify fact), year
+ * 1900 or later ->
  * UTC time.  Validates ranges.  0 or -EPROTO.
  */
 int ftp_parse_time(const char *s, size_t len, struct timespec *out);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "ftp_list.h"
+#include "ftp_parse.h"
 
 /* What the line parsers found, besides -EINVAL. */
 enum {
@@ -222,38 +223,11 @@ mk_utc(int year, int mon, int day, int hour, int min, int sec)
 	return timegm(&tm);
 }
 
-/*
- * "YYYYMMDDHHMMSS[.fff]" (RFC 3659 time-val, UTC).  Private so that this
- * module does not depend on ftp_parse.c; same rules as ftp_parse_time().
- */
+/* "YYYYMMDDHHMMSS[.fff]" (RFC 3659 time-val, UTC): ftp_parse_time(). */
 static bool
 parse_time_val(const char *s, size_t len, struct timespec *out)
 {
-	int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-	long nsec = 0, scale = 100000000;
-	size_t i;
-
-	if (len < 14 || !all_digits(s, 14))
-		return false;
-	parse_small(s, 4, 4, &y);
-	parse_small(s + 4, 2, 2, &mo);
-	parse_small(s + 6, 2, 2, &d);
-	parse_small(s + 8, 2, 2, &h);
-	parse_small(s + 10, 2, 2, &mi);
-	parse_small(s + 12, 2, 2, &sec);
-	if (y < 1900 || mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) ||
-	    h > 23 || mi > 59 || sec > 60)
-		return false;
-	if (len > 14) {
-		if (s[14] != '.' || len == 15 || !all_digits(s + 15, len - 15))
-			return false;
-		/* Digits past nanoseconds are dropped, not rounded. */
-		for (i = 15; i < len && scale > 0; i++, scale /= 10)
-			nsec += (s[i] - '0') * scale;
-	}
-	out->tv_sec = mk_utc(y, mo, d, h, mi, sec);
-	out->tv_nsec = nsec;
-	return true;
+	return ftp_parse_time(s, len, out) == 0;
 }
 
 /* ---- MLSD ------------------------------------------------------------- */

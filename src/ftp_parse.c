@@ -406,7 +406,8 @@ ftp_parse_time(const char *s, size_t len, struct timespec *out)
 	    !fixed_number(s + 8, 2, &hour) || !fixed_number(s + 10, 2, &min) ||
 	    !fixed_number(s + 12, 2, &sec))
 		return -EPROTO;
-	if (mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon) ||
+	if (year < 1900 || mon < 1 || mon > 12 || day < 1 ||
+	    day > days_in_month(year, mon) ||
 	    hour > 23 || min > 59 || sec > 60)
 		return -EPROTO;
 	if (len > 14) {
