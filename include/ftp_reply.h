@@ -8,6 +8,7 @@
  *    with three digits followed by ' ' or '-' are skipped (and counted);
  *  - "DDD-" opens a multi-line reply for any code (1xx included); it ends
  *    only at a line starting with the same "DDD ";
+ *  - a bare "DDD" line (no text at all) is a one-line reply, not garbage;
  *  - a line longer than FTP_REPLY_LINE_MAX or a reply longer than
  *    FTP_REPLY_TEXT_MAX is an error (-EMSGSIZE), never truncated.
  */

@@ -116,6 +116,30 @@ read_prelim(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms,
 	return -EREMOTEIO;
 }
 
+/*
+ * A data-setup command (EPSV, PASV, EPRT, PORT): its reply is due within
+ * data_timeout, not the longer command deadline.  A server that is still
+ * trying to reach us (pyftpdlib connects while handling EPRT, and answers
+ * only when its own 30 s are up) is a blocked channel, not a slow one.
+ */
+static int
+setup_cmd(struct ftp_conn *c, const char *verb, const char *arg,
+    struct ftp_reply *rep, struct ftp_xfer *x)
+{
+	int rc = ftp_send(c, verb, arg);
+
+	if (rc == 0)
+		rc = ftp_read_reply(c, rep, c->srv->cfg.data_timeout_ms);
+	if (rc == -ETIMEDOUT) {
+		log_debug("[%u] no answer to %s within the data timeout",
+		    c->id, verb);
+		c->broken = true;
+		x->why = rc;
+		return DM_BLOCKED;
+	}
+	return rc;
+}
+
 /* EPSV/PASV: ask for a port, connect, then REST and the command. */
 static int
 try_passive(struct ftp_conn *c, int mode, const char *verb, const char *arg,
@@ -128,7 +152,7 @@ try_passive(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 	char want[64], got[64];
 	int rc, fd = -1;
 
-	rc = ftp_cmd(c, rep, mode_names[mode], NULL);
+	rc = setup_cmd(c, mode_names[mode], NULL, rep, x);
 	if (rc < 0)
 		return rc;
 	if (mode == FTP_DM_EPSV && rep->code == 229) {
@@ -159,15 +183,17 @@ try_passive(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 	} else {
 		log_warn("[%u] %s failed: %d %s", c->id, mode_names[mode],
 		    rep->code, ftp_reply_last_line(rep));
-		rc = rep->code == 421 ? -ECONNRESET : DM_BLOCKED;
+		if (rep->code == 421)
+			c->broken = true;
 		ftp_reply_free(rep);
-		return rc;
+		return DM_BLOCKED;
 	}
 	if (rc < 0) {
+		/* Garbled: try the next mode now, this one again next time. */
 		log_warn("[%u] cannot parse %s reply: %s", c->id,
 		    mode_names[mode], ftp_reply_last_line(rep));
 		ftp_reply_free(rep);
-		return -ENOTSUP;
+		return DM_BLOCKED;
 	}
 	ftp_reply_free(rep);
 	net_addr_set_port(&addr, port);
@@ -190,6 +216,8 @@ try_passive(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 	if (rc == 0)
 		rc = read_prelim(c, rep, c->srv->cfg.cmd_timeout_ms, &x->done,
 		    &x->final_code);
+	if (rc == DM_BLOCKED)
+		x->why = -ECONNREFUSED; /* 425 although we connected */
 	if (rc < 0) {
 		net_close(fd);
 		return rc;
@@ -247,15 +275,21 @@ try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 	rc = active_arg(mode, &l, parg, sizeof(parg));
 	if (rc < 0)
 		goto out;
-	rc = ftp_cmd(c, rep, mode_names[mode], parg);
+	rc = setup_cmd(c, mode_names[mode], parg, rep, x);
 	if (rc < 0)
 		goto out;
 	if (rep->code != 200) {
 		log_debug("[%u] %s refused: %d %s", c->id, mode_names[mode],
 		    rep->code, ftp_reply_last_line(rep));
-		rc = is_mode_refusal(rep->code) ? -ENOTSUP :
-		    rep->code == 421		   ? -ECONNRESET :
-						     DM_BLOCKED;
+		/* 425/421: the server could not reach us (pyftpdlib). */
+		if (is_mode_refusal(rep->code)) {
+			rc = -ENOTSUP;
+		} else {
+			rc = DM_BLOCKED;
+			x->why = rep->code == 421 ? -ETIMEDOUT : -ECONNREFUSED;
+			if (rep->code == 421)
+				c->broken = true;
+		}
 		ftp_reply_free(rep);
 		goto out;
 	}
@@ -306,6 +340,8 @@ try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 		if (!prelim && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			rc = read_prelim(c, rep, srv->cfg.cmd_timeout_ms,
 			    &x->done, &x->final_code);
+			if (rc == DM_BLOCKED)
+				x->why = -ECONNREFUSED; /* it could not reach us */
 			if (rc < 0)
 				goto out;
 			prelim = true;
@@ -392,7 +428,7 @@ ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
 	struct ftp_reply rep = { 0 };
 	int modes[FTP_DM_COUNT], n, i, first, mode, rc = -EIO;
 	int blocked_mode = -1, why = 0;
-	bool passive_blocked = false;
+	bool passive_blocked = false, active_blocked = false;
 	int64_t now = net_now_ms();
 
 	if (refusal != NULL)
@@ -425,6 +461,7 @@ ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
 		refused = srv->dm_refused[mode];
 		pthread_mutex_unlock(&srv->lock);
 		if (refused || (mode == FTP_DM_PASV && passive_blocked) ||
+		    (mode == FTP_DM_PORT && active_blocked) ||
 		    ((mode == FTP_DM_PASV || mode == FTP_DM_PORT) &&
 			net_addr_is_v6(&c->peer)))
 			continue;
@@ -462,9 +499,15 @@ ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
 			blocked_mode = mode;
 			why = x->why ? x->why : -ECONNREFUSED;
 		}
-		/* PASV goes to the same host and ports as EPSV: skip it. */
+		/*
+		 * PASV reaches the same host and ports as EPSV, and PORT the
+		 * same as EPRT: after a connection failure, skip the twin
+		 * (this keeps "everything blocked" under 3 x data_timeout).
+		 */
 		if (mode == FTP_DM_EPSV && x->why != 0)
 			passive_blocked = true;
+		if (mode == FTP_DM_EPRT && x->why != 0)
+			active_blocked = true;
 		c->broken = true;
 	}
 	if (rc == DM_BLOCKED || rc == -ENOTSUP || i == n) {

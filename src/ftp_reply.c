@@ -80,7 +80,7 @@ ftp_reply_last_line(const struct ftp_reply *rep)
 static int
 line_code(const char *s, size_t n)
 {
-	if (n < 4)
+	if (n < 3)
 		return 0;
 	if (s[0] < '1' || s[0] > '5' || s[1] < '0' || s[1] > '9' ||
 	    s[2] < '0' || s[2] > '9')
@@ -98,10 +98,16 @@ finish_line(struct ftp_reply_reader *r, struct ftp_reply *out)
 	const char *s = r->line.data != NULL ? r->line.data : "";
 	size_t n = r->line.len;
 	int code, rc;
+	char sep;
 
 	code = line_code(s, n);
+	/*
+	 * A bare "DDD" (no text at all) is taken as a complete one-line
+	 * reply; it never ends a multi-line one (strict termination).
+	 */
+	sep = n > 3 ? s[3] : r->code == 0 ? ' ' : '\0';
 	if (r->code == 0) {
-		if (code == 0 || (s[3] != ' ' && s[3] != '-')) {
+		if (code == 0 || (sep != ' ' && sep != '-')) {
 			/* Garbage: e.g. the rest of a name with a LF in it. */
 			r->skipped++;
 			buf_reset(&r->line);
@@ -112,7 +118,7 @@ finish_line(struct ftp_reply_reader *r, struct ftp_reply *out)
 			return rc;
 		r->nlines = 1;
 		buf_reset(&r->line);
-		if (s[3] == '-') {
+		if (sep == '-') {
 			r->code = code;
 			return 0;
 		}
@@ -124,7 +130,7 @@ finish_line(struct ftp_reply_reader *r, struct ftp_reply *out)
 		buf_append(&r->text, s, n);
 		r->nlines++;
 		buf_reset(&r->line);
-		if (code != r->code || s[3] != ' ')
+		if (code != r->code || sep != ' ')
 			return 0;
 	}
 

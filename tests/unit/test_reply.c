@@ -514,7 +514,7 @@ static void
 test_garbage_before_reply(void **state)
 {
 	struct run r;
-	const char in[] = "hello\r\n\r\n12\r\n220\r\n000 zero\r\n600 six\r\n"
+	const char in[] = "hello\r\n\r\n12\r\n2200\r\n000 zero\r\n600 six\r\n"
 	                  "22a bad\r\n220x\r\n 220 indented\r\n220 ok\r\n";
 
 	(void)state;
@@ -547,6 +547,9 @@ test_strict_termination(void **state)
 	    S("226 Transfer complete - 5 bytes"), 1);
 	/* A closing line with nothing after the space. */
 	expect_one(S("230-x\r\n230 \r\n"), 230, S("230-x\n230 "), 2);
+	/* A bare code is a whole reply, but never ends a multi-line one. */
+	expect_one(S("229\r\n"), 229, S("229"), 1);
+	expect_one(S("227\n"), 227, S("227"), 1);
 }
 
 static void
