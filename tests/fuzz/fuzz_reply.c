@@ -29,7 +29,7 @@ record(struct transcript *t, const struct ftp_reply *rep)
 
 	if (rep->code < 100 || rep->code > 599 || rep->nlines == 0 ||
 	    rep->text == NULL || rep->text[rep->text_len] != '\0' ||
-	    rep->text_len < 4 || rep->text_len > FTP_REPLY_TEXT_MAX)
+	    rep->text_len < 3 || rep->text_len > FTP_REPLY_TEXT_MAX)
 		abort();
 	if (ftp_reply_last_line(rep) < rep->text ||
 	    ftp_reply_last_line(rep) > rep->text + rep->text_len)

@@ -1,0 +1,209 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The one test command: on a fresh Debian 12 machine, as root,
+#
+#     bash tests/run.sh
+#
+# installs what is needed (tests/deps.sh), builds ftpfs (build/, -Dwerror),
+# an ASan+UBSan build (build-asan/) and the libFuzzer targets (build-fuzz/),
+# runs the unit tests, each fuzz target for a while, and the integration
+# suite through real FUSE mounts of four FTP servers on 127.0.0.1 (plus the
+# ASan binary against one of them).  Ends with "N passed, N failed" and
+# exits non-zero on any failure.  Needs no terminal (CI=true is fine).
+#
+# Logs of every step, and fuzzer crash inputs (build-logs/fuzz_*-crash-*; rerun
+# one with build-fuzz/tests/fuzz/fuzz_NAME FILE), are in build-logs/.
+#
+# Knobs (environment):
+#   FUZZ_SECONDS=20          per fuzz target (0 skips fuzzing)
+#   SERVERS="vsftpd proftpd pureftpd pyftpdlib"   integration servers
+#   ASAN_SERVERS=vsftpd      servers the ASan binary is run against ("" skips)
+#   INTEGRATION_SUITES="test_read test_datachan"   suites of tests/integration/ to run
+#   SKIP_DEPS=1              do not call tests/deps.sh
+set -u
+set -o pipefail
+exec </dev/null
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo" || exit 1
+export LC_ALL=C.UTF-8
+export DEBIAN_FRONTEND=noninteractive
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+SERVERS=${SERVERS:-vsftpd proftpd pureftpd pyftpdlib}
+ASAN_SERVERS=${ASAN_SERVERS-vsftpd}
+# Suites in tests/integration/ (NAME.sh; each takes FTPFS and SERVERS and
+# ends with "N passed, N failed").
+INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_datachan}
+logs=$repo/build-logs
+mkdir -p "$logs"
+
+passed=0
+failed=0
+failures=()
+t_all=$EPOCHREALTIME
+
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }'; }
+banner() { printf '\n=== %s\n' "$*"; }
+step_ok() {
+	passed=$((passed + ${2:-1}))
+	printf 'ok - %s\n' "$1"
+}
+step_fail() {
+	failed=$((failed + ${2:-1}))
+	failures+=("$1")
+	printf 'FAIL - %s\n' "$1"
+}
+
+# run_step NAME LOG CMD...: one pass/fail; output to LOG, its tail on failure.
+run_step() {
+	local name=$1 log=$2 t0 rc=0
+	shift 2
+	t0=$EPOCHREALTIME
+	"$@" >"$log" 2>&1 || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		step_ok "$name ($(since "$t0")s)"
+	else
+		step_fail "$name (exit $rc, $(since "$t0")s; log: ${log#"$repo"/})"
+		tail -n 40 "$log" | sed 's/^/#   /'
+	fi
+	return "$rc"
+}
+
+# Sum "N passed, N failed" from a sub-suite's last such line.
+add_counts() { # NAME LOG RC
+	local line p f
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$2" | tail -n 1)
+	if [ -z "$line" ]; then
+		step_fail "$1: no summary line (exit $3)"
+		return
+	fi
+	p=${line%% passed*}
+	f=${line#*passed, }
+	f=${f%% failed*}
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -gt 0 ] || [ "$3" -ne 0 ]; then
+		failures+=("$1: $line")
+		[ "$f" -gt 0 ] || step_fail "$1: exit $3 with $line"
+	fi
+	printf '# %s: %s\n' "$1" "$line"
+}
+
+# ---------------------------------------------------------------------------
+banner "dependencies"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "tests/run.sh must run as root (packages, FTP servers, FUSE mounts)" >&2
+	exit 1
+fi
+if [ -z "${SKIP_DEPS:-}" ]; then
+	run_step "tests/deps.sh" "$logs/deps.log" bash tests/deps.sh
+fi
+
+# ---------------------------------------------------------------------------
+banner "build (build/, -Dwerror=true)"
+setup() { # DIR ARGS...: configure (again) with these options
+	local dir=$1
+	shift
+	if [ -f "$dir/build.ninja" ]; then
+		meson configure "$dir" "$@" && return 0
+		rm -rf "$dir"
+	fi
+	meson setup "$dir" "$@"
+}
+build_ok=0
+if run_step "meson setup + ninja: build" "$logs/build.log" \
+	bash -c "$(declare -f setup); setup build -Dwerror=true && ninja -C build"; then
+	build_ok=1
+fi
+
+banner "ASan+UBSan build (build-asan/)"
+asan_ok=0
+if run_step "meson setup + ninja: build-asan" "$logs/build-asan.log" \
+	bash -c "$(declare -f setup); setup build-asan -Dwerror=true \
+		-Db_sanitize=address,undefined -Dbuildtype=debug && ninja -C build-asan"; then
+	asan_ok=1
+fi
+
+# ---------------------------------------------------------------------------
+banner "unit tests"
+unit() { # DIR NAME
+	local log=$logs/unit-$2.log rc=0 ok fl
+	meson test -C "$1" --suite unit --print-errorlogs >"$log" 2>&1 || rc=$?
+	ok=$(awk '/^Ok:/ { print $2 }' "$log")
+	fl=$(awk '/^(Fail|Unexpected Pass|Timeout):/ { s += $NF } END { print s + 0 }' "$log")
+	grep -E '^ *[0-9]+/[0-9]+ ' "$log" | sed 's/^/# /'
+	if [ -z "$ok" ]; then
+		step_fail "unit tests ($2): meson test gave no summary (exit $rc)"
+		tail -n 30 "$log" | sed 's/^/#   /'
+		return
+	fi
+	passed=$((passed + ok))
+	failed=$((failed + fl))
+	if [ "$fl" -gt 0 ] || [ "$rc" -ne 0 ]; then
+		failures+=("unit tests ($2): $fl failed")
+		[ "$fl" -gt 0 ] || step_fail "unit tests ($2): exit $rc"
+		grep -A 30 -E 'FAILED|ERROR' "$log" | head -n 60 | sed 's/^/#   /'
+	fi
+	printf '# unit tests (%s): %s passed, %s failed\n' "$2" "$ok" "$fl"
+}
+if [ "$build_ok" -eq 1 ]; then unit build build; else step_fail "unit tests not run (no build)"; fi
+if [ "$asan_ok" -eq 1 ]; then unit build-asan asan; fi
+
+# ---------------------------------------------------------------------------
+banner "fuzzing (${FUZZ_SECONDS}s per target)"
+fuzz_targets=(fuzz_reply fuzz_parse fuzz_list fuzz_url fuzz_netrc)
+if [ "$FUZZ_SECONDS" -gt 0 ]; then
+	if run_step "meson setup + ninja: build-fuzz (clang, -Dfuzz=true)" \
+		"$logs/build-fuzz.log" bash -c "$(declare -f setup); \
+		export CC=clang; setup build-fuzz -Dfuzz=true && ninja -C build-fuzz"; then
+		for f in "${fuzz_targets[@]}"; do
+			bin=$(find build-fuzz -type f -name "$f" -perm -u+x | head -n 1)
+			if [ -z "$bin" ]; then
+				step_fail "$f: not built"
+				continue
+			fi
+			corpus=tests/fuzz/corpus-run/$f
+			mkdir -p "$corpus"
+			seeds=()
+			[ "$f" != fuzz_list ] || [ ! -d tests/unit/fixtures/list ] ||
+				seeds+=(tests/unit/fixtures/list)
+			[ ! -d "tests/fuzz/corpus/$f" ] || seeds+=("tests/fuzz/corpus/$f")
+			run_step "$f for ${FUZZ_SECONDS}s" "$logs/$f.log" \
+				"$bin" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
+				-rss_limit_mb=2048 -print_final_stats=1 \
+				-artifact_prefix="$logs/$f-" "$corpus" "${seeds[@]}" &&
+				grep -E '^(stat::number_of_executed_units|#[0-9]+.*DONE)' "$logs/$f.log" |
+				tail -n 1 | sed 's/^/#   /'
+		done
+	fi
+fi
+
+# ---------------------------------------------------------------------------
+banner "integration: read path through FUSE mounts ($SERVERS)"
+integration() { # NAME BINARY SERVERS [SUITE]
+	local suite=${4:-test_read} log rc=0 t0=$EPOCHREALTIME
+	log=$logs/integration-$suite-$1.log
+	FTPFS=$2 SERVERS=$3 bash "tests/integration/$suite.sh" 2>&1 | tee "$log" || rc=$?
+	add_counts "integration $suite ($1, $3; $(since "$t0")s)" "$log" "$rc"
+}
+if [ "$build_ok" -eq 1 ]; then
+	for suite in $INTEGRATION_SUITES; do
+		banner "integration: $suite"
+		integration build build/ftpfs "$SERVERS" "$suite"
+	done
+else
+	step_fail "integration not run (no build)"
+fi
+if [ "$asan_ok" -eq 1 ] && [ -n "$ASAN_SERVERS" ]; then
+	banner "integration with the ASan+UBSan binary ($ASAN_SERVERS)"
+	integration asan build-asan/ftpfs "$ASAN_SERVERS"
+fi
+
+# ---------------------------------------------------------------------------
+banner "summary ($(since "$t_all")s)"
+for f in "${failures[@]}"; do
+	printf 'failed: %s\n' "$f"
+done
+printf '%d passed, %d failed\n' "$passed" "$failed"
+[ "$failed" -eq 0 ]
