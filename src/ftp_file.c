@@ -123,7 +123,11 @@ release:
 	return rc;
 }
 
-/* Make room for READ_CHUNK more bytes at the end of the window. */
+/*
+ * Make room for READ_CHUNK more bytes at the end of the window, which
+ * must end where the stream is (reads served straight from the socket
+ * leave it behind: then it starts over at the stream's position).
+ */
 static int
 win_room(struct backend_file *f)
 {
@@ -131,6 +135,10 @@ win_room(struct backend_file *f)
 		f->win = malloc(WIN_CAP);
 		if (f->win == NULL)
 			return -ENOMEM;
+	}
+	if (f->win_start + f->win_len != f->pos) {
+		f->win_start = f->pos;
+		f->win_len = 0;
 	}
 	if (f->win_len + READ_CHUNK > WIN_CAP) {
 		size_t drop = f->win_len - WIN_KEEP;
@@ -142,29 +150,14 @@ win_room(struct backend_file *f)
 	return 0;
 }
 
-/* Pull the next chunk of the stream into the window. */
+/* The stream hit EOF: the transfer must end with a 2xx, else -EIO. */
 static int
-stream_fill(struct backend_file *f)
+stream_eof(struct backend_file *f)
 {
 	struct ftp_conn *c = f->conn;
 	struct ftp_reply ref;
-	ssize_t r;
 	int rc;
 
-	rc = win_room(f);
-	if (rc < 0)
-		return rc;
-	r = ftp_xfer_read(c, f->win + f->win_len, READ_CHUNK);
-	if (r > 0) {
-		f->win_len += (size_t)r;
-		f->pos += (uint64_t)r;
-		return 0;
-	}
-	if (r < 0) {
-		stream_stop(f);
-		return (int)r;
-	}
-	/* EOF: the transfer must end with a 2xx or the data is suspect. */
 	rc = ftp_xfer_finish(c, &ref);
 	f->conn = NULL;
 	c->owner = NULL;
@@ -182,12 +175,52 @@ stream_fill(struct backend_file *f)
 	return 0;
 }
 
+/*
+ * Read the next bytes of the stream into dst (the window, or the caller's
+ * buffer when the request is exactly where the stream is: one copy fewer
+ * on the hot path).  Returns bytes read, 0 at EOF (stream closed), -errno.
+ */
+static ssize_t
+stream_pull(struct backend_file *f, char *dst, size_t n)
+{
+	ssize_t r = ftp_xfer_read(f->conn, dst, n);
+	int rc;
+
+	if (r > 0) {
+		f->pos += (uint64_t)r;
+		return r;
+	}
+	if (r < 0) {
+		stream_stop(f);
+		return r;
+	}
+	rc = stream_eof(f);
+	return rc < 0 ? rc : 0;
+}
+
+/* Pull the next chunk of the stream into the window. */
+static int
+stream_fill(struct backend_file *f)
+{
+	ssize_t r;
+	int rc;
+
+	rc = win_room(f);
+	if (rc < 0)
+		return rc;
+	r = stream_pull(f, f->win + f->win_len, READ_CHUNK);
+	if (r > 0)
+		f->win_len += (size_t)r;
+	return r < 0 ? (int)r : 0;
+}
+
 static ssize_t
 read_locked(struct backend_file *f, char *buf, size_t size, off_t off)
 {
 	uint64_t cur;
 	size_t total = 0, n;
-	int rc, restarts = 0;
+	ssize_t r;
+	int rc = 0, restarts = 0;
 
 	if (f->size >= 0 && (uint64_t)off >= (uint64_t)f->size)
 		return 0;
@@ -204,7 +237,7 @@ read_locked(struct backend_file *f, char *buf, size_t size, off_t off)
 		}
 		if (f->at_eof && cur >= f->eof_pos)
 			break;
-		if (f->conn == NULL || cur < f->win_start ||
+		if (f->conn == NULL || cur < f->pos ||
 		    cur > f->pos + SKIP_MAX) {
 			f->at_eof = false;
 			rc = stream_start(f, cur);
@@ -212,7 +245,16 @@ read_locked(struct backend_file *f, char *buf, size_t size, off_t off)
 				goto fail;
 			continue;
 		}
-		rc = stream_fill(f);
+		if (cur == f->pos) {
+			/* In order: straight from the socket. */
+			r = stream_pull(f, buf + total, size - total);
+			if (r > 0)
+				total += (size_t)r;
+			rc = r < 0 ? (int)r : 0;
+		} else {
+			/* A gap (reads overtook each other): keep it. */
+			rc = stream_fill(f);
+		}
 		if (rc < 0) {
 			if (rc == -ENOMEM || rc == -EIO || ++restarts > 1)
 				goto fail;
@@ -228,7 +270,20 @@ read_locked(struct backend_file *f, char *buf, size_t size, off_t off)
 	 * now so the connection goes back clean instead of being aborted.
 	 */
 	if (f->conn != NULL && f->size >= 0 && f->pos >= (uint64_t)f->size) {
-		rc = stream_fill(f);
+		char extra;
+
+		/* Into the window only if that keeps what it holds. */
+		if (f->win != NULL && f->win_start + f->win_len == f->pos) {
+			rc = stream_fill(f);
+		} else {
+			r = stream_pull(f, &extra, 1);
+			if (r > 0 && win_room(f) == 0) {
+				f->win[0] = extra; /* the file grew meanwhile */
+				f->win_start = f->pos - 1;
+				f->win_len = 1;
+			}
+			rc = r < 0 ? (int)r : 0;
+		}
 		if (rc < 0)
 			log_debug("closing %s at its end: %s", f->path,
 			    strerror(-rc));
