@@ -41,6 +41,8 @@ struct ftp_xfer {
 	uint64_t bytes;		/* moved so far */
 	uint64_t start;		/* REST offset it started at */
 	int why;		/* -errno of a failed data connect */
+	int lowat;		/* SO_RCVLOWAT in force (0 = default) */
+	bool slow;		/* the link could not fill a big read soon */
 };
 
 /*

@@ -89,6 +89,12 @@ void net_tune_control(int fd);
 /* Larger socket buffers for bulk data sockets. */
 void net_tune_data(int fd);
 
+/*
+ * Wake readers of fd only once this many bytes are queued (or at EOF):
+ * fewer wakeups per megabyte on bulk transfers.
+ */
+void net_set_rcvlowat(int fd, int bytes);
+
 /* Monotonic clock in milliseconds (deadline arithmetic). */
 int64_t net_now_ms(void);
 

@@ -13,6 +13,10 @@
 
 /* How long to wait for the final reply after aborting a transfer. */
 #define ABORT_REPLY_MS 2000
+/* Largest SO_RCVLOWAT a download asks for. */
+#define RCVLOWAT_MAX (256 * 1024)
+/* How long a download may wait for that much before it stops asking. */
+#define RCVLOWAT_WAIT_MS 250
 /* How often a mount that fell back re-tries its first choice. */
 #define RETRY_FIRST_MS (10 * 60 * 1000)
 /* After every mode failed, data operations fail at once for this long. */
@@ -542,12 +546,35 @@ ftp_xfer_read(struct ftp_conn *c, void *buf, size_t n)
 {
 	struct ftp_xfer *x = c->xfer;
 	ssize_t r;
+	int lowat;
 
 	if (x == NULL || x->upload)
 		return -EBADF;
 	if (x->eof)
 		return 0;
-	r = net_read(x->fd, buf, n, c->srv->cfg.cmd_timeout_ms);
+	/*
+	 * Big reads: sleep until a good part of them can be filled (fewer
+	 * wakeups per megabyte).  A link too slow to fill it soon turns this
+	 * off for the rest of the transfer.
+	 */
+	lowat = n >= RCVLOWAT_MAX ? RCVLOWAT_MAX : n >= 65536 ? (int)n : 1;
+	if (x->slow)
+		lowat = 1;
+	if (lowat != x->lowat) {
+		net_set_rcvlowat(x->fd, lowat);
+		x->lowat = lowat;
+	}
+	if (lowat > 1) {
+		r = net_read(x->fd, buf, n, RCVLOWAT_WAIT_MS);
+		if (r == -ETIMEDOUT) {
+			x->slow = true;
+			x->lowat = 1;
+			net_set_rcvlowat(x->fd, 1);
+			r = net_read(x->fd, buf, n, c->srv->cfg.cmd_timeout_ms);
+		}
+	} else {
+		r = net_read(x->fd, buf, n, c->srv->cfg.cmd_timeout_ms);
+	}
 	if (r > 0)
 		x->bytes += (uint64_t)r;
 	else if (r == 0)

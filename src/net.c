@@ -402,3 +402,11 @@ net_tune_data(int fd)
 {
 	(void)fd; /* kernel autotuning beats fixed SO_RCVBUF on Linux */
 }
+
+void
+net_set_rcvlowat(int fd, int bytes)
+{
+	if (bytes < 1)
+		bytes = 1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof(bytes));
+}
