@@ -26,8 +26,8 @@
 
 /* Which fields of a backend_attr the server actually told us. */
 enum {
-	BA_MODE_TYPE = 1 << 0,	/* S_IFMT bits of mode */
-	BA_MODE_PERM = 1 << 1,	/* permission bits of mode */
+	BA_MODE_TYPE = 1 << 0, /* S_IFMT bits of mode */
+	BA_MODE_PERM = 1 << 1, /* permission bits of mode */
 	BA_SIZE = 1 << 2,
 	BA_MTIME = 1 << 3,
 	BA_UID = 1 << 4,
@@ -37,16 +37,16 @@ enum {
 
 /* Precision of mtime, so tools can be told how far to trust it. */
 enum ba_time_prec {
-	BA_PREC_SECOND = 0,	/* MLSD, MDTM, SFTP */
-	BA_PREC_MINUTE,		/* Unix LIST "Mon DD HH:MM", DOS LIST */
-	BA_PREC_DAY,		/* Unix LIST "Mon DD YYYY" */
+	BA_PREC_SECOND = 0, /* MLSD, MDTM, SFTP */
+	BA_PREC_MINUTE, /* Unix LIST "Mon DD HH:MM", DOS LIST */
+	BA_PREC_DAY, /* Unix LIST "Mon DD YYYY" */
 };
 
 struct backend_attr {
-	unsigned valid;		/* BA_* bits */
-	mode_t mode;		/* S_IFREG/S_IFDIR/S_IFLNK/... | perms */
+	unsigned valid; /* BA_* bits */
+	mode_t mode; /* S_IFREG/S_IFDIR/S_IFLNK/... | perms */
 	uint64_t size;
-	struct timespec mtime;	/* UTC */
+	struct timespec mtime; /* UTC */
 	enum ba_time_prec mtime_prec;
 	uid_t uid;
 	gid_t gid;
@@ -54,8 +54,8 @@ struct backend_attr {
 };
 
 struct backend_dirent {
-	char *name;		/* one path component, never "." or ".." */
-	char *link_target;	/* symlink target when the listing shows it */
+	char *name; /* one path component, never "." or ".." */
+	char *link_target; /* symlink target when the listing shows it */
 	struct backend_attr attr;
 };
 
@@ -67,8 +67,7 @@ struct backend_dirlist {
 
 /* Append a copy of name/target/attr. 0 or -ENOMEM. */
 int backend_dirlist_add(struct backend_dirlist *l, const char *name,
-    size_t name_len, const char *link_target,
-    const struct backend_attr *attr);
+    size_t name_len, const char *link_target, const struct backend_attr *attr);
 /* Free the entries and reset l to empty. NULL is accepted. */
 void backend_dirlist_free(struct backend_dirlist *l);
 /* Linear lookup by name, NULL when absent. */
@@ -79,19 +78,19 @@ const struct backend_dirent *backend_dirlist_find(
 enum {
 	BO_READ = 1 << 0,
 	BO_WRITE = 1 << 1,
-	BO_CREATE = 1 << 2,	/* create if missing */
-	BO_TRUNC = 1 << 3,	/* start from an empty file */
-	BO_APPEND = 1 << 4,	/* writes go to the end (FTP APPE) */
+	BO_CREATE = 1 << 2, /* create if missing */
+	BO_TRUNC = 1 << 3, /* start from an empty file */
+	BO_APPEND = 1 << 4, /* writes go to the end (FTP APPE) */
 	BO_EXCL = 1 << 5,
 };
 
 /* Backend capabilities (backend->caps). */
 enum {
-	BCAP_PWRITE = 1 << 0,	   /* ->pwrite at any offset (SFTP) */
-	BCAP_CHEAP_STAT = 1 << 1,  /* ->stat is one round trip (MLST, SFTP):
-				      the cache may stat instead of listing
-				      the parent on a miss */
-	BCAP_SYMLINK = 1 << 2,	   /* ->symlink works */
+	BCAP_PWRITE = 1 << 0, /* ->pwrite at any offset (SFTP) */
+	BCAP_CHEAP_STAT = 1 << 1, /* ->stat is one round trip (MLST, SFTP):
+	                             the cache may stat instead of listing
+	                             the parent on a miss */
+	BCAP_SYMLINK = 1 << 2, /* ->symlink works */
 };
 
 struct backend;
@@ -99,17 +98,17 @@ struct backend;
 struct backend_file;
 
 struct backend_ops {
-	const char *name;	/* "ftp", "ftps", "sftp", "cache" */
+	const char *name; /* "ftp", "ftps", "sftp", "cache" */
 
 	/* Attributes of one path, not following a final symlink. */
-	int (*stat)(struct backend *b, const char *path,
-	    struct backend_attr *out);
+	int (*stat)(
+	    struct backend *b, const char *path, struct backend_attr *out);
 	/* The entries of a directory (not "." or ".."); out starts empty. */
-	int (*list)(struct backend *b, const char *path,
-	    struct backend_dirlist *out);
+	int (*list)(
+	    struct backend *b, const char *path, struct backend_dirlist *out);
 	/* Target of a symlink into buf (NUL-terminated, truncated to size). */
-	int (*readlink)(struct backend *b, const char *path, char *buf,
-	    size_t size);
+	int (*readlink)(
+	    struct backend *b, const char *path, char *buf, size_t size);
 
 	/*
 	 * Open a file.  BO_READ: reads at any offset via ->read.
@@ -141,16 +140,17 @@ struct backend_ops {
 	int (*mkdir)(struct backend *b, const char *path, mode_t mode);
 	int (*rmdir)(struct backend *b, const char *path);
 	int (*unlink)(struct backend *b, const char *path);
-	/* POSIX rename: replaces an existing target (flags: RENAME_NOREPLACE). */
+	/* POSIX rename: replaces an existing target (flags: RENAME_NOREPLACE).
+	 */
 	int (*rename)(struct backend *b, const char *from, const char *to,
 	    unsigned flags);
 	int (*chmod)(struct backend *b, const char *path, mode_t mode);
-	int (*set_mtime)(struct backend *b, const char *path,
-	    const struct timespec *mtime);
+	int (*set_mtime)(
+	    struct backend *b, const char *path, const struct timespec *mtime);
 	/* Set the size of a closed file (an open one goes through ->write). */
 	int (*truncate)(struct backend *b, const char *path, off_t size);
-	int (*symlink)(struct backend *b, const char *target,
-	    const char *linkpath);
+	int (*symlink)(
+	    struct backend *b, const char *target, const char *linkpath);
 	int (*statfs)(struct backend *b, const char *path, struct statvfs *out);
 
 	/* Tell a decorator that path (or everything below it) changed. */
@@ -161,18 +161,18 @@ struct backend_ops {
 
 struct backend {
 	const struct backend_ops *ops;
-	unsigned caps;		/* BCAP_* */
-	void *priv;		/* the instance's own state */
+	unsigned caps; /* BCAP_* */
+	void *priv; /* the instance's own state */
 };
 
 /* Join a directory path and a name into out ("/" + "a" = "/a"). */
-int backend_path_join(const char *dir, const char *name, char *out,
-    size_t size);
+int backend_path_join(
+    const char *dir, const char *name, char *out, size_t size);
 /*
  * Split path into its parent (written to parent, "/" for top-level names)
  * and a pointer to the last component inside path.  -EINVAL for "/".
  */
-int backend_path_split(const char *path, char *parent, size_t size,
-    const char **name);
+int backend_path_split(
+    const char *path, char *parent, size_t size, const char **name);
 
 #endif

@@ -16,10 +16,10 @@
 #include <stddef.h>
 
 struct buf {
-	char *data;	/* NULL until the first append; NUL-terminated */
-	size_t len;	/* bytes used, excluding the terminating NUL */
-	size_t cap;	/* bytes allocated */
-	size_t max;	/* hard limit on len */
+	char *data; /* NULL until the first append; NUL-terminated */
+	size_t len; /* bytes used, excluding the terminating NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* hard limit on len */
 };
 
 /* Initialise an empty buffer that may grow to at most max bytes. */

@@ -51,8 +51,7 @@ struct cache_stats {
  * ttl_ms <= 0 disables caching (every call passes through).
  * On failure (-EINVAL, -ENOMEM, ...) inner still belongs to the caller.
  */
-int cache_backend_new(struct backend *inner, int ttl_ms,
-    struct backend **out);
+int cache_backend_new(struct backend *inner, int ttl_ms, struct backend **out);
 
 void cache_get_stats(struct backend *cache, struct cache_stats *out);
 

@@ -54,7 +54,7 @@ struct fs_ctx {
 	char *spool_dir;
 
 	pthread_mutex_t lock;
-	pthread_cond_t unref;	/* a writer's refs dropped (with lock) */
+	pthread_cond_t unref; /* a writer's refs dropped (with lock) */
 	struct fs_file *writers; /* open write handles, protected by lock */
 };
 

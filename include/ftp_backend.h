@@ -12,28 +12,28 @@
 #include "backend.h"
 
 enum ftp_data_mode {
-	FTP_DATA_AUTO,		/* EPSV -> PASV -> EPRT/PORT, remembered */
-	FTP_DATA_PASSIVE,	/* EPSV -> PASV only */
-	FTP_DATA_ACTIVE,	/* EPRT/PORT only */
+	FTP_DATA_AUTO, /* EPSV -> PASV -> EPRT/PORT, remembered */
+	FTP_DATA_PASSIVE, /* EPSV -> PASV only */
+	FTP_DATA_ACTIVE, /* EPRT/PORT only */
 };
 
 struct ftp_config {
 	const char *host;
 	unsigned port;
-	const char *user;	/* "anonymous" when none was given */
-	const char *password;	/* never logged */
-	const char *account;	/* ACCT, NULL if none */
-	const char *root;	/* remote directory mounted, as in the URL */
-	bool root_absolute;	/* root is absolute on the server */
-	unsigned connections;	/* pool size (-o connections=N), >= 1 */
-	int connect_timeout_ms;	/* TCP connect + greeting + login steps */
-	int cmd_timeout_ms;	/* each command's reply */
-	int data_timeout_ms;	/* data connection setup (-o data_timeout) */
-	int idle_timeout_ms;	/* pooled connection idle expiry */
+	const char *user; /* "anonymous" when none was given */
+	const char *password; /* never logged */
+	const char *account; /* ACCT, NULL if none */
+	const char *root; /* remote directory mounted, as in the URL */
+	bool root_absolute; /* root is absolute on the server */
+	unsigned connections; /* pool size (-o connections=N), >= 1 */
+	int connect_timeout_ms; /* TCP connect + greeting + login steps */
+	int cmd_timeout_ms; /* each command's reply */
+	int data_timeout_ms; /* data connection setup (-o data_timeout) */
+	int idle_timeout_ms; /* pooled connection idle expiry */
 	enum ftp_data_mode data_mode;
 	bool trust_pasv_address; /* connect to the 227 address as given */
 	unsigned port_lo, port_hi; /* active-mode port range, 0 = any */
-	bool disable_mlsd;	/* force LIST even when MLST is offered */
+	bool disable_mlsd; /* force LIST even when MLST is offered */
 };
 
 /* Fill cfg with defaults (cfg->host etc. stay NULL). */

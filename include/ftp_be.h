@@ -34,8 +34,8 @@ enum ftp_op {
 int ftp_errno(const struct ftp_reply *rep, enum ftp_op op);
 
 /* Log a refused command with its reply and the errno it became. */
-void ftp_log_refusal(const char *what, const char *path,
-    const struct ftp_reply *rep, int err);
+void ftp_log_refusal(
+    const char *what, const char *path, const struct ftp_reply *rep, int err);
 
 typedef int (*ftp_conn_fn)(struct ftp_be *fb, struct ftp_conn *c, void *arg);
 
@@ -43,8 +43,8 @@ typedef int (*ftp_conn_fn)(struct ftp_be *fb, struct ftp_conn *c, void *arg);
  * Run fn on a pooled connection; idempotent operations are retried once
  * on a fresh connection when the first turns out to be dead.
  */
-int ftp_with_conn(struct ftp_be *fb, ftp_conn_fn fn, void *arg,
-    bool idempotent);
+int ftp_with_conn(
+    struct ftp_be *fb, ftp_conn_fn fn, void *arg, bool idempotent);
 
 /* Is this error the connection's fault (worth one retry)? */
 bool ftp_is_conn_error(int rc);
@@ -56,20 +56,19 @@ int ftp_stat_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 /* Listing of an absolute server path (force_list: LIST even if MLSD). */
 int ftp_list_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
     bool force_list, struct backend_dirlist *out);
-int ftp_be_stat(struct backend *b, const char *path,
-    struct backend_attr *out);
-int ftp_be_list(struct backend *b, const char *path,
-    struct backend_dirlist *out);
-int ftp_be_readlink(struct backend *b, const char *path, char *buf,
-    size_t size);
+int ftp_be_stat(struct backend *b, const char *path, struct backend_attr *out);
+int ftp_be_list(
+    struct backend *b, const char *path, struct backend_dirlist *out);
+int ftp_be_readlink(
+    struct backend *b, const char *path, char *buf, size_t size);
 
 /* ftp_file.c */
 int ftp_be_open(struct backend *b, const char *path, unsigned flags,
     mode_t mode, int64_t known_size, struct backend_file **out);
 ssize_t ftp_be_read(struct backend *b, struct backend_file *f, char *buf,
     size_t size, off_t off);
-ssize_t ftp_be_write(struct backend *b, struct backend_file *f,
-    const char *buf, size_t size, off_t off);
+ssize_t ftp_be_write(struct backend *b, struct backend_file *f, const char *buf,
+    size_t size, off_t off);
 int ftp_be_flush(struct backend *b, struct backend_file *f);
 int ftp_be_release(struct backend *b, struct backend_file *f);
 
@@ -83,13 +82,12 @@ int ftp_clarify(struct ftp_be *fb, struct ftp_conn *c,
 int ftp_be_mkdir(struct backend *b, const char *path, mode_t mode);
 int ftp_be_rmdir(struct backend *b, const char *path);
 int ftp_be_unlink(struct backend *b, const char *path);
-int ftp_be_rename(struct backend *b, const char *from, const char *to,
-    unsigned flags);
+int ftp_be_rename(
+    struct backend *b, const char *from, const char *to, unsigned flags);
 int ftp_be_chmod(struct backend *b, const char *path, mode_t mode);
-int ftp_be_set_mtime(struct backend *b, const char *path,
-    const struct timespec *mtime);
+int ftp_be_set_mtime(
+    struct backend *b, const char *path, const struct timespec *mtime);
 int ftp_be_truncate(struct backend *b, const char *path, off_t size);
-int ftp_be_symlink(struct backend *b, const char *target,
-    const char *linkpath);
+int ftp_be_symlink(struct backend *b, const char *target, const char *linkpath);
 
 #endif

@@ -37,35 +37,35 @@ enum {
 /* The command that sets modification times on this server. */
 enum {
 	FTP_UTIME_UNKNOWN,
-	FTP_UTIME_MFMT,		/* MFMT time path (draft-somers-ftp-mfxx) */
-	FTP_UTIME_MFF,		/* MFF modify=time; path (ProFTPD) */
-	FTP_UTIME_SITE,		/* SITE UTIME time path (ProFTPD, Pure-FTPd) */
-	FTP_UTIME_MDTM,		/* MDTM time path (vsftpd mdtm_write) */
+	FTP_UTIME_MFMT, /* MFMT time path (draft-somers-ftp-mfxx) */
+	FTP_UTIME_MFF, /* MFF modify=time; path (ProFTPD) */
+	FTP_UTIME_SITE, /* SITE UTIME time path (ProFTPD, Pure-FTPd) */
+	FTP_UTIME_MDTM, /* MDTM time path (vsftpd mdtm_write) */
 	FTP_UTIME_NONE,
 };
 
 /* Shared by every connection of one mount. */
 struct ftp_server {
-	struct ftp_config cfg;	/* strings owned (copied at creation) */
-	pthread_mutex_t lock;	/* protects the fields below */
-	unsigned feat;		/* FTP_FEAT_* from the first FEAT */
+	struct ftp_config cfg; /* strings owned (copied at creation) */
+	pthread_mutex_t lock; /* protects the fields below */
+	unsigned feat; /* FTP_FEAT_* from the first FEAT */
 	bool feat_known;
-	char *home;		/* PWD after the first login */
-	char *root;		/* absolute remote path of the mount root */
-	bool logged_in_once;	/* a login succeeded: a later 530 may be a
-				   connection limit, not a bad password */
-	bool mlsd_off;		/* MLSD refused once: use LIST */
-	bool mlst_off;		/* MLST refused once */
+	char *home; /* PWD after the first login */
+	char *root; /* absolute remote path of the mount root */
+	bool logged_in_once; /* a login succeeded: a later 530 may be a
+	                        connection limit, not a bad password */
+	bool mlsd_off; /* MLSD refused once: use LIST */
+	bool mlst_off; /* MLST refused once */
 	/* data channel verdict (ftp_data.c) */
-	int dm_current;		/* mode that worked last: FTP_DM_* */
-	int64_t dm_retry_ms;	/* when to try the first mode again */
-	int64_t dm_blocked_ms;	/* every mode failed: fail fast until then */
-	bool dm_refused[4];	/* the server rejects this mode's command */
-	int list_a;		/* LIST -a honoured: -1 unknown, 0, 1 */
-	int utime_cmd;		/* how set_mtime works: FTP_UTIME_* */
-	bool chmod_off;		/* SITE CHMOD refused once */
-	int pasv_addr_warned;	/* log_once flags */
-	unsigned next_id;	/* connection ids for the log */
+	int dm_current; /* mode that worked last: FTP_DM_* */
+	int64_t dm_retry_ms; /* when to try the first mode again */
+	int64_t dm_blocked_ms; /* every mode failed: fail fast until then */
+	bool dm_refused[4]; /* the server rejects this mode's command */
+	int list_a; /* LIST -a honoured: -1 unknown, 0, 1 */
+	int utime_cmd; /* how set_mtime works: FTP_UTIME_* */
+	bool chmod_off; /* SITE CHMOD refused once */
+	int pasv_addr_warned; /* log_once flags */
+	unsigned next_id; /* connection ids for the log */
 };
 
 struct ftp_xfer;
@@ -74,14 +74,14 @@ struct ftp_conn {
 	struct ftp_server *srv;
 	unsigned id;
 	int fd;
-	struct net_addr peer;	/* control connection's peer */
-	struct net_addr local;	/* control connection's local address */
+	struct net_addr peer; /* control connection's peer */
+	struct net_addr local; /* control connection's local address */
 	struct ftp_reply_reader rd;
-	char in[4096];		/* bytes received, not yet fed */
+	char in[4096]; /* bytes received, not yet fed */
 	size_t in_off, in_len;
-	bool broken;		/* never reuse */
-	struct ftp_xfer *xfer;	/* transfer in progress, or NULL */
-	void *owner;		/* who parked a streaming transfer here */
+	bool broken; /* never reuse */
+	struct ftp_xfer *xfer; /* transfer in progress, or NULL */
+	void *owner; /* who parked a streaming transfer here */
 };
 
 /* Server state: init copies cfg's strings; free releases them. */
@@ -95,8 +95,8 @@ void ftp_server_free(struct ftp_server *srv);
  * for refused credentials, -EPROTO for a non-FTP peer, or a network errno.
  * msg (may be NULL) receives a one-line explanation on failure.
  */
-int ftp_conn_open(struct ftp_server *srv, struct ftp_conn **out, char *msg,
-    size_t msglen);
+int ftp_conn_open(
+    struct ftp_server *srv, struct ftp_conn **out, char *msg, size_t msglen);
 /*
  * Drop c's TCP connection and log in again on a new one, keeping the
  * struct (and its place in the pool).  For a control connection left in
@@ -115,8 +115,8 @@ int ftp_read_reply(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms);
 int ftp_cmd(struct ftp_conn *c, struct ftp_reply *rep, const char *verb,
     const char *arg);
 /* Same, keeping only the code in *code. */
-int ftp_cmd_code(struct ftp_conn *c, int *code, const char *verb,
-    const char *arg);
+int ftp_cmd_code(
+    struct ftp_conn *c, int *code, const char *verb, const char *arg);
 
 /* Pending bytes or EOF on an idle connection? 0 when clean. */
 int ftp_conn_check_idle(struct ftp_conn *c);
@@ -129,7 +129,7 @@ int ftp_conn_check_idle(struct ftp_conn *c);
 int ftp_conn_resync(struct ftp_conn *c);
 
 /* Mount path ("/a/b") -> absolute server path. -ENAMETOOLONG. */
-int ftp_server_path(struct ftp_server *srv, const char *path, char *out,
-    size_t size);
+int ftp_server_path(
+    struct ftp_server *srv, const char *path, char *out, size_t size);
 
 #endif

@@ -33,16 +33,16 @@
 #include "ftp_reply.h"
 
 struct ftp_xfer {
-	int fd;			/* data socket, -1 once closed */
+	int fd; /* data socket, -1 once closed */
 	bool upload;
-	bool eof;		/* download: EOF seen on the data socket */
-	bool done;		/* final reply read */
+	bool eof; /* download: EOF seen on the data socket */
+	bool done; /* final reply read */
 	int final_code;
-	uint64_t bytes;		/* moved so far */
-	uint64_t start;		/* REST offset it started at */
-	int why;		/* -errno of a failed data connect */
-	int lowat;		/* SO_RCVLOWAT in force (0 = default) */
-	bool slow;		/* the link could not fill a big read soon */
+	uint64_t bytes; /* moved so far */
+	uint64_t start; /* REST offset it started at */
+	int why; /* -errno of a failed data connect */
+	int lowat; /* SO_RCVLOWAT in force (0 = default) */
+	bool slow; /* the link could not fill a big read soon */
 };
 
 /*

@@ -40,7 +40,7 @@
 #define FTP_LIST_LINE_MAX 8192
 
 enum ftp_list_fmt {
-	FTP_LIST_AUTO,	/* LIST output, format not known yet */
+	FTP_LIST_AUTO, /* LIST output, format not known yet */
 	FTP_LIST_MLSD,
 	FTP_LIST_UNIX,
 	FTP_LIST_DOS,
@@ -50,7 +50,7 @@ enum ftp_list_fmt {
 struct ftp_list_entry {
 	const char *name;
 	size_t name_len;
-	const char *target;	/* symlink target, NULL if not shown */
+	const char *target; /* symlink target, NULL if not shown */
 	size_t target_len;
 	struct backend_attr attr;
 };
@@ -62,27 +62,27 @@ struct ftp_list_entry {
  * (blank, "total", ".", "..", cdir/pdir, control characters in the name),
  * -EINVAL when the line does not parse in this format.
  */
-int ftp_list_parse_mlsd(const char *line, size_t len,
-    struct ftp_list_entry *out);
-int ftp_list_parse_unix(const char *line, size_t len, time_t now,
-    struct ftp_list_entry *out);
-int ftp_list_parse_dos(const char *line, size_t len,
-    struct ftp_list_entry *out);
+int ftp_list_parse_mlsd(
+    const char *line, size_t len, struct ftp_list_entry *out);
+int ftp_list_parse_unix(
+    const char *line, size_t len, time_t now, struct ftp_list_entry *out);
+int ftp_list_parse_dos(
+    const char *line, size_t len, struct ftp_list_entry *out);
 
 /* Called for each entry; a negative return stops the parse with it. */
 typedef int (*ftp_list_cb)(const struct ftp_list_entry *e, void *arg);
 
 struct ftp_list_parser {
-	enum ftp_list_fmt fmt;	/* becomes UNIX or DOS once detected */
+	enum ftp_list_fmt fmt; /* becomes UNIX or DOS once detected */
 	time_t now;
 	struct buf line;
-	unsigned entries;	/* entries reported */
-	unsigned bad_lines;	/* lines that did not parse */
+	unsigned entries; /* entries reported */
+	unsigned bad_lines; /* lines that did not parse */
 	ftp_list_cb cb;
 	void *arg;
 	/* Private to ftp_list.c: */
-	int eol;		/* line ends seen: unknown, LF or CRLF */
-	bool discard;		/* dropping the rest of an overlong line */
+	int eol; /* line ends seen: unknown, LF or CRLF */
+	bool discard; /* dropping the rest of an overlong line */
 };
 
 void ftp_list_parser_init(struct ftp_list_parser *p, enum ftp_list_fmt fmt,

@@ -17,8 +17,7 @@
  * numbers (with or without parentheses, leading zeros allowed), each
  * <= 255; port 0 is refused.  0 or -EPROTO.
  */
-int ftp_parse_pasv(const char *text, size_t len, uint8_t ip[4],
-    unsigned *port);
+int ftp_parse_pasv(const char *text, size_t len, uint8_t ip[4], unsigned *port);
 
 /*
  * 229 text -> port: "(<d><d><d>port<d>)" with any delimiter d in 33..126.

@@ -24,20 +24,20 @@
 #define FTP_REPLY_TEXT_MAX (256 * 1024) /* STAT listings travel in replies */
 
 struct ftp_reply {
-	int code;		/* 100..599 */
-	char *text;		/* every line of the reply, '\n'-joined, with
-				   codes, NUL-terminated; malloc'ed */
+	int code; /* 100..599 */
+	char *text; /* every line of the reply, '\n'-joined, with
+	               codes, NUL-terminated; malloc'ed */
 	size_t text_len;
 	unsigned nlines;
 };
 
 struct ftp_reply_reader {
-	struct buf line;	/* the current incomplete line */
-	struct buf text;	/* lines of the reply being assembled */
-	int code;		/* code of an open multi-line reply, or 0 */
+	struct buf line; /* the current incomplete line */
+	struct buf text; /* lines of the reply being assembled */
+	int code; /* code of an open multi-line reply, or 0 */
 	unsigned nlines;
-	unsigned skipped;	/* garbage lines skipped, for the log */
-	bool last_cr;		/* a CR ended the previous chunk */
+	unsigned skipped; /* garbage lines skipped, for the log */
+	bool last_cr; /* a CR ended the previous chunk */
 };
 
 void ftp_reply_reader_init(struct ftp_reply_reader *r);

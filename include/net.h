@@ -27,8 +27,7 @@ struct net_addr {
  * On success *fd is a connected socket.  A name that does not resolve is
  * -EADDRNOTAVAIL (-EAGAIN for a temporary DNS failure).
  */
-int net_connect_host(const char *host, unsigned port, int timeout_ms,
-    int *fd);
+int net_connect_host(const char *host, unsigned port, int timeout_ms, int *fd);
 
 /*
  * Connect to addr, binding first to local (port 0) when local is not NULL.
@@ -38,8 +37,8 @@ int net_connect_addr(const struct net_addr *addr, const struct net_addr *local,
     int timeout_ms, int *fd);
 
 /* Listening socket on local's address, port 0 or within [lo, hi]. */
-int net_listen(const struct net_addr *local, unsigned port_lo,
-    unsigned port_hi, int *fd);
+int net_listen(
+    const struct net_addr *local, unsigned port_lo, unsigned port_hi, int *fd);
 
 /* Accept one connection within timeout_ms; the peer address is returned. */
 int net_accept(int lfd, int timeout_ms, int *fd, struct net_addr *peer);

@@ -13,9 +13,9 @@
 #include <stddef.h>
 
 struct netrc_entry {
-	char *login;		/* NULL when the entry has none */
-	char *password;		/* NULL when the entry has none */
-	char *account;		/* NULL when the entry has none */
+	char *login; /* NULL when the entry has none */
+	char *password; /* NULL when the entry has none */
+	char *account; /* NULL when the entry has none */
 };
 
 /*

@@ -45,10 +45,10 @@ struct pool_conn_ops {
 };
 
 struct pool_config {
-	unsigned max;		/* connections, >= 1 */
-	int idle_timeout_ms;	/* close idle connections after this */
-	int park_timeout_ms;	/* reclaim parked connections after this */
-	int wait_timeout_ms;	/* pool_checkout gives up (-ETIMEDOUT) */
+	unsigned max; /* connections, >= 1 */
+	int idle_timeout_ms; /* close idle connections after this */
+	int park_timeout_ms; /* reclaim parked connections after this */
+	int wait_timeout_ms; /* pool_checkout gives up (-ETIMEDOUT) */
 	/* A timeout <= 0 means "never": no expiry, no reclaim by timer,
 	 * or pool_checkout waits without limit. */
 };

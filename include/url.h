@@ -20,19 +20,19 @@
 
 enum url_scheme {
 	URL_FTP,
-	URL_FTPS,	/* implicit TLS */
-	URL_FTPES,	/* explicit TLS (AUTH TLS) */
+	URL_FTPS, /* implicit TLS */
+	URL_FTPES, /* explicit TLS (AUTH TLS) */
 	URL_SFTP,
 };
 
 struct url {
 	enum url_scheme scheme;
-	char *user;		/* NULL when absent */
-	char *password;		/* NULL when absent */
-	char *host;		/* never NULL on success */
-	unsigned port;		/* the scheme's default when absent */
-	char *path;		/* decoded, starts with "/", no trailing '/' */
-	bool path_absolute;	/* "//" or "%2F" form: absolute on the server */
+	char *user; /* NULL when absent */
+	char *password; /* NULL when absent */
+	char *host; /* never NULL on success */
+	unsigned port; /* the scheme's default when absent */
+	char *path; /* decoded, starts with "/", no trailing '/' */
+	bool path_absolute; /* "//" or "%2F" form: absolute on the server */
 };
 
 /* 0 or -EINVAL (malformed, bad port, control bytes) / -ENOMEM. */

@@ -8,8 +8,7 @@
 
 int
 backend_dirlist_add(struct backend_dirlist *l, const char *name,
-    size_t name_len, const char *link_target,
-    const struct backend_attr *attr)
+    size_t name_len, const char *link_target, const struct backend_attr *attr)
 {
 	struct backend_dirent *e;
 
@@ -86,8 +85,8 @@ backend_path_join(const char *dir, const char *name, char *out, size_t size)
 }
 
 int
-backend_path_split(const char *path, char *parent, size_t size,
-    const char **name)
+backend_path_split(
+    const char *path, char *parent, size_t size, const char **name)
 {
 	const char *slash = strrchr(path, '/');
 	size_t pl;

@@ -155,7 +155,7 @@ index_build(const struct backend_dirlist *l)
 static const struct backend_dirent *
 dirview_find(const struct dirview *v, const char *name)
 {
-	struct backend_dirent key = {.name = (char *)name};
+	struct backend_dirent key = { .name = (char *)name };
 	const struct backend_dirent *kp = &key;
 	const struct backend_dirent *const *hit;
 
@@ -466,7 +466,7 @@ cache_changed(struct cache *c, const char *path, bool subtree)
 static struct dirview
 centry_view(const struct centry *e)
 {
-	struct dirview v = {.list = &e->list, .index = e->index};
+	struct dirview v = { .list = &e->list, .index = e->index };
 
 	return v;
 }
@@ -480,7 +480,7 @@ static int
 cache_with_dir(
     struct cache *c, const char *path, dir_fn fn, void *arg, bool *hit)
 {
-	struct backend_dirlist tmp = {0};
+	struct backend_dirlist tmp = { 0 };
 	const struct backend_dirent **index = NULL;
 	struct dirview v;
 	struct centry *e;
@@ -652,7 +652,7 @@ cache_stat(struct backend *b, const char *path, struct backend_attr *out)
 	struct cache *c = b->priv;
 	struct backend *in = c->inner;
 	char parent[PATH_MAX];
-	struct stat_arg sa = {.out = out};
+	struct stat_arg sa = { .out = out };
 	struct dirview v;
 	struct centry *e;
 	uint64_t now;
@@ -1021,26 +1021,26 @@ cache_destroy(struct backend *b)
 }
 
 static const struct backend_ops cache_ops = {
-    .name = "cache",
-    .stat = cache_stat,
-    .list = cache_list,
-    .readlink = cache_readlink,
-    .open = cache_open,
-    .read = cache_read,
-    .write = cache_write,
-    .flush = cache_flush,
-    .release = cache_release,
-    .mkdir = cache_mkdir,
-    .rmdir = cache_rmdir,
-    .unlink = cache_unlink,
-    .rename = cache_rename,
-    .chmod = cache_chmod,
-    .set_mtime = cache_set_mtime,
-    .truncate = cache_truncate,
-    .symlink = cache_symlink,
-    .statfs = cache_statfs,
-    .invalidate = cache_invalidate,
-    .destroy = cache_destroy,
+	.name = "cache",
+	.stat = cache_stat,
+	.list = cache_list,
+	.readlink = cache_readlink,
+	.open = cache_open,
+	.read = cache_read,
+	.write = cache_write,
+	.flush = cache_flush,
+	.release = cache_release,
+	.mkdir = cache_mkdir,
+	.rmdir = cache_rmdir,
+	.unlink = cache_unlink,
+	.rename = cache_rename,
+	.chmod = cache_chmod,
+	.set_mtime = cache_set_mtime,
+	.truncate = cache_truncate,
+	.symlink = cache_symlink,
+	.statfs = cache_statfs,
+	.invalidate = cache_invalidate,
+	.destroy = cache_destroy,
 };
 
 /* Keep our op only where the inner backend has one (NULL = unsupported). */

@@ -26,11 +26,11 @@
 static volatile sig_atomic_t creds_signo;
 
 static const int creds_prompt_signals[] = {
-    SIGINT,
-    SIGTERM,
-    SIGHUP,
-    SIGQUIT,
-    SIGTSTP,
+	SIGINT,
+	SIGTERM,
+	SIGHUP,
+	SIGQUIT,
+	SIGTSTP,
 };
 #define CREDS_NSIG (sizeof(creds_prompt_signals) / sizeof(int))
 
@@ -237,7 +237,7 @@ int
 creds_resolve(const struct creds_request *req, struct creds *out, char *msg,
     size_t msglen)
 {
-	struct netrc_entry ne = {0};
+	struct netrc_entry ne = { 0 };
 	const char *user;
 	bool anon;
 	int rc = 0;

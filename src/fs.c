@@ -27,7 +27,8 @@
  *    uploaded on flush.  A stream writer turns into one on the spot.
  */
 struct fs_file {
-	pthread_mutex_t io; /* serialises I/O on this handle; before ctx->lock */
+	/* Serialises I/O on this handle; taken before ctx->lock. */
+	pthread_mutex_t io;
 	struct backend_file *bf; /* NULL in spool mode */
 	struct spool *sp; /* spool mode, or NULL */
 	unsigned flags; /* BO_* given to ->open */
@@ -69,8 +70,8 @@ fs_ctx_init(struct fs_ctx *ctx)
 	ctx->gid = getgid();
 	ctx->umask = 022;
 	ctx->mount_time = time(NULL);
-	if (asprintf(&ctx->spool_dir, "/var/tmp/ftpfs-%u",
-		(unsigned)ctx->uid) < 0)
+	if (asprintf(&ctx->spool_dir, "/var/tmp/ftpfs-%u", (unsigned)ctx->uid) <
+	    0)
 		return -ENOMEM;
 	rc = pthread_mutex_init(&ctx->lock, NULL);
 	if (rc == 0)
@@ -144,7 +145,8 @@ fs_writers_sync(struct fs_ctx *ctx, const char *path)
 		pthread_mutex_lock(&f->io);
 		if (fs_file_flush(ctx, f) < 0)
 			log_warn("%s: could not push pending writes for a "
-				 "reader", path);
+			         "reader",
+			    path);
 		pthread_mutex_unlock(&f->io);
 		pthread_mutex_lock(&ctx->lock);
 		f->refs--;
@@ -409,7 +411,7 @@ fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 {
 	struct fs_ctx *ctx = fs_ctx();
 	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
-	struct backend_dirlist fresh = {0};
+	struct backend_dirlist fresh = { 0 };
 	struct stat st;
 	size_t i;
 	int rc;
@@ -557,8 +559,7 @@ fs_spool_path(struct fs_ctx *ctx, const char *path, struct spool **out)
 	if ((a.valid & BA_MODE_TYPE) && S_ISDIR(a.mode))
 		return -EISDIR;
 	return spool_open(ctx->be, path, (a.valid & BA_SIZE) ? a.size : 0,
-	    (a.valid & BA_MODE_PERM) ? a.mode & 07777 : 0, ctx->spool_dir,
-	    out);
+	    (a.valid & BA_MODE_PERM) ? a.mode & 07777 : 0, ctx->spool_dir, out);
 }
 
 /*
@@ -581,10 +582,10 @@ fs_to_spool(struct fs_ctx *ctx, struct fs_file *f)
 	pthread_mutex_lock(&ctx->lock);
 	size = f->size;
 	pthread_mutex_unlock(&ctx->lock);
-	log_debug("%s: non-sequential write; continuing on a local copy",
-	    f->path);
-	return spool_open(be, f->path, (uint64_t)size, f->mode, ctx->spool_dir,
-	    &f->sp);
+	log_debug(
+	    "%s: non-sequential write; continuing on a local copy", f->path);
+	return spool_open(
+	    be, f->path, (uint64_t)size, f->mode, ctx->spool_dir, &f->sp);
 }
 
 static int
@@ -608,7 +609,8 @@ fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		} else if (f->sp == NULL) {
 			pthread_mutex_lock(&ctx->lock);
 			if (size == f->size)
-				rc = 1; /* nothing to do (often 0 after O_TRUNC) */
+				rc = 1; /* nothing to do (often 0 after O_TRUNC)
+				         */
 			pthread_mutex_unlock(&ctx->lock);
 			if (rc == 0)
 				rc = fs_to_spool(ctx, f);
@@ -752,8 +754,7 @@ fs_open_common(
 		spool = (flags & BO_READ) || (!fresh && !(flags & BO_APPEND)) ||
 		    ((flags & BO_APPEND) && known_size < 0);
 	}
-	if (spool && (flags & BO_APPEND) == 0 && (flags & BO_CREATE) &&
-	    !exists)
+	if (spool && (flags & BO_APPEND) == 0 && (flags & BO_CREATE) && !exists)
 		flags |= BO_TRUNC;
 	if ((flags & BO_WRITE) && !spool && !(flags & BO_APPEND))
 		flags |= BO_TRUNC; /* a stream always starts from empty */
@@ -792,8 +793,8 @@ fs_open_common(
 	} else {
 		if (!(flags & BO_WRITE))
 			fs_writers_sync(ctx, path);
-		rc = be->ops->open(be, path, flags, f->mode, known_size,
-		    &f->bf);
+		rc =
+		    be->ops->open(be, path, flags, f->mode, known_size, &f->bf);
 	}
 	if (rc < 0) {
 		fs_file_free(f);
@@ -1015,29 +1016,29 @@ fs_statfs(const char *path, struct statvfs *st)
 }
 
 static const struct fuse_operations fs_ops = {
-    .init = fs_init,
-    .getattr = fs_getattr,
-    .readlink = fs_readlink,
-    .opendir = fs_opendir,
-    .readdir = fs_readdir,
-    .releasedir = fs_releasedir,
-    .mkdir = fs_mkdir,
-    .unlink = fs_unlink,
-    .rmdir = fs_rmdir,
-    .symlink = fs_symlink,
-    .rename = fs_rename,
-    .chmod = fs_chmod,
-    .chown = fs_chown,
-    .truncate = fs_truncate,
-    .utimens = fs_utimens,
-    .open = fs_open,
-    .create = fs_create,
-    .read = fs_read,
-    .write = fs_write,
-    .flush = fs_flush,
-    .fsync = fs_fsync,
-    .release = fs_release,
-    .statfs = fs_statfs,
+	.init = fs_init,
+	.getattr = fs_getattr,
+	.readlink = fs_readlink,
+	.opendir = fs_opendir,
+	.readdir = fs_readdir,
+	.releasedir = fs_releasedir,
+	.mkdir = fs_mkdir,
+	.unlink = fs_unlink,
+	.rmdir = fs_rmdir,
+	.symlink = fs_symlink,
+	.rename = fs_rename,
+	.chmod = fs_chmod,
+	.chown = fs_chown,
+	.truncate = fs_truncate,
+	.utimens = fs_utimens,
+	.open = fs_open,
+	.create = fs_create,
+	.read = fs_read,
+	.write = fs_write,
+	.flush = fs_flush,
+	.fsync = fs_fsync,
+	.release = fs_release,
+	.statfs = fs_statfs,
 };
 
 const struct fuse_operations *

@@ -80,8 +80,8 @@ ftp_errno(const struct ftp_reply *rep, enum ftp_op op)
 }
 
 void
-ftp_log_refusal(const char *what, const char *path, const struct ftp_reply *rep,
-    int err)
+ftp_log_refusal(
+    const char *what, const char *path, const struct ftp_reply *rep, int err)
 {
 	log_debug("%s %s: %d %s -> %s", what, path, rep->code,
 	    ftp_reply_last_line(rep), strerror(-err));
@@ -171,7 +171,8 @@ ftp_with_conn(struct ftp_be *fb, ftp_conn_fn fn, void *arg, bool idempotent)
 		rc = fn(fb, c, arg);
 		broken = c->broken;
 		pool_checkin(fb->pool, c, !broken);
-		if (!broken || !idempotent || attempt > 0 || !ftp_is_conn_error(rc))
+		if (!broken || !idempotent || attempt > 0 ||
+		    !ftp_is_conn_error(rc))
 			break;
 		log_info("connection lost (%s); retrying once", strerror(-rc));
 	}
@@ -254,8 +255,8 @@ check_root(struct ftp_be *fb, struct ftp_conn *c, char *msg, size_t msglen)
 }
 
 int
-ftp_backend_new(const struct ftp_config *cfg, struct backend **out,
-    char *msg, size_t msglen)
+ftp_backend_new(const struct ftp_config *cfg, struct backend **out, char *msg,
+    size_t msglen)
 {
 	struct pool_config pc;
 	struct ftp_be *fb;

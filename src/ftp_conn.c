@@ -65,8 +65,7 @@ ftp_server_free(struct ftp_server *srv)
 	memset(srv, 0, sizeof(*srv));
 }
 
-static void
-set_msg(char *msg, size_t len, const char *fmt, ...)
+static void set_msg(char *msg, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -162,8 +161,8 @@ ftp_read_reply(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms)
 				trace_reply(c, rep);
 				if (rep->code == 421) {
 					/* Service closing: never reuse. */
-					log_info("[%u] server closes: %s", c->id,
-					    ftp_reply_last_line(rep));
+					log_info("[%u] server closes: %s",
+					    c->id, ftp_reply_last_line(rep));
 					c->broken = true;
 				}
 				return 0;
@@ -197,8 +196,7 @@ ftp_cmd(struct ftp_conn *c, struct ftp_reply *rep, const char *verb,
 }
 
 int
-ftp_cmd_code(struct ftp_conn *c, int *code, const char *verb,
-    const char *arg)
+ftp_cmd_code(struct ftp_conn *c, int *code, const char *verb, const char *arg)
 {
 	struct ftp_reply rep;
 	int rc = ftp_cmd(c, &rep, verb, arg);
@@ -266,10 +264,19 @@ static bool
 is_limit_text(const char *text)
 {
 	static const char *const pats[] = {
-		"too many", "overloaded", "try again later", "try later",
-		"try back later", "is restricted to", "maximum number",
-		"number of connect", "more connection", "already connected",
-		"simultaneous login", "max clients", "maximum",
+		"too many",
+		"overloaded",
+		"try again later",
+		"try later",
+		"try back later",
+		"is restricted to",
+		"maximum number",
+		"number of connect",
+		"more connection",
+		"already connected",
+		"simultaneous login",
+		"max clients",
+		"maximum",
 	};
 	size_t i;
 
@@ -353,8 +360,7 @@ login(struct ftp_conn *c, char *msg, size_t msglen)
 	ftp_reply_free(&rep);
 	return rc;
 io:
-	set_msg(msg, msglen, "connection lost during login: %s",
-	    strerror(-rc));
+	set_msg(msg, msglen, "connection lost during login: %s", strerror(-rc));
 	return rc;
 }
 
@@ -419,8 +425,8 @@ conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 	bool need_root, feat_known;
 	int rc;
 
-	rc = net_connect_host(srv->cfg.host, srv->cfg.port,
-	    srv->cfg.connect_timeout_ms, &c->fd);
+	rc = net_connect_host(
+	    srv->cfg.host, srv->cfg.port, srv->cfg.connect_timeout_ms, &c->fd);
 	if (rc < 0) {
 		if (rc == -EADDRNOTAVAIL)
 			set_msg(msg, msglen, "cannot resolve host name %s",
@@ -508,8 +514,10 @@ conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 		if (rc < 0)
 			goto io;
 		if (code != 200) {
-			set_msg(msg, msglen, "server refuses binary mode "
-			    "(TYPE I): %d", code);
+			set_msg(msg, msglen,
+			    "server refuses binary mode "
+			    "(TYPE I): %d",
+			    code);
 			rc = -EPROTO;
 			goto fail;
 		}
@@ -529,8 +537,8 @@ fail:
 }
 
 int
-ftp_conn_open(struct ftp_server *srv, struct ftp_conn **out, char *msg,
-    size_t msglen)
+ftp_conn_open(
+    struct ftp_server *srv, struct ftp_conn **out, char *msg, size_t msglen)
 {
 	struct ftp_conn *c;
 	int rc;
@@ -594,8 +602,8 @@ ftp_conn_close(struct ftp_conn *c, bool graceful)
 }
 
 int
-ftp_server_path(struct ftp_server *srv, const char *path, char *out,
-    size_t size)
+ftp_server_path(
+    struct ftp_server *srv, const char *path, char *out, size_t size)
 {
 	const char *root;
 	size_t rl;

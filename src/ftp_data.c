@@ -135,8 +135,8 @@ setup_cmd(struct ftp_conn *c, const char *verb, const char *arg,
 	if (rc == 0)
 		rc = ftp_read_reply(c, rep, c->srv->cfg.data_timeout_ms);
 	if (rc == -ETIMEDOUT) {
-		log_debug("[%u] no answer to %s within the data timeout",
-		    c->id, verb);
+		log_debug("[%u] no answer to %s within the data timeout", c->id,
+		    verb);
 		c->broken = true;
 		x->why = rc;
 		return DM_BLOCKED;
@@ -333,7 +333,7 @@ try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 			rc = net_accept(lfd, 0, &nfd, &from);
 			if (rc == 0 && !net_addr_same_host(&from, &c->peer)) {
 				log_warn("[%u] data connection from %s "
-					 "refused: not the server",
+				         "refused: not the server",
 				    c->id,
 				    net_addr_str(&from, host, sizeof(host)));
 				net_close(nfd);
@@ -341,11 +341,13 @@ try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 				fd = nfd;
 			}
 		}
-		if (!prelim && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (!prelim &&
+		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			rc = read_prelim(c, rep, srv->cfg.cmd_timeout_ms,
 			    &x->done, &x->final_code);
 			if (rc == DM_BLOCKED)
-				x->why = -ECONNREFUSED; /* it could not reach us */
+				x->why =
+				    -ECONNREFUSED; /* it could not reach us */
 			if (rc < 0)
 				goto out;
 			prelim = true;
@@ -404,7 +406,7 @@ verdict(struct ftp_conn *c, int mode, bool ok, int blocked_mode, int why)
 	pthread_mutex_unlock(&srv->lock);
 	if (ok && was != mode && blocked_mode >= 0)
 		log_warn("data connections in %s mode %s; switched to %s mode "
-			 "(%s) for this mount",
+		         "(%s) for this mount",
 		    is_passive(blocked_mode) ? "passive" : "active",
 		    blocked_why(why), is_passive(mode) ? "passive" : "active",
 		    mode_names[mode]);
@@ -467,7 +469,7 @@ ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
 		if (refused || (mode == FTP_DM_PASV && passive_blocked) ||
 		    (mode == FTP_DM_PORT && active_blocked) ||
 		    ((mode == FTP_DM_PASV || mode == FTP_DM_PORT) &&
-			net_addr_is_v6(&c->peer)))
+		        net_addr_is_v6(&c->peer)))
 			continue;
 		if (c->broken || c->fd < 0) {
 			rc = ftp_conn_reopen(c);
@@ -517,7 +519,7 @@ ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
 	if (rc == DM_BLOCKED || rc == -ENOTSUP || i == n) {
 		verdict(c, -1, false, blocked_mode, why);
 		log_err("no data connection possible in any mode (%s); "
-			"failing transfers for %d s",
+		        "failing transfers for %d s",
 		    blocked_mode >= 0 ? blocked_why(why) : "all refused",
 		    BLOCKED_MS / 1000);
 		rc = blocked_mode >= 0 && why == -ETIMEDOUT ? -ETIMEDOUT : -EIO;
@@ -580,8 +582,8 @@ ftp_xfer_read(struct ftp_conn *c, void *buf, size_t n)
 	else if (r == 0)
 		x->eof = true;
 	else
-		log_warn("[%u] data channel: %s after %" PRIu64 " bytes",
-		    c->id, r == -ETIMEDOUT ? "server stalled" : strerror(-r),
+		log_warn("[%u] data channel: %s after %" PRIu64 " bytes", c->id,
+		    r == -ETIMEDOUT ? "server stalled" : strerror(-r),
 		    x->bytes);
 	return r;
 }
@@ -598,8 +600,8 @@ ftp_xfer_write(struct ftp_conn *c, const void *buf, size_t n)
 	if (rc == 0)
 		x->bytes += n;
 	else
-		log_warn("[%u] data channel: %s after %" PRIu64 " bytes",
-		    c->id, strerror(-rc), x->bytes);
+		log_warn("[%u] data channel: %s after %" PRIu64 " bytes", c->id,
+		    strerror(-rc), x->bytes);
 	return rc;
 }
 

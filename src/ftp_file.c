@@ -31,25 +31,25 @@
 #define SKIP_MAX (1u << 20)
 
 struct backend_file {
-	pthread_mutex_t lock;	/* serialises reads on this handle */
+	pthread_mutex_t lock; /* serialises reads on this handle */
 	struct ftp_be *fb;
-	char *path;		/* absolute server path */
-	int64_t size;		/* known size, -1 if unknown */
+	char *path; /* absolute server path */
+	int64_t size; /* known size, -1 if unknown */
 	/* the fields below are protected by lock */
-	struct ftp_conn *conn;	/* connection carrying our RETR, or NULL */
-	bool parked;		/* conn is parked in the pool between reads */
-	uint64_t pos;		/* next byte the data socket delivers */
-	char *win;		/* bytes [win_start, win_start + win_len) */
+	struct ftp_conn *conn; /* connection carrying our RETR, or NULL */
+	bool parked; /* conn is parked in the pool between reads */
+	uint64_t pos; /* next byte the data socket delivers */
+	char *win; /* bytes [win_start, win_start + win_len) */
 	size_t win_len;
 	uint64_t win_start;
-	bool at_eof;		/* the file ends at eof_pos */
+	bool at_eof; /* the file ends at eof_pos */
 	uint64_t eof_pos;
 	/* writers: */
-	bool writer;		/* a write stream (STOR/APPE) */
-	struct ftp_conn *wconn;	/* held for the upload in progress */
-	uint64_t wpos;		/* bytes the server has or is receiving */
-	bool wstarted;		/* a STOR has created the file */
-	int werr;		/* sticky upload failure (-errno) */
+	bool writer; /* a write stream (STOR/APPE) */
+	struct ftp_conn *wconn; /* held for the upload in progress */
+	uint64_t wpos; /* bytes the server has or is receiving */
+	bool wstarted; /* a STOR has created the file */
+	int werr; /* sticky upload failure (-errno) */
 };
 
 /* ---- reads ----------------------------------------------------------- */
@@ -259,7 +259,8 @@ read_locked(struct backend_file *f, char *buf, size_t size, off_t off)
 			if (rc == -ENOMEM || rc == -EIO || ++restarts > 1)
 				goto fail;
 			log_info("read of %s interrupted (%s); restarting at "
-			    "%" PRIu64, f->path, strerror(-rc), cur);
+			         "%" PRIu64,
+			    f->path, strerror(-rc), cur);
 			rc = stream_start(f, cur);
 			if (rc < 0)
 				goto fail;
@@ -351,11 +352,12 @@ upload_discard(struct backend_file *f, struct ftp_conn *c)
 
 	if (c->broken || ftp_cmd_code(c, &code, "DELE", f->path) < 0) {
 		log_err("upload of %s failed; the server may hold a partial "
-			"copy", f->path);
+		        "copy",
+		    f->path);
 		return;
 	}
-	log_err("upload of %s failed; partial copy on the server %s",
-	    f->path, ftp_reply_is_ok(code) ? "deleted" : "could not be deleted");
+	log_err("upload of %s failed; partial copy on the server %s", f->path,
+	    ftp_reply_is_ok(code) ? "deleted" : "could not be deleted");
 }
 
 /* End the transfer in progress and check the server has every byte. */
@@ -387,7 +389,8 @@ upload_finish(struct backend_file *f)
 		    ftp_parse_size(rep.text, rep.text_len, &size) == 0 &&
 		    size != f->wpos) {
 			log_err("upload of %s: server has %" PRIu64 " bytes, "
-				"sent %" PRIu64, f->path, size, f->wpos);
+			        "sent %" PRIu64,
+			    f->path, size, f->wpos);
 			rc = -EIO;
 		}
 		ftp_reply_free(&rep);
@@ -501,7 +504,8 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 			f->wpos = (uint64_t)known_size;
 			f->wstarted = true; /* the file exists already */
 		} else {
-			/* STOR now: the file exists (empty) once open returns */
+			/* STOR now: the file exists (empty) once open returns
+			 */
 			rc = upload_start(f);
 			if (rc < 0) {
 				ftp_be_release(b, f);

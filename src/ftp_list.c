@@ -201,8 +201,8 @@ is_leap(int y)
 static int
 month_days(int y, int mon)
 {
-	static const int days[12] = {
-	    31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+		30, 31 };
 
 	return mon == 2 && is_leap(y) ? 29 : days[mon - 1];
 }
@@ -390,8 +390,8 @@ struct tok {
 static bool
 unix_perms(const char *s, size_t len, mode_t *mode)
 {
-	static const mode_t bits[9] = {S_IRUSR, S_IWUSR, S_IXUSR, S_IRGRP,
-	    S_IWGRP, S_IXGRP, S_IROTH, S_IWOTH, S_IXOTH};
+	static const mode_t bits[9] = { S_IRUSR, S_IWUSR, S_IXUSR, S_IRGRP,
+		S_IWGRP, S_IXGRP, S_IROTH, S_IWOTH, S_IXOTH };
 	mode_t m;
 	size_t i;
 	char c;
@@ -463,8 +463,8 @@ unix_perms(const char *s, size_t len, mode_t *mode)
 static int
 unix_month(const struct tok *t)
 {
-	static const char *const names[12] = {"jan", "feb", "mar", "apr", "may",
-	    "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+	static const char *const names[12] = { "jan", "feb", "mar", "apr",
+		"may", "jun", "jul", "aug", "sep", "oct", "nov", "dec" };
 	int i;
 
 	for (i = 0; i < 12; i++)

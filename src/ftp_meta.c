@@ -20,7 +20,7 @@
 /* ---- stat ----------------------------------------------------------- */
 
 struct stat_arg {
-	const char *path;	/* mount path */
+	const char *path; /* mount path */
 	struct backend_attr *out;
 };
 
@@ -51,13 +51,14 @@ stat_mlst(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 	}
 	/* The facts are on the (first) line that starts with a space. */
 	rc = -EPROTO;
-	for (line = rep.text; line != NULL && *line; line = end ? end + 1 : NULL) {
+	for (line = rep.text; line != NULL && *line;
+	     line = end ? end + 1 : NULL) {
 		end = strchr(line, '\n');
 		if (*line != ' ')
 			continue;
 		line++;
-		rc = ftp_list_parse_mlsd(line,
-		    end ? (size_t)(end - line) : strlen(line), &e);
+		rc = ftp_list_parse_mlsd(
+		    line, end ? (size_t)(end - line) : strlen(line), &e);
 		if (rc == 1) {
 			*out = e.attr;
 			rc = 0;
@@ -171,15 +172,15 @@ ftp_be_stat(struct backend *b, const char *path, struct backend_attr *out)
 /* ---- listings ------------------------------------------------------ */
 
 struct list_arg {
-	const char *path;	/* mount path */
-	bool force_list;	/* LIST even on MLSD servers (link targets) */
+	const char *path; /* mount path */
+	bool force_list; /* LIST even on MLSD servers (link targets) */
 	struct backend_dirlist *out;
 };
 
 struct list_ctx {
 	struct backend_dirlist *out;
-	bool saw_dot;		/* "." or ".." appeared (LIST -a honoured) */
-	char tail[4];		/* last bytes of the previous chunk */
+	bool saw_dot; /* "." or ".." appeared (LIST -a honoured) */
+	char tail[4]; /* last bytes of the previous chunk */
 };
 
 static int
@@ -194,8 +195,8 @@ add_entry(const struct ftp_list_entry *e, void *arg)
 		if (target == NULL)
 			return -ENOMEM;
 	}
-	rc = backend_dirlist_add(lc->out, e->name, e->name_len, target,
-	    &e->attr);
+	rc = backend_dirlist_add(
+	    lc->out, e->name, e->name_len, target, &e->attr);
 	free(target);
 	return rc;
 }
@@ -254,8 +255,8 @@ list_transfer(struct ftp_conn *c, const char *verb, const char *arg,
 	}
 	rc = ftp_list_finish(&p);
 	if (p.bad_lines > 0)
-		log_debug("[%u] %s: %u unparsable line(s) skipped", c->id,
-		    verb, p.bad_lines);
+		log_debug("[%u] %s: %u unparsable line(s) skipped", c->id, verb,
+		    p.bad_lines);
 	ftp_list_parser_free(&p);
 	if (rc < 0) {
 		ftp_xfer_abort(c);
@@ -265,8 +266,8 @@ list_transfer(struct ftp_conn *c, const char *verb, const char *arg,
 }
 
 static int
-list_mlsd(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
-    struct list_ctx *lc)
+list_mlsd(
+    struct ftp_be *fb, struct ftp_conn *c, const char *abs, struct list_ctx *lc)
 {
 	struct ftp_reply ref;
 	int rc;
@@ -274,8 +275,8 @@ list_mlsd(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 	rc = list_transfer(c, "MLSD", abs, FTP_LIST_MLSD, lc, &ref);
 	if (rc == -EREMOTEIO) {
 		if (ref.code == 500 || ref.code == 502) {
-			log_info("server refuses MLSD (%d); using LIST",
-			    ref.code);
+			log_info(
+			    "server refuses MLSD (%d); using LIST", ref.code);
 			pthread_mutex_lock(&fb->srv.lock);
 			fb->srv.mlsd_off = true;
 			pthread_mutex_unlock(&fb->srv.lock);
@@ -290,8 +291,8 @@ list_mlsd(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 }
 
 static int
-list_unix(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
-    struct list_ctx *lc)
+list_unix(
+    struct ftp_be *fb, struct ftp_conn *c, const char *abs, struct list_ctx *lc)
 {
 	struct ftp_reply ref;
 	int rc, list_a;
@@ -311,8 +312,8 @@ list_unix(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 	list_a = fb->srv.list_a;
 	pthread_mutex_unlock(&fb->srv.lock);
 
-	rc = list_transfer(c, "LIST", list_a != 0 ? "-a" : NULL, FTP_LIST_AUTO,
-	    lc, &ref);
+	rc = list_transfer(
+	    c, "LIST", list_a != 0 ? "-a" : NULL, FTP_LIST_AUTO, lc, &ref);
 	if (rc == 0 && list_a < 0) {
 		/*
 		 * Probe: a server that honours -a shows "." and "..".  If not,
@@ -324,8 +325,8 @@ list_unix(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 		log_debug("LIST -a %s", lc->saw_dot ? "works" : "ignored");
 		if (!lc->saw_dot) {
 			backend_dirlist_free(lc->out);
-			rc = list_transfer(c, "LIST", NULL, FTP_LIST_AUTO, lc,
-			    &ref);
+			rc = list_transfer(
+			    c, "LIST", NULL, FTP_LIST_AUTO, lc, &ref);
 		}
 	}
 	if (rc == -EREMOTEIO) {
@@ -343,8 +344,8 @@ list_unix(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
  * them by one space).
  */
 static int
-list_stat(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
-    struct list_ctx *lc)
+list_stat(
+    struct ftp_be *fb, struct ftp_conn *c, const char *abs, struct list_ctx *lc)
 {
 	static const char *const args[] = { "-a .", "." };
 	struct ftp_list_parser p;

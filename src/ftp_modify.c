@@ -84,8 +84,8 @@ ftp_clarify(struct ftp_be *fb, struct ftp_conn *c, const struct ftp_reply *rep,
 	}
 	if (k == KIND_MISSING) {
 		parent_of(abs, parent, sizeof(parent));
-		return probe_kind(fb, c, parent) == KIND_FILE ? -ENOTDIR :
-								-ENOENT;
+		return probe_kind(fb, c, parent) == KIND_FILE ? -ENOTDIR
+		                                              : -ENOENT;
 	}
 	if (strcmp(verb, "DELE") == 0 && k == KIND_DIR)
 		return -EISDIR;
@@ -107,7 +107,7 @@ ftp_clarify(struct ftp_be *fb, struct ftp_conn *c, const struct ftp_reply *rep,
 /* One command on one path, success on any 2xx. */
 struct simple_arg {
 	const char *verb;
-	const char *path;	/* mount path */
+	const char *path; /* mount path */
 };
 
 static int
@@ -168,7 +168,7 @@ ftp_be_unlink(struct backend *b, const char *path)
 /* ---- rename -------------------------------------------------------- */
 
 struct rename_arg {
-	const char *from, *to;	/* mount paths */
+	const char *from, *to; /* mount paths */
 	unsigned flags;
 };
 
@@ -241,7 +241,8 @@ do_rename(struct ftp_be *fb, struct ftp_conn *c, void *arg)
 
 		ftp_reply_free(&rep);
 		log_info("server will not replace %s on rename; deleting it "
-			 "first", to);
+		         "first",
+		    to);
 		rc = ftp_cmd_code(c, &code, "DELE", to);
 		if (rc < 0)
 			goto out;
@@ -251,8 +252,9 @@ do_rename(struct ftp_be *fb, struct ftp_conn *c, void *arg)
 		}
 		rc = rnfr_rnto(c, from, to, &rep, &failed);
 		if (rc == -EREMOTEIO)
-			rc = ftp_errno(&rep, OP_WRITE) == -ENOENT ?
-			    -EACCES : ftp_errno(&rep, OP_WRITE);
+			rc = ftp_errno(&rep, OP_WRITE) == -ENOENT
+			    ? -EACCES
+			    : ftp_errno(&rep, OP_WRITE);
 	} else {
 		rc = ftp_errno(&rep, OP_WRITE);
 		if (rc == -ENOENT) /* the source exists: it is the target */
@@ -264,8 +266,8 @@ out:
 }
 
 int
-ftp_be_rename(struct backend *b, const char *from, const char *to,
-    unsigned flags)
+ftp_be_rename(
+    struct backend *b, const char *from, const char *to, unsigned flags)
 {
 	struct rename_arg a = { .from = from, .to = to, .flags = flags };
 
@@ -294,8 +296,8 @@ do_chmod(struct ftp_be *fb, struct ftp_conn *c, void *arg)
 	rc = ftp_server_path(&fb->srv, a->path, abs, sizeof(abs));
 	if (rc < 0)
 		return rc;
-	snprintf(cmd, sizeof(cmd), "CHMOD %o %s", (unsigned)(a->mode & 07777),
-	    abs);
+	snprintf(
+	    cmd, sizeof(cmd), "CHMOD %o %s", (unsigned)(a->mode & 07777), abs);
 	rc = ftp_cmd(c, &rep, "SITE", cmd);
 	if (rc < 0)
 		return rc;
@@ -433,8 +435,8 @@ do_set_mtime(struct ftp_be *fb, struct ftp_conn *c, void *arg)
 }
 
 int
-ftp_be_set_mtime(struct backend *b, const char *path,
-    const struct timespec *mtime)
+ftp_be_set_mtime(
+    struct backend *b, const char *path, const struct timespec *mtime)
 {
 	struct mtime_arg a = { .path = path, .t = mtime->tv_sec };
 
@@ -474,7 +476,7 @@ ftp_be_truncate(struct backend *b, const char *path, off_t size)
 }
 
 struct symlink_arg {
-	const char *target;	/* as given: stored verbatim */
+	const char *target; /* as given: stored verbatim */
 	const char *path;
 };
 
@@ -492,7 +494,7 @@ do_symlink(struct ftp_be *fb, struct ftp_conn *c, void *arg)
 	if (strchr(a->target, ' ') != NULL)
 		return -EINVAL; /* SITE SYMLINK splits at spaces */
 	if ((size_t)snprintf(cmd, sizeof(cmd), "SYMLINK %s %s", a->target,
-		abs) >= sizeof(cmd))
+	        abs) >= sizeof(cmd))
 		return -ENAMETOOLONG;
 	rc = ftp_cmd(c, &rep, "SITE", cmd);
 	if (rc < 0)

@@ -259,18 +259,18 @@ static const struct {
 	const char *name;
 	unsigned flag;
 } feat_names[] = {
-    {"MLST", FTP_FEAT_MLST},
-    {"MLSD", FTP_FEAT_MLSD},
-    {"EPSV", FTP_FEAT_EPSV},
-    {"EPRT", FTP_FEAT_EPRT},
-    {"SIZE", FTP_FEAT_SIZE},
-    {"MDTM", FTP_FEAT_MDTM},
-    {"MFMT", FTP_FEAT_MFMT},
-    {"MFF", FTP_FEAT_MFF},
-    {"UTF8", FTP_FEAT_UTF8},
-    {"RANG", FTP_FEAT_RANG},
-    {"TVFS", FTP_FEAT_TVFS},
-    {"PBSZ", FTP_FEAT_PBSZ},
+	{ "MLST", FTP_FEAT_MLST },
+	{ "MLSD", FTP_FEAT_MLSD },
+	{ "EPSV", FTP_FEAT_EPSV },
+	{ "EPRT", FTP_FEAT_EPRT },
+	{ "SIZE", FTP_FEAT_SIZE },
+	{ "MDTM", FTP_FEAT_MDTM },
+	{ "MFMT", FTP_FEAT_MFMT },
+	{ "MFF", FTP_FEAT_MFF },
+	{ "UTF8", FTP_FEAT_UTF8 },
+	{ "RANG", FTP_FEAT_RANG },
+	{ "TVFS", FTP_FEAT_TVFS },
+	{ "PBSZ", FTP_FEAT_PBSZ },
 };
 
 static unsigned
@@ -385,8 +385,8 @@ fixed_number(const char *s, size_t n, int *val)
 static int
 days_in_month(int year, int mon)
 {
-	static const int mdays[12] = {
-	    31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+		30, 31 };
 	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 
 	return mon == 2 && leap ? 29 : mdays[mon - 1];
@@ -407,8 +407,7 @@ ftp_parse_time(const char *s, size_t len, struct timespec *out)
 	    !fixed_number(s + 12, 2, &sec))
 		return -EPROTO;
 	if (year < 1900 || mon < 1 || mon > 12 || day < 1 ||
-	    day > days_in_month(year, mon) ||
-	    hour > 23 || min > 59 || sec > 60)
+	    day > days_in_month(year, mon) || hour > 23 || min > 59 || sec > 60)
 		return -EPROTO;
 	if (len > 14) {
 		/* RFC 3659 2.3: any number of fraction digits. */

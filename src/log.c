@@ -54,8 +54,7 @@ static void log_vmsg(enum log_level level, const char *func, const char *fmt,
     va_list ap) __attribute__((format(printf, 3, 0)));
 
 static void
-log_vmsg(enum log_level level, const char *func, const char *fmt,
-    va_list ap)
+log_vmsg(enum log_level level, const char *func, const char *fmt, va_list ap)
 {
 	char msg[2048];
 	char line[2300];
@@ -97,8 +96,8 @@ log_msg(enum log_level level, const char *func, const char *fmt, ...)
 }
 
 void
-log_once(int *once, enum log_level level, const char *func, const char *fmt,
-    ...)
+log_once(
+    int *once, enum log_level level, const char *func, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -92,52 +92,52 @@ enum {
 	}
 
 static const struct fuse_opt main_opts[] = {
-    FUSE_OPT_KEY("-h", KEY_HELP),
-    FUSE_OPT_KEY("--help", KEY_HELP),
-    FUSE_OPT_KEY("-V", KEY_VERSION),
-    FUSE_OPT_KEY("--version", KEY_VERSION),
-    FUSE_OPT_KEY("-f", KEY_FOREGROUND),
-    FUSE_OPT_KEY("-s", KEY_SINGLE),
-    FUSE_OPT_KEY("-d", KEY_DEBUG),
-    FUSE_OPT_KEY("debug", KEY_DEBUG),
-    FUSE_OPT_KEY("fuse_debug", KEY_FUSE_DEBUG),
-    FUSE_OPT_KEY("connections=", KEY_CONNECTIONS),
-    FUSE_OPT_KEY("cache_timeout=", KEY_CACHE_TIMEOUT),
-    FUSE_OPT_KEY("data_timeout=", KEY_DATA_TIMEOUT),
-    FUSE_OPT_KEY("connect_timeout=", KEY_CONNECT_TIMEOUT),
-    MAIN_FLAG("password_stdin", password_stdin),
-    MAIN_FLAG("trust_pasv_address", trust_pasv_address),
-    MAIN_FLAG("no_mlsd", no_mlsd),
-    FUSE_OPT_KEY("netrc", KEY_NETRC),
-    FUSE_OPT_KEY("netrc=", KEY_NETRC_FILE),
-    FUSE_OPT_KEY("reconnect", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("idmap=", KEY_IDMAP),
-    FUSE_OPT_KEY("data_mode=", KEY_DATA_MODE),
-    FUSE_OPT_KEY("port_range=", KEY_PORT_RANGE),
-    FUSE_OPT_KEY("spool_dir=", KEY_SPOOL_DIR),
-    /* curl's and lftp's names for the same choices */
-    FUSE_OPT_KEY("ftp_port", KEY_DATA_MODE),
-    FUSE_OPT_KEY("passive", KEY_DATA_MODE),
-    FUSE_OPT_KEY("active", KEY_DATA_MODE),
-    /* libfuse's own, kept for it; noted so cache_timeout stays out. */
-    FUSE_OPT_KEY("attr_timeout=", KEY_KERNEL_TIMEOUT),
-    FUSE_OPT_KEY("entry_timeout=", KEY_KERNEL_TIMEOUT),
-    FUSE_OPT_KEY("negative_timeout=", KEY_KERNEL_TIMEOUT),
-    FUSE_OPT_KEY("auto_cache", KEY_KERNEL_CACHE),
-    FUSE_OPT_KEY("noauto_cache", KEY_KERNEL_CACHE),
-    FUSE_OPT_KEY("kernel_cache", KEY_KERNEL_CACHE),
-    FUSE_OPT_KEY("fsname=", KEY_FSNAME),
-    FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
-    /* Ours without their value: say so rather than "unknown option". */
-    FUSE_OPT_KEY("connections", KEY_NEEDS_VALUE),
-    FUSE_OPT_KEY("cache_timeout", KEY_NEEDS_VALUE),
-    FUSE_OPT_KEY("data_timeout", KEY_NEEDS_VALUE),
-    FUSE_OPT_KEY("connect_timeout", KEY_NEEDS_VALUE),
-    FUSE_OPT_KEY("idmap", KEY_NEEDS_VALUE),
-    FUSE_OPT_KEY("data_mode", KEY_NEEDS_VALUE),
-    FUSE_OPT_KEY("port_range", KEY_NEEDS_VALUE),
-    FUSE_OPT_KEY("spool_dir", KEY_NEEDS_VALUE),
-    FUSE_OPT_END,
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+	FUSE_OPT_KEY("-s", KEY_SINGLE),
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_KEY("fuse_debug", KEY_FUSE_DEBUG),
+	FUSE_OPT_KEY("connections=", KEY_CONNECTIONS),
+	FUSE_OPT_KEY("cache_timeout=", KEY_CACHE_TIMEOUT),
+	FUSE_OPT_KEY("data_timeout=", KEY_DATA_TIMEOUT),
+	FUSE_OPT_KEY("connect_timeout=", KEY_CONNECT_TIMEOUT),
+	MAIN_FLAG("password_stdin", password_stdin),
+	MAIN_FLAG("trust_pasv_address", trust_pasv_address),
+	MAIN_FLAG("no_mlsd", no_mlsd),
+	FUSE_OPT_KEY("netrc", KEY_NETRC),
+	FUSE_OPT_KEY("netrc=", KEY_NETRC_FILE),
+	FUSE_OPT_KEY("reconnect", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("idmap=", KEY_IDMAP),
+	FUSE_OPT_KEY("data_mode=", KEY_DATA_MODE),
+	FUSE_OPT_KEY("port_range=", KEY_PORT_RANGE),
+	FUSE_OPT_KEY("spool_dir=", KEY_SPOOL_DIR),
+	/* curl's and lftp's names for the same choices */
+	FUSE_OPT_KEY("ftp_port", KEY_DATA_MODE),
+	FUSE_OPT_KEY("passive", KEY_DATA_MODE),
+	FUSE_OPT_KEY("active", KEY_DATA_MODE),
+	/* libfuse's own, kept for it; noted so cache_timeout stays out. */
+	FUSE_OPT_KEY("attr_timeout=", KEY_KERNEL_TIMEOUT),
+	FUSE_OPT_KEY("entry_timeout=", KEY_KERNEL_TIMEOUT),
+	FUSE_OPT_KEY("negative_timeout=", KEY_KERNEL_TIMEOUT),
+	FUSE_OPT_KEY("auto_cache", KEY_KERNEL_CACHE),
+	FUSE_OPT_KEY("noauto_cache", KEY_KERNEL_CACHE),
+	FUSE_OPT_KEY("kernel_cache", KEY_KERNEL_CACHE),
+	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
+	FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
+	/* Ours without their value: say so rather than "unknown option". */
+	FUSE_OPT_KEY("connections", KEY_NEEDS_VALUE),
+	FUSE_OPT_KEY("cache_timeout", KEY_NEEDS_VALUE),
+	FUSE_OPT_KEY("data_timeout", KEY_NEEDS_VALUE),
+	FUSE_OPT_KEY("connect_timeout", KEY_NEEDS_VALUE),
+	FUSE_OPT_KEY("idmap", KEY_NEEDS_VALUE),
+	FUSE_OPT_KEY("data_mode", KEY_NEEDS_VALUE),
+	FUSE_OPT_KEY("port_range", KEY_NEEDS_VALUE),
+	FUSE_OPT_KEY("spool_dir", KEY_NEEDS_VALUE),
+	FUSE_OPT_END,
 };
 
 static void
@@ -303,7 +303,8 @@ main_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 		    strcmp(arg, "passive") == 0) {
 			o->data_mode = FTP_DATA_PASSIVE;
 		} else if (strcmp(arg, "data_mode=active") == 0 ||
-		    strcmp(arg, "active") == 0 || strcmp(arg, "ftp_port") == 0) {
+		    strcmp(arg, "active") == 0 ||
+		    strcmp(arg, "ftp_port") == 0) {
 			o->data_mode = FTP_DATA_ACTIVE;
 		} else {
 			fprintf(stderr,
@@ -697,14 +698,14 @@ main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct options o = {
-	    .connections = 4,
-	    .cache_timeout = 20,
-	    .data_timeout = 10,
-	    .connect_timeout = 10,
+		.connections = 4,
+		.cache_timeout = 20,
+		.data_timeout = 10,
+		.connect_timeout = 10,
 	};
-	struct creds_request req = {0};
-	struct creds cr = {0};
-	struct url u = {0};
+	struct creds_request req = { 0 };
+	struct creds cr = { 0 };
+	struct url u = { 0 };
 	struct fs_ctx ctx;
 	struct fuse *fuse = NULL;
 	char *url_copy = NULL, *mnt = NULL;

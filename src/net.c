@@ -160,8 +160,8 @@ net_connect_host(const char *host, unsigned port, int timeout_ms, int *fd)
 }
 
 int
-net_listen(const struct net_addr *local, unsigned port_lo, unsigned port_hi,
-    int *fd)
+net_listen(
+    const struct net_addr *local, unsigned port_lo, unsigned port_hi, int *fd)
 {
 	struct net_addr l = *local;
 	unsigned port, span, start, i;
@@ -244,7 +244,8 @@ net_addr_set_port(struct net_addr *a, unsigned port)
 		((struct sockaddr_in6 *)&a->ss)->sin6_port =
 		    htons((uint16_t)port);
 	else
-		((struct sockaddr_in *)&a->ss)->sin_port = htons((uint16_t)port);
+		((struct sockaddr_in *)&a->ss)->sin_port =
+		    htons((uint16_t)port);
 }
 
 bool
@@ -284,8 +285,8 @@ net_addr_same_host(const struct net_addr *a, const struct net_addr *b)
 	if (a->ss.ss_family != AF_INET6 || b->ss.ss_family != AF_INET6)
 		return false;
 	return memcmp(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr,
-		   &((const struct sockaddr_in6 *)&b->ss)->sin6_addr,
-		   sizeof(struct in6_addr)) == 0;
+	           &((const struct sockaddr_in6 *)&b->ss)->sin6_addr,
+	           sizeof(struct in6_addr)) == 0;
 }
 
 void

@@ -171,8 +171,8 @@ int
 netrc_lookup(const char *text, size_t len, const char *host, const char *user,
     struct netrc_entry *out)
 {
-	struct lexer lx = {.s = text, .len = len, .pos = 0};
-	struct netrc_entry cur = {0}, dflt = {0};
+	struct lexer lx = { .s = text, .len = len, .pos = 0 };
+	struct netrc_entry cur = { 0 }, dflt = { 0 };
 	enum entry_kind kind = ENTRY_NONE;
 	bool have_default = false, found = false;
 	char **field;

@@ -18,17 +18,17 @@
 
 struct spool {
 	struct backend *be;
-	char *path;		/* remote (mount) path */
-	char *local;		/* spool file */
+	char *path; /* remote (mount) path */
+	char *local; /* spool file */
 	int fd;
-	uint64_t size;		/* current logical size */
-	uint64_t remote_size;	/* remote bytes that may still need fetching */
-	uint8_t *fetched;	/* one bit per block below remote_size */
+	uint64_t size; /* current logical size */
+	uint64_t remote_size; /* remote bytes that may still need fetching */
+	uint8_t *fetched; /* one bit per block below remote_size */
 	size_t nblocks;
 	struct backend_file *reader; /* lazily opened remote reader */
 	mode_t mode;
 	bool dirty;
-	bool keep;		/* an upload failed: keep the local file */
+	bool keep; /* an upload failed: keep the local file */
 };
 
 static atomic_uint spool_seq;
@@ -84,7 +84,7 @@ spool_open(struct backend *be, const char *path, uint64_t remote_size,
 	s->fetched = calloc(s->nblocks / 8 + 1, 1);
 	s->path = strdup(path);
 	if (asprintf(&s->local, "%s/%ld-%u-%s", dir, (long)getpid(),
-		atomic_fetch_add(&spool_seq, 1), base ? base + 1 : path) < 0)
+	        atomic_fetch_add(&spool_seq, 1), base ? base + 1 : path) < 0)
 		s->local = NULL;
 	if (s->fetched == NULL || s->path == NULL || s->local == NULL) {
 		rc = -ENOMEM;
@@ -303,7 +303,7 @@ temp_name(const char *path, char *out, size_t size)
 	    (atomic_fetch_add(&spool_seq, 1) * 2654435761u);
 
 	if ((size_t)snprintf(out, size, "%.*s/.%s.ftpfs-%06x", (int)dl, path,
-		base ? base + 1 : path, r & 0xffffff) >= size)
+	        base ? base + 1 : path, r & 0xffffff) >= size)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -331,8 +331,8 @@ spool_flush(struct spool *s)
 	rc = temp_name(s->path, tmp, sizeof(tmp));
 	if (rc < 0)
 		goto fail;
-	rc = ops->open(s->be, tmp, BO_WRITE | BO_CREATE | BO_TRUNC, 0600, 0,
-	    &w);
+	rc =
+	    ops->open(s->be, tmp, BO_WRITE | BO_CREATE | BO_TRUNC, 0600, 0, &w);
 	if (rc < 0)
 		goto fail;
 	rc = upload_body(s, w);

@@ -13,10 +13,10 @@ static const struct {
 	enum url_scheme scheme;
 	unsigned port;
 } schemes[] = {
-    {"ftp", URL_FTP, 21},
-    {"ftps", URL_FTPS, 990},
-    {"ftpes", URL_FTPES, 21},
-    {"sftp", URL_SFTP, 22},
+	{ "ftp", URL_FTP, 21 },
+	{ "ftps", URL_FTPS, 990 },
+	{ "ftpes", URL_FTPES, 21 },
+	{ "sftp", URL_SFTP, 22 },
 };
 
 #define NSCHEMES (sizeof(schemes) / sizeof(schemes[0]))

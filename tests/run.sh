@@ -101,6 +101,11 @@ if [ -z "${SKIP_DEPS:-}" ]; then
 fi
 
 # ---------------------------------------------------------------------------
+banner "style (clang-format, the root .clang-format)"
+run_step "clang-format --dry-run --Werror" "$logs/format.log" \
+	clang-format --dry-run --Werror src/*.c include/*.h tests/unit/*.c \
+	tests/fuzz/*.c
+
 banner "build (build/, -Dwerror=true)"
 setup() { # DIR ARGS...: configure (again) with these options
 	local dir=$1

@@ -101,15 +101,16 @@ cb(const struct ftp_list_entry *e, void *arg)
  * Clocks: the fixtures' capture time, the epoch and just before it, the
  * years 1 and 9999, the ends of time_t, and a Feb 29.
  */
-static const time_t clocks[] = {1795523400, 0, -1, (time_t)-62135596800LL,
-    (time_t)253402300799LL, (time_t)INT64_MAX, (time_t)INT64_MIN, 951782400};
+static const time_t clocks[] = { 1795523400, 0, -1, (time_t)-62135596800LL,
+	(time_t)253402300799LL, (time_t)INT64_MAX, (time_t)INT64_MIN,
+	951782400 };
 
 static void
 run_parser(enum ftp_list_fmt fmt, time_t now, const char *data, size_t len,
     uint8_t seed)
 {
 	struct ftp_list_parser p;
-	struct ctx c = {.incremental = true};
+	struct ctx c = { .incremental = true };
 	size_t off = 0, chunk;
 	unsigned state = seed;
 	int rc;
@@ -137,7 +138,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
 	struct ftp_list_entry e;
-	struct ctx c = {0};
+	struct ctx c = { 0 };
 	const char *data;
 	size_t len;
 	time_t now;

@@ -14,9 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const hosts[] = {
-	    "h", "example.org", "default", "machine"};
-	static const char *const users[] = {NULL, "u", "login", ""};
+	static const char *const hosts[] = { "h", "example.org", "default",
+		"machine" };
+	static const char *const users[] = { NULL, "u", "login", "" };
 	struct netrc_entry e;
 	char *text;
 	int rc;

@@ -190,13 +190,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_empty),
-	    cmocka_unit_test(test_append_terminates),
-	    cmocka_unit_test(test_max_is_hard),
-	    cmocka_unit_test(test_growth),
-	    cmocka_unit_test(test_printf),
-	    cmocka_unit_test(test_consume),
-	    cmocka_unit_test(test_steal),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_append_terminates),
+		cmocka_unit_test(test_max_is_hard),
+		cmocka_unit_test(test_growth),
+		cmocka_unit_test(test_printf),
+		cmocka_unit_test(test_consume),
+		cmocka_unit_test(test_steal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

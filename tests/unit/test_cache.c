@@ -43,7 +43,7 @@ struct backend_file {
 static void
 sleep_ms(int ms)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
 
 	while (nanosleep(&ts, &ts) != 0)
 		;
@@ -54,9 +54,9 @@ add(struct backend_dirlist *l, const char *name, mode_t mode, uint64_t size,
     const char *target)
 {
 	struct backend_attr a = {
-	    .valid = BA_MODE_TYPE | BA_MODE_PERM | BA_SIZE,
-	    .mode = mode,
-	    .size = size,
+		.valid = BA_MODE_TYPE | BA_MODE_PERM | BA_SIZE,
+		.mode = mode,
+		.size = size,
 	};
 
 	assert_int_equal(
@@ -99,7 +99,7 @@ static int
 mock_stat(struct backend *b, const char *path, struct backend_attr *out)
 {
 	struct mock *m = b->priv;
-	struct backend_dirlist l = {0};
+	struct backend_dirlist l = { 0 };
 	const struct backend_dirent *d;
 	char parent[256];
 	const char *name;
@@ -295,26 +295,26 @@ mock_destroy(struct backend *b)
 }
 
 static const struct backend_ops mock_ops = {
-    .name = "mock",
-    .stat = mock_stat,
-    .list = mock_list,
-    .readlink = mock_readlink,
-    .open = mock_open,
-    .read = mock_read,
-    .write = mock_write,
-    .flush = mock_flush,
-    .release = mock_release,
-    .mkdir = mock_mkdir,
-    .rmdir = mock_rmdir,
-    .unlink = mock_unlink,
-    .rename = mock_rename,
-    .chmod = mock_chmod,
-    .set_mtime = mock_set_mtime,
-    .truncate = mock_truncate,
-    .symlink = mock_symlink,
-    .statfs = mock_statfs,
-    .invalidate = mock_invalidate,
-    .destroy = mock_destroy,
+	.name = "mock",
+	.stat = mock_stat,
+	.list = mock_list,
+	.readlink = mock_readlink,
+	.open = mock_open,
+	.read = mock_read,
+	.write = mock_write,
+	.flush = mock_flush,
+	.release = mock_release,
+	.mkdir = mock_mkdir,
+	.rmdir = mock_rmdir,
+	.unlink = mock_unlink,
+	.rename = mock_rename,
+	.chmod = mock_chmod,
+	.set_mtime = mock_set_mtime,
+	.truncate = mock_truncate,
+	.symlink = mock_symlink,
+	.statfs = mock_statfs,
+	.invalidate = mock_invalidate,
+	.destroy = mock_destroy,
 };
 
 struct fixture {
@@ -359,7 +359,7 @@ c_stat(struct fixture *fx, const char *path, struct backend_attr *a)
 static int
 c_list(struct fixture *fx, const char *path, size_t *count)
 {
-	struct backend_dirlist l = {0};
+	struct backend_dirlist l = { 0 };
 	int rc;
 
 	rc = fx->c->ops->list(fx->c, path, &l);
@@ -375,7 +375,7 @@ static void
 test_ls_l(void **state)
 {
 	struct fixture *fx = fixture_new(10000, 0);
-	struct backend_dirlist l = {0};
+	struct backend_dirlist l = { 0 };
 	struct backend_attr a;
 	struct cache_stats st;
 	char path[64];
@@ -456,7 +456,7 @@ static void
 test_list_is_a_copy(void **state)
 {
 	struct fixture *fx = fixture_new(10000, 0);
-	struct backend_dirlist l = {0};
+	struct backend_dirlist l = { 0 };
 	size_t n;
 
 	(void)state;
@@ -659,7 +659,7 @@ static void
 run_op(struct fixture *fx, enum op op)
 {
 	struct backend *c = fx->c;
-	struct timespec ts = {0, 0};
+	struct timespec ts = { 0, 0 };
 	struct backend_file *f = NULL;
 	int rc = atomic_load(&fx->m.mod_rc);
 	int got = 1;
@@ -916,8 +916,8 @@ racer_run(void *arg)
 static void
 test_single_flight(void **state)
 {
-	static const char *const paths[] = {"/d/f0", "/d/f1", "/d/f2",
-	    "/d/nope", "/d/f4", "/d/sub", "/d/f0", "/d/f9"};
+	static const char *const paths[] = { "/d/f0", "/d/f1", "/d/f2",
+		"/d/nope", "/d/f4", "/d/sub", "/d/f0", "/d/f9" };
 	struct fixture *fx = fixture_new(10000, 0);
 	struct racer r[10];
 	int i;
@@ -974,12 +974,12 @@ test_stale_fetch_not_shared(void **state)
 
 	(void)state;
 	atomic_store(&fx->m.list_delay_ms, 200);
-	a = (struct racer){.fx = fx, .path = "/d", .list = true};
+	a = (struct racer){ .fx = fx, .path = "/d", .list = true };
 	assert_int_equal(pthread_create(&a.th, NULL, racer_run, &a), 0);
 	sleep_ms(50);
 	/* A change while /d is being listed: that listing may predate it. */
 	assert_int_equal(fx->c->ops->unlink(fx->c, "/d/f0"), 0);
-	b = (struct racer){.fx = fx, .path = "/d/f1", .list = false};
+	b = (struct racer){ .fx = fx, .path = "/d/f1", .list = false };
 	assert_int_equal(pthread_create(&b.th, NULL, racer_run, &b), 0);
 	pthread_join(a.th, NULL);
 	pthread_join(b.th, NULL);
@@ -1044,28 +1044,28 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ls_l),
-	    cmocka_unit_test(test_stat_miss_lists_parent),
-	    cmocka_unit_test(test_root),
-	    cmocka_unit_test(test_list_is_a_copy),
-	    cmocka_unit_test(test_ttl_expiry),
-	    cmocka_unit_test(test_cheap_stat),
-	    cmocka_unit_test(test_cheap_stat_ttl),
-	    cmocka_unit_test(test_unlistable_parent),
-	    cmocka_unit_test(test_readlink),
-	    cmocka_unit_test(test_ttl_zero_passthrough),
-	    cmocka_unit_test(test_ops_table),
-	    cmocka_unit_test(test_invalidate_each_op),
-	    cmocka_unit_test(test_invalidate_cheap_entry),
-	    cmocka_unit_test(test_rename_dir_subtree),
-	    cmocka_unit_test(test_rmdir_subtree),
-	    cmocka_unit_test(test_invalidate_api),
-	    cmocka_unit_test(test_write_handle),
-	    cmocka_unit_test(test_single_flight),
-	    cmocka_unit_test(test_single_flight_cheap_stat),
-	    cmocka_unit_test(test_stale_fetch_not_shared),
-	    cmocka_unit_test(test_lru_bound),
-	    cmocka_unit_test(test_big_directory_index),
+		cmocka_unit_test(test_ls_l),
+		cmocka_unit_test(test_stat_miss_lists_parent),
+		cmocka_unit_test(test_root),
+		cmocka_unit_test(test_list_is_a_copy),
+		cmocka_unit_test(test_ttl_expiry),
+		cmocka_unit_test(test_cheap_stat),
+		cmocka_unit_test(test_cheap_stat_ttl),
+		cmocka_unit_test(test_unlistable_parent),
+		cmocka_unit_test(test_readlink),
+		cmocka_unit_test(test_ttl_zero_passthrough),
+		cmocka_unit_test(test_ops_table),
+		cmocka_unit_test(test_invalidate_each_op),
+		cmocka_unit_test(test_invalidate_cheap_entry),
+		cmocka_unit_test(test_rename_dir_subtree),
+		cmocka_unit_test(test_rmdir_subtree),
+		cmocka_unit_test(test_invalidate_api),
+		cmocka_unit_test(test_write_handle),
+		cmocka_unit_test(test_single_flight),
+		cmocka_unit_test(test_single_flight_cheap_stat),
+		cmocka_unit_test(test_stale_fetch_not_shared),
+		cmocka_unit_test(test_lru_bound),
+		cmocka_unit_test(test_big_directory_index),
 	};
 
 	log_init(LOG_LVL_ERR, false);

@@ -226,32 +226,32 @@ struct want {
  * arrives as two lines and is skipped whole; so are "." and "..".
  */
 static const struct want vsftpd_list[] = {
-    U("  leading spaces.txt", S_IFREG, 0644, 5, T20, 0, 0, 1),
-    U("-dash-leading", S_IFREG, 0644, 4, T20, 0, 0, 1),
-    U(".hidden", S_IFREG, 0644, 3, T20, 0, 0, 1),
-    U("Jan 01  2000 trap.txt", S_IFREG, 0644, 4, T20, 0, 0, 1),
-    U("arrow -> name.txt", S_IFREG, 0644, 2, T20, 0, 0, 1),
-    U("big.bin", S_IFREG, 0644, 5368709120, T20, 0, 0, 1),
-    U("chardev", S_IFCHR, 0644, 0, T20, 0, 0, 1),
-    UL("dangling", "nonexistent", 11, T20, 0, 0),
-    U("empty_dir", S_IFDIR, 01770, 4096, T20, 0, 0, 2),
-    U("farfuture.txt", S_IFREG, 0644, 0, "2027-06-01", 0, 0, 1),
-    U("fifo", S_IFIFO, 0644, 0, T20, 0, 0, 1),
-    U("future.txt", S_IFREG, 0644, 0, "2026-11-26", 0, 0, 1),
-    UL("link_to_dir", "subdir", 6, T20, 0, 0),
-    UL("link_to_file", "plain.txt", 9, T20, 1234, 2345),
-    U("old.txt", S_IFREG, 0644, 0, "2001-02-03", 0, 0, 1),
-    U("plain.txt", S_IFREG, 0644, 5, T20, 1234, 2345, 1),
-    U("semi;colon=x.txt", S_IFREG, 0644, 4, T20, 0, 0, 1),
-    U("setgid_dir", S_IFDIR, 02750, 4096, T20, 0, 0, 2),
-    U("setuid.sh", S_IFREG, 04755, 10, T20, 1234, 2345, 1),
-    U("setuid_noexec", S_IFREG, 04644, 1, T20, 0, 0, 1),
-    U("spring.txt", S_IFREG, 0644, 0, "2026-03-15", 0, 0, 1),
-    U("sticky_dir", S_IFDIR, 01777, 4096, T20, 0, 0, 2),
-    U("subdir", S_IFDIR, 0755, 4096, T20, 65534, 65534, 2),
-    U("trailing space.txt ", S_IFREG, 0644, 6, T20, 0, 0, 1),
-    U("with space.txt", S_IFREG, 0600, 3, T20, 65534, 65534, 1),
-    U(UNI, S_IFREG, 0644, 1, T20, 0, 0, 1),
+	U("  leading spaces.txt", S_IFREG, 0644, 5, T20, 0, 0, 1),
+	U("-dash-leading", S_IFREG, 0644, 4, T20, 0, 0, 1),
+	U(".hidden", S_IFREG, 0644, 3, T20, 0, 0, 1),
+	U("Jan 01  2000 trap.txt", S_IFREG, 0644, 4, T20, 0, 0, 1),
+	U("arrow -> name.txt", S_IFREG, 0644, 2, T20, 0, 0, 1),
+	U("big.bin", S_IFREG, 0644, 5368709120, T20, 0, 0, 1),
+	U("chardev", S_IFCHR, 0644, 0, T20, 0, 0, 1),
+	UL("dangling", "nonexistent", 11, T20, 0, 0),
+	U("empty_dir", S_IFDIR, 01770, 4096, T20, 0, 0, 2),
+	U("farfuture.txt", S_IFREG, 0644, 0, "2027-06-01", 0, 0, 1),
+	U("fifo", S_IFIFO, 0644, 0, T20, 0, 0, 1),
+	U("future.txt", S_IFREG, 0644, 0, "2026-11-26", 0, 0, 1),
+	UL("link_to_dir", "subdir", 6, T20, 0, 0),
+	UL("link_to_file", "plain.txt", 9, T20, 1234, 2345),
+	U("old.txt", S_IFREG, 0644, 0, "2001-02-03", 0, 0, 1),
+	U("plain.txt", S_IFREG, 0644, 5, T20, 1234, 2345, 1),
+	U("semi;colon=x.txt", S_IFREG, 0644, 4, T20, 0, 0, 1),
+	U("setgid_dir", S_IFDIR, 02750, 4096, T20, 0, 0, 2),
+	U("setuid.sh", S_IFREG, 04755, 10, T20, 1234, 2345, 1),
+	U("setuid_noexec", S_IFREG, 04644, 1, T20, 0, 0, 1),
+	U("spring.txt", S_IFREG, 0644, 0, "2026-03-15", 0, 0, 1),
+	U("sticky_dir", S_IFDIR, 01777, 4096, T20, 0, 0, 2),
+	U("subdir", S_IFDIR, 0755, 4096, T20, 65534, 65534, 2),
+	U("trailing space.txt ", S_IFREG, 0644, 6, T20, 0, 0, 1),
+	U("with space.txt", S_IFREG, 0600, 3, T20, 65534, 65534, 1),
+	U(UNI, S_IFREG, 0644, 1, T20, 0, 0, 1),
 };
 
 /*
@@ -261,32 +261,32 @@ static const struct want vsftpd_list[] = {
  * no reader can tell from June 2026: the 30-day rule gives 2026.
  */
 static const struct want named_list[] = {
-    U("  leading spaces.txt", S_IFREG, 0644, 5, T20, -1, -1, 1),
-    U("-dash-leading", S_IFREG, 0644, 4, T20, -1, -1, 1),
-    U(".hidden", S_IFREG, 0644, 3, T20, -1, -1, 1),
-    U("Jan 01  2000 trap.txt", S_IFREG, 0644, 4, T20, -1, -1, 1),
-    U("arrow -> name.txt", S_IFREG, 0644, 2, T20, -1, -1, 1),
-    U("big.bin", S_IFREG, 0644, 5368709120, T20, -1, -1, 1),
-    U("chardev", S_IFCHR, 0644, 0, T20, -1, -1, 1),
-    UL("dangling", "nonexistent", 11, T20, -1, -1),
-    U("empty_dir", S_IFDIR, 01770, 4096, T20, -1, -1, 2),
-    U("farfuture.txt", S_IFREG, 0644, 0, "2026-06-01 08:30", -1, -1, 1),
-    U("fifo", S_IFIFO, 0644, 0, T20, -1, -1, 1),
-    U("future.txt", S_IFREG, 0644, 0, "2026-11-26 12:00", -1, -1, 1),
-    UL("link_to_dir", "subdir", 6, T20, -1, -1),
-    UL("link_to_file", "plain.txt", 9, T20, 1234, 2345),
-    U("old.txt", S_IFREG, 0644, 0, "2001-02-03", -1, -1, 1),
-    U("plain.txt", S_IFREG, 0644, 5, T20, 1234, 2345, 1),
-    U("semi;colon=x.txt", S_IFREG, 0644, 4, T20, -1, -1, 1),
-    U("setgid_dir", S_IFDIR, 02750, 4096, T20, -1, -1, 2),
-    U("setuid.sh", S_IFREG, 04755, 10, T20, 1234, 2345, 1),
-    U("setuid_noexec", S_IFREG, 04644, 1, T20, -1, -1, 1),
-    U("spring.txt", S_IFREG, 0644, 0, "2026-03-15", -1, -1, 1),
-    U("sticky_dir", S_IFDIR, 01777, 4096, T20, -1, -1, 2),
-    U("subdir", S_IFDIR, 0755, 4096, T20, -1, -1, 2),
-    U("trailing space.txt ", S_IFREG, 0644, 6, T20, -1, -1, 1),
-    U("with space.txt", S_IFREG, 0600, 3, T20, -1, -1, 1),
-    U(UNI, S_IFREG, 0644, 1, T20, -1, -1, 1),
+	U("  leading spaces.txt", S_IFREG, 0644, 5, T20, -1, -1, 1),
+	U("-dash-leading", S_IFREG, 0644, 4, T20, -1, -1, 1),
+	U(".hidden", S_IFREG, 0644, 3, T20, -1, -1, 1),
+	U("Jan 01  2000 trap.txt", S_IFREG, 0644, 4, T20, -1, -1, 1),
+	U("arrow -> name.txt", S_IFREG, 0644, 2, T20, -1, -1, 1),
+	U("big.bin", S_IFREG, 0644, 5368709120, T20, -1, -1, 1),
+	U("chardev", S_IFCHR, 0644, 0, T20, -1, -1, 1),
+	UL("dangling", "nonexistent", 11, T20, -1, -1),
+	U("empty_dir", S_IFDIR, 01770, 4096, T20, -1, -1, 2),
+	U("farfuture.txt", S_IFREG, 0644, 0, "2026-06-01 08:30", -1, -1, 1),
+	U("fifo", S_IFIFO, 0644, 0, T20, -1, -1, 1),
+	U("future.txt", S_IFREG, 0644, 0, "2026-11-26 12:00", -1, -1, 1),
+	UL("link_to_dir", "subdir", 6, T20, -1, -1),
+	UL("link_to_file", "plain.txt", 9, T20, 1234, 2345),
+	U("old.txt", S_IFREG, 0644, 0, "2001-02-03", -1, -1, 1),
+	U("plain.txt", S_IFREG, 0644, 5, T20, 1234, 2345, 1),
+	U("semi;colon=x.txt", S_IFREG, 0644, 4, T20, -1, -1, 1),
+	U("setgid_dir", S_IFDIR, 02750, 4096, T20, -1, -1, 2),
+	U("setuid.sh", S_IFREG, 04755, 10, T20, 1234, 2345, 1),
+	U("setuid_noexec", S_IFREG, 04644, 1, T20, -1, -1, 1),
+	U("spring.txt", S_IFREG, 0644, 0, "2026-03-15", -1, -1, 1),
+	U("sticky_dir", S_IFDIR, 01777, 4096, T20, -1, -1, 2),
+	U("subdir", S_IFDIR, 0755, 4096, T20, -1, -1, 2),
+	U("trailing space.txt ", S_IFREG, 0644, 6, T20, -1, -1, 1),
+	U("with space.txt", S_IFREG, 0600, 3, T20, -1, -1, 1),
+	U(UNI, S_IFREG, 0644, 1, T20, -1, -1, 1),
 };
 
 /*
@@ -294,30 +294,30 @@ static const struct want named_list[] = {
  * ("nogroup"), no fifo, device or LF name at all.
  */
 static const struct want pureftpd_list[] = {
-    U("  leading spaces.txt", S_IFREG, 0644, 5, T20, 0, 0, 1),
-    U("-dash-leading", S_IFREG, 0644, 4, T20, 0, 0, 1),
-    U(".hidden", S_IFREG, 0644, 3, T20, 0, 0, 1),
-    U("Jan 01  2000 trap.txt", S_IFREG, 0644, 4, T20, 0, 0, 1),
-    U("arrow -> name.txt", S_IFREG, 0644, 2, T20, 0, 0, 1),
-    U("big.bin", S_IFREG, 0644, 5368709120, T20, 0, 0, 1),
-    UL("dangling", "nonexistent", 11, T20, 0, 0),
-    U("empty_dir", S_IFDIR, 01770, 4096, T20, 0, 0, 2),
-    U("farfuture.txt", S_IFREG, 0644, 0, "2026-06-01 08:30", 0, 0, 1),
-    U("future.txt", S_IFREG, 0644, 0, "2026-11-26 12:00", 0, 0, 1),
-    UL("link_to_dir", "subdir", 6, T20, 0, 0),
-    UL("link_to_file", "plain.txt", 9, T20, 1234, 2345),
-    U("old.txt", S_IFREG, 0644, 0, "2001-02-03", 0, 0, 1),
-    U("plain.txt", S_IFREG, 0644, 5, T20, 1234, 2345, 1),
-    U("semi;colon=x.txt", S_IFREG, 0644, 4, T20, 0, 0, 1),
-    U("setgid_dir", S_IFDIR, 02750, 4096, T20, 0, 0, 2),
-    U("setuid.sh", S_IFREG, 04755, 10, T20, 1234, 2345, 1),
-    U("setuid_noexec", S_IFREG, 04644, 1, T20, 0, 0, 1),
-    U("spring.txt", S_IFREG, 0644, 0, "2026-03-15", 0, 0, 1),
-    U("sticky_dir", S_IFDIR, 01777, 4096, T20, 0, 0, 2),
-    U("subdir", S_IFDIR, 0755, 4096, T20, 65534, -1, 2),
-    U("trailing space.txt ", S_IFREG, 0644, 6, T20, 0, 0, 1),
-    U("with space.txt", S_IFREG, 0600, 3, T20, 65534, -1, 1),
-    U(UNI, S_IFREG, 0644, 1, T20, 0, 0, 1),
+	U("  leading spaces.txt", S_IFREG, 0644, 5, T20, 0, 0, 1),
+	U("-dash-leading", S_IFREG, 0644, 4, T20, 0, 0, 1),
+	U(".hidden", S_IFREG, 0644, 3, T20, 0, 0, 1),
+	U("Jan 01  2000 trap.txt", S_IFREG, 0644, 4, T20, 0, 0, 1),
+	U("arrow -> name.txt", S_IFREG, 0644, 2, T20, 0, 0, 1),
+	U("big.bin", S_IFREG, 0644, 5368709120, T20, 0, 0, 1),
+	UL("dangling", "nonexistent", 11, T20, 0, 0),
+	U("empty_dir", S_IFDIR, 01770, 4096, T20, 0, 0, 2),
+	U("farfuture.txt", S_IFREG, 0644, 0, "2026-06-01 08:30", 0, 0, 1),
+	U("future.txt", S_IFREG, 0644, 0, "2026-11-26 12:00", 0, 0, 1),
+	UL("link_to_dir", "subdir", 6, T20, 0, 0),
+	UL("link_to_file", "plain.txt", 9, T20, 1234, 2345),
+	U("old.txt", S_IFREG, 0644, 0, "2001-02-03", 0, 0, 1),
+	U("plain.txt", S_IFREG, 0644, 5, T20, 1234, 2345, 1),
+	U("semi;colon=x.txt", S_IFREG, 0644, 4, T20, 0, 0, 1),
+	U("setgid_dir", S_IFDIR, 02750, 4096, T20, 0, 0, 2),
+	U("setuid.sh", S_IFREG, 04755, 10, T20, 1234, 2345, 1),
+	U("setuid_noexec", S_IFREG, 04644, 1, T20, 0, 0, 1),
+	U("spring.txt", S_IFREG, 0644, 0, "2026-03-15", 0, 0, 1),
+	U("sticky_dir", S_IFDIR, 01777, 4096, T20, 0, 0, 2),
+	U("subdir", S_IFDIR, 0755, 4096, T20, 65534, -1, 2),
+	U("trailing space.txt ", S_IFREG, 0644, 6, T20, 0, 0, 1),
+	U("with space.txt", S_IFREG, 0600, 3, T20, 65534, -1, 1),
+	U(UNI, S_IFREG, 0644, 1, T20, 0, 0, 1),
 };
 
 /*
@@ -326,31 +326,31 @@ static const struct want pureftpd_list[] = {
  * and device as type=file.  The dangling link is missing from MLSD.
  */
 static const struct want proftpd_mlsd[] = {
-    M("  leading spaces.txt", S_IFREG, 0644, 5, T20S, 0, 0),
-    M("-dash-leading", S_IFREG, 0644, 4, T20S, 0, 0),
-    M(".hidden", S_IFREG, 0644, 3, T20S, 0, 0),
-    M("Jan 01  2000 trap.txt", S_IFREG, 0644, 4, T20S, 0, 0),
-    M("arrow -> name.txt", S_IFREG, 0644, 2, T20S, 0, 0),
-    M("big.bin", S_IFREG, 0644, 5368709120, T20S, 0, 0),
-    M("chardev", S_IFREG, 0644, 0, T20S, 0, 0),
-    M("empty_dir", S_IFDIR, 01770, -1, T20S, 0, 0),
-    M("farfuture.txt", S_IFREG, 0644, 0, "2027-06-01 08:30:00", 0, 0),
-    M("fifo", S_IFREG, 0644, 0, T20S, 0, 0),
-    M("future.txt", S_IFREG, 0644, 0, "2026-11-26 12:00:00", 0, 0),
-    M("link_to_dir", S_IFLNK, 0777, 6, T20S, 0, 0),
-    M("link_to_file", S_IFLNK, 0777, 9, T20S, 1234, 2345),
-    M("old.txt", S_IFREG, 0644, 0, "2001-02-03 04:05:06", 0, 0),
-    M("plain.txt", S_IFREG, 0644, 5, T20S, 1234, 2345),
-    M("semi;colon=x.txt", S_IFREG, 0644, 4, T20S, 0, 0),
-    M("setgid_dir", S_IFDIR, 02750, -1, T20S, 0, 0),
-    M("setuid.sh", S_IFREG, 04755, 10, T20S, 1234, 2345),
-    M("setuid_noexec", S_IFREG, 04644, 1, T20S, 0, 0),
-    M("spring.txt", S_IFREG, 0644, 0, "2026-03-15 09:10:11", 0, 0),
-    M("sticky_dir", S_IFDIR, 01777, -1, T20S, 0, 0),
-    M("subdir", S_IFDIR, 0755, -1, T20S, 65534, 65534),
-    M("trailing space.txt ", S_IFREG, 0644, 6, T20S, 0, 0),
-    M("with space.txt", S_IFREG, 0600, 3, T20S, 65534, 65534),
-    M(UNI, S_IFREG, 0644, 1, T20S, 0, 0),
+	M("  leading spaces.txt", S_IFREG, 0644, 5, T20S, 0, 0),
+	M("-dash-leading", S_IFREG, 0644, 4, T20S, 0, 0),
+	M(".hidden", S_IFREG, 0644, 3, T20S, 0, 0),
+	M("Jan 01  2000 trap.txt", S_IFREG, 0644, 4, T20S, 0, 0),
+	M("arrow -> name.txt", S_IFREG, 0644, 2, T20S, 0, 0),
+	M("big.bin", S_IFREG, 0644, 5368709120, T20S, 0, 0),
+	M("chardev", S_IFREG, 0644, 0, T20S, 0, 0),
+	M("empty_dir", S_IFDIR, 01770, -1, T20S, 0, 0),
+	M("farfuture.txt", S_IFREG, 0644, 0, "2027-06-01 08:30:00", 0, 0),
+	M("fifo", S_IFREG, 0644, 0, T20S, 0, 0),
+	M("future.txt", S_IFREG, 0644, 0, "2026-11-26 12:00:00", 0, 0),
+	M("link_to_dir", S_IFLNK, 0777, 6, T20S, 0, 0),
+	M("link_to_file", S_IFLNK, 0777, 9, T20S, 1234, 2345),
+	M("old.txt", S_IFREG, 0644, 0, "2001-02-03 04:05:06", 0, 0),
+	M("plain.txt", S_IFREG, 0644, 5, T20S, 1234, 2345),
+	M("semi;colon=x.txt", S_IFREG, 0644, 4, T20S, 0, 0),
+	M("setgid_dir", S_IFDIR, 02750, -1, T20S, 0, 0),
+	M("setuid.sh", S_IFREG, 04755, 10, T20S, 1234, 2345),
+	M("setuid_noexec", S_IFREG, 04644, 1, T20S, 0, 0),
+	M("spring.txt", S_IFREG, 0644, 0, "2026-03-15 09:10:11", 0, 0),
+	M("sticky_dir", S_IFDIR, 01777, -1, T20S, 0, 0),
+	M("subdir", S_IFDIR, 0755, -1, T20S, 65534, 65534),
+	M("trailing space.txt ", S_IFREG, 0644, 6, T20S, 0, 0),
+	M("with space.txt", S_IFREG, 0600, 3, T20S, 65534, 65534),
+	M(UNI, S_IFREG, 0644, 1, T20S, 0, 0),
 };
 
 /*
@@ -359,32 +359,32 @@ static const struct want proftpd_mlsd[] = {
  * (ignored), no LF name.
  */
 static const struct want pureftpd_mlsd[] = {
-    M("  leading spaces.txt", S_IFREG, 0644, 5, T20S, 0, 0),
-    M("-dash-leading", S_IFREG, 0644, 4, T20S, 0, 0),
-    M(".hidden", S_IFREG, 0644, 3, T20S, 0, 0),
-    M("Jan 01  2000 trap.txt", S_IFREG, 0644, 4, T20S, 0, 0),
-    M("arrow -> name.txt", S_IFREG, 0644, 2, T20S, 0, 0),
-    M("big.bin", S_IFREG, 0644, 5368709120, T20S, 0, 0),
-    M("chardev", S_IFREG, 0644, 0, T20S, 0, 0),
-    M("dangling", S_IFLNK, 0777, 11, T20S, 0, 0),
-    M("empty_dir", S_IFDIR, 01770, -1, T20S, 0, 0),
-    M("farfuture.txt", S_IFREG, 0644, 0, "2027-06-01 08:30:00", 0, 0),
-    M("fifo", S_IFREG, 0644, 0, T20S, 0, 0),
-    M("future.txt", S_IFREG, 0644, 0, "2026-11-26 12:00:00", 0, 0),
-    M("link_to_dir", S_IFLNK, 0777, 6, T20S, 0, 0),
-    M("link_to_file", S_IFLNK, 0777, 9, T20S, 1234, 2345),
-    M("old.txt", S_IFREG, 0644, 0, "2001-02-03 04:05:06", 0, 0),
-    M("plain.txt", S_IFREG, 0644, 5, T20S, 1234, 2345),
-    M("semi;colon=x.txt", S_IFREG, 0644, 4, T20S, 0, 0),
-    M("setgid_dir", S_IFDIR, 02750, -1, T20S, 0, 0),
-    M("setuid.sh", S_IFREG, 04755, 10, T20S, 1234, 2345),
-    M("setuid_noexec", S_IFREG, 04644, 1, T20S, 0, 0),
-    M("spring.txt", S_IFREG, 0644, 0, "2026-03-15 09:10:11", 0, 0),
-    M("sticky_dir", S_IFDIR, 01777, -1, T20S, 0, 0),
-    M("subdir", S_IFDIR, 0755, -1, T20S, 65534, 65534),
-    M("trailing space.txt ", S_IFREG, 0644, 6, T20S, 0, 0),
-    M("with space.txt", S_IFREG, 0600, 3, T20S, 65534, 65534),
-    M(UNI, S_IFREG, 0644, 1, T20S, 0, 0),
+	M("  leading spaces.txt", S_IFREG, 0644, 5, T20S, 0, 0),
+	M("-dash-leading", S_IFREG, 0644, 4, T20S, 0, 0),
+	M(".hidden", S_IFREG, 0644, 3, T20S, 0, 0),
+	M("Jan 01  2000 trap.txt", S_IFREG, 0644, 4, T20S, 0, 0),
+	M("arrow -> name.txt", S_IFREG, 0644, 2, T20S, 0, 0),
+	M("big.bin", S_IFREG, 0644, 5368709120, T20S, 0, 0),
+	M("chardev", S_IFREG, 0644, 0, T20S, 0, 0),
+	M("dangling", S_IFLNK, 0777, 11, T20S, 0, 0),
+	M("empty_dir", S_IFDIR, 01770, -1, T20S, 0, 0),
+	M("farfuture.txt", S_IFREG, 0644, 0, "2027-06-01 08:30:00", 0, 0),
+	M("fifo", S_IFREG, 0644, 0, T20S, 0, 0),
+	M("future.txt", S_IFREG, 0644, 0, "2026-11-26 12:00:00", 0, 0),
+	M("link_to_dir", S_IFLNK, 0777, 6, T20S, 0, 0),
+	M("link_to_file", S_IFLNK, 0777, 9, T20S, 1234, 2345),
+	M("old.txt", S_IFREG, 0644, 0, "2001-02-03 04:05:06", 0, 0),
+	M("plain.txt", S_IFREG, 0644, 5, T20S, 1234, 2345),
+	M("semi;colon=x.txt", S_IFREG, 0644, 4, T20S, 0, 0),
+	M("setgid_dir", S_IFDIR, 02750, -1, T20S, 0, 0),
+	M("setuid.sh", S_IFREG, 04755, 10, T20S, 1234, 2345),
+	M("setuid_noexec", S_IFREG, 04644, 1, T20S, 0, 0),
+	M("spring.txt", S_IFREG, 0644, 0, "2026-03-15 09:10:11", 0, 0),
+	M("sticky_dir", S_IFDIR, 01777, -1, T20S, 0, 0),
+	M("subdir", S_IFDIR, 0755, -1, T20S, 65534, 65534),
+	M("trailing space.txt ", S_IFREG, 0644, 6, T20S, 0, 0),
+	M("with space.txt", S_IFREG, 0600, 3, T20S, 65534, 65534),
+	M(UNI, S_IFREG, 0644, 1, T20S, 0, 0),
 };
 
 /*
@@ -393,39 +393,39 @@ static const struct want pureftpd_mlsd[] = {
  * a size, no cdir/pdir.
  */
 static const struct want pyftpdlib_mlsd[] = {
-    M("  leading spaces.txt", S_IFREG, 0644, 5, T20S, 0, 0),
-    M("-dash-leading", S_IFREG, 0644, 4, T20S, 0, 0),
-    M(".hidden", S_IFREG, 0644, 3, T20S, 0, 0),
-    M("Jan 01  2000 trap.txt", S_IFREG, 0644, 4, T20S, 0, 0),
-    M("arrow -> name.txt", S_IFREG, 0644, 2, T20S, 0, 0),
-    M("big.bin", S_IFREG, 0644, 5368709120, T20S, 0, 0),
-    M("chardev", S_IFREG, 0644, 0, T20S, 0, 0),
-    M("empty_dir", S_IFDIR, 0770, 4096, T20S, 0, 0),
-    M("farfuture.txt", S_IFREG, 0644, 0, "2027-06-01 08:30:00", 0, 0),
-    M("fifo", S_IFREG, 0644, 0, T20S, 0, 0),
-    M("future.txt", S_IFREG, 0644, 0, "2026-11-26 12:00:00", 0, 0),
-    M("link_to_dir", S_IFDIR, 0755, 4096, T20S, 65534, 65534),
-    M("link_to_file", S_IFREG, 0644, 5, T20S, 1234, 2345),
-    M("old.txt", S_IFREG, 0644, 0, "2001-02-03 04:05:06", 0, 0),
-    M("plain.txt", S_IFREG, 0644, 5, T20S, 1234, 2345),
-    M("semi;colon=x.txt", S_IFREG, 0644, 4, T20S, 0, 0),
-    M("setgid_dir", S_IFDIR, 0750, 4096, T20S, 0, 0),
-    M("setuid.sh", S_IFREG, 0755, 10, T20S, 1234, 2345),
-    M("setuid_noexec", S_IFREG, 0644, 1, T20S, 0, 0),
-    M("spring.txt", S_IFREG, 0644, 0, "2026-03-15 09:10:11", 0, 0),
-    M("sticky_dir", S_IFDIR, 0777, 4096, T20S, 0, 0),
-    M("subdir", S_IFDIR, 0755, 4096, T20S, 65534, 65534),
-    M("trailing space.txt ", S_IFREG, 0644, 6, T20S, 0, 0),
-    M("with space.txt", S_IFREG, 0600, 3, T20S, 65534, 65534),
-    M(UNI, S_IFREG, 0644, 1, T20S, 0, 0),
+	M("  leading spaces.txt", S_IFREG, 0644, 5, T20S, 0, 0),
+	M("-dash-leading", S_IFREG, 0644, 4, T20S, 0, 0),
+	M(".hidden", S_IFREG, 0644, 3, T20S, 0, 0),
+	M("Jan 01  2000 trap.txt", S_IFREG, 0644, 4, T20S, 0, 0),
+	M("arrow -> name.txt", S_IFREG, 0644, 2, T20S, 0, 0),
+	M("big.bin", S_IFREG, 0644, 5368709120, T20S, 0, 0),
+	M("chardev", S_IFREG, 0644, 0, T20S, 0, 0),
+	M("empty_dir", S_IFDIR, 0770, 4096, T20S, 0, 0),
+	M("farfuture.txt", S_IFREG, 0644, 0, "2027-06-01 08:30:00", 0, 0),
+	M("fifo", S_IFREG, 0644, 0, T20S, 0, 0),
+	M("future.txt", S_IFREG, 0644, 0, "2026-11-26 12:00:00", 0, 0),
+	M("link_to_dir", S_IFDIR, 0755, 4096, T20S, 65534, 65534),
+	M("link_to_file", S_IFREG, 0644, 5, T20S, 1234, 2345),
+	M("old.txt", S_IFREG, 0644, 0, "2001-02-03 04:05:06", 0, 0),
+	M("plain.txt", S_IFREG, 0644, 5, T20S, 1234, 2345),
+	M("semi;colon=x.txt", S_IFREG, 0644, 4, T20S, 0, 0),
+	M("setgid_dir", S_IFDIR, 0750, 4096, T20S, 0, 0),
+	M("setuid.sh", S_IFREG, 0755, 10, T20S, 1234, 2345),
+	M("setuid_noexec", S_IFREG, 0644, 1, T20S, 0, 0),
+	M("spring.txt", S_IFREG, 0644, 0, "2026-03-15 09:10:11", 0, 0),
+	M("sticky_dir", S_IFDIR, 0777, 4096, T20S, 0, 0),
+	M("subdir", S_IFDIR, 0755, 4096, T20S, 65534, 65534),
+	M("trailing space.txt ", S_IFREG, 0644, 6, T20S, 0, 0),
+	M("with space.txt", S_IFREG, 0600, 3, T20S, 65534, 65534),
+	M(UNI, S_IFREG, 0644, 1, T20S, 0, 0),
 };
 
 /* Field guide 4.5 (FileZilla's parser tests): IIS / MS-DOS style. */
 static const struct want guide_iis[] = {
-    D("16-dos-dateambiguous dir", S_IFDIR, -1, "2000-04-27 12:09"),
-    D("17-dos-dateambiguous file", S_IFREG, 589, "2000-04-06 15:47"),
-    D("18-dos-longyear dir", S_IFDIR, -1, "2002-09-02 18:48"),
-    D("19-dos-longyear file", S_IFREG, 9730, "2002-09-02 19:06"),
+	D("16-dos-dateambiguous dir", S_IFDIR, -1, "2000-04-27 12:09"),
+	D("17-dos-dateambiguous file", S_IFREG, 589, "2000-04-06 15:47"),
+	D("18-dos-longyear dir", S_IFDIR, -1, "2002-09-02 18:48"),
+	D("19-dos-longyear file", S_IFREG, 9730, "2002-09-02 19:06"),
 };
 
 struct fixture {
@@ -443,22 +443,22 @@ struct fixture {
 	}
 
 static const struct fixture fixtures[] = {
-    FX("vsftpd.list-a", FTP_LIST_AUTO, vsftpd_list, 0, false),
-    FX("vsftpd.list", FTP_LIST_AUTO, vsftpd_list, 0, true),
-    FX("proftpd.list-a", FTP_LIST_AUTO, named_list, 0, false),
-    FX("proftpd.list", FTP_LIST_AUTO, named_list, 0, true),
-    FX("pyftpdlib.list", FTP_LIST_AUTO, named_list, 0, false),
-    FX("pureftpd.list-a", FTP_LIST_AUTO, pureftpd_list, 0, false),
-    FX("pureftpd.list", FTP_LIST_AUTO, pureftpd_list, 0, true),
-    FX("proftpd.mlsd-default", FTP_LIST_MLSD, proftpd_mlsd, 0, false),
-    /* After OPTS MLST ProFTPD drops the unix.uid/unix.gid it does not
-     * know (it calls them UNIX.owner/UNIX.group). */
-    FX("proftpd.mlsd", FTP_LIST_MLSD, proftpd_mlsd, BA_UID | BA_GID, false),
-    FX("pureftpd.mlsd", FTP_LIST_MLSD, pureftpd_mlsd, 0, false),
-    FX("pyftpdlib.mlsd", FTP_LIST_MLSD, pyftpdlib_mlsd, 0, false),
-    FX("pyftpdlib.mlsd-default", FTP_LIST_MLSD, pyftpdlib_mlsd,
-        BA_MODE_PERM | BA_UID | BA_GID, false),
-    FX("guide-iis.list", FTP_LIST_AUTO, guide_iis, 0, false),
+	FX("vsftpd.list-a", FTP_LIST_AUTO, vsftpd_list, 0, false),
+	FX("vsftpd.list", FTP_LIST_AUTO, vsftpd_list, 0, true),
+	FX("proftpd.list-a", FTP_LIST_AUTO, named_list, 0, false),
+	FX("proftpd.list", FTP_LIST_AUTO, named_list, 0, true),
+	FX("pyftpdlib.list", FTP_LIST_AUTO, named_list, 0, false),
+	FX("pureftpd.list-a", FTP_LIST_AUTO, pureftpd_list, 0, false),
+	FX("pureftpd.list", FTP_LIST_AUTO, pureftpd_list, 0, true),
+	FX("proftpd.mlsd-default", FTP_LIST_MLSD, proftpd_mlsd, 0, false),
+	/* After OPTS MLST ProFTPD drops the unix.uid/unix.gid it does not
+	 * know (it calls them UNIX.owner/UNIX.group). */
+	FX("proftpd.mlsd", FTP_LIST_MLSD, proftpd_mlsd, BA_UID | BA_GID, false),
+	FX("pureftpd.mlsd", FTP_LIST_MLSD, pureftpd_mlsd, 0, false),
+	FX("pyftpdlib.mlsd", FTP_LIST_MLSD, pyftpdlib_mlsd, 0, false),
+	FX("pyftpdlib.mlsd-default", FTP_LIST_MLSD, pyftpdlib_mlsd,
+	    BA_MODE_PERM | BA_UID | BA_GID, false),
+	FX("guide-iis.list", FTP_LIST_AUTO, guide_iis, 0, false),
 };
 
 static unsigned
@@ -553,7 +553,7 @@ check_fixture(const struct fixture *fx, const char *data, size_t len,
 static void
 test_fixtures(void **state)
 {
-	static const size_t chunks[] = {0, 1, 2, 3, 5, 7, 13, 64, 509, 4096};
+	static const size_t chunks[] = { 0, 1, 2, 3, 5, 7, 13, 64, 509, 4096 };
 	const struct fixture *fx;
 	size_t i, c, len;
 	char *data;
@@ -773,20 +773,20 @@ test_mlsd_modes(void **state)
 		const char *fact;
 		int mode; /* -1: rejected */
 	} cases[] = {
-	    {"unix.mode=0644", 0644},
-	    {"unix.mode=644", 0644},
-	    {"UNIX.mode=0o640", 0640},
-	    {"unix.mode=0O755", 0755},
-	    {"unix.mode=00", 0},
-	    {"unix.mode=04755", 04755},
-	    {"unix.mode=01777", 01777},
-	    {"unix.mode=0000644", 0644},
-	    {"unix.mode=0o", -1},
-	    {"unix.mode=", -1},
-	    {"unix.mode=0648", -1},
-	    {"unix.mode=17777", -1},
-	    {"unix.mode=-644", -1},
-	    {"unix.mode=0x1ff", -1},
+		{ "unix.mode=0644", 0644 },
+		{ "unix.mode=644", 0644 },
+		{ "UNIX.mode=0o640", 0640 },
+		{ "unix.mode=0O755", 0755 },
+		{ "unix.mode=00", 0 },
+		{ "unix.mode=04755", 04755 },
+		{ "unix.mode=01777", 01777 },
+		{ "unix.mode=0000644", 0644 },
+		{ "unix.mode=0o", -1 },
+		{ "unix.mode=", -1 },
+		{ "unix.mode=0648", -1 },
+		{ "unix.mode=17777", -1 },
+		{ "unix.mode=-644", -1 },
+		{ "unix.mode=0x1ff", -1 },
 	};
 	struct ftp_list_entry e;
 	char line[128];
@@ -827,15 +827,15 @@ test_mlsd_times(void **state)
 	assert_int_equal(e.attr.valid, BA_MODE_TYPE | BA_MTIME);
 	/* Out of range or malformed: the fact is ignored, not the entry. */
 	static const char *const bad[] = {
-	    "type=file;modify=20230229000000; f",
-	    "type=file;modify=20261323000000; f",
-	    "type=file;modify=20261100000000; f",
-	    "type=file;modify=20261123240000; f",
-	    "type=file;modify=20261123236000; f",
-	    "type=file;modify=2026112318311; f",
-	    "type=file;modify=20261123183113.; f",
-	    "type=file;modify=20261123183113Z; f",
-	    "type=file;modify=18991231235959; f",
+		"type=file;modify=20230229000000; f",
+		"type=file;modify=20261323000000; f",
+		"type=file;modify=20261100000000; f",
+		"type=file;modify=20261123240000; f",
+		"type=file;modify=20261123236000; f",
+		"type=file;modify=2026112318311; f",
+		"type=file;modify=20261123183113.; f",
+		"type=file;modify=20261123183113Z; f",
+		"type=file;modify=18991231235959; f",
 	};
 	size_t i;
 
@@ -849,14 +849,14 @@ static void
 test_mlsd_invalid(void **state)
 {
 	static const char *const bad[] = {
-	    "line.txt", /* second half of an LF name */
-	    "line two.txt", /* the same, with a space */
-	    " type=file; x", /* no facts */
-	    "type=file;", /* no name */
-	    "type=file; ", /* empty name */
-	    "size=1;modify=20261123183113; x", /* no type */
-	    "type=file;junk; x", /* a fact without '=' */
-	    "type=file;=x; x", /* empty fact name */
+		"line.txt", /* second half of an LF name */
+		"line two.txt", /* the same, with a space */
+		" type=file; x", /* no facts */
+		"type=file;", /* no name */
+		"type=file; ", /* empty name */
+		"size=1;modify=20261123183113; x", /* no type */
+		"type=file;junk; x", /* a fact without '=' */
+		"type=file;=x; x", /* empty fact name */
 	};
 	struct ftp_list_entry e;
 	size_t i;
@@ -989,28 +989,28 @@ test_unix_modes(void **state)
 		const char *perms;
 		mode_t mode;
 	} cases[] = {
-	    {"-rwsr-xr-x", S_IFREG | 04755},
-	    {"-rwSr--r--", S_IFREG | 04644},
-	    {"-rwxr-sr-x", S_IFREG | 02755},
-	    {"-rw-r-Sr--", S_IFREG | 02644},
-	    {"drwxrwxrwt", S_IFDIR | 01777},
-	    {"drwxrwx--T", S_IFDIR | 01770},
-	    {"----------", S_IFREG | 0},
-	    {"lrwxrwxrwx", S_IFLNK | 0777},
-	    {"-rw-r-lr--", S_IFREG | 02644},
-	    {"-rwsrwsrwt", S_IFREG | 07777},
+		{ "-rwsr-xr-x", S_IFREG | 04755 },
+		{ "-rwSr--r--", S_IFREG | 04644 },
+		{ "-rwxr-sr-x", S_IFREG | 02755 },
+		{ "-rw-r-Sr--", S_IFREG | 02644 },
+		{ "drwxrwxrwt", S_IFDIR | 01777 },
+		{ "drwxrwx--T", S_IFDIR | 01770 },
+		{ "----------", S_IFREG | 0 },
+		{ "lrwxrwxrwx", S_IFLNK | 0777 },
+		{ "-rw-r-lr--", S_IFREG | 02644 },
+		{ "-rwsrwsrwt", S_IFREG | 07777 },
 	};
 	static const char *const bad[] = {
-	    "xrw-r--r--",
-	    "-rw-r--r-",
-	    "-rw-r--r--x",
-	    "-rw-r--r--++",
-	    "-rt-r--r--",
-	    "-rwsr-xr-s",
-	    "-wr-r--r--",
-	    "-rwtr-xr-x",
-	    "-rw-r--r-s",
-	    "d [R----F--]",
+		"xrw-r--r--",
+		"-rw-r--r-",
+		"-rw-r--r--x",
+		"-rw-r--r--++",
+		"-rt-r--r--",
+		"-rwsr-xr-s",
+		"-wr-r--r--",
+		"-rwtr-xr-x",
+		"-rw-r--r-s",
+		"d [R----F--]",
 	};
 	struct ftp_list_entry e;
 	char line[128];
@@ -1089,26 +1089,26 @@ static void
 test_unix_invalid(void **state)
 {
 	static const char *const bad[] = {
-	    "-rw-r--r-- 1 0 0 2 Nov 23", /* no time */
-	    "-rw-r--r-- 1 0 0 2 Foo 23 18:31 x", /* no month */
-	    "-rw-r--r-- 1 0 0 2 Nov 32 18:31 x", /* day */
-	    "-rw-r--r-- 1 0 0 2 Nov 0 18:31 x",
-	    "-rw-r--r-- 1 0 0 2 Feb 30 2001 x",
-	    "-rw-r--r-- 1 0 0 2 Nov 23 24:00 x", /* time */
-	    "-rw-r--r-- 1 0 0 2 Nov 23 18:60 x",
-	    "-rw-r--r-- 1 0 0 2 Nov 23 18:3 x",
-	    "-rw-r--r-- 1 0 0 2 Nov 23 123:30 x",
-	    "-rw-r--r-- 1 0 0 2 Nov 23 201 x", /* year */
-	    "-rw-r--r-- 1 0 0 2 Nov 23 1899 x",
-	    "-rw-r--r-- 1 0 0 x2 Nov 23 18:31 x", /* size */
-	    "-rw-r--r-- 1 0 0 1, 3 Nov 23 18:31 x", /* not a device */
-	    "crw-r--r-- 1 0 0 a, 3 Nov 23 18:31 x",
-	    "crw-r--r-- 1 0 0 1,x Nov 23 18:31 x",
-	    "-rw-r--r-- a b c d 2 Nov 23 18:31 x", /* too many fields */
-	    "-rw-r--r-- x 0 0 2 Nov 23 18:31 x", /* links not numeric */
-	    "-rw-r--r-- Nov 23 18:31 x", /* no size */
-	    "04-27-00  12:09PM       <DIR>          dos",
-	    "modify=20261123183113;type=file; x",
+		"-rw-r--r-- 1 0 0 2 Nov 23", /* no time */
+		"-rw-r--r-- 1 0 0 2 Foo 23 18:31 x", /* no month */
+		"-rw-r--r-- 1 0 0 2 Nov 32 18:31 x", /* day */
+		"-rw-r--r-- 1 0 0 2 Nov 0 18:31 x",
+		"-rw-r--r-- 1 0 0 2 Feb 30 2001 x",
+		"-rw-r--r-- 1 0 0 2 Nov 23 24:00 x", /* time */
+		"-rw-r--r-- 1 0 0 2 Nov 23 18:60 x",
+		"-rw-r--r-- 1 0 0 2 Nov 23 18:3 x",
+		"-rw-r--r-- 1 0 0 2 Nov 23 123:30 x",
+		"-rw-r--r-- 1 0 0 2 Nov 23 201 x", /* year */
+		"-rw-r--r-- 1 0 0 2 Nov 23 1899 x",
+		"-rw-r--r-- 1 0 0 x2 Nov 23 18:31 x", /* size */
+		"-rw-r--r-- 1 0 0 1, 3 Nov 23 18:31 x", /* not a device */
+		"crw-r--r-- 1 0 0 a, 3 Nov 23 18:31 x",
+		"crw-r--r-- 1 0 0 1,x Nov 23 18:31 x",
+		"-rw-r--r-- a b c d 2 Nov 23 18:31 x", /* too many fields */
+		"-rw-r--r-- x 0 0 2 Nov 23 18:31 x", /* links not numeric */
+		"-rw-r--r-- Nov 23 18:31 x", /* no size */
+		"04-27-00  12:09PM       <DIR>          dos",
+		"modify=20261123183113;type=file; x",
 	};
 	struct ftp_list_entry e;
 	size_t i;
@@ -1127,21 +1127,21 @@ test_unix_year(void **state)
 		const char *date; /* "Mon DD HH:MM" */
 		const char *want;
 	} cases[] = {
-	    {"2026-11-24 12:30", "Nov 20 10:11", "2026-11-20 10:11"},
-	    {"2026-11-24 12:30", "Nov 26 12:00", "2026-11-26 12:00"},
-	    /* 30 days ahead is still this year, a minute more is not */
-	    {"2026-11-24 12:30", "Dec 24 12:30", "2026-12-24 12:30"},
-	    {"2026-11-24 12:30", "Dec 24 12:31", "2025-12-24 12:31"},
-	    {"2026-11-24 12:30", "Jun  1 08:30", "2026-06-01 08:30"},
-	    /* around New Year */
-	    {"2027-01-05 00:00", "Dec 31 23:59", "2026-12-31 23:59"},
-	    {"2026-12-20 00:00", "Jan 10 10:00", "2026-01-10 10:00"},
-	    {"2026-12-31 23:00", "Jan  2 10:00", "2026-01-02 10:00"},
-	    /* Feb 29 goes back to a leap year */
-	    {"2027-03-10 00:00", "Feb 29 10:00", "2024-02-29 10:00"},
-	    {"2028-03-10 00:00", "Feb 29 10:00", "2028-02-29 10:00"},
-	    {"2028-01-10 00:00", "Feb 29 10:00", "2024-02-29 10:00"},
-	    {"2027-01-10 00:00", "Feb 29 10:00", "2024-02-29 10:00"},
+		{ "2026-11-24 12:30", "Nov 20 10:11", "2026-11-20 10:11" },
+		{ "2026-11-24 12:30", "Nov 26 12:00", "2026-11-26 12:00" },
+		/* 30 days ahead is still this year, a minute more is not */
+		{ "2026-11-24 12:30", "Dec 24 12:30", "2026-12-24 12:30" },
+		{ "2026-11-24 12:30", "Dec 24 12:31", "2025-12-24 12:31" },
+		{ "2026-11-24 12:30", "Jun  1 08:30", "2026-06-01 08:30" },
+		/* around New Year */
+		{ "2027-01-05 00:00", "Dec 31 23:59", "2026-12-31 23:59" },
+		{ "2026-12-20 00:00", "Jan 10 10:00", "2026-01-10 10:00" },
+		{ "2026-12-31 23:00", "Jan  2 10:00", "2026-01-02 10:00" },
+		/* Feb 29 goes back to a leap year */
+		{ "2027-03-10 00:00", "Feb 29 10:00", "2024-02-29 10:00" },
+		{ "2028-03-10 00:00", "Feb 29 10:00", "2028-02-29 10:00" },
+		{ "2028-01-10 00:00", "Feb 29 10:00", "2024-02-29 10:00" },
+		{ "2027-01-10 00:00", "Feb 29 10:00", "2024-02-29 10:00" },
 	};
 	struct ftp_list_entry e;
 	char line[128];
@@ -1225,30 +1225,30 @@ test_dos(void **state)
 	assert_int_equal(dos("", &e), 0);
 
 	static const char *const bad[] = {
-	    "2002-09-02  19:06  <DIR>  ", /* no name */
-	    "2002-09-02  19:06  <DIR>",
-	    "2002-09-02  19:06",
-	    "2002-09-02",
-	    "13-13-00  12:09PM  1 f", /* date */
-	    "02-30-00  12:09PM  1 f",
-	    "02-03-1899  12:09  1 f",
-	    "2002-09-2002  12:09  1 f",
-	    "123-09-02  12:09  1 f",
-	    "02-03  12:09  1 f",
-	    "02-03-004  12:09  1 f",
-	    "02/03-04  12:09  1 f",
-	    "04-27-00  13:09PM  1 f", /* time */
-	    "04-27-00  00:09AM  1 f",
-	    "04-27-00  24:00  1 f",
-	    "04-27-00  12:60  1 f",
-	    "04-27-00  1209  1 f",
-	    "04-27-00  12:09XM  1 f",
-	    "04-27-00  12:09  ,1 f", /* size */
-	    "04-27-00  12:09  1, f",
-	    "04-27-00  12:09  1,,2 f",
-	    "04-27-00  12:09  <DIRX> f",
-	    "04-27-00  12:09  99999999999999999999 f",
-	    "-rw-r--r-- 1 0 0 2 Nov 23 18:31 x",
+		"2002-09-02  19:06  <DIR>  ", /* no name */
+		"2002-09-02  19:06  <DIR>",
+		"2002-09-02  19:06",
+		"2002-09-02",
+		"13-13-00  12:09PM  1 f", /* date */
+		"02-30-00  12:09PM  1 f",
+		"02-03-1899  12:09  1 f",
+		"2002-09-2002  12:09  1 f",
+		"123-09-02  12:09  1 f",
+		"02-03  12:09  1 f",
+		"02-03-004  12:09  1 f",
+		"02/03-04  12:09  1 f",
+		"04-27-00  13:09PM  1 f", /* time */
+		"04-27-00  00:09AM  1 f",
+		"04-27-00  24:00  1 f",
+		"04-27-00  12:60  1 f",
+		"04-27-00  1209  1 f",
+		"04-27-00  12:09XM  1 f",
+		"04-27-00  12:09  ,1 f", /* size */
+		"04-27-00  12:09  1, f",
+		"04-27-00  12:09  1,,2 f",
+		"04-27-00  12:09  <DIRX> f",
+		"04-27-00  12:09  99999999999999999999 f",
+		"-rw-r--r-- 1 0 0 2 Nov 23 18:31 x",
 	};
 	size_t i;
 
@@ -1348,10 +1348,10 @@ fill(char *p, size_t n)
 static void
 test_parser_overlong(void **state)
 {
-	size_t sizes[] = {FTP_LIST_LINE_MAX - 12, FTP_LIST_LINE_MAX - 11,
-	    FTP_LIST_LINE_MAX, 3 * FTP_LIST_LINE_MAX};
-	static const char *const ends[] = {"\r\n", "\n"};
-	static const size_t chunks[] = {0, 1, 100, 4095, 8193};
+	size_t sizes[] = { FTP_LIST_LINE_MAX - 12, FTP_LIST_LINE_MAX - 11,
+		FTP_LIST_LINE_MAX, 3 * FTP_LIST_LINE_MAX };
+	static const char *const ends[] = { "\r\n", "\n" };
+	static const size_t chunks[] = { 0, 1, 100, 4095, 8193 };
 	size_t s, c, k, len, namelen;
 	struct result r;
 	char *d;
@@ -1477,25 +1477,25 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fixtures),
-	    cmocka_unit_test(test_fixture_detection),
-	    cmocka_unit_test(test_fixture_lf_only),
-	    cmocka_unit_test(test_mlsd_basic),
-	    cmocka_unit_test(test_mlsd_types),
-	    cmocka_unit_test(test_mlsd_modes),
-	    cmocka_unit_test(test_mlsd_times),
-	    cmocka_unit_test(test_mlsd_invalid),
-	    cmocka_unit_test(test_unix_fields),
-	    cmocka_unit_test(test_unix_modes),
-	    cmocka_unit_test(test_unix_names),
-	    cmocka_unit_test(test_unix_invalid),
-	    cmocka_unit_test(test_unix_year),
-	    cmocka_unit_test(test_dos),
-	    cmocka_unit_test(test_parser_detect),
-	    cmocka_unit_test(test_parser_lines),
-	    cmocka_unit_test(test_parser_overlong),
-	    cmocka_unit_test(test_parser_eol_recovery),
-	    cmocka_unit_test(test_parser_callback_error),
+		cmocka_unit_test(test_fixtures),
+		cmocka_unit_test(test_fixture_detection),
+		cmocka_unit_test(test_fixture_lf_only),
+		cmocka_unit_test(test_mlsd_basic),
+		cmocka_unit_test(test_mlsd_types),
+		cmocka_unit_test(test_mlsd_modes),
+		cmocka_unit_test(test_mlsd_times),
+		cmocka_unit_test(test_mlsd_invalid),
+		cmocka_unit_test(test_unix_fields),
+		cmocka_unit_test(test_unix_modes),
+		cmocka_unit_test(test_unix_names),
+		cmocka_unit_test(test_unix_invalid),
+		cmocka_unit_test(test_unix_year),
+		cmocka_unit_test(test_dos),
+		cmocka_unit_test(test_parser_detect),
+		cmocka_unit_test(test_parser_lines),
+		cmocka_unit_test(test_parser_overlong),
+		cmocka_unit_test(test_parser_eol_recovery),
+		cmocka_unit_test(test_parser_callback_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -255,11 +255,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sample_file),
-	    cmocka_unit_test(test_crlf_and_oneline),
-	    cmocka_unit_test(test_file_errors),
-	    cmocka_unit_test(test_tokens),
-	    cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_sample_file),
+		cmocka_unit_test(test_crlf_and_oneline),
+		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,7 +24,7 @@ static void
 expect_pasv(const char *text, unsigned a, unsigned b, unsigned c, unsigned d,
     unsigned port)
 {
-	uint8_t ip[4] = {0};
+	uint8_t ip[4] = { 0 };
 	unsigned p = 0;
 
 	assert_int_equal(ftp_parse_pasv(text, strlen(text), ip, &p), 0);
@@ -38,7 +38,7 @@ expect_pasv(const char *text, unsigned a, unsigned b, unsigned c, unsigned d,
 static void
 expect_pasv_bad(const char *text)
 {
-	uint8_t ip[4] = {9, 9, 9, 9};
+	uint8_t ip[4] = { 9, 9, 9, 9 };
 	unsigned p = 7;
 
 	assert_int_equal(ftp_parse_pasv(text, strlen(text), ip, &p), -EPROTO);
@@ -367,7 +367,7 @@ test_size(void **state)
 static void
 expect_time(const char *s, long long sec, long nsec)
 {
-	struct timespec ts = {0, 0};
+	struct timespec ts = { 0, 0 };
 
 	assert_int_equal(ftp_parse_time(s, strlen(s), &ts), 0);
 	assert_true((long long)ts.tv_sec == sec);
@@ -377,7 +377,7 @@ expect_time(const char *s, long long sec, long nsec)
 static void
 expect_time_bad(const char *s)
 {
-	struct timespec ts = {42, 42};
+	struct timespec ts = { 42, 42 };
 
 	assert_int_equal(ftp_parse_time(s, strlen(s), &ts), -EPROTO);
 	assert_true(ts.tv_sec == 42 && ts.tv_nsec == 42);
@@ -427,7 +427,7 @@ test_time(void **state)
 static void
 test_mdtm(void **state)
 {
-	struct timespec ts = {0, 0};
+	struct timespec ts = { 0, 0 };
 
 	(void)state;
 	assert_int_equal(ftp_parse_mdtm(S("213 20010203040506"), &ts), 0);
@@ -453,14 +453,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pasv),
-	    cmocka_unit_test(test_epsv),
-	    cmocka_unit_test(test_pwd),
-	    cmocka_unit_test(test_feat_servers),
-	    cmocka_unit_test(test_feat_variants),
-	    cmocka_unit_test(test_size),
-	    cmocka_unit_test(test_time),
-	    cmocka_unit_test(test_mdtm),
+		cmocka_unit_test(test_pasv),
+		cmocka_unit_test(test_epsv),
+		cmocka_unit_test(test_pwd),
+		cmocka_unit_test(test_feat_servers),
+		cmocka_unit_test(test_feat_variants),
+		cmocka_unit_test(test_size),
+		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_mdtm),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

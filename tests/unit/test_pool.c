@@ -41,7 +41,7 @@ struct fake_conn {
 static void
 sleep_ms(int ms)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
 
 	while (nanosleep(&ts, &ts) != 0)
 		;
@@ -126,10 +126,10 @@ fake_destroy(void *ctx, void *conn, bool graceful)
 }
 
 static const struct pool_conn_ops fake_ops = {
-    .connect = fake_connect,
-    .check = fake_check,
-    .reset = fake_reset,
-    .destroy = fake_destroy,
+	.connect = fake_connect,
+	.check = fake_check,
+	.reset = fake_reset,
+	.destroy = fake_destroy,
 };
 
 static int
@@ -170,10 +170,10 @@ static struct fixture *
 fixture_new(unsigned max, int idle_ms, int park_ms, int wait_ms)
 {
 	struct pool_config cfg = {
-	    .max = max,
-	    .idle_timeout_ms = idle_ms,
-	    .park_timeout_ms = park_ms,
-	    .wait_timeout_ms = wait_ms,
+		.max = max,
+		.idle_timeout_ms = idle_ms,
+		.park_timeout_ms = park_ms,
+		.wait_timeout_ms = wait_ms,
 	};
 	struct fixture *fx = calloc(1, sizeof(*fx));
 
@@ -199,7 +199,7 @@ fixture_free(struct fixture *fx)
 static void
 test_new_invalid(void **state)
 {
-	struct pool_config cfg = {.max = 0};
+	struct pool_config cfg = { .max = 0 };
 	struct pool_conn_ops ops = fake_ops;
 	struct pool *p = (struct pool *)&cfg;
 
@@ -341,13 +341,13 @@ run_workers(struct fixture *fx, int nthreads, int iterations, bool park,
 	assert_true(nthreads <= 16);
 	for (i = 0; i < nthreads; i++) {
 		w[i] = (struct worker){
-		    .fx = fx,
-		    .out = &out,
-		    .peak_out = &peak,
-		    .errors = &errs,
-		    .iterations = iterations,
-		    .seed = (unsigned)i * 7919u + 1,
-		    .park = park,
+			.fx = fx,
+			.out = &out,
+			.peak_out = &peak,
+			.errors = &errs,
+			.iterations = iterations,
+			.seed = (unsigned)i * 7919u + 1,
+			.park = park,
 		};
 		assert_int_equal(
 		    pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
@@ -793,29 +793,29 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_new_invalid),
-	    cmocka_unit_test(test_reuse),
-	    cmocka_unit_test(test_lifo),
-	    cmocka_unit_test(test_destroy_closes_all),
-	    cmocka_unit_test(test_concurrent_bounded),
-	    cmocka_unit_test(test_concurrent_park),
-	    cmocka_unit_test(test_wait_timeout),
-	    cmocka_unit_test(test_waiter_gets_checkin),
-	    cmocka_unit_test(test_checkin_unreusable),
-	    cmocka_unit_test(test_check_failure),
-	    cmocka_unit_test(test_connect_error),
-	    cmocka_unit_test(test_eusers_nothing_alive),
-	    cmocka_unit_test(test_eusers_shrinks),
-	    cmocka_unit_test(test_eusers_shrinks_while_waiting),
-	    cmocka_unit_test(test_park_unpark),
-	    cmocka_unit_test(test_reclaim_on_demand),
-	    cmocka_unit_test(test_reclaim_prefers_idle),
-	    cmocka_unit_test(test_reclaim_reset_fails),
-	    cmocka_unit_test(test_unpark_during_reclaim),
-	    cmocka_unit_test(test_reclaim_by_timer),
-	    cmocka_unit_test(test_reclaim_by_timer_reset_fails),
-	    cmocka_unit_test(test_idle_expiry),
-	    cmocka_unit_test(test_destroy_wakes_waiters),
+		cmocka_unit_test(test_new_invalid),
+		cmocka_unit_test(test_reuse),
+		cmocka_unit_test(test_lifo),
+		cmocka_unit_test(test_destroy_closes_all),
+		cmocka_unit_test(test_concurrent_bounded),
+		cmocka_unit_test(test_concurrent_park),
+		cmocka_unit_test(test_wait_timeout),
+		cmocka_unit_test(test_waiter_gets_checkin),
+		cmocka_unit_test(test_checkin_unreusable),
+		cmocka_unit_test(test_check_failure),
+		cmocka_unit_test(test_connect_error),
+		cmocka_unit_test(test_eusers_nothing_alive),
+		cmocka_unit_test(test_eusers_shrinks),
+		cmocka_unit_test(test_eusers_shrinks_while_waiting),
+		cmocka_unit_test(test_park_unpark),
+		cmocka_unit_test(test_reclaim_on_demand),
+		cmocka_unit_test(test_reclaim_prefers_idle),
+		cmocka_unit_test(test_reclaim_reset_fails),
+		cmocka_unit_test(test_unpark_during_reclaim),
+		cmocka_unit_test(test_reclaim_by_timer),
+		cmocka_unit_test(test_reclaim_by_timer_reset_fails),
+		cmocka_unit_test(test_idle_expiry),
+		cmocka_unit_test(test_destroy_wakes_waiters),
 	};
 
 	log_init(LOG_LVL_ERR, false);

@@ -218,7 +218,7 @@ load_fixture(const char *name, size_t *len)
 static void
 test_pureftpd_session(void **state)
 {
-	static const int codes[] = {220, 331, 230, 200, 229, 150, 226, 221};
+	static const int codes[] = { 220, 331, 230, 200, 229, 150, 226, 221 };
 	struct run r;
 	struct ftp_reply rep;
 	size_t len, i;
@@ -271,12 +271,14 @@ test_feat_fixtures(void **state)
 		unsigned nlines;
 		const char *second;
 	} fx[] = {
-	    {"vsftpd_feat.txt", 9, "211-Features:\n EPRT\n"},
-	    {"vsftpd_tls_feat.txt", 12, "211-Features:\n AUTH TLS\n"},
-	    {"proftpd_feat.txt", 26, "211-Features:\n AUTH TLS\n"},
-	    {"pureftpd_feat.txt", 20, "211-Extensions supported:\n UTF8\n"},
-	    {"pyftpdlib_feat.txt", 11, "211-Features supported:\n EPRT\n"},
-	    {"iis_feat.txt", 12, "211-Extended features supported:\n"},
+		{ "vsftpd_feat.txt", 9, "211-Features:\n EPRT\n" },
+		{ "vsftpd_tls_feat.txt", 12, "211-Features:\n AUTH TLS\n" },
+		{ "proftpd_feat.txt", 26, "211-Features:\n AUTH TLS\n" },
+		{ "pureftpd_feat.txt", 20,
+		    "211-Extensions supported:\n UTF8\n" },
+		{ "pyftpdlib_feat.txt", 11,
+		    "211-Features supported:\n EPRT\n" },
+		{ "iis_feat.txt", 12, "211-Extended features supported:\n" },
 	};
 	struct run r;
 	size_t len, i;
@@ -679,7 +681,7 @@ test_reset(void **state)
 static void
 test_last_line(void **state)
 {
-	struct ftp_reply rep = {0};
+	struct ftp_reply rep = { 0 };
 
 	(void)state;
 	assert_string_equal(ftp_reply_last_line(&rep), "");
@@ -703,22 +705,22 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pureftpd_session),
-	    cmocka_unit_test(test_feat_fixtures),
-	    cmocka_unit_test(test_stat_fixtures),
-	    cmocka_unit_test(test_pyftpdlib_unsolicited),
-	    cmocka_unit_test(test_proftpd_mkd_lf),
-	    cmocka_unit_test(test_consumes_one_reply),
-	    cmocka_unit_test(test_empty_feed),
-	    cmocka_unit_test(test_line_endings),
-	    cmocka_unit_test(test_cr_at_chunk_boundary),
-	    cmocka_unit_test(test_garbage_before_reply),
-	    cmocka_unit_test(test_strict_termination),
-	    cmocka_unit_test(test_preliminary_then_final),
-	    cmocka_unit_test(test_line_max),
-	    cmocka_unit_test(test_text_max),
-	    cmocka_unit_test(test_reset),
-	    cmocka_unit_test(test_last_line),
+		cmocka_unit_test(test_pureftpd_session),
+		cmocka_unit_test(test_feat_fixtures),
+		cmocka_unit_test(test_stat_fixtures),
+		cmocka_unit_test(test_pyftpdlib_unsolicited),
+		cmocka_unit_test(test_proftpd_mkd_lf),
+		cmocka_unit_test(test_consumes_one_reply),
+		cmocka_unit_test(test_empty_feed),
+		cmocka_unit_test(test_line_endings),
+		cmocka_unit_test(test_cr_at_chunk_boundary),
+		cmocka_unit_test(test_garbage_before_reply),
+		cmocka_unit_test(test_strict_termination),
+		cmocka_unit_test(test_preliminary_then_final),
+		cmocka_unit_test(test_line_max),
+		cmocka_unit_test(test_text_max),
+		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_last_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

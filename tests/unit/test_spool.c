@@ -31,12 +31,12 @@ struct mfile {
 struct mock {
 	struct mfile files[MAXF];
 	unsigned reads, read_bytes, opens_w, renames, chmods, unlinks;
-	bool fail_write;	/* uploads fail after the first write */
+	bool fail_write; /* uploads fail after the first write */
 };
 
 struct backend_file {
-	struct mfile *f;	/* reader */
-	struct mfile tmp;	/* writer: bytes so far */
+	struct mfile *f; /* reader */
+	struct mfile tmp; /* writer: bytes so far */
 	char path[256];
 	bool writer;
 	bool failed;
@@ -50,7 +50,8 @@ static struct mfile *
 find(const char *path)
 {
 	for (int i = 0; i < MAXF; i++)
-		if (M.files[i].data != NULL && strcmp(M.files[i].name, path) == 0)
+		if (M.files[i].data != NULL &&
+		    strcmp(M.files[i].name, path) == 0)
 			return &M.files[i];
 	return NULL;
 }
@@ -112,8 +113,8 @@ m_read(struct backend *b, struct backend_file *h, char *buf, size_t size,
 }
 
 static ssize_t
-m_write(struct backend *b, struct backend_file *h, const char *buf,
-    size_t size, off_t off)
+m_write(struct backend *b, struct backend_file *h, const char *buf, size_t size,
+    off_t off)
 {
 	(void)b;
 	if ((size_t)off != h->tmp.len)
@@ -366,15 +367,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_lazy_fetch, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_read_your_writes, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_lazy_fetch, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_read_your_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_clean_close, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_failed_upload_keeps_data,
-		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_clean_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_failed_upload_keeps_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
 	};
 

@@ -73,18 +73,20 @@ test_schemes(void **state)
 {
 	(void)state;
 	expect_url("ftp://example.org",
-	    &(struct want){URL_FTP, NULL, NULL, "example.org", 21, "/", false});
+	    &(struct want){
+	        URL_FTP, NULL, NULL, "example.org", 21, "/", false });
 	expect_url("ftps://example.org/",
 	    &(struct want){
-	        URL_FTPS, NULL, NULL, "example.org", 990, "/", false});
+	        URL_FTPS, NULL, NULL, "example.org", 990, "/", false });
 	expect_url("ftpes://example.org",
 	    &(struct want){
-	        URL_FTPES, NULL, NULL, "example.org", 21, "/", false});
+	        URL_FTPES, NULL, NULL, "example.org", 21, "/", false });
 	expect_url("sftp://example.org",
 	    &(struct want){
-	        URL_SFTP, NULL, NULL, "example.org", 22, "/", false});
+	        URL_SFTP, NULL, NULL, "example.org", 22, "/", false });
 	expect_url("FTP://Example.ORG",
-	    &(struct want){URL_FTP, NULL, NULL, "Example.ORG", 21, "/", false});
+	    &(struct want){
+	        URL_FTP, NULL, NULL, "Example.ORG", 21, "/", false });
 	assert_string_equal(url_scheme_name(URL_FTP), "ftp");
 	assert_string_equal(url_scheme_name(URL_FTPS), "ftps");
 	assert_string_equal(url_scheme_name(URL_FTPES), "ftpes");
@@ -107,34 +109,34 @@ test_userinfo(void **state)
 {
 	(void)state;
 	expect_url("ftp://alice@h",
-	    &(struct want){URL_FTP, "alice", NULL, "h", 21, "/", false});
+	    &(struct want){ URL_FTP, "alice", NULL, "h", 21, "/", false });
 	expect_url("ftp://alice:s3cret@h/",
-	    &(struct want){URL_FTP, "alice", "s3cret", "h", 21, "/", false});
+	    &(struct want){ URL_FTP, "alice", "s3cret", "h", 21, "/", false });
 	/* An explicitly empty password is not an absent one. */
 	expect_url("ftp://alice:@h",
-	    &(struct want){URL_FTP, "alice", "", "h", 21, "/", false});
+	    &(struct want){ URL_FTP, "alice", "", "h", 21, "/", false });
 	expect_url("ftp://:pw@h",
-	    &(struct want){URL_FTP, NULL, "pw", "h", 21, "/", false});
+	    &(struct want){ URL_FTP, NULL, "pw", "h", 21, "/", false });
 	expect_url("ftp://@h",
-	    &(struct want){URL_FTP, NULL, NULL, "h", 21, "/", false});
+	    &(struct want){ URL_FTP, NULL, NULL, "h", 21, "/", false });
 	/* Percent-encoded '@', ':' and '/' in user and password. */
 	expect_url("ftp://a%40b:p%3Aw%2Fd@h",
-	    &(struct want){URL_FTP, "a@b", "p:w/d", "h", 21, "/", false});
+	    &(struct want){ URL_FTP, "a@b", "p:w/d", "h", 21, "/", false });
 	/* The last '@' separates: unencoded '@' in user or password. */
 	expect_url("ftp://a@b:p@ss@h:2121/x",
-	    &(struct want){URL_FTP, "a@b", "p@ss", "h", 2121, "/x", false});
+	    &(struct want){ URL_FTP, "a@b", "p@ss", "h", 2121, "/x", false });
 	/* The first ':' separates: a password may hold ':'. */
 	expect_url("ftp://u:a:b:c@h",
-	    &(struct want){URL_FTP, "u", "a:b:c", "h", 21, "/", false});
+	    &(struct want){ URL_FTP, "u", "a:b:c", "h", 21, "/", false });
 	/* UTF-8 and other raw bytes in a password. */
 	expect_url("ftp://j%C3%B6rg:p%C3%A4ss%20word@h",
-	    &(struct want){URL_FTP, "j\xc3\xb6rg", "p\xc3\xa4ss word", "h", 21,
-	        "/", false});
+	    &(struct want){ URL_FTP, "j\xc3\xb6rg", "p\xc3\xa4ss word", "h", 21,
+	        "/", false });
 	expect_url("ftp://u:p#ss?x@h",
-	    &(struct want){URL_FTP, "u", "p#ss?x", "h", 21, "/", false});
+	    &(struct want){ URL_FTP, "u", "p#ss?x", "h", 21, "/", false });
 	/* An '@' in the path is not userinfo. */
 	expect_url("ftp://h/mail@box",
-	    &(struct want){URL_FTP, NULL, NULL, "h", 21, "/mail@box", false});
+	    &(struct want){ URL_FTP, NULL, NULL, "h", 21, "/mail@box", false });
 
 	/* CR, LF or NUL would end the USER/PASS line: refused. */
 	BAD("ftp://a%0d%0aDELE%20x@h/");
@@ -157,31 +159,32 @@ test_hosts_ports(void **state)
 {
 	(void)state;
 	expect_url("ftp://127.0.0.1:2121",
-	    &(struct want){URL_FTP, NULL, NULL, "127.0.0.1", 2121, "/", false});
+	    &(struct want){
+	        URL_FTP, NULL, NULL, "127.0.0.1", 2121, "/", false });
 	expect_url("ftps://h:1",
-	    &(struct want){URL_FTPS, NULL, NULL, "h", 1, "/", false});
+	    &(struct want){ URL_FTPS, NULL, NULL, "h", 1, "/", false });
 	expect_url("ftp://h:65535/",
-	    &(struct want){URL_FTP, NULL, NULL, "h", 65535, "/", false});
+	    &(struct want){ URL_FTP, NULL, NULL, "h", 65535, "/", false });
 	expect_url("ftp://h:00021/",
-	    &(struct want){URL_FTP, NULL, NULL, "h", 21, "/", false});
+	    &(struct want){ URL_FTP, NULL, NULL, "h", 21, "/", false });
 	/* An empty port keeps the default, as curl does. */
 	expect_url("sftp://h:/",
-	    &(struct want){URL_SFTP, NULL, NULL, "h", 22, "/", false});
+	    &(struct want){ URL_SFTP, NULL, NULL, "h", 22, "/", false });
 	expect_url("ftp://my_host-1.example.org",
 	    &(struct want){
-	        URL_FTP, NULL, NULL, "my_host-1.example.org", 21, "/", false});
+	        URL_FTP, NULL, NULL, "my_host-1.example.org", 21, "/", false });
 	/* IPv6 in brackets, with and without port, zone id (RFC 6874). */
 	expect_url("ftp://[::1]",
-	    &(struct want){URL_FTP, NULL, NULL, "::1", 21, "/", false});
+	    &(struct want){ URL_FTP, NULL, NULL, "::1", 21, "/", false });
 	expect_url("ftp://u:p@[2001:db8::7]:2121/pub",
 	    &(struct want){
-	        URL_FTP, "u", "p", "2001:db8::7", 2121, "/pub", false});
+	        URL_FTP, "u", "p", "2001:db8::7", 2121, "/pub", false });
 	expect_url("ftp://[::ffff:127.0.0.1]:21/",
 	    &(struct want){
-	        URL_FTP, NULL, NULL, "::ffff:127.0.0.1", 21, "/", false});
+	        URL_FTP, NULL, NULL, "::ffff:127.0.0.1", 21, "/", false });
 	expect_url("ftp://[fe80::1%25eth0]:2121",
 	    &(struct want){
-	        URL_FTP, NULL, NULL, "fe80::1%eth0", 2121, "/", false});
+	        URL_FTP, NULL, NULL, "fe80::1%eth0", 2121, "/", false });
 
 	BAD("ftp://h:0/");
 	BAD("ftp://h:65536/");
@@ -210,36 +213,36 @@ test_paths(void **state)
 {
 	(void)state;
 	expect_url("ftp://h/pub",
-	    &(struct want){URL_FTP, NULL, NULL, "h", 21, "/pub", false});
+	    &(struct want){ URL_FTP, NULL, NULL, "h", 21, "/pub", false });
 	/* Trailing slashes are stripped. */
 	expect_url("ftp://h/dir/",
-	    &(struct want){URL_FTP, NULL, NULL, "h", 21, "/dir", false});
+	    &(struct want){ URL_FTP, NULL, NULL, "h", 21, "/dir", false });
 	expect_url("ftp://h/a/b///",
-	    &(struct want){URL_FTP, NULL, NULL, "h", 21, "/a/b", false});
+	    &(struct want){ URL_FTP, NULL, NULL, "h", 21, "/a/b", false });
 	/* RFC 1738: "%2F" or "//" makes the path absolute on the server. */
 	expect_url("ftp://h/%2Fsrv",
-	    &(struct want){URL_FTP, NULL, NULL, "h", 21, "/srv", true});
+	    &(struct want){ URL_FTP, NULL, NULL, "h", 21, "/srv", true });
 	expect_url("ftp://h/%2fsrv/ftp/",
-	    &(struct want){URL_FTP, NULL, NULL, "h", 21, "/srv/ftp", true});
+	    &(struct want){ URL_FTP, NULL, NULL, "h", 21, "/srv/ftp", true });
 	expect_url("ftp://h//srv",
-	    &(struct want){URL_FTP, NULL, NULL, "h", 21, "/srv", true});
+	    &(struct want){ URL_FTP, NULL, NULL, "h", 21, "/srv", true });
 	expect_url("ftp://h//",
-	    &(struct want){URL_FTP, NULL, NULL, "h", 21, "/", true});
+	    &(struct want){ URL_FTP, NULL, NULL, "h", 21, "/", true });
 	expect_url("ftp://h/%2F",
-	    &(struct want){URL_FTP, NULL, NULL, "h", 21, "/", true});
+	    &(struct want){ URL_FTP, NULL, NULL, "h", 21, "/", true });
 	/* Decoding: spaces, '%', UTF-8, '?' and '#' are plain bytes here. */
 	expect_url("ftp://h/my%20dir/100%25",
 	    &(struct want){
-	        URL_FTP, NULL, NULL, "h", 21, "/my dir/100%", false});
+	        URL_FTP, NULL, NULL, "h", 21, "/my dir/100%", false });
 	expect_url("ftp://h/caf%C3%A9",
 	    &(struct want){
-	        URL_FTP, NULL, NULL, "h", 21, "/caf\xc3\xa9", false});
+	        URL_FTP, NULL, NULL, "h", 21, "/caf\xc3\xa9", false });
 	expect_url("ftp://h/a?b#c",
-	    &(struct want){URL_FTP, NULL, NULL, "h", 21, "/a?b#c", false});
+	    &(struct want){ URL_FTP, NULL, NULL, "h", 21, "/a?b#c", false });
 	expect_url("ftp://h/a%2Fb",
-	    &(struct want){URL_FTP, NULL, NULL, "h", 21, "/a/b", false});
+	    &(struct want){ URL_FTP, NULL, NULL, "h", 21, "/a/b", false });
 	expect_url("sftp://u@h:2222/home/u/",
-	    &(struct want){URL_SFTP, "u", NULL, "h", 2222, "/home/u", false});
+	    &(struct want){ URL_SFTP, "u", NULL, "h", 2222, "/home/u", false });
 
 	BAD("ftp://h/a%0Ab");
 	BAD("ftp://h/a%0db");
@@ -311,12 +314,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_schemes),
-	    cmocka_unit_test(test_userinfo),
-	    cmocka_unit_test(test_hosts_ports),
-	    cmocka_unit_test(test_paths),
-	    cmocka_unit_test(test_len_bounds),
-	    cmocka_unit_test(test_password_span),
+		cmocka_unit_test(test_schemes),
+		cmocka_unit_test(test_userinfo),
+		cmocka_unit_test(test_hosts_ports),
+		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_len_bounds),
+		cmocka_unit_test(test_password_span),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
