@@ -20,7 +20,7 @@ pkgs=(
 	# build
 	build-essential pkg-config meson ninja-build
 	libfuse3-dev fuse3 libcmocka-dev libssh2-1-dev libssl-dev
-	clang libclang-rt-14-dev llvm
+	clang libclang-rt-14-dev llvm clang-format
 	# test harness
 	vsftpd python3 python3-pyftpdlib curl util-linux procps psmisc
 	iproute2 nftables openssl passwd coreutils findutils
