@@ -34,7 +34,7 @@ SERVERS=${SERVERS:-vsftpd proftpd pureftpd pyftpdlib}
 ASAN_SERVERS=${ASAN_SERVERS-vsftpd}
 # Suites in tests/integration/ (NAME.sh; each takes FTPFS and SERVERS and
 # ends with "N passed, N failed").
-INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_datachan}
+INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_session test_datachan}
 logs=$repo/build-logs
 mkdir -p "$logs"
 

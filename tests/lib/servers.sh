@@ -6,6 +6,7 @@
 #
 #   srv_init                     temp dir, test user, cleanup traps
 #   srv_start NAME DIR           NAME = vsftpd | proftpd | pureftpd | pyftpdlib
+#                                ($SRV_VSFTPD_EXTRA: lines added to vsftpd.conf)
 #                                serves DIR (chrooted: DIR is "/" for the client)
 #                                on 127.0.0.1:$(srv_port NAME), user $SRV_USER,
 #                                password $SRV_PASS
@@ -302,6 +303,9 @@ max_clients=0
 max_per_ip=0
 seccomp_sandbox=NO
 EOF
+	# Lines added by a test (later settings win in vsftpd.conf).
+	[ -z "${SRV_VSFTPD_EXTRA:-}" ] ||
+		printf '%s\n' "$SRV_VSFTPD_EXTRA" >>"$wd/vsftpd.conf"
 	touch "$wd/protocol.log"
 	srv_spawn "$wd/stderr.log" /usr/sbin/vsftpd "$wd/vsftpd.conf"
 }
