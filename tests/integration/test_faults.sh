@@ -1,0 +1,592 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Fault suite of the write path ("writes that never lose data"): what
+# ftpfs does when an upload cannot complete.  Run as root.
+#
+#   FTPFS=build/ftpfs            binary under test (default build/ftpfs)
+#   SERVERS="vsftpd proftpd pureftpd pyftpdlib"   servers to run against
+#   FTPFS_OPTS="-o ..."          extra mount arguments for every mount
+#   SRV_KEEP=1                   keep the temp dir (logs) afterwards
+#
+# Scenarios, per server:
+#   kill      the server process serving the session is killed while cp
+#             copies a big file (fed through a pipe that pauses, so the
+#             kill lands mid-upload): cp must fail, or the server must hold
+#             every byte; the partial file must not stay under the real
+#             name; the mount goes on working.  vsftpd, proftpd and
+#             pure-ftpd run a process per session (the one holding the file
+#             open is killed); pyftpdlib serves all sessions in one process,
+#             so the whole server is killed (and started again).
+#   diskfull  the server's folder is a 1 MiB tmpfs: cp of 4 MiB fails with
+#             ENOSPC or EIO and leaves nothing under the real name; a
+#             spooled in-place edit that does not fit fails at close, keeps
+#             the original intact, no temporary file on the server, and the
+#             spool directory keeps the data with a log line naming it.
+#   perms     a directory and a file the FTP user may not write: EACCES for
+#             create, mkdir, rm, rename, truncate, append, in-place edit;
+#             nothing changes on the server.
+# And once, with pyftpdlib plus a quota handler (552 like a quota-limited
+# server): 552 in the middle of a STOR, 552 after all the data (the file
+# truncated), and a lying "226" with a short file (SIZE must catch it).
+#
+# Prints "ok - NAME" or "FAIL - NAME" per check and "N passed, N failed";
+# exits non-zero on any failure.
+set -u
+set -o pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=../lib/servers.sh
+. "$repo/tests/lib/servers.sh"
+
+export LC_ALL=C.UTF-8
+FTPFS=${FTPFS:-build/ftpfs}
+case $FTPFS in /*) ;; *) FTPFS=$repo/$FTPFS ;; esac
+SERVERS=${SERVERS:-$SRV_ALL}
+read -r -a EXTRA_OPTS <<<"${FTPFS_OPTS:-}"
+T=${FTPFS_TEST_TIMEOUT:-60}
+FTPFS_REAL=$(readlink -f "$FTPFS" 2>/dev/null || printf '%s' "$FTPFS")
+
+passed=0
+failed=0
+ok() {
+	passed=$((passed + 1))
+	printf 'ok - %s\n' "$1"
+}
+not_ok() {
+	failed=$((failed + 1))
+	printf 'FAIL - %s\n' "$1"
+	shift
+	if [ $# -gt 0 ]; then
+		printf '%s\n' "$@" | head -n 40 | sed 's/^/#   /'
+	fi
+}
+note() { printf '# %s\n' "$*"; }
+t() { timeout -k 5 "$T" "$@"; }
+check_eq() { # NAME EXPECTED ACTUAL [DETAIL...]
+	local name=$1 exp=$2 act=$3
+	shift 3
+	if [ "$exp" == "$act" ]; then
+		ok "$name"
+	else
+		not_ok "$name" "expected: $exp" "actual:   $act" "$@"
+	fi
+}
+sha() { sha256sum <"$1" 2>/dev/null | cut -c1-16; }
+
+srv_init
+# tmpfs mounts of the disk-full scenario live outside SRV_TMP and are
+# unmounted after the servers and FUSE mounts are gone.
+TMPFS_DIRS=()
+faults_cleanup() {
+	local d
+	srv_cleanup
+	for d in "${TMPFS_DIRS[@]}"; do
+		umount "$d" 2>/dev/null || umount -l "$d" 2>/dev/null
+		rmdir "$d" 2>/dev/null
+	done
+}
+trap 'faults_cleanup' EXIT
+trap 'faults_cleanup; trap - INT; kill -INT $$' INT
+trap 'faults_cleanup; trap - TERM; kill -TERM $$' TERM
+
+umask 022
+MNT=$SRV_TMP/mnt
+WORK=$SRV_TMP/work
+mkdir -p "$WORK"
+head -c $((64 * 1048576)) /dev/urandom >"$WORK/r64M"
+head -c $((4 * 1048576)) /dev/urandom >"$WORK/r4M"
+head -c 100000 /dev/urandom >"$WORK/r100K"
+
+mount_it() { # NAME URL [ARGS...]: foreground mount at $MNT, log in $MLOG
+	local name=$1 url=$2
+	shift 2
+	MLOG=$SRV_TMP/$cur-$RANDOM-mount.log
+	: >"$MLOG"
+	if FTPFS_MOUNT_LOG=$MLOG ftpfs_mount "$FTPFS" "$MNT" "$url" -f \
+		-o "spool_dir=$SPOOL" "${EXTRA_OPTS[@]}" "$@"; then
+		ok "$name"
+		return 0
+	fi
+	not_ok "$name" "ftpfs exit status $FTPFS_MOUNT_RC" "$(tail -n 20 "$MLOG")"
+	ftpfs_umount "$MNT" "$FTPFS_REAL" >/dev/null 2>&1
+	return 1
+}
+# ftpfs threads' stacks, when it does not exit after unmounting.
+stacks_of() { # PID
+	if command -v gdb >/dev/null 2>&1; then
+		timeout 30 gdb -p "$1" -batch -ex 'thread apply all bt' 2>/dev/null |
+			grep -E '^(Thread|#)' | head -n 60
+	else
+		local t
+		for t in /proc/"$1"/task/*; do
+			printf '%s %s\n' "${t##*/}" "$(cat "$t/wchan" 2>/dev/null)"
+			head -n 6 "$t/stack" 2>/dev/null
+		done
+	fi
+}
+
+umount_it() {
+	local i left
+	if srv_is_mounted "$MNT"; then
+		timeout 20 fusermount3 -u "$MNT" 2>/dev/null
+		for ((i = 0; i < 150; i++)); do
+			left=$(srv_tagged_pids "$FTPFS_REAL")
+			[ -n "$left" ] || break
+			sleep 0.1
+		done
+		for i in $left; do
+			note "ftpfs $i still running 15 s after fusermount3 -u; its threads:"
+			stacks_of "$i" | sed 's/^/#     /'
+		done
+	fi
+	if ftpfs_umount "$MNT" "$FTPFS_REAL" && [ -z "$left" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "fusermount3 -u failed or ftpfs did not exit"
+	fi
+}
+
+# The mount still works: list, write, read back.
+still_works() { # NAME
+	local out
+	out=$( (t ls "$MNT" >/dev/null && printf 'alive\n' >"$MNT/alive-$cur.txt" &&
+		t cat "$MNT/alive-$cur.txt") 2>&1)
+	check_eq "$1" "alive" "$out" "$(tail -n 5 "$MLOG")"
+	rm -f "$MNT/alive-$cur.txt"
+}
+
+# A write error as cp/dd/close report it: ENOSPC, EDQUOT or EIO.
+is_write_error() {
+	case $1 in
+	*"No space left on device"* | *"Disk quota exceeded"* | *"Input/output error"*) return 0 ;;
+	esac
+	return 1
+}
+
+# Python: open PATH O_RDWR, pwrite LEN random bytes (seed) at OFF, close;
+# prints the errno name of the failing call (or "ok") and writes the
+# expected content (the model) to MODEL.
+inplace_edit() { # PATH OFF LEN MODEL
+	t python3 - "$@" <<'EOF'
+import errno, os, random, sys
+path, off, n, model = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+with open(path, "rb") as f:
+    data = bytearray(f.read())
+buf = random.Random(7).randbytes(n)
+if off > len(data):
+    data.extend(b"\0" * (off - len(data)))
+data[off:off + n] = buf
+with open(model, "wb") as f:
+    f.write(data)
+step = "open"
+try:
+    fd = os.open(path, os.O_RDWR)
+    step = "pwrite"
+    os.pwrite(fd, buf, off)
+    step = "close"
+    os.close(fd)
+    print("ok")
+except OSError as e:
+    print("%s at %s" % (errno.errorcode.get(e.errno), step))
+EOF
+}
+
+# After a failed spooled upload: the log names a spool file that holds the
+# expected content.
+check_spool_kept() { # NAME REMOTE-NAME MODEL
+	local name=$1 rname=$2 model=$3 line kept
+	line=$(grep -F "upload of " "$MLOG" | grep -F "$rname" | grep -F "kept in" | tail -n 1)
+	kept=${line##*kept in }
+	kept=${kept%% *}
+	if [ -z "$line" ]; then
+		not_ok "$name: a log line names the spool file" \
+			"no 'upload of ...$rname... kept in ...' in the ftpfs log" \
+			"$(grep -v 'trace:' "$MLOG" | tail -n 8)" \
+			"spool dir: $(ls -la "$SPOOL" 2>&1 | tail -n +2)"
+		return
+	fi
+	ok "$name: a log line names the spool file ($line)"
+	check_eq "$name: the spool file holds the data that could not be uploaded" \
+		"$(sha "$model")" "$(sha "$kept")" "kept: $kept" "$(ls -la "$SPOOL" 2>&1)"
+}
+
+no_temp_left() { # NAME DIR
+	check_eq "$1" "" "$(cd "$2" && find . -name '.*.ftpfs-*' 2>&1)"
+}
+
+# --- scenario: the server session is killed mid-upload --------------------------
+# Pids below PID in the process tree (ProFTPD clears its environment, so
+# the test tag does not reach its session processes).
+descendants() {
+	local c
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		printf '%s\n' "$c"
+		descendants "$c"
+	done
+}
+
+# The server process that holds FILE open: the session's.
+holder_of() {
+	local f=$1 p fd
+	for p in $(descendants "${SRV_PIDS[$cur]}"); do
+		for fd in /proc/"$p"/fd/*; do
+			if [ "$(readlink "$fd" 2>/dev/null)" = "$f" ]; then
+				printf '%s\n' "$p"
+				break
+			fi
+		done
+	done
+}
+
+suite_kill() {
+	local P="[$cur] kill" data=$SRV_TMP/$cur-kill-data rc out f victim i size
+	rm -rf "$data"
+	mkdir -p "$data"
+	chown "$SRV_USER": "$data"
+	SPOOL=$SRV_TMP/$cur-kill-spool
+	srv_start "$cur" "$data" || { not_ok "$P: start $cur"; return; }
+	mount_it "$P: mount" "$(srv_url "$cur")" || { srv_stop "$cur"; return; }
+
+	f=$data/big.bin
+	# 16 MiB, a pause, then the other 48 MiB: the kill lands in the pause.
+	(head -c $((16 * 1048576)) "$WORK/r64M"; sleep 3
+		tail -c +$((16 * 1048576 + 1)) "$WORK/r64M") |
+		t cp /dev/stdin "$MNT/big.bin" >"$SRV_TMP/$cur-cp.out" 2>&1 &
+	local cp_pid=$!
+	victim=""
+	for ((i = 0; i < 200; i++)); do
+		size=$(stat -c %s "$f" 2>/dev/null || echo 0)
+		if [ "$size" -ge $((8 * 1048576)) ]; then
+			if [ "$cur" = pyftpdlib ]; then
+				victim=${SRV_PIDS[pyftpdlib]}
+			else
+				victim=$(holder_of "$f" | head -n 1)
+			fi
+			break
+		fi
+		sleep 0.02
+	done
+	if [ -z "$victim" ]; then
+		not_ok "$P: found the server process writing big.bin" \
+			"size on the server: $(stat -c %s "$f" 2>&1)"
+		wait "$cp_pid"
+	else
+		note "$P: killing pid $victim ($(tr '\0' ' ' <"/proc/$victim/cmdline" | cut -c1-60)) at $size bytes on the server"
+		if [ "$cur" = pyftpdlib ]; then
+			srv_stop pyftpdlib
+		else
+			kill -KILL "$victim"
+		fi
+		rc=0
+		wait "$cp_pid" || rc=$?
+		out=$(cat "$SRV_TMP/$cur-cp.out")
+		if [ "$rc" -ne 0 ]; then
+			if is_write_error "$out"; then
+				ok "$P: cp fails (exit $rc: $out)"
+			else
+				not_ok "$P: cp fails with EIO/ENOSPC" "exit $rc: $out"
+			fi
+			if [ ! -e "$f" ]; then
+				ok "$P: no partial file left under the real name"
+			elif [ "$(sha "$f")" = "$(sha "$WORK/r64M")" ]; then
+				ok "$P: the server holds every byte although cp failed"
+			else
+				not_ok "$P: no partial file left under the real name" \
+					"the server has big.bin with $(stat -c %s "$f") of 67108864 bytes" \
+					"ftpfs log: $(grep -v 'trace:' "$MLOG" | grep -i 'upload\|big' | tail -n 5)"
+			fi
+		else
+			check_eq "$P: cp succeeded, so the server must hold every byte" \
+				"67108864 $(sha "$WORK/r64M")" \
+				"$(stat -c %s "$f" 2>&1) $(sha "$f")"
+		fi
+	fi
+	[ "$cur" != pyftpdlib ] || srv_restart pyftpdlib >/dev/null 2>&1
+	still_works "$P: the mount works after the kill"
+	rc=0
+	out=$(t cp "$WORK/r4M" "$MNT/after.bin" 2>&1) || rc=$?
+	check_eq "$P: cp after the kill: the file arrives whole" \
+		"rc 0 $(sha "$WORK/r4M")" "rc $rc $(sha "$data/after.bin")${out:+ $out}"
+	umount_it "$P: unmount"
+	srv_stop "$cur"
+}
+
+# --- scenario: the server's disk is full --------------------------------------------
+suite_diskfull() {
+	local P="[$cur] diskfull" data rc out model
+	data=$(mktemp -d /tmp/ftpfs-faults-tmpfs.XXXXXX)
+	TMPFS_DIRS+=("$data")
+	if ! mount -t tmpfs -o size=1m,mode=755 tmpfs "$data"; then
+		not_ok "$P: mount a 1 MiB tmpfs"
+		return
+	fi
+	chown "$SRV_USER": "$data"
+	SPOOL=$SRV_TMP/$cur-full-spool
+	cp "$WORK/r100K" "$data/small.bin"
+	chown "$SRV_USER": "$data/small.bin"
+	srv_start "$cur" "$data" || { not_ok "$P: start $cur"; return; }
+	if mount_it "$P: mount (server folder: 1 MiB tmpfs)" "$(srv_url "$cur")"; then
+		# Streamed: cp of 4 MiB into 1 MiB.
+		rc=0
+		out=$(t cp "$WORK/r4M" "$MNT/big.bin" 2>&1) || rc=$?
+		if [ "$rc" -ne 0 ] && is_write_error "$out"; then
+			ok "$P: cp of 4 MiB fails (exit $rc: $out)"
+		else
+			not_ok "$P: cp of 4 MiB fails with ENOSPC or EIO" "exit $rc: $out"
+		fi
+		if [ -e "$data/big.bin" ]; then
+			not_ok "$P: nothing left under the real name after the failed cp" \
+				"big.bin on the server: $(stat -c %s "$data/big.bin") bytes" \
+				"$(grep -v 'trace:' "$MLOG" | grep -i 'big' | tail -n 4)"
+		else
+			ok "$P: nothing left under the real name after the failed cp"
+		fi
+		check_eq "$P: ls no longer shows big.bin" "" "$(t ls "$MNT" 2>&1 | grep -x big.bin)"
+
+		# Spooled: an in-place edit that makes small.bin 3 MiB.
+		model=$SRV_TMP/$cur-full-model
+		out=$(inplace_edit "$MNT/small.bin" 100000 $((3 * 1048576)) "$model")
+		case $out in
+		"ENOSPC at close" | "EIO at close" | "EDQUOT at close")
+			ok "$P: in-place edit that does not fit: close fails ($out)" ;;
+		*) not_ok "$P: in-place edit that does not fit: close fails with ENOSPC/EIO" "$out" ;;
+		esac
+		check_eq "$P: the original small.bin is intact on the server" \
+			"$(sha "$WORK/r100K")" "$(sha "$data/small.bin")"
+		no_temp_left "$P: no temporary .small.bin.ftpfs-* left on the server" "$data"
+		check_spool_kept "$P" "small.bin" "$model"
+		check_eq "$P: the mount shows the original small.bin" \
+			"$(sha "$WORK/r100K")" "$(t python3 "$WT_SHA" "$MNT/small.bin" 2>&1)"
+		rm -f "$data"/.*.ftpfs-* 2>/dev/null
+		still_works "$P: the mount works once there is room again"
+		umount_it "$P: unmount"
+	fi
+	srv_stop "$cur"
+	umount "$data" 2>/dev/null
+}
+
+# --- scenario: permission denied ------------------------------------------------------
+suite_perms() {
+	local P="[$cur] perms" data=$SRV_TMP/$cur-perm-data rc out model before
+	rm -rf "$data"
+	mkdir -p "$data/ro-dir/empty-sub"
+	printf 'root owns me\n' >"$data/ro-dir/existing.txt"
+	printf 'read-only\n' >"$data/ro-file.txt"
+	chmod 755 "$data/ro-dir" "$data/ro-dir/empty-sub"
+	chmod 644 "$data/ro-dir/existing.txt" "$data/ro-file.txt"
+	chown "$SRV_USER": "$data"   # the folder itself is writable ...
+	# ... ro-dir/ and ro-file.txt stay root's: the FTP user cannot write them.
+	SPOOL=$SRV_TMP/$cur-perm-spool
+	srv_start "$cur" "$data" || { not_ok "$P: start $cur"; return; }
+	if ! mount_it "$P: mount" "$(srv_url "$cur")"; then
+		srv_stop "$cur"
+		return
+	fi
+	before=$(cd "$data" && find . -printf '%p %s %m\n' | sort; sha256sum ro-file.txt ro-dir/existing.txt)
+	perm_case "$P: cp into a read-only dir" cp "$WORK/r100K" "$MNT/ro-dir/new.bin"
+	perm_case "$P: mkdir in a read-only dir" mkdir "$MNT/ro-dir/sub"
+	perm_case "$P: rm in a read-only dir" rm "$MNT/ro-dir/existing.txt"
+	perm_case "$P: rmdir in a read-only dir" rmdir "$MNT/ro-dir/empty-sub"
+	perm_case "$P: mv out of a read-only dir" mv "$MNT/ro-dir/existing.txt" "$MNT/moved.txt"
+	perm_case "$P: > a file not writable (O_TRUNC)" bash -c "echo x > '$MNT/ro-file.txt'"
+	perm_case "$P: >> a file not writable (APPE)" bash -c "echo x >> '$MNT/ro-file.txt'"
+	perm_case "$P: truncate -s 3 of a file not writable" truncate -s 3 "$MNT/ro-file.txt"
+	perm_case "$P: in-place edit of a file not writable (dd conv=notrunc)" \
+		bash -c "printf ZZ | dd of='$MNT/ro-file.txt' bs=1 seek=2 conv=notrunc status=none"
+	perm_case "$P: chmod of a file owned by someone else" chmod 600 "$MNT/ro-dir/existing.txt"
+	perm_case "$P: touch -d of a file owned by someone else" touch -d '2001-01-01' "$MNT/ro-dir/existing.txt"
+	check_eq "$P: nothing changed on the server" "$before" \
+		"$(cd "$data" && find . -printf '%p %s %m\n' | sort; sha256sum ro-file.txt ro-dir/existing.txt)"
+	check_eq "$P: spool dir is empty" "" "$(find "$SPOOL" -mindepth 1 2>/dev/null)"
+	still_works "$P: the mount works after the refusals"
+	umount_it "$P: unmount"
+	srv_stop "$cur"
+}
+
+# perm_case NAME CMD...: fails with "Permission denied" (or EPERM for chmod/utime).
+perm_case() {
+	local name=$1 out rc=0
+	shift
+	out=$(t "$@" 2>&1) || rc=$?
+	if [ "$rc" -ne 0 ] && printf '%s' "$out" | grep -q -e 'Permission denied' -e 'Operation not permitted'; then
+		ok "$name: EACCES/EPERM"
+	else
+		not_ok "$name: EACCES/EPERM" "exit $rc: $out" \
+			"$(grep -v 'trace:' "$MLOG" | tail -n 3)"
+	fi
+}
+
+# --- scenario: 552 from a quota-limited server (pyftpdlib + handler) --------------
+QUOTA=1048576
+start_quota_server() { # DIR: sets QPORT, QLOG
+	local dir=$1 wd=$SRV_TMP/srv-quota pid
+	mkdir -p "$wd"
+	chmod 755 "$wd"
+	QPORT=$(srv_free_port)
+	QLOG=$wd/protocol.log
+	touch "$QLOG"
+	chown "$SRV_USER" "$QLOG"
+	cat >"$wd/quota.py" <<'EOF'
+"""pyftpdlib with a quota: by name, for the ftpfs fault tests.
+  q-*  552 as soon as the file exceeds QUOTA bytes (the data connection is
+       closed, the file cut at QUOTA)
+  e-*  all data accepted, then 552 and the file cut at QUOTA
+  s-*  226, but the file on disk is cut to half (a server that lies)
+Temporary names (".q-x.ftpfs-XXXXXX") behave like their file."""
+import logging, os, sys
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import DTPHandler, FTPHandler
+from pyftpdlib.servers import FTPServer
+
+port, root, log, quota = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+logging.basicConfig(filename=log, level=logging.DEBUG,
+                    format="[%(asctime)s] %(message)s")
+
+
+def kind(dtp):
+    f = getattr(dtp, "file_obj", None)
+    if f is None or not dtp.receive:
+        return None
+    name = os.path.basename(f.name).lstrip(".")
+    for k in ("q-", "e-", "s-"):
+        if name.startswith(k):
+            return k
+    return None
+
+
+class QuotaDTP(DTPHandler):
+    # DTPHandler aliases handle_read_event to its own handle_read.
+    def handle_read(self):
+        DTPHandler.handle_read(self)
+        if self._closed or kind(self) != "q-":
+            return
+        self.file_obj.flush()
+        if os.fstat(self.file_obj.fileno()).st_size > quota:
+            self.file_obj.truncate(quota)
+            self._resp = ("552 Disk quota exceeded.", logging.warning)
+            self.close()
+
+    handle_read_event = handle_read
+
+    def close(self):
+        k = kind(self)
+        if (not self._closed and k in ("e-", "s-") and self._resp and
+                self._resp[0].startswith("226")):
+            self.file_obj.flush()
+            size = os.fstat(self.file_obj.fileno()).st_size
+            if k == "e-" and size > quota:
+                self.file_obj.truncate(quota)
+                self._resp = ("552 Quota exceeded; file cut.", logging.warning)
+            elif k == "s-":
+                self.file_obj.truncate(size // 2)
+        DTPHandler.close(self)
+
+
+auth = DummyAuthorizer()
+auth.add_user(os.environ["SRV_USER"], os.environ["SRV_PASS"], root,
+              perm="elradfmwMT")
+FTPHandler.authorizer = auth
+FTPHandler.dtp_handler = QuotaDTP
+FTPHandler.banner = "pyftpdlib with quotas (ftpfs fault tests)"
+FTPServer(("127.0.0.1", port), FTPHandler).serve_forever()
+EOF
+	pid=$(srv_spawn "$wd/stderr.log" setpriv --reuid="$SRV_UID" --regid="$SRV_GID" \
+		--clear-groups env SRV_USER="$SRV_USER" SRV_PASS="$SRV_PASS" \
+		"$SRV_PY" "$wd/quota.py" "$QPORT" "$dir" "$QLOG" "$QUOTA")
+	srv_track_pid "$pid"
+	if ! srv_wait_listen "$QPORT" "$pid"; then
+		sed 's/^/#   /' "$wd/stderr.log"
+		return 1
+	fi
+	note "quota server (pyftpdlib + 552 handler) on 127.0.0.1:$QPORT, quota $QUOTA bytes"
+}
+
+suite_quota() {
+	cur=quota
+	local P="[pyftpdlib+quota]" data=$SRV_TMP/quota-data rc out model
+	rm -rf "$data"
+	mkdir -p "$data"
+	cp "$WORK/r100K" "$data/q-edit.bin"
+	cp "$WORK/r100K" "$data/e-edit.bin"
+	chown -R "$SRV_USER": "$data"
+	SPOOL=$SRV_TMP/quota-spool
+	start_quota_server "$data" || { not_ok "$P: start the quota server"; return; }
+	mount_it "$P: mount" "ftp://$SRV_USER:$SRV_PASS@127.0.0.1:$QPORT/" || return
+
+	local k
+	for k in q e; do
+		local what
+		[ "$k" = q ] && what="552 during the upload" || what="552 after all the data"
+		rc=0
+		out=$(t cp "$WORK/r4M" "$MNT/$k-big.bin" 2>&1) || rc=$?
+		if [ "$rc" -ne 0 ] && is_write_error "$out"; then
+			ok "$P $what: cp of 4 MiB fails (exit $rc: $out)"
+		else
+			not_ok "$P $what: cp of 4 MiB fails with EDQUOT/ENOSPC/EIO" "exit $rc: $out" \
+				"$(grep -v 'trace:' "$MLOG" | tail -n 4)"
+		fi
+		if [ -e "$data/$k-big.bin" ]; then
+			not_ok "$P $what: nothing left under the real name" \
+				"$k-big.bin on the server: $(stat -c %s "$data/$k-big.bin") bytes"
+		else
+			ok "$P $what: nothing left under the real name"
+		fi
+		model=$SRV_TMP/quota-$k-model
+		out=$(inplace_edit "$MNT/$k-edit.bin" 50000 $((2 * 1048576)) "$model")
+		case $out in
+		"EDQUOT at close" | "ENOSPC at close" | "EIO at close")
+			ok "$P $what: in-place edit over quota: close fails ($out)" ;;
+		*) not_ok "$P $what: in-place edit over quota: close fails with EDQUOT/ENOSPC/EIO" "$out" \
+			"$(grep -v 'trace:' "$MLOG" | tail -n 4)" ;;
+		esac
+		check_eq "$P $what: the original $k-edit.bin is intact" \
+			"$(sha "$WORK/r100K")" "$(sha "$data/$k-edit.bin")"
+		no_temp_left "$P $what: no temporary file left on the server" "$data"
+		check_spool_kept "$P $what" "$k-edit.bin" "$model"
+	done
+	# A server that answers 226 but keeps half the file: SIZE tells.
+	rc=0
+	out=$(t cp "$WORK/r4M" "$MNT/s-short.bin" 2>&1) || rc=$?
+	if [ "$rc" -ne 0 ] && is_write_error "$out"; then
+		ok "$P 226 with a short file: cp fails (exit $rc: $out)"
+	else
+		not_ok "$P 226 with a short file: cp fails with EIO (SIZE mismatch)" "exit $rc: $out" \
+			"server has $(stat -c %s "$data/s-short.bin" 2>&1) bytes"
+	fi
+	if [ -e "$data/s-short.bin" ]; then
+		not_ok "$P 226 with a short file: the short file is not left under the real name" \
+			"s-short.bin on the server: $(stat -c %s "$data/s-short.bin") bytes"
+	else
+		ok "$P 226 with a short file: the short file is not left under the real name"
+	fi
+	still_works "$P: the mount works after the refusals"
+	umount_it "$P: unmount"
+}
+
+# --- main -----------------------------------------------------------------------------
+WT_SHA=$SRV_TMP/sha.py
+cat >"$WT_SHA" <<'EOF'
+import hashlib, sys
+print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest()[:16])
+EOF
+
+note "ftpfs under test: $FTPFS"
+note "temp dir: $SRV_TMP"
+t_start=$EPOCHREALTIME
+for s in $SERVERS; do
+	cur=$s
+	t_srv=$EPOCHREALTIME
+	suite_kill
+	suite_diskfull
+	suite_perms
+	note "[$s] done in $(srv_since "$t_srv")s"
+done
+suite_quota
+
+left=$(awk -v p="$SRV_TMP/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo)
+if [ -z "$left" ]; then ok "no mounts left"; else not_ok "no mounts left" "$left"; fi
+note "total $(srv_since "$t_start")s"
+printf '%d passed, %d failed\n' "$passed" "$failed"
+[ "$failed" -eq 0 ]
