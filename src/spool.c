@@ -157,6 +157,26 @@ out:
 	return rc;
 }
 
+/*
+ * After a local write of [off, off + len): every block it touches is now
+ * complete locally (the partial ones at its edges were fetched first), so
+ * none may be fetched later over the new bytes.
+ */
+static void
+mark_written(struct spool *s, uint64_t off, uint64_t len)
+{
+	uint64_t end = off + len;
+	size_t b;
+
+	if (end > s->remote_size)
+		end = s->remote_size;
+	if (len == 0 || off >= end)
+		return;
+	for (b = (size_t)(off / SPOOL_BLOCK); (uint64_t)b * SPOOL_BLOCK < end;
+	     b++)
+		mark_fetched(s, b);
+}
+
 /* Fetch every unfetched block overlapping [off, off + len). */
 static int
 fetch_range(struct spool *s, uint64_t off, uint64_t len)
@@ -214,6 +234,7 @@ spool_write(struct spool *s, const char *buf, size_t size, off_t off)
 	w = pwrite(s->fd, buf, size, off);
 	if (w < 0)
 		return -errno;
+	mark_written(s, (uint64_t)off, (uint64_t)w);
 	if ((uint64_t)off + (uint64_t)w > s->size)
 		s->size = (uint64_t)off + (uint64_t)w;
 	s->dirty = true;

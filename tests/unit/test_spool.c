@@ -259,6 +259,33 @@ test_lazy_fetch(void **state)
 	free(want);
 }
 
+/*
+ * A write that starts inside the remote content and ends past its end
+ * covers a block whose remote bytes must never be fetched over it.
+ */
+static void
+test_write_past_remote_end(void **state)
+{
+	size_t n = SPOOL_BLOCK + 5000, wl = 200000;
+	uint64_t off = SPOOL_BLOCK - 48576;
+	char *orig = pattern(n, 5), *w = pattern(wl, 9), *want;
+	struct spool *s;
+
+	(void)state;
+	want = malloc(off + wl);
+	memcpy(want, orig, off);
+	memcpy(want + off, w, wl);
+	put("/e", orig, n);
+	assert_int_equal(spool_open(&BE, "/e", n, 0, spooldir, &s), 0);
+	assert_int_equal(spool_write(s, w, wl, (off_t)off), (ssize_t)wl);
+	assert_int_equal(spool_close(s), 0);
+	assert_int_equal(find("/e")->len, off + wl);
+	assert_memory_equal(find("/e")->data, want, off + wl);
+	free(orig);
+	free(w);
+	free(want);
+}
+
 /* Reads see local writes; untouched regions come from the server. */
 static void
 test_read_your_writes(void **state)
@@ -372,6 +399,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_read_your_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_write_past_remote_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_clean_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(
