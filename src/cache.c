@@ -425,8 +425,9 @@ fetch_mark(struct cache *c, enum cache_kind kind, const char *path, bool below)
 /* --- invalidation -------------------------------------------------------- */
 
 /*
- * Forget path (attributes and own listing) and its parent's listing, and
- * with subtree everything below path.  Lock held.
+ * Forget path (attributes and own listing), its parent's listing and
+ * attributes (its mtime moved) with the listing that holds them, and with
+ * subtree everything below path.  Lock held.
  */
 static void
 cache_drop_locked(struct cache *c, const char *path, bool subtree)
@@ -446,8 +447,18 @@ cache_drop_locked(struct cache *c, const char *path, bool subtree)
 		fetch_mark(c, CK_DIR, path, false);
 	}
 	if (backend_path_split(path, parent, sizeof(parent), &name) == 0) {
+		char grand[PATH_MAX];
+
 		ctable_del(&c->dirs, parent);
 		fetch_mark(c, CK_DIR, parent, false);
+		/* The parent's own mtime changed too (rsync compares it). */
+		ctable_del(&c->attrs, parent);
+		fetch_mark(c, CK_ATTR, parent, false);
+		if (backend_path_split(parent, grand, sizeof(grand), &name) ==
+		    0) {
+			ctable_del(&c->dirs, grand);
+			fetch_mark(c, CK_DIR, grand, false);
+		}
 	}
 }
 

@@ -38,6 +38,11 @@ struct fs_file {
 	off_t size; /* the file's size as this handle made it */
 	bool written; /* a write went through this handle */
 	unsigned refs; /* fs_writers_sync is using it */
+	/* chmod/utimens while open: applied again after the last upload */
+	bool pend_mode_set;
+	mode_t pend_mode;
+	bool pend_mtime_set;
+	struct timespec pend_mtime;
 	struct fs_file *next; /* ctx->writers */
 };
 
@@ -116,6 +121,33 @@ fs_writer_remove(struct fs_ctx *ctx, struct fs_file *f)
 	}
 	while (f->refs > 0)
 		pthread_cond_wait(&ctx->unref, &ctx->lock);
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+/*
+ * chmod or utimens of a file that is open for writing: the upload at
+ * close replaces the file (spool) or touches it last (stream), so the
+ * attribute is applied again after it.
+ */
+static void
+fs_writers_note(struct fs_ctx *ctx, const char *path, const mode_t *mode,
+    const struct timespec *mtime)
+{
+	struct fs_file *f;
+
+	pthread_mutex_lock(&ctx->lock);
+	for (f = ctx->writers; f != NULL; f = f->next) {
+		if (strcmp(f->path, path) != 0)
+			continue;
+		if (mode != NULL) {
+			f->pend_mode = *mode;
+			f->pend_mode_set = true;
+		}
+		if (mtime != NULL) {
+			f->pend_mtime = *mtime;
+			f->pend_mtime_set = true;
+		}
+	}
 	pthread_mutex_unlock(&ctx->lock);
 }
 
@@ -525,7 +557,9 @@ fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 	if (be->ops->chmod == NULL)
 		return -ENOSYS;
-	return be->ops->chmod(be, path, mode & 07777);
+	mode &= 07777;
+	fs_writers_note(fs_ctx(), path, &mode, NULL);
+	return be->ops->chmod(be, path, mode);
 }
 
 /*
@@ -672,6 +706,7 @@ fs_utimens(
 	}
 	if (mtime.tv_nsec == UTIME_NOW)
 		clock_gettime(CLOCK_REALTIME, &mtime);
+	fs_writers_note(fs_ctx(), path, NULL, &mtime);
 	return be->ops->set_mtime(be, path, &mtime);
 }
 
@@ -727,6 +762,9 @@ fs_open_common(
 
 	if ((flags & BO_WRITE) && be->ops->write == NULL)
 		return -EROFS;
+	/* A new reader sees what open writers wrote so far (and its size). */
+	if (!(flags & BO_WRITE))
+		fs_writers_sync(ctx, path);
 	if (!(flags & BO_CREATE) || !(flags & BO_TRUNC)) {
 		memset(&a, 0, sizeof(a));
 		rc = be->ops->stat(be, path, &a);
@@ -756,6 +794,11 @@ fs_open_common(
 	}
 	if (spool && (flags & BO_APPEND) == 0 && (flags & BO_CREATE) && !exists)
 		flags |= BO_TRUNC;
+	/* O_APPEND|O_CREAT of a new file: a stream that creates it now. */
+	if ((flags & BO_WRITE) && !spool && (flags & BO_APPEND) && !exists) {
+		flags &= ~(unsigned)BO_APPEND;
+		flags |= BO_TRUNC;
+	}
 	if ((flags & BO_WRITE) && !spool && !(flags & BO_APPEND))
 		flags |= BO_TRUNC; /* a stream always starts from empty */
 
@@ -791,8 +834,6 @@ fs_open_common(
 		    (flags & BO_TRUNC) ? 0 : (uint64_t)known_size,
 		    exists ? keep_mode : f->mode, ctx->spool_dir, &f->sp);
 	} else {
-		if (!(flags & BO_WRITE))
-			fs_writers_sync(ctx, path);
 		rc =
 		    be->ops->open(be, path, flags, f->mode, known_size, &f->bf);
 	}
@@ -980,6 +1021,10 @@ fs_release(const char *path, struct fuse_file_info *fi)
 		rc = ctx->be->ops->release(ctx->be, f->bf);
 	if (rc < 0)
 		log_warn("%s: closing: %s", path, strerror(-rc));
+	if (rc == 0 && f->pend_mode_set && ctx->be->ops->chmod != NULL)
+		ctx->be->ops->chmod(ctx->be, path, f->pend_mode);
+	if (rc == 0 && f->pend_mtime_set && ctx->be->ops->set_mtime != NULL)
+		ctx->be->ops->set_mtime(ctx->be, path, &f->pend_mtime);
 	fs_file_free(f);
 	return rc;
 }

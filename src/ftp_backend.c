@@ -36,7 +36,16 @@ ftp_errno(const struct ftp_reply *rep, enum ftp_op op)
 		return -ECONNRESET;
 	case 425:
 	case 426:
+		return -EIO;
 	case 451:
+		/* Pure-FTPd: "451 Rename/move failure: Permission denied" */
+		if (strcasestr(t, "permission denied") ||
+		    strcasestr(t, "not permitted"))
+			return -EACCES;
+		if (strcasestr(t, "not empty"))
+			return -ENOTEMPTY;
+		if (strcasestr(t, "is a directory"))
+			return -EISDIR;
 		return -EIO;
 	case 450:
 		return -EAGAIN;
@@ -50,6 +59,9 @@ ftp_errno(const struct ftp_reply *rep, enum ftp_op op)
 	case 502:
 		return -ENOSYS;
 	case 501:
+		/* ProFTPD MFMT: "501 x: Operation not permitted" */
+		if (strcasestr(t, "not permitted"))
+			return -EPERM;
 		return -EINVAL;
 	case 504:
 		return -ENOTSUP;

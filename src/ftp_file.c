@@ -49,6 +49,8 @@ struct backend_file {
 	struct ftp_conn *wconn; /* held for the upload in progress */
 	uint64_t wpos; /* bytes the server has or is receiving */
 	bool wstarted; /* a STOR has created the file */
+	uint64_t xfer_start; /* wpos when the transfer in progress began */
+	mode_t mode; /* permissions asked for at create, or 0 */
 	int werr; /* sticky upload failure (-errno) */
 };
 
@@ -330,7 +332,16 @@ upload_start(struct backend_file *f)
 	if (rc < 0)
 		return rc;
 	rc = ftp_xfer_open(c, verb, f->path, -1, true, &ref);
-	if (rc == -EREMOTEIO) {
+	if (rc == -EREMOTEIO && f->wpos > 0 && ref.code != 421) {
+		/*
+		 * APPE refused (ProFTPD without AllowStoreRestart): the file
+		 * is intact; let fs.c continue on a local copy instead.
+		 */
+		log_info("%s: server refuses APPE (%d %s); spooling instead",
+		    f->path, ref.code, ftp_reply_last_line(&ref));
+		ftp_reply_free(&ref);
+		rc = -ESPIPE;
+	} else if (rc == -EREMOTEIO) {
 		rc = ftp_clarify(fb, c, &ref, verb, f->path);
 		ftp_reply_free(&ref);
 	}
@@ -341,6 +352,7 @@ upload_start(struct backend_file *f)
 	c->owner = f;
 	f->wconn = c;
 	f->wstarted = true;
+	f->xfer_start = f->wpos;
 	return 0;
 }
 
@@ -350,12 +362,21 @@ upload_discard(struct backend_file *f, struct ftp_conn *c)
 {
 	int code;
 
+	struct ftp_conn *other = NULL;
+
+	/* The upload's own connection may be what died: use a fresh one. */
+	if (c->broken && pool_checkout(f->fb->pool, (void **)&other) == 0)
+		c = other;
 	if (c->broken || ftp_cmd_code(c, &code, "DELE", f->path) < 0) {
 		log_err("upload of %s failed; the server may hold a partial "
 		        "copy",
 		    f->path);
+		if (other != NULL)
+			pool_checkin(f->fb->pool, other, !other->broken);
 		return;
 	}
+	if (other != NULL)
+		pool_checkin(f->fb->pool, other, !other->broken);
 	log_err("upload of %s failed; partial copy on the server %s", f->path,
 	    ftp_reply_is_ok(code) ? "deleted" : "could not be deleted");
 }
@@ -400,6 +421,17 @@ upload_finish(struct backend_file *f)
 			rc = -EIO;
 		f->werr = rc;
 		upload_discard(f, c);
+	} else if (f->mode != 0 && !c->broken && !fb->srv.chmod_off) {
+		/* The mode the file was created with, not the server's umask.
+		 */
+		char arg[FTP_PATH_MAX + 16];
+		int code;
+
+		snprintf(arg, sizeof(arg), "CHMOD %o %s",
+		    (unsigned)(f->mode & 07777), f->path);
+		if (ftp_cmd_code(c, &code, "SITE", arg) == 0 &&
+		    ftp_reply_is_ok(code))
+			f->mode = 0; /* done once is enough */
 	}
 	pool_checkin(fb->pool, c, !c->broken);
 	return rc;
@@ -449,23 +481,36 @@ out:
 	return rc;
 }
 
+/*
+ * final: the handle is being released.  Otherwise (close of one of several
+ * descriptors, fsync) a transfer that has carried no byte yet stays open:
+ * the server already shows the empty file it created, so there is nothing
+ * to confirm, and a shell's "> file" (open, dup2, close) costs one STOR.
+ */
+static int
+writer_flush(struct backend_file *f, bool final)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&f->lock);
+	if (!final && f->wconn != NULL && f->wpos == f->xfer_start)
+		goto out;
+	if (!f->wstarted && f->werr == 0)
+		rc = upload_start(f); /* an empty file still gets created */
+	if (rc == 0)
+		rc = upload_finish(f);
+out:
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
 int
 ftp_be_flush(struct backend *b, struct backend_file *f)
 {
-	int rc;
-
 	(void)b;
 	if (!f->writer)
 		return 0;
-	pthread_mutex_lock(&f->lock);
-	if (!f->wstarted && f->werr == 0)
-		rc = upload_start(f); /* an empty file still gets created */
-	else
-		rc = 0;
-	if (rc == 0)
-		rc = upload_finish(f);
-	pthread_mutex_unlock(&f->lock);
-	return rc;
+	return writer_flush(f, false);
 }
 
 /* ---- open / release --------------------------------------------------- */
@@ -479,7 +524,6 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	char abs[FTP_PATH_MAX];
 	int rc;
 
-	(void)mode;
 	if ((flags & BO_WRITE) && !(flags & (BO_TRUNC | BO_APPEND)))
 		return -ESPIPE; /* in-place writes: fs.c spools them */
 	if ((flags & BO_APPEND) && known_size < 0)
@@ -500,6 +544,8 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	f->size = known_size;
 	if (flags & BO_WRITE) {
 		f->writer = true;
+		if (flags & BO_CREATE)
+			f->mode = mode & 07777;
 		if (flags & BO_APPEND) {
 			f->wpos = (uint64_t)known_size;
 			f->wstarted = true; /* the file exists already */
@@ -523,7 +569,7 @@ ftp_be_release(struct backend *b, struct backend_file *f)
 	int rc = 0;
 
 	if (f->writer)
-		rc = ftp_be_flush(b, f);
+		rc = writer_flush(f, true);
 	pthread_mutex_lock(&f->lock);
 	stream_stop(f);
 	pthread_mutex_unlock(&f->lock);

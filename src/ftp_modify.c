@@ -83,9 +83,17 @@ ftp_clarify(struct ftp_be *fb, struct ftp_conn *c, const struct ftp_reply *rep,
 		return rc == -ENOENT ? -EACCES : rc;
 	}
 	if (k == KIND_MISSING) {
+		enum kind pk;
+
 		parent_of(abs, parent, sizeof(parent));
-		return probe_kind(fb, c, parent) == KIND_FILE ? -ENOTDIR
-		                                              : -ENOENT;
+		pk = probe_kind(fb, c, parent);
+		if (pk == KIND_FILE)
+			return -ENOTDIR;
+		/* Creating in a directory that exists: the server said no. */
+		if (pk == KIND_DIR && rc == -EACCES &&
+		    (strcmp(verb, "STOR") == 0 || strcmp(verb, "APPE") == 0))
+			return -EACCES;
+		return -ENOENT;
 	}
 	if (strcmp(verb, "DELE") == 0 && k == KIND_DIR)
 		return -EISDIR;
@@ -413,8 +421,10 @@ do_set_mtime(struct ftp_be *fb, struct ftp_conn *c, void *arg)
 	pthread_mutex_unlock(&fb->srv.lock);
 	if (how == FTP_UTIME_NONE)
 		return -ENOTSUP;
-	if (how != FTP_UTIME_UNKNOWN)
-		return try_utime(fb, c, how, abs, stamp);
+	if (how != FTP_UTIME_UNKNOWN) {
+		rc = try_utime(fb, c, how, abs, stamp);
+		return rc == -ENOSYS ? -ENOTSUP : rc;
+	}
 	/* Learn which command works: MFMT, MFF, SITE UTIME, MDTM. */
 	for (how = FTP_UTIME_MFMT; how <= FTP_UTIME_MDTM; how++) {
 		rc = try_utime(fb, c, how, abs, stamp);
@@ -422,9 +432,19 @@ do_set_mtime(struct ftp_be *fb, struct ftp_conn *c, void *arg)
 			break;
 	}
 	if (rc == -ENOSYS) {
-		how = FTP_UTIME_NONE;
+		struct backend_attr st;
+
+		/*
+		 * Only a regular file proves the server cannot: directories
+		 * (vsftpd's MDTM) and odd files may fail where files work.
+		 */
 		rc = -ENOTSUP;
-		log_info("server cannot set modification times");
+		if (ftp_stat_abs(fb, c, abs, &st) == 0 && S_ISREG(st.mode)) {
+			how = FTP_UTIME_NONE;
+			log_info("server cannot set modification times");
+		} else {
+			how = FTP_UTIME_UNKNOWN;
+		}
 	}
 	if (rc == 0 || how == FTP_UTIME_NONE) {
 		pthread_mutex_lock(&fb->srv.lock);
