@@ -23,6 +23,7 @@ pkgs=(
 	clang libclang-rt-14-dev llvm clang-format
 	# test harness
 	vsftpd python3 python3-pyftpdlib curl util-linux procps psmisc
+	rsync git vim-tiny gdb
 	iproute2 nftables openssl passwd coreutils findutils
 	# comparisons in the benchmark (and, later, SFTP tests)
 	rclone sshfs openssh-server
