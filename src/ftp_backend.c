@@ -39,8 +39,7 @@ ftp_errno(const struct ftp_reply *rep, enum ftp_op op)
 		return -EIO;
 	case 451:
 		/* Pure-FTPd: "451 Rename/move failure: Permission denied" */
-		if (strcasestr(t, "permission denied") ||
-		    strcasestr(t, "not permitted"))
+		if (strcasestr(t, "permission denied"))
 			return -EACCES;
 		if (strcasestr(t, "not empty"))
 			return -ENOTEMPTY;

@@ -332,10 +332,13 @@ upload_start(struct backend_file *f)
 	if (rc < 0)
 		return rc;
 	rc = ftp_xfer_open(c, verb, f->path, -1, true, &ref);
-	if (rc == -EREMOTEIO && f->wpos > 0 && ref.code != 421) {
+	if (rc == -EREMOTEIO && f->wpos > 0 && ref.code != 421 &&
+	    ftp_errno(&ref, OP_WRITE) != -EACCES) {
 		/*
-		 * APPE refused (ProFTPD without AllowStoreRestart): the file
-		 * is intact; let fs.c continue on a local copy instead.
+		 * APPE refused by configuration (ProFTPD without
+		 * AllowStoreRestart: "451 Append/Restart not permitted"), not
+		 * for lack of permission: the file is intact; let fs.c go on
+		 * with a local copy instead.
 		 */
 		log_info("%s: server refuses APPE (%d %s); spooling instead",
 		    f->path, ref.code, ftp_reply_last_line(&ref));
