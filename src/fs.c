@@ -200,7 +200,9 @@ fs_writer_find(struct fs_ctx *ctx, const char *path, off_t *size, mode_t *mode)
 			continue;
 		if (!found || f->size > *size)
 			*size = f->size;
-		*mode = f->mode;
+		/* What this handle will leave: a chmod meanwhile, else the
+		 * mode it was created (or found) with. */
+		*mode = f->pend_mode_set ? f->pend_mode : f->mode;
 		found = true;
 	}
 	pthread_mutex_unlock(&ctx->lock);
@@ -382,6 +384,9 @@ fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	if (writing && S_ISREG(st->st_mode)) {
 		st->st_size = wend;
 		st->st_blocks = (wend + 511) / 512;
+		/* The server's umask does not decide: the upload will. */
+		if (wmode != 0)
+			st->st_mode = S_IFREG | (wmode & 07777);
 	}
 	return 0;
 }
