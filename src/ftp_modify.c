@@ -397,6 +397,14 @@ try_utime(struct ftp_be *fb, struct ftp_conn *c, int how, const char *abs,
 		rc = -ENOSYS;
 	} else {
 		rc = ftp_clarify(fb, c, &rep, verb, abs);
+		/* Servers that set file times only (pyftpdlib's MFMT). */
+		if (rc == -EACCES || rc == -EISDIR) {
+			struct backend_attr st;
+
+			if (!c->broken && ftp_stat_abs(fb, c, abs, &st) == 0 &&
+			    S_ISDIR(st.mode))
+				rc = -EPERM;
+		}
 	}
 	ftp_reply_free(&rep);
 	return rc;
