@@ -151,6 +151,27 @@ fs_writers_note(struct fs_ctx *ctx, const char *path, const mode_t *mode,
 	pthread_mutex_unlock(&ctx->lock);
 }
 
+/* Apply chmod/utimens noted while f was open (after an upload). */
+static void
+fs_apply_pending(struct fs_ctx *ctx, struct fs_file *f, const char *path)
+{
+	struct backend *be = ctx->be;
+	struct timespec mtime;
+	bool has_mode, has_mtime;
+	mode_t mode;
+
+	pthread_mutex_lock(&ctx->lock);
+	has_mode = f->pend_mode_set;
+	mode = f->pend_mode;
+	has_mtime = f->pend_mtime_set;
+	mtime = f->pend_mtime;
+	pthread_mutex_unlock(&ctx->lock);
+	if (has_mode && be->ops->chmod != NULL)
+		be->ops->chmod(be, path, mode);
+	if (has_mtime && be->ops->set_mtime != NULL)
+		be->ops->set_mtime(be, path, &mtime);
+}
+
 static int fs_file_flush(struct fs_ctx *ctx, struct fs_file *f);
 
 /*
@@ -1002,6 +1023,12 @@ fs_flush(const char *path, struct fuse_file_info *fi)
 	pthread_mutex_lock(&f->io);
 	rc = fs_file_flush(ctx, f);
 	pthread_mutex_unlock(&f->io);
+	/*
+	 * close(2) returns before FUSE's release arrives: what was set on
+	 * the open file must be back on the server by now, not later.
+	 */
+	if (rc == 0)
+		fs_apply_pending(ctx, f, path);
 	return rc;
 }
 
@@ -1026,10 +1053,8 @@ fs_release(const char *path, struct fuse_file_info *fi)
 		rc = ctx->be->ops->release(ctx->be, f->bf);
 	if (rc < 0)
 		log_warn("%s: closing: %s", path, strerror(-rc));
-	if (rc == 0 && f->pend_mode_set && ctx->be->ops->chmod != NULL)
-		ctx->be->ops->chmod(ctx->be, path, f->pend_mode);
-	if (rc == 0 && f->pend_mtime_set && ctx->be->ops->set_mtime != NULL)
-		ctx->be->ops->set_mtime(ctx->be, path, &f->pend_mtime);
+	if (rc == 0)
+		fs_apply_pending(ctx, f, path);
 	fs_file_free(f);
 	return rc;
 }
