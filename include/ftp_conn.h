@@ -81,7 +81,6 @@ struct ftp_conn {
 	size_t in_off, in_len;
 	bool broken; /* never reuse */
 	struct ftp_xfer *xfer; /* transfer in progress, or NULL */
-	void *owner; /* who parked a streaming transfer here */
 };
 
 /* Server state: init copies cfg's strings; free releases them. */

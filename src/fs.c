@@ -37,7 +37,7 @@ struct fs_file {
 	char *path; /* updated by rename */
 	off_t size; /* the file's size as this handle made it */
 	bool written; /* a write went through this handle */
-	unsigned refs; /* fs_writers_sync is using it */
+	unsigned refs; /* held by fs_writers_sync/fs_writer_rename */
 	/* chmod/utimens while open: applied again after the last upload */
 	bool pend_mode_set;
 	mode_t pend_mode;
@@ -174,6 +174,16 @@ fs_apply_pending(struct fs_ctx *ctx, struct fs_file *f, const char *path)
 
 static int fs_file_flush(struct fs_ctx *ctx, struct fs_file *f);
 
+/* Drop a reference taken (under ctx->lock) on a writer in the list. */
+static void
+fs_writer_unref(struct fs_ctx *ctx, struct fs_file *f)
+{
+	pthread_mutex_lock(&ctx->lock);
+	f->refs--;
+	pthread_cond_broadcast(&ctx->unref);
+	pthread_mutex_unlock(&ctx->lock);
+}
+
 /*
  * Before a new reader opens path, push what its writers wrote so far to
  * the server, so the reader sees the new contents (a stream writer goes
@@ -201,10 +211,7 @@ fs_writers_sync(struct fs_ctx *ctx, const char *path)
 			         "reader",
 			    path);
 		pthread_mutex_unlock(&f->io);
-		pthread_mutex_lock(&ctx->lock);
-		f->refs--;
-		pthread_cond_broadcast(&ctx->unref);
-		pthread_mutex_unlock(&ctx->lock);
+		fs_writer_unref(ctx, f);
 	}
 }
 
@@ -259,10 +266,7 @@ fs_writer_rename(struct fs_ctx *ctx, const char *from, const char *to)
 		if (f->sp != NULL && spool_rename(f->sp, to) < 0)
 			log_warn("%s: spool keeps the old name", to);
 		pthread_mutex_unlock(&f->io);
-		pthread_mutex_lock(&ctx->lock);
-		f->refs--;
-		pthread_cond_broadcast(&ctx->unref);
-		pthread_mutex_unlock(&ctx->lock);
+		fs_writer_unref(ctx, f);
 	}
 }
 

@@ -134,7 +134,6 @@ pool_reset(void *ctx, void *conn)
 
 	(void)ctx;
 	ftp_xfer_abort(c);
-	c->owner = NULL;
 	return c->broken ? -ECONNRESET : 0;
 }
 

@@ -321,7 +321,7 @@ try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 		}
 		if (c->in_len > c->in_off) {
 			pfd[1].revents = POLLIN;
-		} else if (poll(pfd, fd < 0 ? 2 : 2, left) < 0) {
+		} else if (poll(pfd, 2, left) < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = -errno;

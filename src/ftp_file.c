@@ -78,7 +78,6 @@ stream_stop(struct backend_file *f)
 		return;
 	c = f->conn;
 	f->conn = NULL;
-	c->owner = NULL;
 	if (c->xfer != NULL)
 		ftp_xfer_abort(c);
 	pool_checkin(f->fb->pool, c, !c->broken);
@@ -117,7 +116,6 @@ stream_start(struct backend_file *f, uint64_t off)
 	}
 	if (rc < 0)
 		goto release;
-	c->owner = f;
 	f->conn = c;
 	return 0;
 release:
@@ -162,7 +160,6 @@ stream_eof(struct backend_file *f)
 
 	rc = ftp_xfer_finish(c, &ref);
 	f->conn = NULL;
-	c->owner = NULL;
 	pool_checkin(f->fb->pool, c, !c->broken);
 	if (rc == -EREMOTEIO) {
 		log_warn("RETR %s ended with %d %s", f->path, ref.code,
@@ -352,7 +349,6 @@ upload_start(struct backend_file *f)
 		pool_checkin(fb->pool, c, !c->broken);
 		return rc;
 	}
-	c->owner = f;
 	f->wconn = c;
 	f->wstarted = true;
 	f->xfer_start = f->wpos;
@@ -363,25 +359,22 @@ upload_start(struct backend_file *f)
 static void
 upload_discard(struct backend_file *f, struct ftp_conn *c)
 {
-	int code;
-
 	struct ftp_conn *other = NULL;
+	int code;
 
 	/* The upload's own connection may be what died: use a fresh one. */
 	if (c->broken && pool_checkout(f->fb->pool, (void **)&other) == 0)
 		c = other;
-	if (c->broken || ftp_cmd_code(c, &code, "DELE", f->path) < 0) {
+	if (c->broken || ftp_cmd_code(c, &code, "DELE", f->path) < 0)
 		log_err("upload of %s failed; the server may hold a partial "
 		        "copy",
 		    f->path);
-		if (other != NULL)
-			pool_checkin(f->fb->pool, other, !other->broken);
-		return;
-	}
+	else
+		log_err("upload of %s failed; partial copy on the server %s",
+		    f->path,
+		    ftp_reply_is_ok(code) ? "deleted" : "could not be deleted");
 	if (other != NULL)
 		pool_checkin(f->fb->pool, other, !other->broken);
-	log_err("upload of %s failed; partial copy on the server %s", f->path,
-	    ftp_reply_is_ok(code) ? "deleted" : "could not be deleted");
 }
 
 /* End the transfer in progress and check the server has every byte. */
@@ -397,7 +390,6 @@ upload_finish(struct backend_file *f)
 	if (c == NULL)
 		return f->werr;
 	f->wconn = NULL;
-	c->owner = NULL;
 	rc = ftp_xfer_finish(c, &ref);
 	if (rc == -EREMOTEIO) {
 		rc = ftp_errno(&ref, OP_WRITE);
@@ -424,16 +416,13 @@ upload_finish(struct backend_file *f)
 			rc = -EIO;
 		f->werr = rc;
 		upload_discard(f, c);
-	} else if (f->mode != 0 && !c->broken && !fb->srv.chmod_off) {
-		/* The mode the file was created with, not the server's umask.
-		 */
-		char arg[FTP_PATH_MAX + 16];
-		int code;
+	} else if (f->mode != 0 && !c->broken) {
+		/* The created file's mode, not the server's umask. */
+		int crc = ftp_chmod_abs(fb, c, f->path, f->mode, &ref);
 
-		snprintf(arg, sizeof(arg), "CHMOD %o %s",
-		    (unsigned)(f->mode & 07777), f->path);
-		if (ftp_cmd_code(c, &code, "SITE", arg) == 0 &&
-		    ftp_reply_is_ok(code))
+		if (crc == -EREMOTEIO)
+			ftp_reply_free(&ref);
+		if (crc == 0)
 			f->mode = 0; /* done once is enough */
 	}
 	pool_checkin(fb->pool, c, !c->broken);
@@ -470,7 +459,6 @@ ftp_be_write(struct backend *b, struct backend_file *f, const char *buf,
 		/* The server did not get these bytes: fail, never pretend. */
 		f->werr = -EIO;
 		f->wconn = NULL;
-		c->owner = NULL;
 		ftp_xfer_abort(c);
 		upload_discard(f, c);
 		pool_checkin(f->fb->pool, c, !c->broken);

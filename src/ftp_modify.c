@@ -293,19 +293,23 @@ struct chmod_arg {
 	mode_t mode;
 };
 
-static int
-do_chmod(struct ftp_be *fb, struct ftp_conn *c, void *arg)
+int
+ftp_chmod_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
+    mode_t mode, struct ftp_reply *refusal)
 {
-	struct chmod_arg *a = arg;
 	struct ftp_reply rep;
-	char abs[FTP_PATH_MAX], cmd[FTP_PATH_MAX + 32];
+	char cmd[FTP_PATH_MAX + 32];
+	bool off;
 	int rc;
 
-	rc = ftp_server_path(&fb->srv, a->path, abs, sizeof(abs));
-	if (rc < 0)
-		return rc;
+	memset(refusal, 0, sizeof(*refusal));
+	pthread_mutex_lock(&fb->srv.lock);
+	off = fb->srv.chmod_off;
+	pthread_mutex_unlock(&fb->srv.lock);
+	if (off)
+		return -ENOTSUP;
 	snprintf(
-	    cmd, sizeof(cmd), "CHMOD %o %s", (unsigned)(a->mode & 07777), abs);
+	    cmd, sizeof(cmd), "CHMOD %o %s", (unsigned)(mode & 07777), abs);
 	rc = ftp_cmd(c, &rep, "SITE", cmd);
 	if (rc < 0)
 		return rc;
@@ -319,9 +323,29 @@ do_chmod(struct ftp_be *fb, struct ftp_conn *c, void *arg)
 		    rep.code);
 		rc = -ENOTSUP;
 	} else {
-		rc = ftp_clarify(fb, c, &rep, "SITE CHMOD", abs);
+		*refusal = rep;
+		return -EREMOTEIO;
 	}
 	ftp_reply_free(&rep);
+	return rc;
+}
+
+static int
+do_chmod(struct ftp_be *fb, struct ftp_conn *c, void *arg)
+{
+	struct chmod_arg *a = arg;
+	struct ftp_reply ref;
+	char abs[FTP_PATH_MAX];
+	int rc;
+
+	rc = ftp_server_path(&fb->srv, a->path, abs, sizeof(abs));
+	if (rc < 0)
+		return rc;
+	rc = ftp_chmod_abs(fb, c, abs, a->mode, &ref);
+	if (rc == -EREMOTEIO) {
+		rc = ftp_clarify(fb, c, &ref, "SITE CHMOD", abs);
+		ftp_reply_free(&ref);
+	}
 	return rc;
 }
 
@@ -330,13 +354,7 @@ ftp_be_chmod(struct backend *b, const char *path, mode_t mode)
 {
 	struct ftp_be *fb = b->priv;
 	struct chmod_arg a = { .path = path, .mode = mode };
-	bool off;
 
-	pthread_mutex_lock(&fb->srv.lock);
-	off = fb->srv.chmod_off;
-	pthread_mutex_unlock(&fb->srv.lock);
-	if (off)
-		return -ENOTSUP;
 	return ftp_with_conn(fb, do_chmod, &a, true);
 }
 
