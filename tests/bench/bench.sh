@@ -7,8 +7,11 @@
 #
 # Prints one table:
 #  (1) sequential read of a 256 MiB file from vsftpd: ftpfs (dd bs=1M from a
-#      fresh mount), curl -o /dev/null, rclone mount (fresh mount); MB/s =
-#      10^6 bytes/s, best of $RUNS runs; target ftpfs/curl >= 0.5.
+#      fresh mount), curl -o /dev/null, rclone mount (fresh mount), runs
+#      interleaved; MB/s = 10^6 bytes/s, the median of $RUNS runs (a short
+#      loopback transfer is noisy, curl's most of all: the median resists
+#      one lucky run where the best of a few does not); target ftpfs/curl
+#      >= 0.5.  The slowest and fastest run are printed too.
 #  (2) ls -lR of the 2,000-file/20-dir tree on a fresh mount of
 #      ftp://.../tree (so the mount's root is tree/), for each server: listing commands (LIST/NLST/MLSD/STAT with an argument) the
 #      server logged, target <= 21 (one per directory incl. tree/), and
@@ -16,7 +19,7 @@
 # The server's copy of the file stays in the page cache (it is read once
 # before measuring), so the numbers compare the clients, not the disk.
 #
-#   RUNS=3  BENCH_MIB=256  BENCH_SERVERS="vsftpd proftpd pureftpd pyftpdlib"
+#   RUNS=5  BENCH_MIB=256  BENCH_SERVERS="vsftpd proftpd pureftpd pyftpdlib"
 #   FTPFS_OPTS="-o ..."    extra ftpfs mount arguments
 set -u
 set -o pipefail
@@ -33,7 +36,7 @@ export LC_ALL=C.UTF-8
 FTPFS=${FTPFS:-build/ftpfs}
 case $FTPFS in /*) ;; *) FTPFS=$repo/$FTPFS ;; esac
 FTPFS_REAL=$(readlink -f "$FTPFS")
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 BENCH_MIB=${BENCH_MIB:-256}
 BENCH_SERVERS=${BENCH_SERVERS:-$SRV_ALL}
 read -r -a EXTRA_OPTS <<<"${FTPFS_OPTS:-}"
@@ -107,8 +110,20 @@ dd_rate() {
 	awk -v b="$n" -v s="$secs" 'BEGIN { printf "%.1f", b / s / 1e6 }'
 }
 
-best() { # values...: the largest number, or "fail" if none
-	printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | tail -n 1 | grep . || echo fail
+# values...: the median of the numbers (a failed run counts as slowest),
+# or "fail" if more than half failed
+median() {
+	printf '%s\n' "$@" | awk '/^[0-9.]+$/ { v[n++] = $1; next } { v[n++] = -1 }
+		END {
+			for (i = 1; i < n; i++)
+				for (j = i; j > 0 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+			m = n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
+			if (n == 0 || m < 0) print "fail"; else printf "%.1f\n", m
+		}'
+}
+
+spread() { # values...: "min-max" of the numbers
+	printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | sed -n '1h;${H;x;s/\n/-/;p}'
 }
 
 # ---------------------------------------------------------------------------
@@ -133,9 +148,9 @@ for ((run = 1; run <= RUNS; run++)); do
 	umount_any
 done
 msg "runs (MB/s): ftpfs ${r_ftpfs[*]:-} | curl ${r_curl[*]:-} | rclone ${r_rclone[*]:-}"
-b_ftpfs=$(best "${r_ftpfs[@]:-}")
-b_curl=$(best "${r_curl[@]:-}")
-b_rclone=$(best "${r_rclone[@]:-}")
+b_ftpfs=$(median "${r_ftpfs[@]:-}")
+b_curl=$(median "${r_curl[@]:-}")
+b_rclone=$(median "${r_rclone[@]:-}")
 ratio=$(awk -v a="$b_ftpfs" -v b="$b_curl" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "fail" }')
 ratio_rclone=$(awk -v a="$b_rclone" -v b="$b_curl" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }')
 seq_verdict=$(awk -v r="$ratio" 'BEGIN { print (r + 0 >= 0.5 ? "met" : "MISSED") }')
@@ -180,12 +195,14 @@ verdict_ls() {
 	esac
 }
 {
-	printf '\nftpfs benchmark, %s, 127.0.0.1, %s cores, best of %s runs; %s\n' \
+	printf '\nftpfs benchmark, %s, 127.0.0.1, %s cores, median of %s runs; %s\n' \
 		"$(date -u +%F)" "$(nproc)" "$RUNS" "$("$FTPFS" -V 2>&1 | head -n 1)"
-	fmt='%-48s %10s %10s %10s %10s %8s\n'
+	fmt='%-44s %14s %14s %14s %8s %7s\n'
 	# shellcheck disable=SC2059
 	printf "$fmt" "measure" "ftpfs" "curl" "rclone" "target" "ftpfs"
 	printf "$fmt" "seq read ${BENCH_MIB} MiB, vsftpd (MB/s)" "$b_ftpfs" "$b_curl" "$b_rclone" "" ""
+	printf "$fmt" "  slowest-fastest run" "$(spread "${r_ftpfs[@]:-}")" \
+		"$(spread "${r_curl[@]:-}")" "$(spread "${r_rclone[@]:-}")" "" ""
 	printf "$fmt" "  ratio to curl" "$ratio" "1.00" "$ratio_rclone" ">= 0.5" "$seq_verdict"
 	for s in $BENCH_SERVERS; do
 		printf "$fmt" "ls -lR tree/ ($((FIXTURE_TREE_DIRS + 1)) dirs), $s: listings" \
