@@ -151,7 +151,12 @@ fs_writers_note(struct fs_ctx *ctx, const char *path, const mode_t *mode,
 	pthread_mutex_unlock(&ctx->lock);
 }
 
-/* Apply chmod/utimens noted while f was open (after an upload). */
+/*
+ * Apply chmod/utimens noted while f was open, after an upload that may
+ * have undone them.  Each note is applied once: a stale one re-applied
+ * later (at release, say) would race with, and undo, a chmod the
+ * application makes after close() - rsync's final chmod of its temp file.
+ */
 static void
 fs_apply_pending(struct fs_ctx *ctx, struct fs_file *f, const char *path)
 {
@@ -165,6 +170,10 @@ fs_apply_pending(struct fs_ctx *ctx, struct fs_file *f, const char *path)
 	mode = f->pend_mode;
 	has_mtime = f->pend_mtime_set;
 	mtime = f->pend_mtime;
+	f->pend_mode_set = false;
+	f->pend_mtime_set = false;
+	if (has_mode)
+		f->mode = mode; /* what stat shows until the release */
 	pthread_mutex_unlock(&ctx->lock);
 	if (has_mode && be->ops->chmod != NULL)
 		be->ops->chmod(be, path, mode);
@@ -1049,16 +1058,25 @@ fs_release(const char *path, struct fuse_file_info *fi)
 	struct fs_file *f = fs_file_of(fi);
 	int rc = 0;
 
-	if (f->flags & BO_WRITE)
-		fs_writer_remove(ctx, f);
+	/*
+	 * A writer stays in the list until its last upload is done and what
+	 * was noted meanwhile is re-applied: a chmod arriving during the
+	 * release is then noted (and re-applied here) or comes after it.
+	 */
+	pthread_mutex_lock(&f->io);
 	if (f->sp != NULL)
 		rc = spool_close(f->sp);
 	else if (f->bf != NULL)
 		rc = ctx->be->ops->release(ctx->be, f->bf);
+	f->sp = NULL;
+	f->bf = NULL; /* a writers_sync waiting for f->io finds nothing */
+	pthread_mutex_unlock(&f->io);
 	if (rc < 0)
 		log_warn("%s: closing: %s", path, strerror(-rc));
-	if (rc == 0)
+	if (rc == 0 && (f->flags & BO_WRITE))
 		fs_apply_pending(ctx, f, path);
+	if (f->flags & BO_WRITE)
+		fs_writer_remove(ctx, f);
 	fs_file_free(f);
 	return rc;
 }

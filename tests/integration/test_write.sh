@@ -555,10 +555,15 @@ only_dir_time_errors() {
 		-e '^rsync: \[generator\] failed to set times on ".*": (Operation not supported|Operation not permitted|Permission denied|Function not implemented) \([0-9]+\)$' \
 		-e '^rsync error: some files/attrs were not transferred .*' \
 		-e '^$' | grep -q . && return 1
-	# ... and names a directory.
-	local p bad=0
+	# ... and names a directory (tar names it relative to its -C, which
+	# is one of the step's --sub directories).
+	local p bad=0 s isdir
 	while IFS= read -r p; do
-		[ -d "$REF/$p" ] || [ -d "$p" ] || bad=1
+		isdir=0
+		for s in . "${subs[@]}"; do
+			if [ -d "$REF/$s/$p" ] || [ -d "$p" ]; then isdir=1; fi
+		done
+		[ "$isdir" = 1 ] || bad=1
 	done < <(printf '%s\n' "$1" | sed -nE \
 		-e "s/^cp: preserving times for '(.*)': .*/\1/p" \
 		-e "s/^tar: (.*): Cannot utime: .*/\1/p" \
