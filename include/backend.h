@@ -149,6 +149,14 @@ struct backend_ops {
 	    struct backend *b, const char *path, const struct timespec *mtime);
 	/* Set the size of a closed file (an open one goes through ->write). */
 	int (*truncate)(struct backend *b, const char *path, off_t size);
+	/*
+	 * May the server's user do what mode (W_OK) asks to the existing
+	 * file path?  0 when it may, or when that cannot be told; -EACCES
+	 * (or another -errno) when not.  Costs round trips: fs.c asks before
+	 * changing a file through a local copy, whose upload (a temporary
+	 * file renamed over it) would not meet the file's own permissions.
+	 */
+	int (*access)(struct backend *b, const char *path, int mode);
 	int (*symlink)(
 	    struct backend *b, const char *target, const char *linkpath);
 	int (*statfs)(struct backend *b, const char *path, struct statvfs *out);

@@ -2,11 +2,16 @@
 /*
  * ftp_be: internals shared by the files that make up the FTP backend
  * (ftp_backend.c: life cycle, pool glue, errno mapping; ftp_meta.c: stat,
- * listings, readlink; ftp_file.c: open files, streaming reads and writes).
+ * listings, readlink; ftp_file.c: open files, streaming reads and writes;
+ * ftp_modify.c: changes to names, modes and times; ftp_orphan.c: partial
+ * uploads to clean up).
  * Nothing outside src/ftp_*.c includes this.
  */
 #ifndef FTPFS_FTP_BE_H
 #define FTPFS_FTP_BE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include "backend.h"
 #include "ftp_conn.h"
@@ -15,10 +20,16 @@
 
 #define FTP_PATH_MAX (FTP_CMD_MAX + 1)
 
+struct ftp_orphan;
+
 struct ftp_be {
 	struct backend be;
 	struct ftp_server srv;
 	struct pool *pool;
+	/* partial uploads to remove when the server is back (ftp_orphan.c) */
+	pthread_mutex_t orphan_lock;
+	struct ftp_orphan *orphans;
+	atomic_bool has_orphans;
 };
 
 /* What was being attempted, for ftp_errno's reading of a vague 550. */
@@ -49,10 +60,24 @@ int ftp_with_conn(
 /* Is this error the connection's fault (worth one retry)? */
 bool ftp_is_conn_error(int rc);
 
+/* ftp_orphan.c: partial uploads left by a server that went away */
+void ftp_orphan_add(struct ftp_be *fb, const char *abs, uint64_t max_size);
+/* This mount uploads abs again: what is there is not an orphan any more. */
+void ftp_orphan_forget(struct ftp_be *fb, const char *abs);
+/* Remove the orphans that are still ours, using c (a pooled connection). */
+void ftp_orphans_sweep(struct ftp_be *fb, struct ftp_conn *c);
+void ftp_orphans_free(struct ftp_be *fb);
+
 /* ftp_meta.c */
 /* Attributes of an absolute server path on connection c. */
 int ftp_stat_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
     struct backend_attr *out);
+/*
+ * The MLST "perm" fact of abs into perm (RFC 3659 7.5.5: "" grants
+ * nothing).  -ENOSYS without MLST, -ENODATA when the facts carry none.
+ */
+int ftp_mlst_perm(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
+    char *perm, size_t size);
 /* Listing of an absolute server path (force_list: LIST even if MLSD). */
 int ftp_list_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
     bool force_list, struct backend_dirlist *out);
@@ -95,6 +120,7 @@ int ftp_chmod_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 int ftp_be_set_mtime(
     struct backend *b, const char *path, const struct timespec *mtime);
 int ftp_be_truncate(struct backend *b, const char *path, off_t size);
+int ftp_be_access(struct backend *b, const char *path, int mode);
 int ftp_be_symlink(struct backend *b, const char *target, const char *linkpath);
 
 #endif

@@ -52,6 +52,8 @@ struct ftp_list_entry {
 	size_t name_len;
 	const char *target; /* symlink target, NULL if not shown */
 	size_t target_len;
+	const char *perm; /* MLSx "perm" fact (RFC 3659 7.5.5), or NULL */
+	size_t perm_len;
 	struct backend_attr attr;
 };
 

@@ -981,6 +981,17 @@ cache_truncate(struct backend *b, const char *path, off_t size)
 }
 
 static int
+cache_access(struct backend *b, const char *path, int mode)
+{
+	struct cache *c = b->priv;
+
+	/* Never cached: asked right before a change, it must be current. */
+	if (c->inner->ops->access == NULL)
+		return 0;
+	return c->inner->ops->access(c->inner, path, mode);
+}
+
+static int
 cache_symlink(struct backend *b, const char *target, const char *linkpath)
 {
 	struct cache *c = b->priv;
@@ -1048,6 +1059,7 @@ static const struct backend_ops cache_ops = {
 	.chmod = cache_chmod,
 	.set_mtime = cache_set_mtime,
 	.truncate = cache_truncate,
+	.access = cache_access,
 	.symlink = cache_symlink,
 	.statfs = cache_statfs,
 	.invalidate = cache_invalidate,

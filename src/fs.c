@@ -32,6 +32,7 @@ struct fs_file {
 	struct backend_file *bf; /* NULL in spool mode */
 	struct spool *sp; /* spool mode, or NULL */
 	unsigned flags; /* BO_* given to ->open */
+	int werr; /* the handle can no longer write: why (-errno) */
 	mode_t mode; /* for a file created through this handle */
 	/* Write handles only, all protected by ctx->lock: */
 	char *path; /* updated by rename */
@@ -618,6 +619,21 @@ fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 	return 0;
 }
 
+/*
+ * A local copy is uploaded beside the file and renamed over it, which
+ * only needs the directory to be writable: ask whether the file itself is
+ * before changing it that way, as open(2) and truncate(2) would.
+ */
+static int
+fs_may_write(struct fs_ctx *ctx, const char *path)
+{
+	struct backend *be = ctx->be;
+
+	if (be->ops->access == NULL)
+		return 0;
+	return be->ops->access(be, path, W_OK);
+}
+
 /* Spool path's current content into a fresh spool (closed-file ops). */
 static int
 fs_spool_path(struct fs_ctx *ctx, const char *path, struct spool **out)
@@ -631,6 +647,9 @@ fs_spool_path(struct fs_ctx *ctx, const char *path, struct spool **out)
 		return rc;
 	if ((a.valid & BA_MODE_TYPE) && S_ISDIR(a.mode))
 		return -EISDIR;
+	rc = fs_may_write(ctx, path);
+	if (rc < 0)
+		return rc;
 	return spool_open(ctx->be, path, (a.valid & BA_SIZE) ? a.size : 0,
 	    (a.valid & BA_MODE_PERM) ? a.mode & 07777 : 0, ctx->spool_dir, out);
 }
@@ -650,8 +669,13 @@ fs_to_spool(struct fs_ctx *ctx, struct fs_file *f)
 
 	rc = be->ops->release(be, f->bf);
 	f->bf = NULL;
-	if (rc < 0)
+	/* An append the server refused by configuration: ours to rewrite? */
+	if (rc == 0 && (f->flags & BO_APPEND))
+		rc = fs_may_write(ctx, f->path);
+	if (rc < 0) {
+		f->werr = rc;
 		return rc;
+	}
 	pthread_mutex_lock(&ctx->lock);
 	size = f->size;
 	pthread_mutex_unlock(&ctx->lock);
@@ -675,7 +699,11 @@ fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	if (fi != NULL && (f = fs_file_of(fi)) != NULL &&
 	    (f->flags & BO_WRITE)) {
 		pthread_mutex_lock(&f->io);
-		rc = 0;
+		rc = f->werr;
+		if (rc < 0) {
+			pthread_mutex_unlock(&f->io);
+			return rc;
+		}
 		if (f->sp == NULL && (be->caps & BCAP_PWRITE) &&
 		    be->ops->truncate != NULL) {
 			rc = be->ops->truncate(be, path, size);
@@ -833,6 +861,11 @@ fs_open_common(
 	}
 	if (spool && (flags & BO_APPEND) == 0 && (flags & BO_CREATE) && !exists)
 		flags |= BO_TRUNC;
+	if (spool && exists && !(flags & BO_TRUNC)) {
+		rc = fs_may_write(ctx, path);
+		if (rc < 0)
+			return rc;
+	}
 	/* O_APPEND|O_CREAT of a new file: a stream that creates it now. */
 	if ((flags & BO_WRITE) && !spool && (flags & BO_APPEND) && !exists) {
 		flags &= ~(unsigned)BO_APPEND;
@@ -956,6 +989,8 @@ fs_write_locked(struct fs_ctx *ctx, struct fs_file *f, const char *buf,
 	ssize_t n;
 	int rc;
 
+	if (f->werr < 0)
+		return f->werr;
 	if (f->sp == NULL) {
 		n = be->ops->write(be, f->bf, buf, size, off);
 		if (n != -ESPIPE || (be->caps & BCAP_PWRITE))
@@ -1016,6 +1051,8 @@ fs_file_flush(struct fs_ctx *ctx, struct fs_file *f)
 
 	if (!(f->flags & BO_WRITE))
 		return 0;
+	if (f->werr < 0)
+		return f->werr;
 	if (f->sp != NULL)
 		return spool_flush(f->sp);
 	if (f->bf == NULL || be->ops->flush == NULL)

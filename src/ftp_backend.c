@@ -178,6 +178,7 @@ ftp_with_conn(struct ftp_be *fb, ftp_conn_fn fn, void *arg, bool idempotent)
 		rc = pool_checkout(fb->pool, (void **)&c);
 		if (rc < 0)
 			return rc;
+		ftp_orphans_sweep(fb, c);
 		rc = fn(fb, c, arg);
 		broken = c->broken;
 		pool_checkin(fb->pool, c, !broken);
@@ -196,6 +197,8 @@ ftpb_destroy(struct backend *b)
 	struct ftp_be *fb = b->priv;
 
 	pool_destroy(fb->pool);
+	ftp_orphans_free(fb);
+	pthread_mutex_destroy(&fb->orphan_lock);
 	ftp_server_free(&fb->srv);
 	free(fb);
 }
@@ -217,6 +220,7 @@ static const struct backend_ops ftp_ops = {
 	.chmod = ftp_be_chmod,
 	.set_mtime = ftp_be_set_mtime,
 	.truncate = ftp_be_truncate,
+	.access = ftp_be_access,
 	.symlink = ftp_be_symlink,
 	.destroy = ftpb_destroy,
 };
@@ -281,6 +285,7 @@ ftp_backend_new(const struct ftp_config *cfg, struct backend **out, char *msg,
 		free(fb);
 		return rc;
 	}
+	pthread_mutex_init(&fb->orphan_lock, NULL);
 	/* The first connection is opened here so its errors reach the user. */
 	rc = ftp_conn_open(&fb->srv, &c, msg, msglen);
 	if (rc < 0)
@@ -313,6 +318,7 @@ ftp_backend_new(const struct ftp_config *cfg, struct backend **out, char *msg,
 	return 0;
 fail:
 	ftp_conn_close(c, rc != -EACCES);
+	pthread_mutex_destroy(&fb->orphan_lock);
 	ftp_server_free(&fb->srv);
 	free(fb);
 	return rc;

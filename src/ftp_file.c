@@ -355,9 +355,10 @@ upload_start(struct backend_file *f)
 	return 0;
 }
 
-/* After a failed upload the server holds a partial file: remove it. */
+/* After a failed upload the server holds a partial file (at most sent
+ * bytes): remove it, now or once the server answers again. */
 static void
-upload_discard(struct backend_file *f, struct ftp_conn *c)
+upload_discard(struct backend_file *f, struct ftp_conn *c, uint64_t sent)
 {
 	struct ftp_conn *other = NULL;
 	int code;
@@ -366,9 +367,7 @@ upload_discard(struct backend_file *f, struct ftp_conn *c)
 	if (c->broken && pool_checkout(f->fb->pool, (void **)&other) == 0)
 		c = other;
 	if (c->broken || ftp_cmd_code(c, &code, "DELE", f->path) < 0)
-		log_err("upload of %s failed; the server may hold a partial "
-		        "copy",
-		    f->path);
+		ftp_orphan_add(f->fb, f->path, sent);
 	else
 		log_err("upload of %s failed; partial copy on the server %s",
 		    f->path,
@@ -415,7 +414,7 @@ upload_finish(struct backend_file *f)
 		if (rc != -ENOSPC && rc != -EDQUOT)
 			rc = -EIO;
 		f->werr = rc;
-		upload_discard(f, c);
+		upload_discard(f, c, f->wpos);
 	} else if (f->mode != 0 && !c->broken) {
 		/* The created file's mode, not the server's umask. */
 		int crc = ftp_chmod_abs(fb, c, f->path, f->mode, &ref);
@@ -460,7 +459,7 @@ ftp_be_write(struct backend *b, struct backend_file *f, const char *buf,
 		f->werr = -EIO;
 		f->wconn = NULL;
 		ftp_xfer_abort(c);
-		upload_discard(f, c);
+		upload_discard(f, c, f->wpos + size);
 		pool_checkin(f->fb->pool, c, !c->broken);
 		rc = -EIO;
 		goto out;
@@ -535,6 +534,7 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	f->size = known_size;
 	if (flags & BO_WRITE) {
 		f->writer = true;
+		ftp_orphan_forget(fb, abs);
 		if (flags & BO_CREATE)
 			f->mode = mode & 07777;
 		if (flags & BO_APPEND) {

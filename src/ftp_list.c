@@ -351,8 +351,11 @@ mlsd_line(const char *line, size_t len, struct ftp_list_entry *out)
 				a->gid = (gid_t)id;
 				a->valid |= BA_GID;
 			}
+		} else if (eq_nocase(f, klen, "perm")) {
+			out->perm = val;
+			out->perm_len = vlen;
 		}
-		/* sizd, perm, unique, lang, media-type...: not needed. */
+		/* sizd, unique, lang, media-type...: not needed. */
 		if (semi == end)
 			break;
 	}

@@ -24,9 +24,13 @@ struct stat_arg {
 	struct backend_attr *out;
 };
 
+/*
+ * MLST of abs into *out; perm (when not NULL) receives the "perm" fact,
+ * "" when the server sent none, "?" when there was none to be had.
+ */
 static int
 stat_mlst(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
-    struct backend_attr *out)
+    struct backend_attr *out, char *perm, size_t perm_size)
 {
 	struct ftp_reply rep;
 	struct ftp_list_entry e;
@@ -50,6 +54,8 @@ stat_mlst(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 		return rc;
 	}
 	/* The facts are on the (first) line that starts with a space. */
+	if (perm != NULL && perm_size > 0)
+		snprintf(perm, perm_size, "?");
 	rc = -EPROTO;
 	for (line = rep.text; line != NULL && *line;
 	     line = end ? end + 1 : NULL) {
@@ -61,6 +67,9 @@ stat_mlst(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 		    line, end ? (size_t)(end - line) : strlen(line), &e);
 		if (rc == 1) {
 			*out = e.attr;
+			if (perm != NULL && e.perm != NULL)
+				snprintf(perm, perm_size, "%.*s",
+				    (int)e.perm_len, e.perm);
 			rc = 0;
 		} else if (rc == 0) {
 			/* cdir/pdir: the path names a directory itself. */
@@ -135,11 +144,30 @@ ftp_stat_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 	mlst = (fb->srv.feat & FTP_FEAT_MLST) && !fb->srv.mlst_off;
 	pthread_mutex_unlock(&fb->srv.lock);
 	if (mlst) {
-		rc = stat_mlst(fb, c, abs, out);
+		rc = stat_mlst(fb, c, abs, out, NULL, 0);
 		if (rc != -ENOSYS)
 			return rc;
 	}
 	return stat_probe(fb, c, abs, out);
+}
+
+int
+ftp_mlst_perm(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
+    char *perm, size_t size)
+{
+	struct backend_attr a;
+	bool mlst;
+	int rc;
+
+	pthread_mutex_lock(&fb->srv.lock);
+	mlst = (fb->srv.feat & FTP_FEAT_MLST) && !fb->srv.mlst_off;
+	pthread_mutex_unlock(&fb->srv.lock);
+	if (!mlst)
+		return -ENOSYS;
+	rc = stat_mlst(fb, c, abs, &a, perm, size);
+	if (rc == 0 && strcmp(perm, "?") == 0)
+		rc = -ENODATA;
+	return rc;
 }
 
 static int

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ftp_be.h"
 #include "ftp_data.h"
@@ -564,4 +565,66 @@ ftp_be_symlink(struct backend *b, const char *target, const char *linkpath)
 	if (!(fb->srv.feat & FTP_FEAT_SITE_SYMLINK))
 		return -ENOTSUP;
 	return ftp_with_conn(fb, do_symlink, &a, false);
+}
+
+/* ---- access -------------------------------------------------------- */
+
+/*
+ * May we write abs?  An APPE that sends nothing asks the server itself:
+ * it opens the file for appending, with the user's rights, and changes
+ * nothing.  A server that refuses APPE by configuration (ProFTPD: "451
+ * Append/Restart not permitted") cannot answer that way; then the MLST
+ * "perm" fact decides where there is one ("w": STOR allowed).  The fact
+ * alone is not enough: pyftpdlib derives it from its own user table and
+ * sends "w" for files the operating system will not let it write.
+ */
+static int
+do_may_write(struct ftp_be *fb, struct ftp_conn *c, void *arg)
+{
+	const char *path = arg;
+	struct ftp_reply ref;
+	char abs[FTP_PATH_MAX], perm[64];
+	int rc, err;
+
+	rc = ftp_server_path(&fb->srv, path, abs, sizeof(abs));
+	if (rc < 0)
+		return rc;
+	rc = ftp_xfer_open(c, "APPE", abs, -1, true, &ref);
+	if (rc == 0)
+		rc = ftp_xfer_finish(c, &ref);
+	if (rc != -EREMOTEIO)
+		return rc;
+	err = ftp_errno(&ref, OP_WRITE);
+	if (ref.code == 421) {
+		ftp_reply_free(&ref);
+		return err;
+	}
+	if (ref.code == 550 || ref.code == 553 || err == -EACCES ||
+	    err == -EPERM) {
+		rc = ftp_clarify(fb, c, &ref, "APPE", abs);
+		ftp_reply_free(&ref);
+		return rc;
+	}
+	log_debug("APPE %s: %d %s; asking MLST instead", abs, ref.code,
+	    ftp_reply_last_line(&ref));
+	ftp_reply_free(&ref);
+	rc = ftp_mlst_perm(fb, c, abs, perm, sizeof(perm));
+	if (rc == -ENOSYS || rc == -ENODATA)
+		return 0; /* nothing more to ask: the upload will tell */
+	if (rc < 0)
+		return rc;
+	if (strchr(perm, 'w') == NULL && strchr(perm, 'W') == NULL) {
+		log_debug("MLST %s: perm=%s, no \"w\"", abs, perm);
+		return -EACCES;
+	}
+	return 0;
+}
+
+int
+ftp_be_access(struct backend *b, const char *path, int mode)
+{
+	if (!(mode & W_OK))
+		return 0;
+	/* The probe changes nothing: asking again is safe. */
+	return ftp_with_conn(b->priv, do_may_write, (void *)path, true);
 }

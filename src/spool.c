@@ -335,6 +335,7 @@ spool_flush(struct spool *s)
 	const struct backend_ops *ops = s->be->ops;
 	struct backend_file *w = NULL;
 	char tmp[4096];
+	bool in_place = false;
 	int rc, rc2;
 
 	if (!s->dirty)
@@ -354,6 +355,19 @@ spool_flush(struct spool *s)
 		goto fail;
 	rc =
 	    ops->open(s->be, tmp, BO_WRITE | BO_CREATE | BO_TRUNC, 0600, 0, &w);
+	if (rc == -EACCES) {
+		/*
+		 * The directory takes no new files, yet the file itself was
+		 * found writable: overwrite it in place.  Not atomic: should
+		 * this upload fail, the file is removed and the local copy
+		 * kept, as for any failed upload.
+		 */
+		log_info("%s: no temporary file allowed beside it; uploading "
+		         "in place",
+		    s->path);
+		in_place = true;
+		rc = ops->open(s->be, s->path, BO_WRITE | BO_TRUNC, 0, 0, &w);
+	}
 	if (rc < 0)
 		goto fail;
 	rc = upload_body(s, w);
@@ -361,15 +375,19 @@ spool_flush(struct spool *s)
 	if (rc == 0)
 		rc = rc2;
 	if (rc < 0) {
-		ops->unlink(s->be, tmp);
+		if (!in_place)
+			ops->unlink(s->be, tmp);
 		goto fail;
 	}
-	rc = ops->rename(s->be, tmp, s->path, 0);
-	if (rc < 0) {
-		ops->unlink(s->be, tmp);
-		goto fail;
+	if (!in_place) {
+		rc = ops->rename(s->be, tmp, s->path, 0);
+		if (rc < 0) {
+			ops->unlink(s->be, tmp);
+			goto fail;
+		}
 	}
-	if (s->mode != 0 && ops->chmod != NULL)
+	/* A replaced file takes the mode it had (in place, it kept it). */
+	if (!in_place && s->mode != 0 && ops->chmod != NULL)
 		ops->chmod(s->be, s->path, s->mode & 07777);
 	s->dirty = false;
 	s->keep = false;

@@ -667,6 +667,34 @@ assert_target(const struct ftp_list_entry *e, const char *target)
 	assert_memory_equal(e->target, target, e->target_len);
 }
 
+/* The perm fact is passed through as is (any case of the fact name). */
+static void
+test_mlsd_perm(void **state)
+{
+	struct ftp_list_entry e;
+
+	(void)state;
+	/* ProFTPD on a file the user may not write. */
+	assert_int_equal(mlsd("modify=20261123183113;perm=adfr;size=3;"
+	                      "type=file;unique=fd01U1;UNIX.mode=0644; ro.txt",
+	                     &e),
+	    1);
+	assert_non_null(e.perm);
+	assert_int_equal(e.perm_len, 4);
+	assert_memory_equal(e.perm, "adfr", 4);
+	/* Pure-FTPd spelling, last fact without ';'. */
+	assert_int_equal(mlsd("type=file;size=3;Perm=rawfd x", &e), 1);
+	assert_int_equal(e.perm_len, 5);
+	assert_memory_equal(e.perm, "rawfd", 5);
+	/* Empty value: known, and grants nothing. */
+	assert_int_equal(mlsd("type=file;perm=; y", &e), 1);
+	assert_non_null(e.perm);
+	assert_int_equal(e.perm_len, 0);
+	/* Absent. */
+	assert_int_equal(mlsd("type=file;size=1; z", &e), 1);
+	assert_null(e.perm);
+}
+
 static void
 test_mlsd_basic(void **state)
 {
@@ -1481,6 +1509,7 @@ main(void)
 		cmocka_unit_test(test_fixture_detection),
 		cmocka_unit_test(test_fixture_lf_only),
 		cmocka_unit_test(test_mlsd_basic),
+		cmocka_unit_test(test_mlsd_perm),
 		cmocka_unit_test(test_mlsd_types),
 		cmocka_unit_test(test_mlsd_modes),
 		cmocka_unit_test(test_mlsd_times),
