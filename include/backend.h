@@ -91,6 +91,9 @@ enum {
 	                             the cache may stat instead of listing
 	                             the parent on a miss */
 	BCAP_SYMLINK = 1 << 2, /* ->symlink works */
+	BCAP_CREATE_MODE = 1 << 3, /* ->open gives a file it creates its
+	                              mode (SFTP); without it fs.c chmods
+	                              the file after its upload */
 };
 
 struct backend;
@@ -117,6 +120,8 @@ struct backend_ops {
 	 * from offset 0 (or from the end for BO_APPEND) unless the backend
 	 * has BCAP_PWRITE.  known_size is the size fs.c believes the file
 	 * has (-1 when unknown); it lets readers stop at EOF without asking.
+	 * mode is the permission bits for a file it creates, honoured only by
+	 * backends with BCAP_CREATE_MODE.
 	 */
 	int (*open)(struct backend *b, const char *path, unsigned flags,
 	    mode_t mode, int64_t known_size, struct backend_file **out);

@@ -110,13 +110,6 @@ int ftp_be_unlink(struct backend *b, const char *path);
 int ftp_be_rename(
     struct backend *b, const char *from, const char *to, unsigned flags);
 int ftp_be_chmod(struct backend *b, const char *path, mode_t mode);
-/*
- * SITE CHMOD on connection c.  0; -ENOTSUP when the server has no SITE
- * CHMOD (remembered for the mount); -EREMOTEIO with the reply in
- * *refusal (caller frees) when it refused; -errno on I/O.
- */
-int ftp_chmod_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
-    mode_t mode, struct ftp_reply *refusal);
 int ftp_be_set_mtime(
     struct backend *b, const char *path, const struct timespec *mtime);
 int ftp_be_truncate(struct backend *b, const char *path, off_t size);

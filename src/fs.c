@@ -908,6 +908,16 @@ fs_open_common(
 	} else {
 		rc =
 		    be->ops->open(be, path, flags, f->mode, known_size, &f->bf);
+		/*
+		 * A file this stream creates gets its mode once the upload
+		 * is done, like any chmod made while it is open (the backend
+		 * cannot apply it sooner unless BCAP_CREATE_MODE).
+		 */
+		if (rc == 0 && (flags & BO_WRITE) && !exists &&
+		    !(be->caps & BCAP_CREATE_MODE) && f->mode != 0) {
+			f->pend_mode = f->mode;
+			f->pend_mode_set = true;
+		}
 	}
 	if (rc < 0) {
 		fs_file_free(f);

@@ -50,7 +50,6 @@ struct backend_file {
 	uint64_t wpos; /* bytes the server has or is receiving */
 	bool wstarted; /* a STOR has created the file */
 	uint64_t xfer_start; /* wpos when the transfer in progress began */
-	mode_t mode; /* permissions asked for at create, or 0 */
 	int werr; /* sticky upload failure (-errno) */
 };
 
@@ -415,14 +414,6 @@ upload_finish(struct backend_file *f)
 			rc = -EIO;
 		f->werr = rc;
 		upload_discard(f, c, f->wpos);
-	} else if (f->mode != 0 && !c->broken) {
-		/* The created file's mode, not the server's umask. */
-		int crc = ftp_chmod_abs(fb, c, f->path, f->mode, &ref);
-
-		if (crc == -EREMOTEIO)
-			ftp_reply_free(&ref);
-		if (crc == 0)
-			f->mode = 0; /* done once is enough */
 	}
 	pool_checkin(fb->pool, c, !c->broken);
 	return rc;
@@ -514,6 +505,7 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	char abs[FTP_PATH_MAX];
 	int rc;
 
+	(void)mode; /* STOR cannot carry it: fs.c chmods after the upload */
 	if ((flags & BO_WRITE) && !(flags & (BO_TRUNC | BO_APPEND)))
 		return -ESPIPE; /* in-place writes: fs.c spools them */
 	if ((flags & BO_APPEND) && known_size < 0)
@@ -535,8 +527,6 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	if (flags & BO_WRITE) {
 		f->writer = true;
 		ftp_orphan_forget(fb, abs);
-		if (flags & BO_CREATE)
-			f->mode = mode & 07777;
 		if (flags & BO_APPEND) {
 			f->wpos = (uint64_t)known_size;
 			f->wstarted = true; /* the file exists already */

@@ -294,7 +294,12 @@ struct chmod_arg {
 	mode_t mode;
 };
 
-int
+/*
+ * SITE CHMOD on connection c.  0; -ENOTSUP when the server has no SITE
+ * CHMOD (remembered for the mount); -EREMOTEIO with the reply in
+ * *refusal (caller frees) when it refused; -errno on I/O.
+ */
+static int
 ftp_chmod_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
     mode_t mode, struct ftp_reply *refusal)
 {
