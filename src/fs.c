@@ -176,6 +176,8 @@ fs_apply_pending(struct fs_ctx *ctx, struct fs_file *f, const char *path)
 	if (has_mode)
 		f->mode = mode; /* what stat shows until the release */
 	pthread_mutex_unlock(&ctx->lock);
+	if (path == NULL)
+		return; /* unlinked while open: nothing left to set */
 	if (has_mode && be->ops->chmod != NULL)
 		be->ops->chmod(be, path, mode);
 	if (has_mtime && be->ops->set_mtime != NULL)
