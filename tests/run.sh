@@ -8,8 +8,9 @@
 # installs what is needed (tests/deps.sh), builds ftpfs (build/, -Dwerror),
 # an ASan+UBSan build (build-asan/) and the libFuzzer targets (build-fuzz/),
 # runs the unit tests, each fuzz target for a while, and the integration
-# suite through real FUSE mounts of four FTP servers on 127.0.0.1 (plus the
-# ASan binary against one of them).  Ends with "N passed, N failed" and
+# suites through real FUSE mounts of four FTP servers on 127.0.0.1 (reads,
+# sessions, data channels, writes, write faults; plus the ASan binary on
+# the read and write suites against one server).  Ends with "N passed, N failed" and
 # exits non-zero on any failure.  Needs no terminal (CI=true is fine).
 #
 # Logs of every step, and fuzzer crash inputs (build-logs/fuzz_*-crash-*; rerun
@@ -19,7 +20,9 @@
 #   FUZZ_SECONDS=20          per fuzz target (0 skips fuzzing)
 #   SERVERS="vsftpd proftpd pureftpd pyftpdlib"   integration servers
 #   ASAN_SERVERS=vsftpd      servers the ASan binary is run against ("" skips)
-#   INTEGRATION_SUITES="test_read test_datachan"   suites of tests/integration/ to run
+#   INTEGRATION_SUITES="test_read test_session test_datachan test_write test_faults"
+#                            suites of tests/integration/ to run
+#   ASAN_SUITES="test_read test_write"   of those, run with the ASan binary
 #   SKIP_DEPS=1              do not call tests/deps.sh
 set -u
 set -o pipefail
@@ -34,7 +37,9 @@ SERVERS=${SERVERS:-vsftpd proftpd pureftpd pyftpdlib}
 ASAN_SERVERS=${ASAN_SERVERS-vsftpd}
 # Suites in tests/integration/ (NAME.sh; each takes FTPFS and SERVERS and
 # ends with "N passed, N failed").
-INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_session test_datachan}
+INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_session test_datachan test_write test_faults}
+# Suites run again with the ASan+UBSan binary on $ASAN_SERVERS.
+ASAN_SUITES=${ASAN_SUITES:-test_read test_write}
 logs=$repo/build-logs
 mkdir -p "$logs"
 
@@ -185,7 +190,7 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
 fi
 
 # ---------------------------------------------------------------------------
-banner "integration: read path through FUSE mounts ($SERVERS)"
+banner "integration: real servers through FUSE mounts ($SERVERS)"
 integration() { # NAME BINARY SERVERS [SUITE]
 	local suite=${4:-test_read} log rc=0 t0=$EPOCHREALTIME
 	log=$logs/integration-$suite-$1.log
@@ -201,8 +206,10 @@ else
 	step_fail "integration not run (no build)"
 fi
 if [ "$asan_ok" -eq 1 ] && [ -n "$ASAN_SERVERS" ]; then
-	banner "integration with the ASan+UBSan binary ($ASAN_SERVERS)"
-	integration asan build-asan/ftpfs "$ASAN_SERVERS"
+	for suite in $ASAN_SUITES; do
+		banner "integration: $suite with the ASan+UBSan binary ($ASAN_SERVERS)"
+		integration asan build-asan/ftpfs "$ASAN_SERVERS" "$suite"
+	done
 fi
 
 # ---------------------------------------------------------------------------
