@@ -137,6 +137,8 @@ struct backend_ops {
 	/*
 	 * Finish pending writes and report whether the server has every
 	 * byte: 0 only after the server confirmed it.  The handle stays open.
+	 * 1: nothing was written since the transfer began, and it stays open
+	 * (it ends, and is confirmed, at ->release).
 	 */
 	int (*flush)(struct backend *b, struct backend_file *f);
 	/* Close the handle (flushing first); the result of the flush. */

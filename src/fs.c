@@ -38,6 +38,8 @@ struct fs_file {
 	char *path; /* updated by rename */
 	off_t size; /* the file's size as this handle made it */
 	bool written; /* a write went through this handle */
+	/* an upload on this handle may hold a connection until it ends */
+	bool uploading;
 	unsigned refs; /* held by fs_writers_sync/fs_writer_rename */
 	/* chmod/utimens while open: applied again after the last upload */
 	bool pend_mode_set;
@@ -128,18 +130,25 @@ fs_writer_remove(struct fs_ctx *ctx, struct fs_file *f)
 /*
  * chmod or utimens of a file that is open for writing: the upload at
  * close replaces the file (spool) or touches it last (stream), so the
- * attribute is applied again after it.
+ * attribute is applied again after it.  True when an upload of path is in
+ * progress on a stream: then the attribute waits for its end instead of
+ * being set now, as setting it needs a second connection, which a server
+ * allowing one per user never gives while the upload holds the first
+ * (touch, cp -p on such a server would hang).
  */
-static void
+static bool
 fs_writers_note(struct fs_ctx *ctx, const char *path, const mode_t *mode,
     const struct timespec *mtime)
 {
 	struct fs_file *f;
+	bool deferred = false;
 
 	pthread_mutex_lock(&ctx->lock);
 	for (f = ctx->writers; f != NULL; f = f->next) {
 		if (strcmp(f->path, path) != 0)
 			continue;
+		if (f->uploading)
+			deferred = true;
 		if (mode != NULL) {
 			f->pend_mode = *mode;
 			f->pend_mode_set = true;
@@ -149,6 +158,16 @@ fs_writers_note(struct fs_ctx *ctx, const char *path, const mode_t *mode,
 			f->pend_mtime_set = true;
 		}
 	}
+	pthread_mutex_unlock(&ctx->lock);
+	return deferred;
+}
+
+/* f's upload (if any) is over, or starts (writes on a stream). */
+static void
+fs_set_uploading(struct fs_ctx *ctx, struct fs_file *f, bool on)
+{
+	pthread_mutex_lock(&ctx->lock);
+	f->uploading = on;
 	pthread_mutex_unlock(&ctx->lock);
 }
 
@@ -165,6 +184,7 @@ fs_apply_pending(struct fs_ctx *ctx, struct fs_file *f, const char *path)
 	struct timespec mtime;
 	bool has_mode, has_mtime;
 	mode_t mode;
+	int rc;
 
 	pthread_mutex_lock(&ctx->lock);
 	has_mode = f->pend_mode_set;
@@ -178,10 +198,14 @@ fs_apply_pending(struct fs_ctx *ctx, struct fs_file *f, const char *path)
 	pthread_mutex_unlock(&ctx->lock);
 	if (path == NULL)
 		return; /* unlinked while open: nothing left to set */
-	if (has_mode && be->ops->chmod != NULL)
-		be->ops->chmod(be, path, mode);
-	if (has_mtime && be->ops->set_mtime != NULL)
-		be->ops->set_mtime(be, path, &mtime);
+	if (has_mode && be->ops->chmod != NULL &&
+	    (rc = be->ops->chmod(be, path, mode)) < 0)
+		log_warn("%s: chmod %o after the upload: %s", path,
+		    (unsigned)mode, strerror(-rc));
+	if (has_mtime && be->ops->set_mtime != NULL &&
+	    (rc = be->ops->set_mtime(be, path, &mtime)) < 0)
+		log_warn("%s: setting the time after the upload: %s", path,
+		    strerror(-rc));
 }
 
 static int fs_file_flush(struct fs_ctx *ctx, struct fs_file *f);
@@ -227,22 +251,36 @@ fs_writers_sync(struct fs_ctx *ctx, const char *path)
 	}
 }
 
-/* Size written so far through any handle on path; false when none. */
+/* What the write handles on a path will leave there. */
+struct fs_wview {
+	off_t size; /* written so far (the largest of them) */
+	mode_t mode; /* a chmod meanwhile, else created (or found) with */
+	bool uploading; /* one is uploading: the server knows less */
+	bool mtime_set; /* a utimens meanwhile: mtime */
+	struct timespec mtime;
+};
+
+/* The writers' view of path; false when no handle writes it. */
 static bool
-fs_writer_find(struct fs_ctx *ctx, const char *path, off_t *size, mode_t *mode)
+fs_writer_find(struct fs_ctx *ctx, const char *path, struct fs_wview *v)
 {
 	struct fs_file *f;
 	bool found = false;
 
+	memset(v, 0, sizeof(*v));
 	pthread_mutex_lock(&ctx->lock);
 	for (f = ctx->writers; f != NULL; f = f->next) {
 		if (strcmp(f->path, path) != 0)
 			continue;
-		if (!found || f->size > *size)
-			*size = f->size;
-		/* What this handle will leave: a chmod meanwhile, else the
-		 * mode it was created (or found) with. */
-		*mode = f->pend_mode_set ? f->pend_mode : f->mode;
+		if (!found || f->size > v->size)
+			v->size = f->size;
+		v->mode = f->pend_mode_set ? f->pend_mode : f->mode;
+		if (f->pend_mtime_set) {
+			v->mtime_set = true;
+			v->mtime = f->pend_mtime;
+		}
+		if (f->uploading)
+			v->uploading = true;
 		found = true;
 	}
 	pthread_mutex_unlock(&ctx->lock);
@@ -388,18 +426,33 @@ fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct fs_ctx *ctx = fs_ctx();
 	struct backend_attr a;
-	off_t wend = 0;
-	mode_t wmode = 0644;
+	struct fs_wview w;
 	bool writing;
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	rc = ctx->be->ops->stat(ctx->be, path, &a);
-	writing = fs_writer_find(ctx, path, &wend, &wmode);
+	writing = fs_writer_find(ctx, path, &w);
+	/*
+	 * While an upload runs, we know better than the server, which may
+	 * also have no connection to spare for the question (a server that
+	 * allows one per user): answer from the writer.
+	 */
+	if (writing && w.uploading) {
+		a.valid = BA_MODE_TYPE | BA_MODE_PERM | BA_SIZE | BA_MTIME;
+		a.mode = S_IFREG | (w.mode & 07777);
+		if (w.mtime_set)
+			a.mtime = w.mtime;
+		else
+			clock_gettime(
+			    CLOCK_REALTIME, &a.mtime); /* being written */
+		rc = 0;
+	} else {
+		rc = ctx->be->ops->stat(ctx->be, path, &a);
+	}
 	if (rc == -ENOENT && writing) {
 		/* Created by us, not listed by the server yet. */
 		a.valid = BA_MODE_TYPE | BA_MODE_PERM | BA_SIZE;
-		a.mode = S_IFREG | (wmode & 07777);
+		a.mode = S_IFREG | (w.mode & 07777);
 		rc = 0;
 	} else if (rc < 0 && strcmp(path, "/") == 0) {
 		/*
@@ -419,11 +472,16 @@ fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	fs_fill_stat(ctx, &a, st);
 	/* The server's size lags behind a stream being written. */
 	if (writing && S_ISREG(st->st_mode)) {
-		st->st_size = wend;
-		st->st_blocks = (wend + 511) / 512;
+		st->st_size = w.size;
+		st->st_blocks = (w.size + 511) / 512;
 		/* The server's umask does not decide: the upload will. */
-		if (wmode != 0)
-			st->st_mode = S_IFREG | (wmode & 07777);
+		if (w.mode != 0)
+			st->st_mode = S_IFREG | (w.mode & 07777);
+		if (w.mtime_set) {
+			st->st_mtim = w.mtime;
+			st->st_atim = w.mtime;
+			st->st_ctim = w.mtime;
+		}
 	}
 	return 0;
 }
@@ -600,7 +658,8 @@ fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if (be->ops->chmod == NULL)
 		return -ENOSYS;
 	mode &= 07777;
-	fs_writers_note(fs_ctx(), path, &mode, NULL);
+	if (fs_writers_note(fs_ctx(), path, &mode, NULL))
+		return 0; /* set when the upload ends */
 	return be->ops->chmod(be, path, mode);
 }
 
@@ -671,6 +730,7 @@ fs_to_spool(struct fs_ctx *ctx, struct fs_file *f)
 
 	rc = be->ops->release(be, f->bf);
 	f->bf = NULL;
+	fs_set_uploading(ctx, f, false);
 	/* An append the server refused by configuration: ours to rewrite? */
 	if (rc == 0 && (f->flags & BO_APPEND))
 		rc = fs_may_write(ctx, f->path);
@@ -775,7 +835,8 @@ fs_utimens(
 	}
 	if (mtime.tv_nsec == UTIME_NOW)
 		clock_gettime(CLOCK_REALTIME, &mtime);
-	fs_writers_note(fs_ctx(), path, NULL, &mtime);
+	if (fs_writers_note(fs_ctx(), path, NULL, &mtime))
+		return 0; /* set when the upload ends */
 	return be->ops->set_mtime(be, path, &mtime);
 }
 
@@ -934,8 +995,10 @@ fs_open_common(
 	/* Our own writes change the file: never trust its old pages. */
 	if (flags & BO_WRITE)
 		fi->keep_cache = 0;
-	if (flags & BO_WRITE)
+	if (flags & BO_WRITE) {
+		f->uploading = !spool; /* a stream's STOR starts at open */
 		fs_writer_add(ctx, f);
+	}
 	fi->fh = (uint64_t)(uintptr_t)f;
 	return 0;
 }
@@ -1030,6 +1093,9 @@ fs_write(const char *path, const char *buf, size_t size, off_t off,
 	if (size > INT_MAX)
 		size = INT_MAX;
 	pthread_mutex_lock(&f->io);
+	/* A write on a stream (re)starts its upload: see fs_writers_note. */
+	if (f->sp == NULL && f->bf != NULL)
+		fs_set_uploading(ctx, f, true);
 	while (done < size) {
 		n = fs_write_locked(
 		    ctx, f, buf + done, size - done, off + (off_t)done);
@@ -1084,14 +1150,18 @@ fs_flush(const char *path, struct fuse_file_info *fi)
 		return 0;
 	pthread_mutex_lock(&f->io);
 	rc = fs_file_flush(ctx, f);
+	if (rc == 0)
+		fs_set_uploading(ctx, f, false);
 	pthread_mutex_unlock(&f->io);
 	/*
 	 * close(2) returns before FUSE's release arrives: what was set on
-	 * the open file must be back on the server by now, not later.
+	 * the open file must be back on the server by now, not later - once
+	 * the upload is done (1: a STOR that has carried nothing stays open
+	 * until the release, which applies them after it).
 	 */
 	if (rc == 0)
 		fs_apply_pending(ctx, f, path);
-	return rc;
+	return rc > 0 ? 0 : rc;
 }
 
 static int
@@ -1119,6 +1189,8 @@ fs_release(const char *path, struct fuse_file_info *fi)
 		rc = ctx->be->ops->release(ctx->be, f->bf);
 	f->sp = NULL;
 	f->bf = NULL; /* a writers_sync waiting for f->io finds nothing */
+	if (f->flags & BO_WRITE)
+		fs_set_uploading(ctx, f, false);
 	pthread_mutex_unlock(&f->io);
 	if (rc < 0)
 		log_warn("%s: closing: %s", path, strerror(-rc));

@@ -464,7 +464,8 @@ out:
 
 /*
  * final: the handle is being released.  Otherwise (close of one of several
- * descriptors, fsync) a transfer that has carried no byte yet stays open:
+ * descriptors, fsync) a transfer that has carried no byte yet stays open
+ * (1):
  * the server already shows the empty file it created, so there is nothing
  * to confirm, and a shell's "> file" (open, dup2, close) costs one STOR.
  */
@@ -474,8 +475,10 @@ writer_flush(struct backend_file *f, bool final)
 	int rc = 0;
 
 	pthread_mutex_lock(&f->lock);
-	if (!final && f->wconn != NULL && f->wpos == f->xfer_start)
+	if (!final && f->wconn != NULL && f->wpos == f->xfer_start) {
+		rc = 1;
 		goto out;
+	}
 	if (!f->wstarted && f->werr == 0)
 		rc = upload_start(f); /* an empty file still gets created */
 	if (rc == 0)

@@ -935,6 +935,44 @@ suite_noover() {
 	srv_kill_group "$pid"
 }
 
+# --- vsftpd with max_per_ip=1: the pool shrinks to one connection, which an
+# upload holds until it ends.  Everything around the upload (the stat after
+# create, fchmod/futimens on the open file, cp -a, ls) must neither wait for
+# a second connection nor fail: each step must finish in seconds.
+suite_oneconn() {
+	cur=vsftpd
+	local P="[vsftpd max_per_ip=1]" T=20
+	DATA=$SRV_TMP/oneconn-data
+	REF=$SRV_TMP/oneconn-ref
+	SPOOL=$SRV_TMP/oneconn-spool
+	server_caps
+	rm -rf "$DATA" "$REF"
+	mkdir -p "$DATA" "$REF"
+	chown "$SRV_USER": "$DATA"
+	if ! SRV_VSFTPD_EXTRA="max_per_ip=1" srv_start vsftpd "$DATA"; then
+		not_ok "$P start vsftpd"
+		return
+	fi
+	if mount_it "$P mount (-o connections=4)" -o connections=4; then
+		step "touch, echo >, : > of new files (one connection)" \
+			'touch t1 && echo hi > t2 && : > t3 && ls -l t1 t2 t3 >/dev/null'
+		step --modes --mtimes --sub cpp "cp -p of a file (one connection)" \
+			'mkdir cpp && cp -p "$WORK/r1M" cpp/p1.bin'
+		step --modes --mtimes --sub cp-a --dirtimes-ok "cp -a of a tree (one connection)" \
+			'cp -a "$WORK/tree" cp-a'
+		step "append, sed -i, in-place dd (one connection)" \
+			'echo more >> t2 && sed -i "s/hi/HI/" t2 && printf ZZ | dd of=cpp/p1.bin bs=1 seek=9 conv=notrunc status=none'
+		step "mv, rm, ls -lR (one connection)" 'mv t1 t1.moved && rm t3 && ls -lR . >/dev/null'
+		if grep -q "server limits connections: pool shrunk to 1" "$FTPFS_MOUNT_LOG"; then
+			ok "$P the pool met the server's limit (logged) and shrank"
+		else
+			not_ok "$P the pool met the server's limit" "$(grep -v trace: "$FTPFS_MOUNT_LOG" | tail -n 5)"
+		fi
+		umount_it "$P unmount"
+	fi
+	srv_stop vsftpd
+}
+
 # --- main -------------------------------------------------------------------------------------
 SUITE_LIMIT=${SUITE_LIMIT:-600}
 watchdog() { # SECONDS FLAGFILE
@@ -964,6 +1002,7 @@ for s in $SERVERS; do
 	note "[$s] done in $(srv_since "$t_srv")s"
 done
 case " $SERVERS " in *" proftpd "*) suite_noover ;; esac
+case " $SERVERS " in *" vsftpd "*) suite_oneconn ;; esac
 
 left=$(awk -v p="$SRV_TMP/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo)
 if [ -z "$left" ]; then ok "no mounts left"; else not_ok "no mounts left" "$left"; fi
