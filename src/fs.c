@@ -5,11 +5,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -27,6 +29,8 @@
  */
 #define FS_PIPE_SIZE (1024 * 1024)
 #define FS_PIPE_DATA FS_READAHEAD_MAX
+/* Pipe overflows in a row after which a handle stops splicing its socket. */
+#define FS_PIPE_MISSES 4
 
 /*
  * An open file: fi->fh points to one.  Three kinds:
@@ -55,6 +59,8 @@ struct fs_file {
 	bool pend_mtime_set;
 	struct timespec pend_mtime;
 	struct fs_file *next; /* ctx->writers */
+	/* Readers: READs in a row the pipe could not hold (fs_read_buf). */
+	atomic_uint pipe_misses;
 };
 
 static struct fs_ctx *
@@ -297,6 +303,8 @@ fs_writer_rename(struct fs_ctx *ctx, const char *from, const char *to)
  */
 struct fs_pipe {
 	int rd, wr; /* -1: this thread could not get one, use memory */
+	/* FS_PIPE_DATA page-aligned bytes for fs_pipe_gift, or NULL */
+	char *scratch;
 };
 
 static void
@@ -310,6 +318,7 @@ fs_pipe_free(void *arg)
 		close(p->rd);
 	if (p->wr >= 0)
 		close(p->wr);
+	free(p->scratch);
 	free(p);
 }
 
@@ -343,6 +352,7 @@ fs_pipe_get(struct fs_ctx *ctx)
 	if (p == NULL)
 		return NULL;
 	p->rd = p->wr = -1;
+	p->scratch = NULL;
 	rc = fs_pipe_open(fds);
 	if (rc == 0) {
 		p->rd = fds[0];
@@ -1078,16 +1088,50 @@ fs_read(const char *path, char *buf, size_t size, off_t off,
 }
 
 /*
- * fs_read for the kernel's READ, answered from the thread's pipe where the
- * backend can fill it (->read_pipe): the bytes then go from the data
- * socket to /dev/fuse without a trip through our memory, which is what
- * limits a sequential read.  Only plain reader handles (a write handle may
- * be spooled); what the pipe did not get (a request out of order, a full
- * pipe, a stream that broke) is read by fs_read into memory and follows
- * it in the reply.  A reply shorter than asked means EOF to the kernel, so
- * there is one only at EOF, as with fs_read.  Whatever libfuse does with
- * the reply, the backend's stream position is right: it counted exactly
- * the bytes it put into the pipe.
+ * A memory reply on a splicing mount: libfuse would copy it into its pipe
+ * (it does that with every reply once FUSE_CAP_SPLICE_WRITE is on, one
+ * copy more than a plain write to /dev/fuse).  Put its pages into our
+ * pipe instead (vmsplice, no copy): the kernel then copies them once, as
+ * before.  The pages must stay as they are until libfuse has sent the
+ * reply: they are the thread's scratch buffer, used again only by the
+ * thread's next READ, after the pipe was drained (a fresh malloc'd buffer
+ * would be faulted in page by page on every READ: measured slower than
+ * the copy it saves).  The pipe is empty and
+ * the buffer page-aligned, so it always fits (len <= FS_PIPE_DATA); if
+ * not, the reply stays in memory.
+ */
+static bool
+fs_pipe_gift(struct fs_pipe *p, char *mem, size_t len)
+{
+	struct iovec iov = { .iov_base = mem, .iov_len = len };
+	ssize_t n;
+
+	n = vmsplice(p->wr, &iov, 1, SPLICE_F_NONBLOCK);
+	if (n == (ssize_t)len)
+		return true;
+	if (n > 0)
+		fs_pipe_drain(p);
+	return false;
+}
+
+/*
+ * fs_read for the kernel's READ, answered from the thread's pipe: where
+ * the backend can fill it (->read_pipe, a plain reader's in-order READ)
+ * the bytes go from the data socket to /dev/fuse without a trip through
+ * our memory, which is what limits a sequential read.  What the pipe did
+ * not get (a request out of order, a full pipe, a stream that broke) is
+ * read by fs_read into memory and follows it in the reply; a reply that
+ * is all memory (any handle) goes into the pipe by fs_pipe_gift.  A reply
+ * shorter than asked means EOF to the kernel, so there is one only at EOF, as
+ * with fs_read.  Whatever libfuse does with the reply, the backend's
+ * stream position is right: it counted exactly the bytes it put into the
+ * pipe.
+ *
+ * A pipe that fills before the READ is complete (a link whose packets
+ * fill a slot with far less than a page) costs more than it saves: the
+ * pipe part and libfuse's header no longer fit libfuse's pipe, which
+ * then falls back to copying everything.  After FS_PIPE_MISSES such
+ * READs in a row the handle reads into memory instead.
  */
 static int
 fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
@@ -1099,19 +1143,22 @@ fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
 	struct fuse_bufvec *bv = NULL;
 	char *mem = NULL;
 	ssize_t piped = -EAGAIN;
+	size_t want;
 	int rest = 0, rc;
+	bool gifted = false;
 
 	*bufp = NULL;
 	if (size > INT_MAX)
 		size = INT_MAX;
-	if (ctx->splice_read && f->bf != NULL &&
-	    (f->flags & (BO_READ | BO_WRITE)) == BO_READ && size > 0 &&
-	    size <= FS_PIPE_DATA)
+	if (ctx->splice_read && size > 0 && size <= FS_PIPE_DATA)
 		p = fs_pipe_get(ctx);
 	if (p != NULL) {
 		fs_pipe_drain(p);
-		piped =
-		    ctx->be->ops->read_pipe(ctx->be, f->bf, p->wr, size, off);
+		if (f->bf != NULL &&
+		    (f->flags & (BO_READ | BO_WRITE)) == BO_READ &&
+		    atomic_load(&f->pipe_misses) < FS_PIPE_MISSES)
+			piped = ctx->be->ops->read_pipe(
+			    ctx->be, f->bf, p->wr, size, off);
 		if (piped < 0 && piped != -EAGAIN)
 			return (int)piped;
 	}
@@ -1119,38 +1166,67 @@ fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
 		piped = 0; /* all of it through memory */
 	else if (piped == 0)
 		size = 0; /* EOF */
+	want = size - (size_t)piped;
 	bv = malloc(sizeof(*bv) + sizeof(bv->buf[0]));
-	if ((size_t)piped < size)
-		mem = malloc(size - (size_t)piped);
-	if (bv == NULL || ((size_t)piped < size && mem == NULL)) {
+	if (bv == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
-	if ((size_t)piped < size) {
-		rest = fs_read(
-		    path, mem, size - (size_t)piped, off + (off_t)piped, fi);
+	/*
+	 * All of it from memory: into the thread's scratch buffer and from
+	 * there into the pipe.  Smaller replies libfuse sends from memory as
+	 * they are.
+	 */
+	if (p != NULL && piped == 0 && want >= 2 * 4096 &&
+	    (p->scratch != NULL ||
+	        posix_memalign((void **)&p->scratch, 4096, FS_PIPE_DATA) ==
+	            0)) {
+		rest = fs_read(path, p->scratch, want, off, fi);
+		if (rest < 0) {
+			rc = rest;
+			goto fail;
+		}
+		if (rest >= 2 * 4096)
+			gifted = fs_pipe_gift(p, p->scratch, (size_t)rest);
+		if (!gifted && rest > 0) {
+			mem = malloc((size_t)rest);
+			if (mem == NULL) {
+				rc = -ENOMEM;
+				goto fail;
+			}
+			memcpy(mem, p->scratch, (size_t)rest);
+		}
+	} else if (want > 0) {
+		mem = malloc(want);
+		if (mem == NULL) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		rest = fs_read(path, mem, want, off + (off_t)piped, fi);
 		if (rest < 0) {
 			rc = rest;
 			goto fail;
 		}
 	}
+	if (piped > 0 && rest > 0)
+		atomic_fetch_add(&f->pipe_misses, 1);
+	else if (piped > 0)
+		atomic_store(&f->pipe_misses, 0);
 	memset(bv, 0, sizeof(*bv) + sizeof(bv->buf[0]));
-	if (piped > 0) {
+	if (piped > 0 || gifted) {
 		bv->buf[bv->count++] = (struct fuse_buf){
-			.size = (size_t)piped,
-			/* RETRY: libfuse reads it all, not what one call gets
-			 */
+			.size = gifted ? (size_t)rest : (size_t)piped,
+			/* RETRY: libfuse reads all of it, not one read's */
 			.flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_RETRY,
 			.fd = p->rd,
 		};
 	}
-	if (rest > 0 || bv->count == 0) {
+	if (!gifted) { /* libfuse frees mem after the reply */
 		bv->buf[bv->count++] = (struct fuse_buf){
-			.size = (size_t)rest, .mem = mem, /* libfuse frees it */
+			.size = (size_t)rest,
+			.mem = mem,
 		};
-		mem = NULL;
 	}
-	free(mem);
 	*bufp = bv;
 	return 0;
 fail:
