@@ -433,8 +433,11 @@ fs_fill_stat(
  * we then ask for.  libfuse moves such a reply from our pipe into a pipe
  * of its own and from there into /dev/fuse; the only copy left is the
  * kernel's, from the socket's pages into the page cache.  No pipe of
- * FS_PIPE_SIZE (a lowered /proc/sys/fs/pipe-max-size, the user's pipe
- * quota spent): reads go through memory, as before.
+ * FS_PIPE_SIZE (a lowered /proc/sys/fs/pipe-max-size): reads go through
+ * memory, as before.  Only as root: an ordinary user's pipes count against
+ * his pipe quota (/proc/sys/fs/pipe-user-pages-soft, 64 MiB), and ours, a
+ * few MiB with libfuse's, would make his other pipes small once it is
+ * spent; his READs are 128 KiB anyway (main_raise_readahead).
  */
 static void
 fs_init_splice(struct fs_ctx *ctx, struct fuse_conn_info *conn)
@@ -442,7 +445,7 @@ fs_init_splice(struct fs_ctx *ctx, struct fuse_conn_info *conn)
 	int fds[2], rc;
 
 	if (ctx->be->ops->read_pipe == NULL ||
-	    !(conn->capable & FUSE_CAP_SPLICE_WRITE))
+	    !(conn->capable & FUSE_CAP_SPLICE_WRITE) || geteuid() != 0)
 		return;
 	rc = fs_pipe_open(fds);
 	if (rc < 0) {
