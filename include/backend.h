@@ -129,6 +129,19 @@ struct backend_ops {
 	ssize_t (*read)(struct backend *b, struct backend_file *f, char *buf,
 	    size_t size, off_t off);
 	/*
+	 * Optional fast path of ->read: move up to size bytes at off into
+	 * the pipe pipe_wr (the write end of an O_NONBLOCK pipe) without
+	 * copying them through user space.  Returns the bytes moved, 0 at
+	 * EOF, -errno on failure, or -EAGAIN (nothing moved) when it cannot
+	 * serve this request that way: the caller then uses ->read.  Fewer
+	 * bytes than asked is not EOF (the pipe may be full, the stream may
+	 * have stopped): ->read continues at off + the count.  What was moved
+	 * is in the pipe and consumed from the handle, whatever the caller
+	 * does with it.  NULL: not supported.
+	 */
+	ssize_t (*read_pipe)(struct backend *b, struct backend_file *f,
+	    int pipe_wr, size_t size, off_t off);
+	/*
 	 * Write at off.  Without BCAP_PWRITE, off must equal the stream's
 	 * current end (-ESPIPE otherwise; fs.c spools such writes locally).
 	 */

@@ -29,6 +29,16 @@
 
 #include "backend.h"
 
+/*
+ * Readahead in KiB: asked for at INIT (max_readahead) and, when main.c may
+ * (root), set as the mount's read_ahead_kb; sequential READs come in this
+ * size.  Not 1 MiB: a READ is spliced (fs.c) only if it fits, with its
+ * header, a 1 MiB pipe of 256 slots, and a slot holds less than a page of
+ * what a socket delivers (~3.8 KiB measured on loopback with vsftpd,
+ * ProFTPD and pyftpdlib, which sendfile): 896 KiB takes ~236 slots.
+ */
+#define FS_READAHEAD_KB 896
+
 struct fs_file;
 
 struct fs_ctx {
@@ -52,6 +62,14 @@ struct fs_ctx {
 
 	/* Local copies of files rewritten in place (spool.h); owned. */
 	char *spool_dir;
+
+	/*
+	 * Reads of plain reader handles go from the backend through a pipe
+	 * to the kernel (->read_pipe, FUSE_CAP_SPLICE_WRITE): decided in
+	 * fs_init, before any read.  pipe_key holds each FUSE thread's pipe.
+	 */
+	bool splice_read;
+	pthread_key_t pipe_key;
 
 	pthread_mutex_t lock;
 	pthread_cond_t unref; /* a writer's refs dropped (with lock) */

@@ -92,6 +92,8 @@ int ftp_be_open(struct backend *b, const char *path, unsigned flags,
     mode_t mode, int64_t known_size, struct backend_file **out);
 ssize_t ftp_be_read(struct backend *b, struct backend_file *f, char *buf,
     size_t size, off_t off);
+ssize_t ftp_be_read_pipe(struct backend *b, struct backend_file *f, int pipe_wr,
+    size_t size, off_t off);
 ssize_t ftp_be_write(struct backend *b, struct backend_file *f, const char *buf,
     size_t size, off_t off);
 int ftp_be_flush(struct backend *b, struct backend_file *f);

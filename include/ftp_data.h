@@ -59,6 +59,16 @@ int ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
 /* Read up to n bytes; 0 at EOF; -ETIMEDOUT when the server stalls. */
 ssize_t ftp_xfer_read(struct ftp_conn *c, void *buf, size_t n);
 
+/*
+ * ftp_xfer_read's twin that moves the bytes into the pipe pipe_wr without
+ * copying them (same waits, same byte count).  Also -ENOBUFS when the pipe
+ * is full and -EINVAL when the data socket cannot be spliced; then nothing
+ * was consumed and the transfer goes on.  Plain TCP only: a TLS data
+ * channel (when there is one) must answer -EINVAL here, as splicing its
+ * socket would deliver ciphertext.
+ */
+ssize_t ftp_xfer_splice(struct ftp_conn *c, int pipe_wr, size_t n);
+
 /* Write all n bytes. */
 int ftp_xfer_write(struct ftp_conn *c, const void *buf, size_t n);
 

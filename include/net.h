@@ -70,6 +70,15 @@ bool net_readable_now(int fd);
  */
 ssize_t net_read(int fd, void *buf, size_t n, int timeout_ms);
 
+/*
+ * Move up to n bytes from socket fd into the pipe pipe_wr without copying
+ * them (splice(2)), waiting at most timeout_ms for the first byte.
+ * Returns the byte count, 0 at EOF, -ENOBUFS when the pipe has no free
+ * slot (nothing was moved), -EINVAL when fd cannot be spliced (nothing
+ * was moved either), or -errno.
+ */
+ssize_t net_splice(int fd, int pipe_wr, size_t n, int timeout_ms);
+
 /* Write all n bytes; the deadline applies to the whole call. */
 int net_write_all(int fd, const void *buf, size_t n, int timeout_ms);
 

@@ -835,6 +835,15 @@ cache_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 	return c->inner->ops->read(c->inner, f, buf, size, off);
 }
 
+static ssize_t
+cache_read_pipe(struct backend *b, struct backend_file *f, int pipe_wr,
+    size_t size, off_t off)
+{
+	struct cache *c = b->priv;
+
+	return c->inner->ops->read_pipe(c->inner, f, pipe_wr, size, off);
+}
+
 /* After an op on a handle: a written file changed on the server. */
 static void
 cache_handle_changed(struct cache *c, const struct backend_file *f)
@@ -1049,6 +1058,7 @@ static const struct backend_ops cache_ops = {
 	.readlink = cache_readlink,
 	.open = cache_open,
 	.read = cache_read,
+	.read_pipe = cache_read_pipe,
 	.write = cache_write,
 	.flush = cache_flush,
 	.release = cache_release,
@@ -1083,6 +1093,7 @@ cache_ops_mask(struct backend_ops *o, const struct backend_ops *in)
 	} while (0)
 	CACHE_MASK(open);
 	CACHE_MASK(read);
+	CACHE_MASK(read_pipe);
 	CACHE_MASK(write);
 	CACHE_MASK(flush);
 	CACHE_MASK(release);

@@ -210,6 +210,7 @@ static const struct backend_ops ftp_ops = {
 	.readlink = ftp_be_readlink,
 	.open = ftp_be_open,
 	.read = ftp_be_read,
+	.read_pipe = ftp_be_read_pipe,
 	.write = ftp_be_write,
 	.flush = ftp_be_flush,
 	.release = ftp_be_release,

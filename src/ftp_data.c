@@ -543,8 +543,20 @@ refused:
 	return rc;
 }
 
-ssize_t
-ftp_xfer_read(struct ftp_conn *c, void *buf, size_t n)
+/* Read (buf) or splice (pipe_wr >= 0) up to n bytes of the download. */
+static ssize_t
+xfer_recv(struct ftp_conn *c, void *buf, int pipe_wr, size_t n, int wait_ms)
+{
+	struct ftp_xfer *x = c->xfer;
+
+	if (pipe_wr >= 0)
+		return net_splice(x->fd, pipe_wr, n, wait_ms);
+	return net_read(x->fd, buf, n, wait_ms);
+}
+
+/* ftp_xfer_read and ftp_xfer_splice: one wait policy, one byte count. */
+static ssize_t
+xfer_pull(struct ftp_conn *c, void *buf, int pipe_wr, size_t n)
 {
 	struct ftp_xfer *x = c->xfer;
 	ssize_t r;
@@ -567,25 +579,40 @@ ftp_xfer_read(struct ftp_conn *c, void *buf, size_t n)
 		x->lowat = lowat;
 	}
 	if (lowat > 1) {
-		r = net_read(x->fd, buf, n, RCVLOWAT_WAIT_MS);
+		r = xfer_recv(c, buf, pipe_wr, n, RCVLOWAT_WAIT_MS);
 		if (r == -ETIMEDOUT) {
 			x->slow = true;
 			x->lowat = 1;
 			net_set_rcvlowat(x->fd, 1);
-			r = net_read(x->fd, buf, n, c->srv->cfg.cmd_timeout_ms);
+			r = xfer_recv(
+			    c, buf, pipe_wr, n, c->srv->cfg.cmd_timeout_ms);
 		}
 	} else {
-		r = net_read(x->fd, buf, n, c->srv->cfg.cmd_timeout_ms);
+		r = xfer_recv(c, buf, pipe_wr, n, c->srv->cfg.cmd_timeout_ms);
 	}
 	if (r > 0)
 		x->bytes += (uint64_t)r;
 	else if (r == 0)
 		x->eof = true;
-	else
+	else if (r != -ENOBUFS && r != -EINVAL)
 		log_warn("[%u] data channel: %s after %" PRIu64 " bytes", c->id,
 		    r == -ETIMEDOUT ? "server stalled" : strerror(-r),
 		    x->bytes);
 	return r;
+}
+
+ssize_t
+ftp_xfer_read(struct ftp_conn *c, void *buf, size_t n)
+{
+	return xfer_pull(c, buf, -1, n);
+}
+
+ssize_t
+ftp_xfer_splice(struct ftp_conn *c, int pipe_wr, size_t n)
+{
+	if (pipe_wr < 0)
+		return -EBADF;
+	return xfer_pull(c, NULL, pipe_wr, n);
 }
 
 int

@@ -212,6 +212,42 @@ stream_fill(struct backend_file *f)
 	return r < 0 ? (int)r : 0;
 }
 
+/*
+ * End of a read: once everything the file holds has arrived, collect the
+ * EOF and the 226 now so the connection goes back clean instead of being
+ * aborted; park a stream that goes on.
+ */
+static void
+stream_settle(struct backend_file *f)
+{
+	ssize_t r;
+	int rc;
+
+	if (f->conn != NULL && f->size >= 0 && f->pos >= (uint64_t)f->size) {
+		char extra;
+
+		/* Into the window only if that keeps what it holds. */
+		if (f->win != NULL && f->win_start + f->win_len == f->pos) {
+			rc = stream_fill(f);
+		} else {
+			r = stream_pull(f, &extra, 1);
+			if (r > 0 && win_room(f) == 0) {
+				f->win[0] = extra; /* the file grew meanwhile */
+				f->win_start = f->pos - 1;
+				f->win_len = 1;
+			}
+			rc = r < 0 ? (int)r : 0;
+		}
+		if (rc < 0)
+			log_debug("closing %s at its end: %s", f->path,
+			    strerror(-rc));
+	}
+	if (f->conn != NULL) {
+		pool_park_owner(f->fb->pool, f->conn, f);
+		f->parked = true;
+	}
+}
+
 static ssize_t
 read_locked(struct backend_file *f, char *buf, size_t size, off_t off)
 {
@@ -264,33 +300,7 @@ read_locked(struct backend_file *f, char *buf, size_t size, off_t off)
 				goto fail;
 		}
 	}
-	/*
-	 * Everything the file holds has arrived: collect the EOF and the 226
-	 * now so the connection goes back clean instead of being aborted.
-	 */
-	if (f->conn != NULL && f->size >= 0 && f->pos >= (uint64_t)f->size) {
-		char extra;
-
-		/* Into the window only if that keeps what it holds. */
-		if (f->win != NULL && f->win_start + f->win_len == f->pos) {
-			rc = stream_fill(f);
-		} else {
-			r = stream_pull(f, &extra, 1);
-			if (r > 0 && win_room(f) == 0) {
-				f->win[0] = extra; /* the file grew meanwhile */
-				f->win_start = f->pos - 1;
-				f->win_len = 1;
-			}
-			rc = r < 0 ? (int)r : 0;
-		}
-		if (rc < 0)
-			log_debug("closing %s at its end: %s", f->path,
-			    strerror(-rc));
-	}
-	if (f->conn != NULL) {
-		pool_park_owner(f->fb->pool, f->conn, f);
-		f->parked = true;
-	}
+	stream_settle(f);
 	return (ssize_t)total;
 fail:
 	stream_stop(f);
@@ -308,6 +318,71 @@ ftp_be_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 		return -EINVAL;
 	pthread_mutex_lock(&f->lock);
 	r = read_locked(f, buf, size, off);
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+/*
+ * read_locked's in-order case (the request starts exactly where the stream
+ * is) with the bytes spliced into a pipe instead of copied into a buffer.
+ * Anything else is -EAGAIN, untouched, for ftp_be_read: no stream, a
+ * request elsewhere, EOF already seen.  A stream that fails is stopped and
+ * ftp_be_read starts it again where it stopped (-EIO and -ENOMEM fail, as
+ * they do there).  A full pipe ends the request short: ftp_be_read goes
+ * on from where the stream now is.
+ */
+static ssize_t
+read_pipe_locked(struct backend_file *f, int pipe_wr, size_t size, off_t off)
+{
+	size_t total = 0;
+	ssize_t r = 0;
+
+	if (f->size >= 0 && (uint64_t)off >= (uint64_t)f->size)
+		return 0;
+	if (!stream_hold(f))
+		return -EAGAIN;
+	if ((uint64_t)off != f->pos || f->at_eof) {
+		stream_settle(f);
+		return -EAGAIN;
+	}
+	while (total < size) {
+		r = ftp_xfer_splice(f->conn, pipe_wr, size - total);
+		if (r <= 0)
+			break;
+		f->pos += (uint64_t)r;
+		total += (size_t)r;
+	}
+	if (r == 0 && total < size)
+		r = stream_eof(f); /* 0 when the 226 came */
+	if (r < 0 && r != -ENOBUFS && r != -EINVAL) {
+		stream_stop(f);
+		if (r != -ENOMEM && r != -EIO)
+			log_info("read of %s interrupted (%s); restarting at "
+			         "%" PRIu64,
+			    f->path, strerror((int)-r), f->pos);
+		if (total > 0)
+			return (ssize_t)total;
+		return r == -ENOMEM || r == -EIO ? r : -EAGAIN;
+	}
+	stream_settle(f);
+	if (total == 0 && r < 0)
+		return -EAGAIN; /* pipe full or not spliceable: nothing moved */
+	return (ssize_t)total;
+}
+
+ssize_t
+ftp_be_read_pipe(struct backend *b, struct backend_file *f, int pipe_wr,
+    size_t size, off_t off)
+{
+	ssize_t r;
+
+	(void)b;
+	if (off < 0)
+		return -EINVAL;
+	if (size == 0)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	r = read_pipe_locked(f, pipe_wr, size, off);
 	pthread_mutex_unlock(&f->lock);
 	return r;
 }

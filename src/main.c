@@ -483,7 +483,7 @@ main_unescape_mountinfo(char *s)
 /*
  * Sequential reads reach the backend in readahead-sized requests, and a
  * FUSE mount's readahead starts at 128 KiB; only root may raise it
- * (sysfs).  We do so when we can, for 1 MiB requests (see fs_init() for
+ * (sysfs).  We do so when we can, to FS_READAHEAD_KB (see fs_init() for
  * the numbers).  This runs after fuse_mount() and before the loop answers
  * INIT, when the kernel takes min(this, our max_readahead).  The mount is
  * found in mountinfo: stat(2) of the mount point would wait for our own
@@ -492,11 +492,11 @@ main_unescape_mountinfo(char *s)
 static void
 main_raise_readahead(const char *mnt)
 {
-	char devid[32] = "", path[96];
+	char devid[32] = "", path[96], kb[16];
 	char *line = NULL, *f[5], *sp;
 	size_t cap = 0;
 	FILE *fp;
-	int i, fd;
+	int i, fd, n;
 
 	if (geteuid() != 0)
 		return;
@@ -520,8 +520,9 @@ main_raise_readahead(const char *mnt)
 	if (devid[0] == '\0')
 		return;
 	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", devid);
+	n = snprintf(kb, sizeof(kb), "%d", FS_READAHEAD_KB);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "1024", 4) != 4)
+	if (fd < 0 || write(fd, kb, (size_t)n) != n)
 		log_debug("%s: %s", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);

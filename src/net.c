@@ -335,6 +335,43 @@ net_read(int fd, void *buf, size_t n, int timeout_ms)
 	}
 }
 
+/* True when the pipe cannot take one more buffer. */
+static bool
+pipe_full(int pipe_wr)
+{
+	struct pollfd pfd = { .fd = pipe_wr, .events = POLLOUT };
+
+	return poll(&pfd, 1, 0) == 0;
+}
+
+ssize_t
+net_splice(int fd, int pipe_wr, size_t n, int timeout_ms)
+{
+	ssize_t r;
+	int rc;
+
+	for (;;) {
+		r = splice(fd, NULL, pipe_wr, NULL, n,
+		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (r >= 0)
+			return r;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		/*
+		 * Nothing queued on the socket, or no free slot in the pipe:
+		 * only the first is worth waiting for (we are the pipe's
+		 * only reader until we return).
+		 */
+		if (pipe_full(pipe_wr))
+			return -ENOBUFS;
+		rc = net_wait(fd, POLLIN, timeout_ms);
+		if (rc < 0)
+			return rc;
+	}
+}
+
 int
 net_write_all(int fd, const void *buf, size_t n, int timeout_ms)
 {
