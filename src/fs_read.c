@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fs_read: FUSE READ.  Sequential reads of a plain reader go from the data
+ * socket through a pipe into /dev/fuse (splice), without a copy through
+ * our memory; everything else is read into memory (fs_read).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fs_file.h"
+#include "log.h"
+#include "spool.h"
+
+/*
+ * Each FUSE thread's pipe (fs_read_buf): 1 MiB, 256 slots, the default
+ * /proc/sys/fs/pipe-max-size, which anyone may ask for.  libfuse's own
+ * pipe, which every spliced reply goes through, cannot grow past that
+ * size either (not without CAP_SYS_RESOURCE, which root lacks in
+ * containers), and must hold the reply's header too.  READs up to the
+ * readahead size are spliced, bigger ones (direct_io) come from memory.
+ */
+#define FS_PIPE_SIZE (1024 * 1024)
+#define FS_PIPE_DATA FS_READAHEAD_MAX
+/* Pipe overflows in a row after which a handle stops splicing its socket. */
+#define FS_PIPE_MISSES 4
+
+/*
+ * Reads through a pipe (fs_read_buf): each FUSE thread has its own, made
+ * on its first read, big enough for the largest READ.  Both ends are
+ * O_NONBLOCK: nobody ever waits on it.
+ */
+struct fs_pipe {
+	int rd, wr; /* -1: this thread could not get one, use memory */
+	/* FS_PIPE_DATA page-aligned bytes for fs_pipe_gift, or NULL */
+	char *scratch;
+};
+
+static void
+fs_pipe_free(void *arg)
+{
+	struct fs_pipe *p = arg;
+
+	if (p == NULL)
+		return;
+	if (p->rd >= 0)
+		close(p->rd);
+	if (p->wr >= 0)
+		close(p->wr);
+	free(p->scratch);
+	free(p);
+}
+
+/* A pipe of FS_PIPE_SIZE in fds; 0 or -errno (-EPERM: over a limit). */
+static int
+fs_pipe_open(int fds[2])
+{
+	int rc;
+
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -errno;
+	if (fcntl(fds[1], F_SETPIPE_SZ, FS_PIPE_SIZE) < 0) {
+		rc = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return rc;
+	}
+	return 0;
+}
+
+/* The calling thread's pipe, NULL when it has none (use memory then). */
+static struct fs_pipe *
+fs_pipe_get(struct fs_ctx *ctx)
+{
+	struct fs_pipe *p = pthread_getspecific(ctx->pipe_key);
+	int fds[2], rc;
+
+	if (p != NULL)
+		return p->rd >= 0 ? p : NULL;
+	p = malloc(sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	p->rd = p->wr = -1;
+	p->scratch = NULL;
+	rc = fs_pipe_open(fds);
+	if (rc == 0) {
+		p->rd = fds[0];
+		p->wr = fds[1];
+	} else {
+		log_warn("no pipe for reads on this thread: %s", strerror(-rc));
+	}
+	if (pthread_setspecific(ctx->pipe_key, p) != 0) {
+		fs_pipe_free(p);
+		return NULL;
+	}
+	return p->rd >= 0 ? p : NULL;
+}
+
+/*
+ * Throw away what the last reply left in the pipe: libfuse gives up on a
+ * reply it cannot send (the request was interrupted, say) without reading
+ * it.  Our next reply must not start with those bytes.
+ */
+static void
+fs_pipe_drain(struct fs_pipe *p)
+{
+	char junk[16384];
+	int queued = 0;
+
+	if (ioctl(p->rd, FIONREAD, &queued) < 0 || queued == 0)
+		return;
+	log_debug("dropping %d stale bytes from the read pipe", queued);
+	while (read(p->rd, junk, sizeof(junk)) > 0)
+		;
+}
+
+void
+fs_splice_fini(struct fs_ctx *ctx)
+{
+	if (!ctx->splice_read)
+		return;
+	/* Threads that ended freed theirs; this one may have one. */
+	fs_pipe_free(pthread_getspecific(ctx->pipe_key));
+	pthread_setspecific(ctx->pipe_key, NULL);
+	pthread_key_delete(ctx->pipe_key);
+	ctx->splice_read = false;
+}
+
+/*
+ * Replies to READ come from a pipe (fs_read_buf) when the backend can fill
+ * one and the kernel takes spliced replies, FUSE_CAP_SPLICE_WRITE, which
+ * we then ask for.  libfuse moves such a reply from our pipe into a pipe
+ * of its own and from there into /dev/fuse; the only copy left is the
+ * kernel's, from the socket's pages into the page cache.  No pipe of
+ * FS_PIPE_SIZE (a lowered /proc/sys/fs/pipe-max-size): reads go through
+ * memory, as before.  Only as root: an ordinary user's pipes count against
+ * his pipe quota (/proc/sys/fs/pipe-user-pages-soft, 64 MiB), and ours, a
+ * few MiB with libfuse's, would make his other pipes small once it is
+ * spent; his READs are 128 KiB anyway (main_raise_readahead).
+ */
+void
+fs_splice_init(struct fs_ctx *ctx, struct fuse_conn_info *conn)
+{
+	int fds[2], rc;
+
+	if (ctx->be->ops->read_pipe == NULL ||
+	    !(conn->capable & FUSE_CAP_SPLICE_WRITE) || geteuid() != 0)
+		return;
+	rc = fs_pipe_open(fds);
+	if (rc < 0) {
+		log_info("reads are copied: no %d-byte pipe (%s)", FS_PIPE_SIZE,
+		    strerror(-rc));
+		return;
+	}
+	close(fds[0]);
+	close(fds[1]);
+	if (pthread_key_create(&ctx->pipe_key, fs_pipe_free) != 0)
+		return;
+	ctx->splice_read = true;
+	conn->want |= FUSE_CAP_SPLICE_WRITE;
+	log_debug("reads are spliced");
+}
+
+/* Loop over the backend's short reads: a short reply means EOF to FUSE. */
+int
+fs_read(const char *path, char *buf, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct backend *be = fs_be();
+	struct fs_file *f = fs_file_of(fi);
+	size_t done = 0;
+	ssize_t n = 0;
+
+	if (!(f->flags & BO_READ))
+		return -EBADF;
+	if (size > INT_MAX)
+		size = INT_MAX;
+	log_trace("%s: %zu bytes at %jd", path, size, (intmax_t)off);
+	if (f->sp != NULL) {
+		pthread_mutex_lock(&f->io);
+		n = spool_read(f->sp, buf, size, off);
+		pthread_mutex_unlock(&f->io);
+		return (int)n;
+	}
+	while (done < size) {
+		n = be->ops->read(
+		    be, f->bf, buf + done, size - done, off + (off_t)done);
+		/*
+		 * An error after partial data still fails the request: a
+		 * short reply would make the kernel shrink the file.
+		 */
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (int)done;
+}
+
+/*
+ * A memory reply on a splicing mount: libfuse would copy it into its pipe
+ * (it does that with every reply once FUSE_CAP_SPLICE_WRITE is on, one
+ * copy more than a plain write to /dev/fuse).  Put its pages into our
+ * pipe instead (vmsplice, no copy): the kernel then copies them once, as
+ * before.  The pages must stay as they are until libfuse has sent the
+ * reply: they are the thread's scratch buffer, used again only by the
+ * thread's next READ, after the pipe was drained (a fresh malloc'd buffer
+ * would be faulted in page by page on every READ: measured slower than
+ * the copy it saves).  The pipe is empty and
+ * the buffer page-aligned, so it always fits (len <= FS_PIPE_DATA); if
+ * not, the reply stays in memory.
+ */
+static bool
+fs_pipe_gift(struct fs_pipe *p, char *mem, size_t len)
+{
+	struct iovec iov = { .iov_base = mem, .iov_len = len };
+	ssize_t n;
+
+	n = vmsplice(p->wr, &iov, 1, SPLICE_F_NONBLOCK);
+	if (n == (ssize_t)len)
+		return true;
+	if (n > 0)
+		fs_pipe_drain(p);
+	return false;
+}
+
+/*
+ * fs_read for the kernel's READ, answered from the thread's pipe: where
+ * the backend can fill it (->read_pipe, a plain reader's in-order READ)
+ * the bytes go from the data socket to /dev/fuse without a trip through
+ * our memory, which is what limits a sequential read.  What the pipe did
+ * not get (a request out of order, a full pipe, a stream that broke) is
+ * read by fs_read into memory and follows it in the reply; a reply that
+ * is all memory (any handle) goes into the pipe by fs_pipe_gift.  A reply
+ * shorter than asked means EOF to the kernel, so there is one only at EOF, as
+ * with fs_read.  Whatever libfuse does with the reply, the backend's
+ * stream position is right: it counted exactly the bytes it put into the
+ * pipe.
+ *
+ * A pipe that fills before the READ is complete (a link whose packets
+ * fill a slot with far less than a page) costs more than it saves: the
+ * pipe part and libfuse's header no longer fit libfuse's pipe, which
+ * then falls back to copying everything.  After FS_PIPE_MISSES such
+ * READs in a row the handle reads into memory instead.
+ */
+int
+fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct fs_ctx *ctx = fs_ctx();
+	struct fs_file *f = fs_file_of(fi);
+	struct fs_pipe *p = NULL;
+	struct fuse_bufvec *bv = NULL;
+	char *mem = NULL;
+	ssize_t piped = -EAGAIN;
+	size_t want;
+	int rest = 0, rc;
+	bool gifted = false;
+
+	*bufp = NULL;
+	if (size > INT_MAX)
+		size = INT_MAX;
+	if (ctx->splice_read && size > 0 && size <= FS_PIPE_DATA)
+		p = fs_pipe_get(ctx);
+	if (p != NULL) {
+		fs_pipe_drain(p);
+		if (f->bf != NULL &&
+		    (f->flags & (BO_READ | BO_WRITE)) == BO_READ &&
+		    atomic_load(&f->pipe_misses) < FS_PIPE_MISSES)
+			piped = ctx->be->ops->read_pipe(
+			    ctx->be, f->bf, p->wr, size, off);
+		if (piped < 0 && piped != -EAGAIN)
+			return (int)piped;
+	}
+	if (piped < 0)
+		piped = 0; /* all of it through memory */
+	else if (piped == 0)
+		size = 0; /* EOF */
+	want = size - (size_t)piped;
+	bv = malloc(sizeof(*bv) + sizeof(bv->buf[0]));
+	if (bv == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	/*
+	 * All of it from memory: into the thread's scratch buffer and from
+	 * there into the pipe.  Smaller replies libfuse sends from memory as
+	 * they are.
+	 */
+	if (p != NULL && piped == 0 && want >= 2 * 4096 &&
+	    (p->scratch != NULL ||
+	        posix_memalign((void **)&p->scratch, 4096, FS_PIPE_DATA) ==
+	            0)) {
+		rest = fs_read(path, p->scratch, want, off, fi);
+		if (rest < 0) {
+			rc = rest;
+			goto fail;
+		}
+		if (rest >= 2 * 4096)
+			gifted = fs_pipe_gift(p, p->scratch, (size_t)rest);
+		if (!gifted && rest > 0) {
+			mem = malloc((size_t)rest);
+			if (mem == NULL) {
+				rc = -ENOMEM;
+				goto fail;
+			}
+			memcpy(mem, p->scratch, (size_t)rest);
+		}
+	} else if (want > 0) {
+		mem = malloc(want);
+		if (mem == NULL) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		rest = fs_read(path, mem, want, off + (off_t)piped, fi);
+		if (rest < 0) {
+			rc = rest;
+			goto fail;
+		}
+	}
+	if (piped > 0 && rest > 0)
+		atomic_fetch_add(&f->pipe_misses, 1);
+	else if (piped > 0)
+		atomic_store(&f->pipe_misses, 0);
+	memset(bv, 0, sizeof(*bv) + sizeof(bv->buf[0]));
+	if (piped > 0 || gifted) {
+		bv->buf[bv->count++] = (struct fuse_buf){
+			.size = gifted ? (size_t)rest : (size_t)piped,
+			/* RETRY: libfuse reads all of it, not one read's */
+			.flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_RETRY,
+			.fd = p->rd,
+		};
+	}
+	if (!gifted) { /* libfuse frees mem after the reply */
+		bv->buf[bv->count++] = (struct fuse_buf){
+			.size = (size_t)rest,
+			.mem = mem,
+		};
+	}
+	*bufp = bv;
+	return 0;
+fail:
+	if (piped > 0)
+		fs_pipe_drain(p);
+	free(mem);
+	free(bv);
+	return rc;
+}
