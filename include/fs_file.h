@@ -40,6 +40,7 @@ struct fs_file {
 	char *path; /* updated by rename */
 	off_t size; /* the file's size as this handle made it */
 	bool written; /* a write went through this handle */
+	bool unlinked; /* path was removed or replaced: no longer its name */
 	/* an upload on this handle may hold a connection until it ends */
 	bool uploading;
 	unsigned refs; /* held by fs_writers_sync/fs_writer_rename */

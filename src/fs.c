@@ -47,6 +47,26 @@ fs_ctx_fini(struct fs_ctx *ctx)
 	ctx->spool_dir = NULL;
 }
 
+/* Is f a write handle on path (ctx->lock held)? */
+static bool
+fs_writer_is(const struct fs_file *f, const char *path)
+{
+	return !f->unlinked && strcmp(f->path, path) == 0;
+}
+
+/* path was removed or replaced: its write handles write to no name. */
+static void
+fs_writers_unlinked(struct fs_ctx *ctx, const char *path)
+{
+	struct fs_file *f;
+
+	pthread_mutex_lock(&ctx->lock);
+	for (f = ctx->writers; f != NULL; f = f->next)
+		if (fs_writer_is(f, path))
+			f->unlinked = true;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
 /*
  * Write handles are kept in a list so that stat() of a file being written
  * answers with the bytes written so far, and so that the stat libfuse does
@@ -96,7 +116,7 @@ fs_writers_note(struct fs_ctx *ctx, const char *path, const mode_t *mode,
 
 	pthread_mutex_lock(&ctx->lock);
 	for (f = ctx->writers; f != NULL; f = f->next) {
-		if (strcmp(f->path, path) != 0)
+		if (!fs_writer_is(f, path))
 			continue;
 		if (f->uploading)
 			deferred = true;
@@ -184,7 +204,7 @@ fs_writers_sync(struct fs_ctx *ctx, const char *path)
 
 	pthread_mutex_lock(&ctx->lock);
 	for (f = ctx->writers; f != NULL && n < 16; f = f->next) {
-		if (strcmp(f->path, path) == 0 && f->written) {
+		if (fs_writer_is(f, path) && f->written) {
 			f->refs++;
 			found[n++] = f;
 		}
@@ -221,7 +241,7 @@ fs_writer_find(struct fs_ctx *ctx, const char *path, struct fs_wview *v)
 	memset(v, 0, sizeof(*v));
 	pthread_mutex_lock(&ctx->lock);
 	for (f = ctx->writers; f != NULL; f = f->next) {
-		if (strcmp(f->path, path) != 0)
+		if (!fs_writer_is(f, path))
 			continue;
 		if (!found || f->size > v->size)
 			v->size = f->size;
@@ -245,9 +265,11 @@ fs_writer_rename(struct fs_ctx *ctx, const char *from, const char *to)
 	size_t n = 0, i;
 	char *dup;
 
+	if (strcmp(from, to) != 0)
+		fs_writers_unlinked(ctx, to); /* replaced by from */
 	pthread_mutex_lock(&ctx->lock);
 	for (f = ctx->writers; f != NULL; f = f->next) {
-		if (strcmp(f->path, from) != 0)
+		if (!fs_writer_is(f, from))
 			continue;
 		dup = strdup(to);
 		if (dup == NULL)
@@ -561,9 +583,14 @@ fs_unlink(const char *path)
 {
 	struct backend *be = fs_be();
 
+	int rc;
+
 	if (be->ops->unlink == NULL)
 		return -EROFS;
-	return be->ops->unlink(be, path);
+	rc = be->ops->unlink(be, path);
+	if (rc == 0)
+		fs_writers_unlinked(fs_ctx(), path);
+	return rc;
 }
 
 static int
