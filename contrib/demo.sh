@@ -7,7 +7,8 @@
 #
 # Installs the dependencies (tests/deps.sh), builds ftpfs (build/), starts a
 # pyftpdlib FTP server on 127.0.0.1 serving a small demo tree, mounts it at
-# $DEMO_MNT (default /tmp/ftpfs-demo) and shows it with ls and cat.  With a
+# $DEMO_MNT (default /tmp/ftpfs-demo), shows it with ls and cat and writes
+# to it (cp, sed -i, mv), showing the server's folder.  With a
 # terminal it keeps the mount until you press Enter (or Ctrl-C); without
 # one (or with DEMO_KEEP=0) it cleans up at once.  DEMO_KEEP=SECONDS keeps
 # the mount that long.  Everything stays on 127.0.0.1 and is removed at the
@@ -83,6 +84,12 @@ show ls -la "$DEMO_MNT/docs"
 show head -n 3 "$DEMO_MNT/docs/numbers.txt"
 show sha256sum "$DEMO_MNT/photos 2024/beach.jpg" "$data/photos 2024/beach.jpg"
 show df -h "$DEMO_MNT"
+echo "Writes go to the server (the server's own folder is $data):"
+show cp "$DEMO_MNT/docs/numbers.txt" "$DEMO_MNT/docs/copy.txt"
+show sed -i 's/^1$/one/' "$DEMO_MNT/docs/copy.txt"
+show head -n 2 "$data/docs/copy.txt"
+show mv "$DEMO_MNT/docs/copy.txt" "$DEMO_MNT/copy moved.txt"
+show ls -l "$data"
 
 say "6. Unmounting"
 echo "To unmount an ftpfs mount yourself: fusermount3 -u $DEMO_MNT"
