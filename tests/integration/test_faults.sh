@@ -604,6 +604,11 @@ import hashlib, sys
 print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest()[:16])
 EOF
 
+mkdir -p "$SRV_TMP/asan"
+# Sanitizer reports of an ASan/UBSan build go to files (a foreground mount's
+# stderr is its log, which nobody reads); they are checked at the end.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SRV_TMP/asan/asan:detect_leaks=1"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SRV_TMP/asan/ubsan:print_stacktrace=1:halt_on_error=0"
 note "ftpfs under test: $FTPFS"
 note "temp dir: $SRV_TMP"
 t_start=$EPOCHREALTIME
@@ -617,6 +622,11 @@ for s in $SERVERS; do
 done
 case " $FAULTS " in *" quota "*) suite_quota ;; esac
 
+if compgen -G "$SRV_TMP/asan/*" >/dev/null; then
+	not_ok "no ASan/UBSan reports" "$(head -n 40 "$SRV_TMP"/asan/*)"
+else
+	ok "no ASan/UBSan reports"
+fi
 left=$(awk -v p="$SRV_TMP/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo)
 if [ -z "$left" ]; then ok "no mounts left"; else not_ok "no mounts left" "$left"; fi
 note "total $(srv_since "$t_start")s"
