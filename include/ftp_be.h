@@ -78,6 +78,12 @@ int ftp_stat_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
  */
 int ftp_mlst_perm(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
     char *perm, size_t size);
+/*
+ * SIZE / MDTM of abs: 0 with the value; -EREMOTEIO when the server gave
+ * none (not 213, or a reply that does not parse); -errno on I/O.
+ */
+int ftp_size_abs(struct ftp_conn *c, const char *abs, uint64_t *size);
+int ftp_mdtm_abs(struct ftp_conn *c, const char *abs, struct timespec *mtime);
 /* Listing of an absolute server path (force_list: LIST even if MLSD). */
 int ftp_list_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
     bool force_list, struct backend_dirlist *out);

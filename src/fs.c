@@ -410,16 +410,13 @@ fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	/*
 	 * While an upload runs, we know better than the server, which may
 	 * also have no connection to spare for the question (a server that
-	 * allows one per user): answer from the writer.
+	 * allows one per user): answer from the writer (size, mode and a
+	 * time set meanwhile are filled in below).
 	 */
 	if (writing && w.uploading) {
-		a.valid = BA_MODE_TYPE | BA_MODE_PERM | BA_SIZE | BA_MTIME;
-		a.mode = S_IFREG | (w.mode & 07777);
-		if (w.mtime_set)
-			a.mtime = w.mtime;
-		else
-			clock_gettime(
-			    CLOCK_REALTIME, &a.mtime); /* being written */
+		a.valid = BA_MODE_TYPE | BA_MTIME;
+		a.mode = S_IFREG;
+		clock_gettime(CLOCK_REALTIME, &a.mtime); /* being written */
 		rc = 0;
 	} else {
 		rc = ctx->be->ops->stat(ctx->be, path, &a);
@@ -582,7 +579,6 @@ static int
 fs_unlink(const char *path)
 {
 	struct backend *be = fs_be();
-
 	int rc;
 
 	if (be->ops->unlink == NULL)

@@ -456,7 +456,7 @@ upload_finish(struct backend_file *f)
 {
 	struct ftp_be *fb = f->fb;
 	struct ftp_conn *c = f->wconn;
-	struct ftp_reply ref, rep;
+	struct ftp_reply ref;
 	uint64_t size;
 	int rc;
 
@@ -473,16 +473,11 @@ upload_finish(struct backend_file *f)
 		ftp_reply_free(&ref);
 	}
 	if (rc == 0 && (fb->srv.feat & FTP_FEAT_SIZE) &&
-	    ftp_cmd(c, &rep, "SIZE", f->path) == 0) {
-		if (rep.code == 213 &&
-		    ftp_parse_size(rep.text, rep.text_len, &size) == 0 &&
-		    size != f->wpos) {
-			log_err("upload of %s: server has %" PRIu64 " bytes, "
-			        "sent %" PRIu64,
-			    f->path, size, f->wpos);
-			rc = -EIO;
-		}
-		ftp_reply_free(&rep);
+	    ftp_size_abs(c, f->path, &size) == 0 && size != f->wpos) {
+		log_err("upload of %s: server has %" PRIu64 " bytes, "
+		        "sent %" PRIu64,
+		    f->path, size, f->wpos);
+		rc = -EIO;
 	}
 	if (rc < 0) {
 		if (rc != -ENOSPC && rc != -EDQUOT)
@@ -540,9 +535,9 @@ out:
 /*
  * final: the handle is being released.  Otherwise (close of one of several
  * descriptors, fsync) a transfer that has carried no byte yet stays open
- * (1):
- * the server already shows the empty file it created, so there is nothing
- * to confirm, and a shell's "> file" (open, dup2, close) costs one STOR.
+ * and this returns 1: the server already shows the empty file it created,
+ * so there is nothing to confirm, and a shell's "> file" (open, dup2,
+ * close) costs one STOR.
  */
 static int
 writer_flush(struct backend_file *f, bool final)

@@ -87,6 +87,40 @@ stat_mlst(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 	return rc;
 }
 
+int
+ftp_size_abs(struct ftp_conn *c, const char *abs, uint64_t *size)
+{
+	struct ftp_reply rep;
+	int rc;
+
+	rc = ftp_cmd(c, &rep, "SIZE", abs);
+	if (rc < 0)
+		return rc;
+	rc =
+	    rep.code == 213 && ftp_parse_size(rep.text, rep.text_len, size) == 0
+	    ? 0
+	    : -EREMOTEIO;
+	ftp_reply_free(&rep);
+	return rc;
+}
+
+int
+ftp_mdtm_abs(struct ftp_conn *c, const char *abs, struct timespec *mtime)
+{
+	struct ftp_reply rep;
+	int rc;
+
+	rc = ftp_cmd(c, &rep, "MDTM", abs);
+	if (rc < 0)
+		return rc;
+	rc = rep.code == 213 &&
+	        ftp_parse_mdtm(rep.text, rep.text_len, mtime) == 0
+	    ? 0
+	    : -EREMOTEIO;
+	ftp_reply_free(&rep);
+	return rc;
+}
+
 /* Without MLST: SIZE (file) + MDTM, else CWD (directory). */
 static int
 stat_probe(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
@@ -97,26 +131,19 @@ stat_probe(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 
 	(void)fb;
 	memset(out, 0, sizeof(*out));
-	rc = ftp_cmd(c, &rep, "SIZE", abs);
-	if (rc < 0)
-		return rc;
-	if (rep.code == 213 &&
-	    ftp_parse_size(rep.text, rep.text_len, &out->size) == 0) {
-		ftp_reply_free(&rep);
+	rc = ftp_size_abs(c, abs, &out->size);
+	if (rc == 0) {
 		out->valid = BA_MODE_TYPE | BA_SIZE;
 		out->mode = S_IFREG | 0644;
-		rc = ftp_cmd(c, &rep, "MDTM", abs);
-		if (rc < 0)
-			return rc;
-		if (rep.code == 213 &&
-		    ftp_parse_mdtm(rep.text, rep.text_len, &out->mtime) == 0) {
+		rc = ftp_mdtm_abs(c, abs, &out->mtime);
+		if (rc == 0) {
 			out->valid |= BA_MTIME;
 			out->mtime_prec = BA_PREC_SECOND;
 		}
-		ftp_reply_free(&rep);
-		return 0;
+		return rc == -EREMOTEIO ? 0 : rc;
 	}
-	ftp_reply_free(&rep);
+	if (rc != -EREMOTEIO)
+		return rc;
 	rc = ftp_cmd(c, &rep, "CWD", abs);
 	if (rc < 0)
 		return rc;

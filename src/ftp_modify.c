@@ -497,6 +497,19 @@ ftp_be_set_mtime(
 
 /* ---- truncate, symlink --------------------------------------------- */
 
+/*
+ * verb (STOR, APPE) on abs with no data: 0 on a 2xx; -EREMOTEIO with the
+ * refusal in *ref (caller frees); -errno on I/O.
+ */
+static int
+upload_nothing(struct ftp_conn *c, const char *verb, const char *abs,
+    struct ftp_reply *ref)
+{
+	int rc = ftp_xfer_open(c, verb, abs, -1, true, ref);
+
+	return rc == 0 ? ftp_xfer_finish(c, ref) : rc;
+}
+
 static int
 do_truncate0(struct ftp_be *fb, struct ftp_conn *c, void *arg)
 {
@@ -508,9 +521,7 @@ do_truncate0(struct ftp_be *fb, struct ftp_conn *c, void *arg)
 	rc = ftp_server_path(&fb->srv, path, abs, sizeof(abs));
 	if (rc < 0)
 		return rc;
-	rc = ftp_xfer_open(c, "STOR", abs, -1, true, &ref);
-	if (rc == 0)
-		rc = ftp_xfer_finish(c, &ref);
+	rc = upload_nothing(c, "STOR", abs, &ref);
 	if (rc == -EREMOTEIO) {
 		rc = ftp_clarify(fb, c, &ref, "STOR", abs);
 		ftp_reply_free(&ref);
@@ -594,9 +605,7 @@ do_may_write(struct ftp_be *fb, struct ftp_conn *c, void *arg)
 	rc = ftp_server_path(&fb->srv, path, abs, sizeof(abs));
 	if (rc < 0)
 		return rc;
-	rc = ftp_xfer_open(c, "APPE", abs, -1, true, &ref);
-	if (rc == 0)
-		rc = ftp_xfer_finish(c, &ref);
+	rc = upload_nothing(c, "APPE", abs, &ref);
 	if (rc != -EREMOTEIO)
 		return rc;
 	err = ftp_errno(&ref, OP_WRITE);

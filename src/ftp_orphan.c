@@ -98,13 +98,11 @@ orphan_settle(struct ftp_be *fb, struct ftp_conn *c, struct ftp_orphan *o)
 		    o->abs);
 		return true;
 	}
-	if (ftp_cmd(c, &rep, "SIZE", o->abs) < 0)
-		return false;
-	rc = rep.code == 213 ? ftp_parse_size(rep.text, rep.text_len, &size)
-	                     : -1;
-	ftp_reply_free(&rep);
-	if (rc < 0)
+	rc = ftp_size_abs(c, o->abs, &size);
+	if (rc == -EREMOTEIO)
 		return true; /* gone (550), or a server without SIZE */
+	if (rc < 0)
+		return false;
 	if (size > o->max_size) {
 		log_info("%s: written again since the failed upload; left "
 		         "alone",
@@ -112,12 +110,9 @@ orphan_settle(struct ftp_be *fb, struct ftp_conn *c, struct ftp_orphan *o)
 		return true;
 	}
 	if (fb->srv.feat & FTP_FEAT_MDTM) {
-		if (ftp_cmd(c, &rep, "MDTM", o->abs) < 0)
+		rc = ftp_mdtm_abs(c, o->abs, &mt);
+		if (rc < 0 && rc != -EREMOTEIO)
 			return false;
-		rc = rep.code == 213
-		    ? ftp_parse_mdtm(rep.text, rep.text_len, &mt)
-		    : -1;
-		ftp_reply_free(&rep);
 		if (rc == 0 &&
 		    mt.tv_sec > o->failed_at + ORPHAN_CLOCK_SLACK_S) {
 			log_info("%s: changed since the failed upload; left "
