@@ -882,12 +882,26 @@ cache_flush(struct backend *b, struct backend_file *f)
 	return rc;
 }
 
+static int cache_close(struct backend *b, struct backend_file *f, bool abandon);
+
 static int
 cache_release(struct backend *b, struct backend_file *f)
 {
+	return cache_close(b, f, false);
+}
+
+static void
+cache_abandon(struct backend *b, struct backend_file *f)
+{
+	cache_close(b, f, true);
+}
+
+static int
+cache_close(struct backend *b, struct backend_file *f, bool abandon)
+{
 	struct cache *c = b->priv;
 	struct wfile *w = NULL;
-	int rc;
+	int rc = 0;
 
 	/* Unlink first: once released, f may be reused by another open. */
 	if (c->ttl_ms > 0) {
@@ -895,7 +909,12 @@ cache_release(struct backend *b, struct backend_file *f)
 		w = wfile_find(c, f, true);
 		pthread_mutex_unlock(&c->lock);
 	}
-	rc = c->inner->ops->release(c->inner, f);
+	if (!abandon)
+		rc = c->inner->ops->release(c->inner, f);
+	else if (c->inner->ops->abandon != NULL)
+		c->inner->ops->abandon(c->inner, f);
+	else
+		c->inner->ops->release(c->inner, f);
 	if (w != NULL) {
 		cache_changed(c, w->path, false);
 		free(w->path);
@@ -1019,6 +1038,18 @@ cache_statfs(struct backend *b, const char *path, struct statvfs *out)
 	return c->inner->ops->statfs(c->inner, path, out);
 }
 
+static int
+cache_stat_now(struct backend *b, const char *path, struct backend_attr *out)
+{
+	struct cache *c = b->priv;
+	struct backend *in = c->inner;
+
+	cache_changed(c, path, true);
+	if (in->ops->stat_now != NULL)
+		return in->ops->stat_now(in, path, out);
+	return in->ops->stat != NULL ? in->ops->stat(in, path, out) : -ENOSYS;
+}
+
 static void
 cache_invalidate(struct backend *b, const char *path)
 {
@@ -1054,6 +1085,7 @@ cache_destroy(struct backend *b)
 static const struct backend_ops cache_ops = {
 	.name = "cache",
 	.stat = cache_stat,
+	.stat_now = cache_stat_now,
 	.list = cache_list,
 	.readlink = cache_readlink,
 	.open = cache_open,
@@ -1062,6 +1094,7 @@ static const struct backend_ops cache_ops = {
 	.write = cache_write,
 	.flush = cache_flush,
 	.release = cache_release,
+	.abandon = cache_abandon,
 	.mkdir = cache_mkdir,
 	.rmdir = cache_rmdir,
 	.unlink = cache_unlink,
@@ -1097,6 +1130,7 @@ cache_ops_mask(struct backend_ops *o, const struct backend_ops *in)
 	CACHE_MASK(write);
 	CACHE_MASK(flush);
 	CACHE_MASK(release);
+	CACHE_MASK(abandon);
 	CACHE_MASK(mkdir);
 	CACHE_MASK(rmdir);
 	CACHE_MASK(unlink);
