@@ -665,7 +665,7 @@ cache_stat(struct backend *b, const char *path, struct backend_attr *out)
 	char parent[PATH_MAX];
 	struct stat_arg sa = { .out = out };
 	struct dirview v;
-	struct centry *e;
+	struct centry *e, *d;
 	uint64_t now;
 	bool hit;
 	int rc;
@@ -686,6 +686,20 @@ cache_stat(struct backend *b, const char *path, struct backend_attr *out)
 
 	pthread_mutex_lock(&c->lock);
 	now = now_ms();
+	/*
+	 * The parent's listing first: a single ->stat answer cached before
+	 * it must not contradict what readdir just showed (the kernel turns
+	 * a type that changes under a name into EIO).  Single answers are
+	 * only ever fetched while no listing is cached, so one that coexists
+	 * with a listing is the older of the two.
+	 */
+	d = ctable_get(&c->dirs, parent, now);
+	if (d != NULL && d->err == 0) {
+		c->stats.stat_hits++;
+		v = centry_view(d);
+		rc = stat_fn(&v, &sa);
+		goto out;
+	}
 	e = ctable_get(&c->attrs, path, now);
 	if (e != NULL) {
 		c->stats.stat_hits++;
@@ -694,16 +708,9 @@ cache_stat(struct backend *b, const char *path, struct backend_attr *out)
 			*out = e->attr;
 		goto out;
 	}
-	e = ctable_get(&c->dirs, parent, now);
-	if (e != NULL && e->err == 0) {
-		c->stats.stat_hits++;
-		v = centry_view(e);
-		rc = stat_fn(&v, &sa);
-		goto out;
-	}
 	c->stats.stat_misses++;
 	rc = -EACCES;
-	if (e == NULL && !(in->caps & BCAP_CHEAP_STAT) && in->ops->list != NULL)
+	if (d == NULL && !(in->caps & BCAP_CHEAP_STAT) && in->ops->list != NULL)
 		rc = cache_with_dir(c, parent, stat_fn, &sa, &hit);
 	if (rc == -EACCES) /* unlistable parent, or stat is cheap */
 		rc = cache_fetch_attr(c, path, out);
