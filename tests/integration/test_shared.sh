@@ -117,8 +117,9 @@ mount_at() { # MNT SPOOL
 }
 
 # The mount answers (a crashed ftpfs leaves "Transport endpoint is not
-# connected").
-alive() { srv_is_mounted "$1" && timeout 10 stat "$1" >/dev/null 2>&1; }
+# connected"; a stat of the root may still be answered by the kernel's
+# cache, a listing is not).
+alive() { srv_is_mounted "$1" && timeout 10 ls -a "$1" >/dev/null 2>&1; }
 
 # Before each check: both mounts answer, or are mounted again (the check
 # that killed one has already failed).
@@ -170,7 +171,8 @@ umount_all() {
 # link whose length, 10, is not the target's size).
 build_tree() {
 	rm -rf --one-file-system "$DATA"
-	mkdir -p "$DATA/data/odd names" "$DATA/mw"
+	mkdir -p "$DATA/data/odd names" "$DATA/mw" "$DATA/a-disk" "$DATA/a-mount2" \
+		"$DATA/neg" "$DATA/ro"
 	head -c $((3 * 1048576 + 13)) /dev/urandom >"$DATA/data/big.bin"
 	ln -s ../big.bin "$DATA/data/odd names/link-to-big"
 	printf 'plain\n' >"$DATA/data/odd names/plain.txt"
@@ -233,11 +235,20 @@ check_link() { # ORDER: readlink|stat|cat first, on a fresh mount
 }
 
 # --- 1. append after another client appended ----------------------------------
+# In a folder of its own (a-disk/, a-mount2/: made before mounting), so that
+# the second mount lists it only when it first looks, after f exists.
+append_ok() { # RC FILE EXPECTED: the append worked, or (proftpd) failed cleanly
+	local rc=$1 f=$2 exp=$3 before=$4
+	if [ "$rc" -eq 0 ] && printf '%s' "$exp" | cmp -s - "$f"; then
+		return 0
+	fi
+	[ "$rc" -ne 0 ] && [ "$cur" = proftpd ] && printf '%s' "$before" | cmp -s - "$f"
+}
+
 check_append_other() { # disk | mount2
-	local how=$1 f=app-$1.txt P="[$cur] 1. append after another client appended ($1)"
+	local how=$1 rel=a-$1/f.txt P="[$cur] 1. append after another client appended ($1)"
 	local out rc round exp other
-	rm -f "$DATA/$f"
-	out=$(t bash -c 'echo abc > "$1" && cat "$1"' _ "$MNT1/$f" 2>&1)
+	out=$(t bash -c 'echo abc > "$1" && cat "$1"' _ "$MNT1/$rel" 2>&1)
 	if [ "$out" != abc ]; then
 		not_ok "$P" "setup: echo abc > f; cat f gave: $out"
 		return
@@ -246,39 +257,54 @@ check_append_other() { # disk | mount2
 	for round in 1 2; do
 		other="other client line $round"
 		if [ "$how" = disk ]; then
-			printf '%s\n' "$other" >>"$DATA/$f"
+			printf '%s\n' "$other" >>"$DATA/$rel"
 		else
 			rc=0
-			out=$(t bash -c 'echo "$2" >> "$1"' _ "$MNT2/$f" "$other" 2>&1) || rc=$?
-			if [ "$rc" -ne 0 ]; then
-				if [ "$cur" = proftpd ] && [ "$(cat "$DATA/$f")"$'\n' = "$exp" ]; then
-					ok "$P, round $round: the second mount's append failed (exit $rc: $out), nothing lost"
-				else
-					not_ok "$P, round $round: the second mount's append" "exit $rc: $out" "$(show "$DATA/$f")"
-				fi
+			out=$(t bash -c 'echo "$2" >> "$1"' _ "$MNT2/$rel" "$other" 2>&1) || rc=$?
+			if ! append_ok "$rc" "$DATA/$rel" "$exp$other"$'\n' "$exp"; then
+				not_ok "$P, round $round: the second mount's echo >> f: exit 0 and the server has every line in order" \
+					"exit $rc${out:+: $out}" "expected: $(printf '%s%s\n' "$exp" "$other" | od -An -c | tr -s ' ' | tr '\n' ' ')" \
+					"$(show "$DATA/$rel")"
+				return
+			elif [ "$rc" -ne 0 ]; then
+				ok "$P, round $round: the second mount's append failed (exit $rc: $out), nothing lost"
 				return
 			fi
 		fi
-		exp+="$other"$'\n'
-		if [ "$(cat "$DATA/$f" 2>&1)"$'\n' != "$exp" ]; then
-			not_ok "$P, round $round" "setup: the other client's append did not reach the server" \
-				"$(show "$DATA/$f")"
-			return
-		fi
 		rc=0
-		out=$(t bash -c 'echo "$2" >> "$1"' _ "$MNT1/$f" "mine $round" 2>&1) || rc=$?
-		if [ "$rc" -eq 0 ] && printf '%smine %s\n' "$exp" "$round" | cmp -s - "$DATA/$f"; then
-			ok "$P, round $round: echo mine >> f: the server has every line in order"
-			exp+="mine $round"$'\n'
-		elif [ "$rc" -ne 0 ] && [ "$cur" = proftpd ] && printf '%s' "$exp" | cmp -s - "$DATA/$f"; then
-			ok "$P, round $round: echo mine >> f failed (exit $rc: $out); the other client's data is intact"
+		out=$(t bash -c 'echo "$2" >> "$1"' _ "$MNT1/$rel" "mine $round" 2>&1) || rc=$?
+		if append_ok "$rc" "$DATA/$rel" "$exp$other"$'\n'"mine $round"$'\n' "$exp$other"$'\n'; then
+			if [ "$rc" -eq 0 ]; then
+				ok "$P, round $round: echo mine >> f: the server has every line in order"
+				exp+="$other"$'\n'"mine $round"$'\n'
+			else
+				ok "$P, round $round: echo mine >> f failed (exit $rc: $out); the other client's data is intact"
+				exp+="$other"$'\n'
+			fi
 		else
 			not_ok "$P, round $round: echo mine >> f: exit 0 and the server has every line in order" \
-				"exit $rc${out:+: $out}" "expected: $(printf '%smine %s\n' "$exp" "$round" | od -An -c | tr -s ' ' | tr '\n' ' ')" \
-				"$(show "$DATA/$f")"
+				"exit $rc${out:+: $out}" "expected: $(printf '%s%s\nmine %s\n' "$exp" "$other" "$round" | od -An -c | tr -s ' ' | tr '\n' ' ')" \
+				"$(show "$DATA/$rel")"
 			return
 		fi
 	done
+}
+
+# 1b. The mount listed the folder before another client created the file:
+# ">>" (open O_CREAT without O_TRUNC) must append to the server's file, not
+# create an empty one over it.
+check_append_unseen() {
+	local P="[$cur] 1b. echo mine >> f, f made by another client after the mount listed its folder"
+	local rc=0 out
+	out=$(t ls -la "$MNT1/neg" 2>&1) || { not_ok "$P" "setup: ls neg: $out"; return; }
+	printf 'theirs\n' >"$DATA/neg/f.txt"
+	chown "$SRV_USER": "$DATA/neg/f.txt"
+	out=$(t bash -c 'echo mine >> "$1"' _ "$MNT1/neg/f.txt" 2>&1) || rc=$?
+	if append_ok "$rc" "$DATA/neg/f.txt" $'theirs\nmine\n' $'theirs\n'; then
+		ok "$P: the other client's line is kept (exit $rc)"
+	else
+		not_ok "$P: the other client's line is kept" "exit $rc${out:+: $out}" "$(show "$DATA/neg/f.txt")"
+	fi
 }
 
 # --- 2. four processes appending to one file ------------------------------------
@@ -369,11 +395,10 @@ EOF
 # --- 5a. a create whose STOR is refused -------------------------------------
 check_refused_create() {
 	local P="[$cur] 5a. create refused by the server (STOR 550)" mark rc=0 out n
-	mkdir -p "$DATA/ro"
-	chown "$SRV_USER": "$DATA/ro"
-	# The mount lists the folder while it is writable; then it becomes
-	# read-only on the server only, so that the STOR is what fails.
-	t ls -la "$MNT1/ro" >/dev/null 2>&1
+	# The mount lists the folder (made before mounting) while it is
+	# writable; then it becomes read-only on the server only, so that the
+	# STOR is what fails.
+	out=$(t ls -la "$MNT1/ro" 2>&1) || { not_ok "$P" "setup: ls ro: $out"; return; }
 	chmod 555 "$DATA/ro"
 	mark=$(srv_log_lines "$cur")
 	out=$(t bash -c 'echo data > "$1"' _ "$MNT1/ro/new.txt" 2>&1) || rc=$?
@@ -389,7 +414,7 @@ check_refused_create() {
 	else
 		ok "$P: no file appears"
 	fi
-	check_eq "$P: exactly one STOR sent" 1 "$n"
+	check_eq "$P: exactly one STOR sent (the refused one)" 1 "$n"
 	[ "$n" = 1 ] || srv_commands "$cur" "$mark" | sed 's/^/#     /' | head -n 12
 	chmod 755 "$DATA/ro"
 }
@@ -438,6 +463,7 @@ suite_server() {
 	if item 1; then
 		ensure_mounts && check_append_other disk
 		ensure_mounts && check_append_other mount2
+		ensure_mounts && check_append_unseen
 	fi
 	if item 2; then
 		ensure_mounts && check_parallel_appends
