@@ -28,7 +28,11 @@ every expectation held, 1 otherwise (2: the scenario could not be set up).
                                   size, mtime = same size, other bytes and
                                   mtime, mount2 = through MNT2), close: EIO,
                                   the other client's bytes on the server,
-                                  our copy in SPOOL
+                                  our copy in SPOOL.  HOW before: the other
+                                  client appends after the mount stat'ed the
+                                  file but before the open: the pwrite lands
+                                  in the server's current file (their tail
+                                  kept), or close fails and theirs is intact
   prepare DISK                    make the files the commands above expect
                                   to find (run before mounting: a mount that
                                   has listed a folder does not see files
@@ -179,7 +183,7 @@ def unlinked_stream(mnt, disk, name):
 RW_ROUNDS = 5
 MF_BASE = 20000
 MFD_LEN = 64 * 1024
-SC_HOWS = ("size", "mtime", "mount2")
+SC_HOWS = ("size", "mtime", "mount2", "before")
 SC_OLD = 7200     # seconds: how old the file is before the conflict
 
 
@@ -442,6 +446,8 @@ def spool_conflict(mnt, disk, spool, name, how, mnt2=None):
         os.stat(p)
     except OSError:
         pass
+    if how == "before":
+        return spool_before(mnt, disk, name, orig, p)
     ours = bytearray(orig)
     fd = os.open(p, os.O_RDWR)
     mark = b"<<OURS-%s-%d>>" % (how.encode(), os.getpid())
@@ -505,6 +511,37 @@ def spool_conflict(mnt, disk, spool, name, how, mnt2=None):
         say("our copy is kept in the spool dir: %s" % ", ".join(found))
     else:
         fail("no file in the spool dir %s holds our writes" % spool)
+    alive(mnt)
+
+
+def spool_before(mnt, disk, name, orig, p):
+    tail = b"appended by the other client after the mount's stat\n" * 3
+    with open(os.path.join(disk, name), "ab") as f:
+        f.write(tail)
+    theirs = orig + tail
+    want = bytearray(theirs)
+    mark = b"<<OURS-BEFORE>>"
+    want[20000:20000 + len(mark)] = mark
+    fd = os.open(p, os.O_RDWR)
+    step("pwrite in the middle", os.pwrite, fd, mark, 20000, want="ok")
+    try:
+        os.close(fd)
+        closed = True
+        say("close: ok")
+    except OSError as e:
+        closed = False
+        say("close: %s" % en(e))
+    got = disk_get(disk, name)
+    if closed and got != bytes(want):
+        fail("close reported success; the server's file is %s, expected %s "
+             "(their %d appended bytes %s)" %
+             (sha(got) if got is not None else "gone", sha(bytes(want)), len(tail),
+              "kept" if got is not None and got.endswith(tail) else "lost"))
+    elif not closed and got != theirs:
+        fail("close failed and the server's file is %s, theirs was %s" %
+             (sha(got) if got is not None else "gone", sha(theirs)))
+    else:
+        say("the server's file is right")
     alive(mnt)
 
 

@@ -16,7 +16,8 @@
 #
 # Per server:
 #   1. append after another client appended (the server's folder, then a
-#      second mount): abc + the other line + ours, in that order
+#      second mount): abc + the other line + ours, in that order; 1b. >> to
+#      a file another client made after the mount listed its folder
 #   2. four processes x 20 appends through one mount: 80 intact lines
 #   3. a symlink stat'ed, readlink'ed, read on a fresh mount before any
 #      listing agrees with the listing made afterwards
@@ -25,7 +26,8 @@
 #   5. a create whose STOR is refused sends one STOR and leaves no file;
 #      rename while a spooled writer writes; more than 16 writers
 #   6. a spooled (O_RDWR) write to a file changed on the server meanwhile:
-#      close gives EIO, the other client's bytes stay, ours stay in the spool
+#      close gives EIO, the other client's bytes stay, ours stay in the spool;
+#      6b. changed after the mount's stat but before the open: their tail kept
 #   7. multiwriter.py: two mounts + direct writes, every byte explained
 # ProFTPD refuses APPE here (AllowStoreRestart is off by default), so ftpfs
 # appends through a local copy: there an append may also fail (non-zero
@@ -483,6 +485,9 @@ suite_server() {
 			ensure_mounts && ops "$P 6. spooled write, file changed on the server meanwhile ($how): close EIO, theirs kept, ours in the spool" \
 				spool-conflict "$MNT1" "$DATA" "$SPOOL1" "sc-$how/sc.bin" "$how" "$MNT2"
 		done
+		ensure_mounts && t stat "$MNT1/sc-before/sc.bin" >/dev/null &&
+			ops "$P 6b. O_RDWR pwrite to a file another client appended to after the mount's stat: their tail kept" \
+				spool-conflict "$MNT1" "$DATA" "$SPOOL1" sc-before/sc.bin before
 	fi
 	if item 4; then
 		ensure_mounts && ops "$P 4. open O_RDWR|O_CREAT, write, unlink, pread, fstat, close (pjdfstest unlink/14)" \
