@@ -41,6 +41,10 @@ struct fs_file {
 	/* Serialises I/O on this handle; taken before ctx->lock. */
 	pthread_mutex_t io;
 	struct backend_file *bf; /* NULL in spool mode */
+	/*
+	 * sp and how change with f->io and ctx->lock held: read them under
+	 * either.  sp may be shared with the file's other handles.
+	 */
 	struct spool *sp; /* spool mode, or NULL */
 	unsigned flags; /* BO_* given to ->open */
 	enum write_how how;
@@ -117,6 +121,8 @@ void fs_files_renamed(struct fs_ctx *ctx, const char *from, const char *to);
 /* This mount set path's mtime: its local copies are not out of date. */
 void fs_files_mtime_set(
     struct fs_ctx *ctx, const char *path, const struct timespec *mtime);
+/* A new reference to the local copy path's handles share, or NULL. */
+struct spool *fs_files_spool_of(struct fs_ctx *ctx, const char *path);
 /* f uploaded its path: other local copies of it are now out of date. */
 void fs_files_uploaded(struct fs_ctx *ctx, struct fs_file *f);
 /*

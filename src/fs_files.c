@@ -380,6 +380,21 @@ fs_files_mtime_set(
 		fs_files_unref(ctx, v, n);
 }
 
+struct spool *
+fs_files_spool_of(struct fs_ctx *ctx, const char *path)
+{
+	struct spool *sp = NULL;
+	struct fs_file *g;
+
+	pthread_mutex_lock(&ctx->lock);
+	for (g = ctx->files; g != NULL && sp == NULL; g = g->next)
+		if (g->sp != NULL && g->how == WH_SPOOL && !g->conflict &&
+		    fs_attached_is(g, path))
+			sp = spool_ref(g->sp);
+	pthread_mutex_unlock(&ctx->lock);
+	return sp;
+}
+
 void
 fs_files_uploaded(struct fs_ctx *ctx, struct fs_file *f)
 {
@@ -387,7 +402,8 @@ fs_files_uploaded(struct fs_ctx *ctx, struct fs_file *f)
 
 	pthread_mutex_lock(&ctx->lock);
 	for (g = ctx->files; g != NULL; g = g->next)
-		if (g != f && g->sp != NULL && fs_attached_is(g, f->path))
+		if (g != f && g->sp != NULL && g->sp != f->sp &&
+		    fs_attached_is(g, f->path))
 			g->conflict = true;
 	pthread_mutex_unlock(&ctx->lock);
 }

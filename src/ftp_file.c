@@ -686,8 +686,22 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 		ftp_orphan_forget(fb, abs);
 		if ((flags & BO_APPEND) && !(flags & BO_TRUNC)) {
 			f->append = true;
-			/* a missing file: created at close even if empty */
-			f->wstarted = !(flags & BO_NEW);
+			f->wstarted = true;
+			/*
+			 * A missing file exists once open returns, as on a
+			 * local disk: an APPE of nothing creates it, and
+			 * empties nothing if another client just made it.
+			 */
+			if (flags & BO_NEW) {
+				rc = upload_start(f);
+				if (rc == 0)
+					rc = upload_finish(f);
+				if (rc < 0) {
+					f->werr = rc;
+					ftp_be_release(b, f);
+					return rc;
+				}
+			}
 		} else {
 			/* STOR now: the file exists (empty) once open returns
 			 */
