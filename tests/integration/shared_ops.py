@@ -7,7 +7,8 @@ the server's folder (DISK) directly, prints what it saw, and exits 0 when
 every expectation held, 1 otherwise (2: the scenario could not be set up).
 
   unlinked-rdwr MNT DISK NAME     open O_RDWR|O_CREAT, write, unlink, pread,
-                                  fstat, close: the name stays gone
+                                  fstat, ftruncate (fstat, pread see it),
+                                  close: the name stays gone
   unlinked-stream MNT DISK NAME   open O_WRONLY|O_CREAT|O_TRUNC, write,
                                   unlink, write more, close
   unlinked-rdonly MNT DISK NAME   an existing file (made on DISK) opened
@@ -162,6 +163,16 @@ def unlinked_rdwr(mnt, disk, name):
     ok, v = step("fstat after unlink", os.fstat, fd, want="st_size")
     if ok and v.st_size != len(data):
         fail("fstat after unlink: st_size %d, expected %d" % (v.st_size, len(data)))
+    # SQLite's temporary files live like this: ftruncate must cut them.
+    step("ftruncate 30 after unlink", os.ftruncate, fd, 30, want="ok")
+    ok, v = step("fstat after ftruncate", os.fstat, fd, want="st_size")
+    if ok and v.st_size != 30:
+        fail("fstat after ftruncate 30: st_size %d" % v.st_size)
+    ok, v = step("pread after ftruncate", os.pread, fd, len(data), 0,
+                 want="the first 30 bytes")
+    if ok and v != data[:30]:
+        fail("pread after ftruncate 30 gives %s, expected %s" %
+             (sha(v), sha(data[:30])))
     step("close", os.close, fd, want="ok")
     if not wait_gone(disk, name):
         fail("the unlinked name is back on the server after close (%s)" %
