@@ -525,7 +525,7 @@ fs_settler(void *arg)
 				*pp = h->next;
 				h->next = due;
 				due = h;
-				atomic_fetch_sub(&ctx->hides_pending, 1);
+				ctx->hides_busy++;
 				continue;
 			}
 			if (!have_next || fs_ts_before(&h->due, &next))
@@ -646,6 +646,7 @@ fs_hide_claim(struct fs_ctx *ctx, const char *path)
 	return h != NULL;
 }
 
+/* h was taken off ctx->hides and counted in ctx->hides_busy. */
 static void
 fs_hide_remove(struct fs_ctx *ctx, struct fs_hide *h)
 {
@@ -659,8 +660,19 @@ fs_hide_remove(struct fs_ctx *ctx, struct fs_hide *h)
 		        "%s",
 		    h->orig, strerror(-rc));
 	fs_hide_free(h);
+	pthread_mutex_lock(&ctx->lock);
+	ctx->hides_busy--;
+	atomic_fetch_sub(&ctx->hides_pending, 1);
+	pthread_cond_broadcast(&ctx->hide_cond);
+	pthread_mutex_unlock(&ctx->lock);
 }
 
+/*
+ * Also waits for removals another thread (the settler, say) has begun:
+ * an operation that went ahead of one would see the old name still on
+ * the server (open(O_CREAT) then fails with ENOENT), or have the file it
+ * just made under that name deleted.
+ */
 void
 fs_hides_settle(struct fs_ctx *ctx)
 {
@@ -669,14 +681,25 @@ fs_hides_settle(struct fs_ctx *ctx)
 	if (atomic_load(&ctx->hides_pending) == 0)
 		return;
 	pthread_mutex_lock(&ctx->lock);
-	h = ctx->hides;
-	ctx->hides = NULL;
-	atomic_store(&ctx->hides_pending, 0);
-	pthread_mutex_unlock(&ctx->lock);
-	for (; h != NULL; h = next) {
-		next = h->next;
-		fs_hide_remove(ctx, h);
+	for (;;) {
+		h = ctx->hides;
+		ctx->hides = NULL;
+		if (h != NULL) {
+			for (next = h; next != NULL; next = next->next)
+				ctx->hides_busy++;
+			pthread_mutex_unlock(&ctx->lock);
+			for (; h != NULL; h = next) {
+				next = h->next;
+				fs_hide_remove(ctx, h);
+			}
+			pthread_mutex_lock(&ctx->lock);
+			continue;
+		}
+		if (ctx->hides_busy == 0)
+			break;
+		pthread_cond_wait(&ctx->hide_cond, &ctx->lock);
 	}
+	pthread_mutex_unlock(&ctx->lock);
 }
 
 static bool
@@ -723,7 +746,7 @@ fs_hidden_unlink(struct fs_ctx *ctx, const char *path)
 		if (strcmp((*pp)->hidden, path) == 0) {
 			h = *pp;
 			*pp = h->next;
-			atomic_fetch_sub(&ctx->hides_pending, 1);
+			ctx->hides_busy++;
 			break;
 		}
 	}

@@ -557,9 +557,13 @@ fs_truncate_open(struct fs_ctx *ctx, struct fs_file *f, off_t size)
 
 	pthread_mutex_lock(&f->io);
 	rc = f->werr;
-	if (rc < 0 || f->detached)
+	if (rc < 0)
 		goto out;
-	if (f->sp == NULL && f->how == WH_PWRITE && be->ops->truncate != NULL) {
+	if (fs_file_detached(ctx, f)) {
+		/* No name on the server: only what this handle holds changes
+		 * (its local copy, if any; what fstat says). */
+	} else if (f->sp == NULL && f->how == WH_PWRITE &&
+	    be->ops->truncate != NULL) {
 		path = fs_file_path(ctx, f);
 		rc = path != NULL ? be->ops->truncate(be, path, size) : -ENOMEM;
 		free(path);
