@@ -57,10 +57,14 @@ struct fs_file {
 	bool written; /* a write went through this handle */
 	bool dirty; /* ... and is not on the server yet (flushed: false) */
 	/*
-	 * The name no longer leads to this file on the server (unlinked,
-	 * or replaced by a rename, while open): nothing is sent, fetched or
-	 * uploaded for it again.  Set by fs_files_detach().
+	 * gone: the name no longer leads to this file on the server
+	 * (unlinked, or replaced by a rename, while open); registry walks
+	 * skip it.  detached (written with f->io held too, so the handle's
+	 * own thread reads it under f->io): its I/O with the server is cut,
+	 * nothing is sent, fetched or uploaded for it again
+	 * (fs_file_detach_locked).
 	 */
+	bool gone;
 	bool detached;
 	bool ghost; /* path is libfuse's hidden name for it (no server file) */
 	bool gate; /* holds its path's append gate */
@@ -91,8 +95,9 @@ struct fs_wview {
 /* ---- fs_files.c: the registry of open handles (ctx->files) ----------- */
 
 void fs_files_add(struct fs_ctx *ctx, struct fs_file *f);
-/* f->detached, read under ctx->lock. */
+/* f->detached / f->conflict, read under ctx->lock. */
 bool fs_file_detached(struct fs_ctx *ctx, struct fs_file *f);
+bool fs_file_conflict(struct fs_ctx *ctx, struct fs_file *f);
 /* Take f out of the registry, waiting for walks that hold it. */
 void fs_files_remove(struct fs_ctx *ctx, struct fs_file *f);
 /* A copy of f's current name (NULL: out of memory), or NULL when it has

@@ -76,6 +76,7 @@ fs_file_detach_locked(struct fs_ctx *ctx, struct fs_file *f)
 	struct backend *be = ctx->be;
 
 	pthread_mutex_lock(&ctx->lock);
+	f->gone = true;
 	f->detached = true;
 	f->uploading = false;
 	f->pend_mode_set = false;
@@ -176,7 +177,7 @@ fs_file_flush(struct fs_ctx *ctx, struct fs_file *f)
 		return 0;
 	if (f->werr < 0)
 		return f->werr;
-	if (f->sp != NULL && f->conflict && spool_dirty(f->sp))
+	if (f->sp != NULL && spool_dirty(f->sp) && fs_file_conflict(ctx, f))
 		return spool_refuse(f->sp,
 		    "another handle of this mount "
 		    "uploaded it since it was opened");
@@ -716,8 +717,8 @@ fs_release(const char *path, struct fuse_file_info *fi)
 	sp = f->sp;
 	if (sp != NULL)
 		fs_file_set_spool(ctx, f, NULL, f->how); /* no longer shared */
-	if ((f->flags & BO_WRITE) && sp != NULL && f->conflict &&
-	    spool_dirty(sp))
+	if ((f->flags & BO_WRITE) && sp != NULL && spool_dirty(sp) &&
+	    fs_file_conflict(ctx, f))
 		rc = spool_refuse(sp,
 		    "another handle of this mount "
 		    "uploaded it since it was opened");

@@ -718,29 +718,12 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	return 0;
 }
 
-int
-ftp_be_release(struct backend *b, struct backend_file *f)
-{
-	int rc = 0;
-
-	if (f->writer)
-		rc = writer_flush(f, true);
-	pthread_mutex_lock(&f->lock);
-	stream_stop(f);
-	pthread_mutex_unlock(&f->lock);
-	pthread_mutex_destroy(&f->lock);
-	free(f->win);
-	free(f->path);
-	free(f);
-	return rc;
-}
-
-void
-ftp_be_abandon(struct backend *b, struct backend_file *f)
+/* Stop what f still streams (an upload: aborted, unchecked) and free it. */
+static void
+file_free(struct backend_file *f)
 {
 	struct ftp_conn *c;
 
-	(void)b;
 	pthread_mutex_lock(&f->lock);
 	c = f->wconn;
 	f->wconn = NULL;
@@ -754,4 +737,22 @@ ftp_be_abandon(struct backend *b, struct backend_file *f)
 	free(f->win);
 	free(f->path);
 	free(f);
+}
+
+int
+ftp_be_release(struct backend *b, struct backend_file *f)
+{
+	int rc = 0;
+
+	if (f->writer)
+		rc = writer_flush(f, true); /* leaves no upload open */
+	file_free(f);
+	return rc;
+}
+
+void
+ftp_be_abandon(struct backend *b, struct backend_file *f)
+{
+	(void)b;
+	file_free(f);
 }
