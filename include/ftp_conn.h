@@ -64,7 +64,9 @@ struct ftp_server {
 	int list_a; /* LIST -a honoured: -1 unknown, 0, 1 */
 	int utime_cmd; /* how set_mtime works: FTP_UTIME_* */
 	bool chmod_off; /* SITE CHMOD refused once */
+	struct tls_ctx *tls; /* NULL without TLS; set before connecting */
 	int pasv_addr_warned; /* log_once flags */
+	int tls_refused_warned;
 	unsigned next_id; /* connection ids for the log */
 };
 
@@ -80,6 +82,7 @@ struct ftp_conn {
 	char in[4096]; /* bytes received, not yet fed */
 	size_t in_off, in_len;
 	bool broken; /* never reuse */
+	bool prot_p; /* PROT P in force: data channels in TLS */
 	struct ftp_xfer *xfer; /* transfer in progress, or NULL */
 };
 

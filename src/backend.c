@@ -21,8 +21,8 @@ struct backend_kind {
 
 static const struct backend_kind kinds[] = {
 	{ .scheme = URL_FTP, .open = ftp_backend_open },
-	{ .scheme = URL_FTPS },
-	{ .scheme = URL_FTPES },
+	{ .scheme = URL_FTPS, .open = ftp_backend_open },
+	{ .scheme = URL_FTPES, .open = ftp_backend_open },
 	{ .scheme = URL_SFTP },
 };
 

@@ -21,6 +21,7 @@
 #include "ftp_parse.h"
 #include "log.h"
 #include "pool.h"
+#include "tls.h"
 #include "url.h"
 
 /* Largest number of seconds an option takes (milliseconds fit an int). */
@@ -281,6 +282,7 @@ ftp_backend_new(const struct ftp_config *cfg, struct backend **out, char *msg,
 	struct pool_config pc;
 	struct ftp_be *fb;
 	struct ftp_conn *c = NULL;
+	bool prot_p;
 	int rc;
 
 	fb = calloc(1, sizeof(*fb));
@@ -292,6 +294,26 @@ ftp_backend_new(const struct ftp_config *cfg, struct backend **out, char *msg,
 		return rc;
 	}
 	pthread_mutex_init(&fb->orphan_lock, NULL);
+	if (cfg->tls != FTP_TLS_OFF) {
+		struct tls_config tc = {
+			.host = cfg->host,
+			.cafile = cfg->cafile,
+			.fingerprint = cfg->fingerprint,
+			.insecure = cfg->insecure,
+		};
+
+		rc = tls_ctx_new(&tc, &fb->srv.tls, msg, msglen);
+		if (rc < 0)
+			goto fail;
+		if (cfg->insecure)
+			log_warn("-o insecure: the certificate of %s is not "
+			         "checked; anyone on the way can read and "
+			         "change this mount's traffic",
+			    cfg->host);
+	} else if (cfg->cafile || cfg->fingerprint || cfg->insecure) {
+		log_warn("-o cafile, fingerprint and insecure apply to TLS "
+		         "only (ftps://, ftpes:// or -o tls=): ignored");
+	}
 	/* The first connection is opened here so its errors reach the user. */
 	rc = ftp_conn_open(&fb->srv, &c, msg, msglen);
 	if (rc < 0)
@@ -311,15 +333,19 @@ ftp_backend_new(const struct ftp_config *cfg, struct backend **out, char *msg,
 		goto fail;
 	}
 	/* Hand the checked connection to the pool as its first member. */
+	prot_p = c->prot_p;
 	pool_adopt(fb->pool, c);
 	c = NULL;
 	fb->be.ops = &ftp_ops;
 	fb->be.priv = fb;
 	if (fb->srv.feat & FTP_FEAT_MLST)
 		fb->be.caps |= BCAP_CHEAP_STAT;
-	log_info("mounted %s port %u, remote directory %s (%s)",
+	log_info("mounted %s port %u, remote directory %s (%s%s)",
 	    fb->srv.cfg.host, fb->srv.cfg.port, fb->srv.root,
-	    fb->srv.feat & FTP_FEAT_MLST ? "MLSD" : "LIST");
+	    fb->srv.feat & FTP_FEAT_MLST ? "MLSD" : "LIST",
+	    fb->srv.tls == NULL ? ""
+	        : prot_p        ? ", TLS"
+	                        : ", TLS control only");
 	*out = &fb->be;
 	return 0;
 fail:
@@ -406,12 +432,69 @@ opt_port_range(
 	return 1;
 }
 
+/* -o tls=, cafile=, fingerprint=, insecure. */
+static int
+opt_tls(struct ftp_config *cfg, const char *arg, char *msg, size_t msglen)
+{
+	const char *v = strchr(arg, '=');
+
+	if (strcmp(arg, "insecure") == 0) {
+		if (cfg != NULL)
+			cfg->insecure = true;
+		return 1;
+	}
+	if (v == NULL)
+		return 0;
+	v++;
+	if (strncmp(arg, "tls=", 4) == 0) {
+		enum ftp_tls_mode m;
+
+		if (strcmp(v, "try") == 0) {
+			m = FTP_TLS_TRY;
+		} else if (strcmp(v, "require") == 0) {
+			m = FTP_TLS_REQUIRE;
+		} else if (strcmp(v, "no") == 0 || strcmp(v, "off") == 0) {
+			m = FTP_TLS_OFF;
+		} else {
+			snprintf(msg, msglen,
+			    "-o %s: expected tls=try, tls=require or tls=no",
+			    arg);
+			return -1;
+		}
+		if (cfg != NULL)
+			cfg->tls = m;
+		return 1;
+	}
+	if (strncmp(arg, "cafile=", 7) == 0) {
+		if (*v == '\0') {
+			snprintf(msg, msglen, "-o cafile= needs a file name");
+			return -1;
+		}
+		if (cfg != NULL)
+			cfg->cafile = v;
+		return 1;
+	}
+	if (strncmp(arg, "fingerprint=", 12) == 0) {
+		if (!tls_fingerprint_ok(v)) {
+			snprintf(msg, msglen,
+			    "-o %s: expected fingerprint=sha256: and 64 "
+			    "hexadecimal digits (colons allowed)",
+			    arg);
+			return -1;
+		}
+		if (cfg != NULL)
+			cfg->fingerprint = v;
+		return 1;
+	}
+	return 0;
+}
+
 int
 ftp_backend_opt(
     struct ftp_config *cfg, const char *arg, char *msg, size_t msglen)
 {
 	static const char *const need_value[] = { "data_timeout", "data_mode",
-		"port_range" };
+		"port_range", "tls", "cafile", "fingerprint" };
 	unsigned long v;
 	size_t i;
 	int rc;
@@ -444,7 +527,7 @@ ftp_backend_opt(
 			cfg->disable_mlsd = true;
 		return 1;
 	}
-	return 0;
+	return opt_tls(cfg, arg, msg, msglen);
 }
 
 int
@@ -469,6 +552,11 @@ ftp_backend_open(const struct url *u, const struct backend_opts *opts,
 	for (i = 0; i < opts->nextra; i++)
 		if (ftp_backend_opt(&cfg, opts->extra[i], msg, msglen) < 0)
 			return -EINVAL;
+	/* The scheme's promise wins over -o tls=: never a silent downgrade. */
+	if (u->scheme == URL_FTPES)
+		cfg.tls = FTP_TLS_REQUIRE;
+	else if (u->scheme == URL_FTPS)
+		cfg.tls = FTP_TLS_IMPLICIT;
 	return ftp_backend_new(&cfg, out, msg, msglen);
 }
 
@@ -489,6 +577,16 @@ ftp_backend_print_help(void)
 "                           to the server's own address\n"
 "    -o no_mlsd             list directories with LIST even when the server\n"
 "                           offers MLSD\n"
+"\n"
+"FTPS (ftpes:// explicit TLS, port 21; ftps:// implicit TLS, port 990):\n"
+"    -o tls=try|require     ftp:// with AUTH TLS: try (clear text, with a\n"
+"                           warning, when the server refuses) or require\n"
+"    -o cafile=FILE         trust the CA certificates in FILE (PEM) instead\n"
+"                           of the system's\n"
+"    -o fingerprint=sha256:HEX\n"
+"                           trust exactly the certificate with this SHA-256\n"
+"                           fingerprint (a refused mount prints it)\n"
+"    -o insecure            check no certificate (warns on every mount)\n"
 "\n");
 	/* clang-format on */
 }

@@ -9,6 +9,7 @@
 #include "ftp_data.h"
 #include "ftp_parse.h"
 #include "log.h"
+#include "tls.h"
 
 /* How long to wait for the final reply after aborting a transfer. */
 #define ABORT_REPLY_MS 2000
@@ -120,6 +121,51 @@ read_prelim(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms,
 }
 
 /*
+ * PROT P: the TLS handshake on the data channel, after the transfer
+ * command (guide 3.3: before it, all three servers time out) and in
+ * whichever order the server wants it relative to its 1xx: vsftpd sends
+ * 150 first, ProFTPD only after the handshake.  *prelim says whether the
+ * 1xx was read; it is read here when it comes first.  The handshake
+ * resumes the control connection's session (vsftpd require_ssl_reuse).
+ */
+static int
+data_tls(
+    struct ftp_conn *c, struct ftp_reply *rep, struct ftp_xfer *x, bool *prelim)
+{
+	int64_t deadline = net_now_ms() + c->srv->cfg.cmd_timeout_ms;
+	char msg[512] = "", desc[128];
+	int rc, left;
+
+	rc = tls_wrap(c->srv->tls, &x->data, c->ctl);
+	if (rc < 0)
+		return rc;
+	for (;;) {
+		left = (int)(deadline - net_now_ms());
+		if (!*prelim && c->in_len > c->in_off)
+			rc = 1;
+		else
+			rc = tls_handshake(x->data, *prelim ? NULL : c->ctl,
+			    left > 0 ? left : 0, msg, sizeof(msg));
+		if (rc == 0)
+			break;
+		if (rc == 1) {
+			rc = read_prelim(c, rep, c->srv->cfg.cmd_timeout_ms,
+			    &x->done, &x->final_code);
+			if (rc < 0)
+				return rc;
+			*prelim = true;
+			continue;
+		}
+		log_warn("[%u] data channel: %s", c->id, msg);
+		c->broken = true; /* the server's side is in an unknown state */
+		return rc == -EACCES ? rc : -EPROTO;
+	}
+	log_debug("[%u] data channel: %s", c->id,
+	    tls_describe(x->data, desc, sizeof(desc)));
+	return 0;
+}
+
+/*
  * A data-setup command (EPSV, PASV, EPRT, PORT): its reply is due within
  * data_timeout, not the longer command deadline.  A server that is still
  * trying to reach us (pyftpdlib connects while handling EPRT, and answers
@@ -153,6 +199,7 @@ try_passive(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 	unsigned port = 0;
 	uint8_t ip[4];
 	char want[64], got[64];
+	bool prelim = false;
 	int rc, fd = -1;
 
 	rc = setup_cmd(c, mode_names[mode], NULL, rep, x);
@@ -222,7 +269,9 @@ try_passive(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 	rc = send_rest(c, rest, rep);
 	if (rc == 0)
 		rc = ftp_send(c, verb, arg);
-	if (rc == 0)
+	if (rc == 0 && c->prot_p)
+		rc = data_tls(c, rep, x, &prelim);
+	if (rc == 0 && !prelim)
 		rc = read_prelim(c, rep, c->srv->cfg.cmd_timeout_ms, &x->done,
 		    &x->final_code);
 	if (rc == DM_BLOCKED)
@@ -308,7 +357,8 @@ try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 	if (rc < 0)
 		goto out;
 	deadline = net_now_ms() + srv->cfg.data_timeout_ms;
-	while (fd < 0 || !prelim) {
+	/* Under TLS the 1xx may wait for the handshake: see data_tls(). */
+	while (fd < 0 || (!prelim && !c->prot_p)) {
 		int left = (int)(deadline - net_now_ms());
 		unsigned ready = 0;
 
@@ -363,8 +413,20 @@ try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 	net_tune_data(fd);
 	rc = net_stream_plain(fd, &x->data);
 	fd = -1;
-	if (rc < 0)
+	if (rc == 0 && c->prot_p)
+		rc = data_tls(c, rep, x, &prelim);
+	if (rc == 0 && !prelim) {
+		rc = read_prelim(
+		    c, rep, srv->cfg.cmd_timeout_ms, &x->done, &x->final_code);
+		if (rc == DM_BLOCKED)
+			x->why = -ECONNREFUSED;
+	}
+	if (rc < 0 && rc != -EREMOTEIO && rc != DM_BLOCKED)
 		c->broken = true; /* the transfer is under way */
+	if (rc < 0) {
+		net_stream_close(x->data);
+		x->data = NULL;
+	}
 out:
 	net_close(fd);
 	net_close(lfd);
@@ -474,6 +536,12 @@ ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
 		    ((mode == FTP_DM_PASV || mode == FTP_DM_PORT) &&
 		        net_addr_is_v6(&c->peer)))
 			continue;
+		if (c->prot_p && !tls_can_resume(c->ctl)) {
+			log_debug("[%u] no TLS session left to resume on a "
+			          "data connection",
+			    c->id);
+			c->broken = true;
+		}
 		if (c->broken || c->ctl == NULL) {
 			rc = ftp_conn_reopen(c);
 			if (rc < 0)

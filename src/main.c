@@ -133,6 +133,7 @@ main_usage(const char *prog)
 "\n"
 "Mount a directory of an FTP server.  The path is relative to the login\n"
 "directory; start it with %%2F (ftp://host/%%2Fsrv) for an absolute one.\n"
+"ftpes:// (explicit TLS) and ftps:// (implicit TLS) mount over FTPS.\n"
 "\n"
 "General options:\n"
 "    -h, --help             print this help and exit\n"

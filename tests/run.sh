@@ -23,6 +23,8 @@
 #   INTEGRATION_SUITES="test_read test_session test_datachan test_write test_faults"
 #                            suites of tests/integration/ to run
 #   ASAN_SUITES="test_read test_write"   of those, run with the ASan binary
+#   TLS_SUITES="test_read test_write"    run again over ftpes:// (TLS, with a
+#   TLS_SERVERS=vsftpd                   test CA) on these servers ("" skips)
 #   SKIP_DEPS=1              do not call tests/deps.sh
 set -u
 set -o pipefail
@@ -37,9 +39,12 @@ SERVERS=${SERVERS:-vsftpd proftpd pureftpd pyftpdlib}
 ASAN_SERVERS=${ASAN_SERVERS-vsftpd}
 # Suites in tests/integration/ (NAME.sh; each takes FTPFS and SERVERS and
 # ends with "N passed, N failed").
-INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_session test_datachan test_write test_faults}
+INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_session test_datachan test_write test_faults test_tls}
 # Suites run again with the ASan+UBSan binary on $ASAN_SERVERS.
 ASAN_SUITES=${ASAN_SUITES:-test_read test_write}
+# Suites run again over explicit FTPS on $TLS_SERVERS (tests/lib/servers.sh).
+TLS_SUITES=${TLS_SUITES-test_read test_write}
+TLS_SERVERS=${TLS_SERVERS-vsftpd}
 logs=$repo/build-logs
 mkdir -p "$logs"
 
@@ -210,6 +215,23 @@ if [ "$asan_ok" -eq 1 ] && [ -n "$ASAN_SERVERS" ]; then
 		banner "integration: $suite with the ASan+UBSan binary ($ASAN_SERVERS)"
 		integration asan build-asan/ftpfs "$ASAN_SERVERS" "$suite"
 	done
+fi
+
+if [ "$build_ok" -eq 1 ] && [ -n "$TLS_SERVERS" ] && [ -n "$TLS_SUITES" ]; then
+	# shellcheck source=lib/tlsca.sh
+	. tests/lib/tlsca.sh
+	tls_dir=$logs/tls-ca
+	rm -rf "$tls_dir"
+	if tlsca_make "$tls_dir"; then
+		for suite in $TLS_SUITES; do
+			banner "integration: $suite over ftpes:// ($TLS_SERVERS)"
+			SRV_TLS=explicit SRV_TLS_DIR=$tls_dir \
+				FTPFS_OPTS="-o cafile=$tls_dir/ca.pem" \
+				integration ftpes build/ftpfs "$TLS_SERVERS" "$suite"
+		done
+	else
+		step_fail "test CA for the FTPS runs (log: ${tls_dir#"$repo"/}/make.log)"
+	fi
 fi
 
 # ---------------------------------------------------------------------------
