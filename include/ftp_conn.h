@@ -83,6 +83,8 @@ struct ftp_conn {
 	size_t in_off, in_len;
 	bool broken; /* never reuse */
 	bool prot_p; /* PROT P in force: data channels in TLS */
+	char *cwd; /* the directory the last successful CWD entered, or NULL:
+	              ftp_conn_reopen enters it again */
 	struct ftp_xfer *xfer; /* transfer in progress, or NULL */
 };
 
@@ -101,9 +103,10 @@ int ftp_conn_open(
     struct ftp_server *srv, struct ftp_conn **out, char *msg, size_t msglen);
 /*
  * Drop c's TCP connection and log in again on a new one, keeping the
- * struct (and its place in the pool).  For a control connection left in
- * an unknown state, e.g. after a data channel timed out.  0 or -errno
- * (then c is broken).
+ * struct (and its place in the pool) and its working directory (CWD
+ * again).  For a control connection left in an unknown state, e.g. after
+ * a data channel timed out, or out of TLS sessions for data connections.
+ * 0 or -errno (then c is broken).
  */
 int ftp_conn_reopen(struct ftp_conn *c);
 /* Close; graceful sends QUIT and waits briefly for 221. NULL is fine. */

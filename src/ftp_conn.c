@@ -201,7 +201,14 @@ ftp_cmd(struct ftp_conn *c, struct ftp_reply *rep, const char *verb,
 
 	if (rc < 0)
 		return rc;
-	return ftp_read_reply(c, rep, c->srv->cfg.cmd_timeout_ms);
+	rc = ftp_read_reply(c, rep, c->srv->cfg.cmd_timeout_ms);
+	if (rc == 0 && rep->code == 250 && arg != NULL &&
+	    strcasecmp(verb, "CWD") == 0) {
+		/* Kept for ftp_conn_reopen; out of memory just forgets it. */
+		free(c->cwd);
+		c->cwd = strdup(arg);
+	}
+	return rc;
 }
 
 int
@@ -709,6 +716,25 @@ ftp_conn_reopen(struct ftp_conn *c)
 	ftp_reply_reader_reset(&c->rd);
 	log_debug("[%u] reconnecting for a clean control connection", c->id);
 	rc = conn_setup(c, msg, sizeof(msg));
+	if (rc == 0 && c->cwd != NULL) {
+		struct ftp_reply rep;
+		char *cwd = c->cwd;
+
+		c->cwd = NULL;
+		rc = ftp_cmd(c, &rep, "CWD", cwd);
+		if (rc == 0 && rep.code != 250) {
+			snprintf(msg, sizeof(msg),
+			    "cannot enter %s again: %d %s", cwd, rep.code,
+			    ftp_reply_last_line(&rep));
+			rc = -EIO;
+		} else if (rc < 0) {
+			snprintf(
+			    msg, sizeof(msg), "CWD %s: %s", cwd, strerror(-rc));
+		}
+		if (rc == 0 || rc == -EIO)
+			ftp_reply_free(&rep);
+		free(cwd);
+	}
 	if (rc < 0) {
 		log_warn("[%u] %s", c->id, msg);
 		net_stream_close(c->ctl);
@@ -731,6 +757,7 @@ ftp_conn_close(struct ftp_conn *c, bool graceful)
 			ftp_reply_free(&rep);
 	}
 	net_stream_close(c->ctl);
+	free(c->cwd);
 	ftp_reply_reader_free(&c->rd);
 	log_debug("[%u] closed", c->id);
 	free(c);
