@@ -8,7 +8,7 @@
 #     FTPFS=build/ftpfs bash tests/integration/test_tls.sh
 #
 #  - ftpes:// (AUTH TLS) and ftps:// (implicit): mount, read, write,
-#    zero-byte upload, more transfers than one control connection has
+#    zero-byte upload, active mode, more transfers than one control connection has
 #    TLS 1.3 tickets for; no password and no file byte in clear text;
 #  - -o tls=require on ftp://; -o tls=try against a server without TLS
 #    mounts with a warning; ftpes:// against it is refused;
@@ -168,6 +168,14 @@ if mount_tls trace "$URL" -o "$CA" -d; then
 		not_ok "-d: PASS is traced as ****" "$(grep PASS "$LOG" | head -n 3)"
 	fi
 	check "-d: the data channel is TLS and resumed" grep -q "data channel: TLS.*resumed" "$LOG"
+fi
+if mount_tls active "$URL" -o "$CA,data_mode=active" -d; then
+	check "active: cat hello.txt" grep -qx "hello over TLS" "$MNT/hello.txt"
+	check "active: cmp rand-3M.bin" cmp "$MNT/rand-3M.bin" "$DATA/rand-3M.bin"
+	cp "$SRV_TMP/up.bin" "$MNT/up-active.bin" 2>/dev/null
+	check "active: upload 2 MiB arrives intact" cmp "$SRV_TMP/up.bin" "$DATA/up-active.bin"
+	umount_tls active
+	check "active: EPRT used" grep -q "> EPRT" "$LOG"
 fi
 refuse "ftpes:// without -o cafile (CA unknown to the system)" \
 	"unknown CA.*fingerprint=sha256:[0-9a-f]{64}" "$URL"
