@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,9 @@
 #define UPLOAD_CHUNK (1u << 20)
 
 struct spool {
+	/* Serialises every call: the handles sharing it run in parallel. */
+	pthread_mutex_t lock;
+	unsigned refs; /* spool_open and spool_ref; spool_close drops one */
 	struct backend *be;
 	char *path; /* remote (mount) path */
 	char *local; /* spool file */
@@ -29,6 +33,12 @@ struct spool {
 	mode_t mode;
 	bool dirty;
 	bool keep; /* an upload failed: keep the local file */
+	bool detached; /* no name on the server any more: never upload */
+	bool refused; /* uploads refused (spool_refuse): keep the copy */
+	bool has_base; /* base_*: the server's file as the copy began */
+	bool base_has_mtime;
+	uint64_t base_size;
+	struct timespec base_mtime;
 };
 
 static atomic_uint spool_seq;
@@ -77,6 +87,8 @@ spool_open(struct backend *be, const char *path, uint64_t remote_size,
 	if (s == NULL)
 		return -ENOMEM;
 	s->fd = -1;
+	s->refs = 1;
+	pthread_mutex_init(&s->lock, NULL);
 	s->be = be;
 	s->mode = mode;
 	s->size = s->remote_size = remote_size;
@@ -104,6 +116,7 @@ fail:
 		close(s->fd);
 		unlink(s->local);
 	}
+	pthread_mutex_destroy(&s->lock);
 	free(s->fetched);
 	free(s->path);
 	free(s->local);
@@ -123,6 +136,8 @@ fetch_block(struct spool *s, size_t b)
 
 	if (is_fetched(s, b))
 		return 0;
+	if (s->detached)
+		return -EIO; /* what was not fetched is gone with the name */
 	end = off + SPOOL_BLOCK;
 	if (end > s->remote_size)
 		end = s->remote_size;
@@ -198,8 +213,8 @@ fetch_range(struct spool *s, uint64_t off, uint64_t len)
 	return 0;
 }
 
-ssize_t
-spool_read(struct spool *s, char *buf, size_t size, off_t off)
+static ssize_t
+spool_read_locked(struct spool *s, char *buf, size_t size, off_t off)
 {
 	ssize_t r;
 	int rc;
@@ -217,8 +232,8 @@ spool_read(struct spool *s, char *buf, size_t size, off_t off)
 	return r < 0 ? -errno : r;
 }
 
-ssize_t
-spool_write(struct spool *s, const char *buf, size_t size, off_t off)
+static ssize_t
+spool_write_locked(struct spool *s, const char *buf, size_t size, off_t off)
 {
 	ssize_t w;
 	int rc;
@@ -241,8 +256,8 @@ spool_write(struct spool *s, const char *buf, size_t size, off_t off)
 	return w;
 }
 
-int
-spool_truncate(struct spool *s, off_t size)
+static int
+spool_truncate_locked(struct spool *s, off_t size)
 {
 	int rc;
 
@@ -265,15 +280,25 @@ spool_truncate(struct spool *s, off_t size)
 }
 
 uint64_t
-spool_size(const struct spool *s)
+spool_size(struct spool *s)
 {
-	return s->size;
+	uint64_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->size;
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 bool
-spool_dirty(const struct spool *s)
+spool_dirty(struct spool *s)
 {
-	return s->dirty;
+	bool d;
+
+	pthread_mutex_lock(&s->lock);
+	d = s->dirty;
+	pthread_mutex_unlock(&s->lock);
+	return d;
 }
 
 const char *
@@ -314,6 +339,87 @@ upload_body(struct spool *s, struct backend_file *w)
 	return rc;
 }
 
+/*
+ * Has the server's file changed since the copy began?  Asked of the
+ * backend itself, past the cache: another client may have written it.
+ * A file that is gone is a change too (the copy would bring it back).
+ */
+static int
+check_base(struct spool *s)
+{
+	struct backend_attr a;
+	int rc;
+
+	if (!s->has_base)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	if (s->be->ops->stat_now != NULL)
+		rc = s->be->ops->stat_now(s->be, s->path, &a);
+	else
+		rc = s->be->ops->stat(s->be, s->path, &a);
+	if (rc == -ENOENT && s->base_size == 0 && !s->base_has_mtime)
+		return 0; /* created empty by us and not there yet */
+	if (rc < 0) {
+		log_err("%s: cannot tell whether it changed on the server "
+		        "(%s); not overwriting it",
+		    s->path, strerror(-rc));
+		return -EIO;
+	}
+	if ((a.valid & BA_SIZE) && a.size != s->base_size) {
+		log_err("%s changed on the server since it was opened (%" PRIu64
+		        " bytes, was %" PRIu64 "); not overwriting it",
+		    s->path, a.size, s->base_size);
+		return -EIO;
+	}
+	if (s->base_has_mtime && (a.valid & BA_MTIME) &&
+	    a.mtime.tv_sec != s->base_mtime.tv_sec) {
+		log_err("%s changed on the server since it was opened (its "
+		        "time moved by %lld s); not overwriting it",
+		    s->path,
+		    (long long)(a.mtime.tv_sec - s->base_mtime.tv_sec));
+		return -EIO;
+	}
+	return 0;
+}
+
+static void
+spool_set_base_locked(
+    struct spool *s, uint64_t size, bool have_mtime, struct timespec mtime)
+{
+	s->has_base = true;
+	s->base_size = size;
+	s->base_has_mtime = have_mtime;
+	s->base_mtime = mtime;
+}
+
+static void
+spool_base_mtime_locked(struct spool *s, struct timespec mtime)
+{
+	if (s->has_base && s->base_has_mtime)
+		s->base_mtime = mtime;
+}
+
+static void
+spool_detach_locked(struct spool *s)
+{
+	s->detached = true;
+	if (s->reader != NULL) {
+		s->be->ops->release(s->be, s->reader);
+		s->reader = NULL;
+	}
+}
+
+static int
+spool_refuse_locked(struct spool *s, const char *why)
+{
+	if (!s->refused && s->dirty)
+		log_err("%s: %s; not uploading it, its data is kept in %s",
+		    s->path, why, s->local);
+	s->refused = true;
+	s->keep = s->dirty;
+	return -EIO;
+}
+
 /* ".NAME.ftpfs-XXXXXX" beside path. */
 static int
 temp_name(const char *path, char *out, size_t size)
@@ -329,8 +435,8 @@ temp_name(const char *path, char *out, size_t size)
 	return 0;
 }
 
-int
-spool_flush(struct spool *s)
+static int
+spool_flush_locked(struct spool *s)
 {
 	const struct backend_ops *ops = s->be->ops;
 	struct backend_file *w = NULL;
@@ -338,7 +444,9 @@ spool_flush(struct spool *s)
 	bool in_place = false;
 	int rc, rc2;
 
-	if (!s->dirty)
+	if (s->refused)
+		return -EIO;
+	if (!s->dirty || s->detached)
 		return 0;
 	if (ops->write == NULL || ops->rename == NULL)
 		return -EROFS;
@@ -366,6 +474,11 @@ spool_flush(struct spool *s)
 		         "in place",
 		    s->path);
 		in_place = true;
+		rc = check_base(s);
+		if (rc < 0) {
+			s->refused = true;
+			goto fail;
+		}
 		rc = ops->open(s->be, s->path, BO_WRITE | BO_TRUNC, 0, 0, &w);
 	}
 	if (rc < 0)
@@ -379,19 +492,32 @@ spool_flush(struct spool *s)
 			ops->unlink(s->be, tmp);
 		goto fail;
 	}
+	/* As late as FTP allows: just before the new content replaces it. */
+	if (!in_place && (rc = check_base(s)) < 0) {
+		ops->unlink(s->be, tmp);
+		s->refused = true;
+		goto fail;
+	}
 	if (!in_place) {
+		/*
+		 * The new content takes the mode the file had (in place, it
+		 * keeps it) before it gets the file's name: a 0600 file is
+		 * never readable by others under its name for a moment.
+		 */
+		if (s->mode != 0 && ops->chmod != NULL)
+			ops->chmod(s->be, tmp, s->mode & 07777);
 		rc = ops->rename(s->be, tmp, s->path, 0);
 		if (rc < 0) {
 			ops->unlink(s->be, tmp);
 			goto fail;
 		}
 	}
-	/* A replaced file takes the mode it had (in place, it kept it). */
-	if (!in_place && s->mode != 0 && ops->chmod != NULL)
-		ops->chmod(s->be, s->path, s->mode & 07777);
 	s->dirty = false;
 	s->keep = false;
-	/* The server now has exactly the local copy. */
+	/* The server now has exactly the local copy (its time: unknown). */
+	s->has_base = true;
+	s->base_size = s->size;
+	s->base_has_mtime = false;
 	s->remote_size = s->size;
 	free(s->fetched);
 	s->nblocks = 0;
@@ -404,8 +530,8 @@ fail:
 	return rc == -ENOSPC || rc == -EDQUOT ? rc : -EIO;
 }
 
-int
-spool_rename(struct spool *s, const char *newpath)
+static int
+spool_rename_locked(struct spool *s, const char *newpath)
 {
 	char *p = strdup(newpath);
 
@@ -416,22 +542,131 @@ spool_rename(struct spool *s, const char *newpath)
 	return 0;
 }
 
+struct spool *
+spool_ref(struct spool *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->refs++;
+	pthread_mutex_unlock(&s->lock);
+	return s;
+}
+
 int
 spool_close(struct spool *s)
 {
+	bool last;
 	int rc;
 
 	if (s == NULL)
 		return 0;
-	rc = spool_flush(s);
+	pthread_mutex_lock(&s->lock);
+	rc = spool_flush_locked(s);
+	last = --s->refs == 0;
+	pthread_mutex_unlock(&s->lock);
+	if (!last)
+		return rc;
 	if (s->reader != NULL)
 		s->be->ops->release(s->be, s->reader);
 	close(s->fd);
 	if (!s->keep)
 		unlink(s->local);
+	pthread_mutex_destroy(&s->lock);
 	free(s->fetched);
 	free(s->path);
 	free(s->local);
 	free(s);
 	return rc;
+}
+
+/* ---- the public calls: each under the spool's lock ---------------------- */
+
+ssize_t
+spool_read(struct spool *s, char *buf, size_t size, off_t off)
+{
+	ssize_t r;
+
+	pthread_mutex_lock(&s->lock);
+	r = spool_read_locked(s, buf, size, off);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+ssize_t
+spool_write(struct spool *s, const char *buf, size_t size, off_t off)
+{
+	ssize_t r;
+
+	pthread_mutex_lock(&s->lock);
+	r = spool_write_locked(s, buf, size, off);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+spool_truncate(struct spool *s, off_t size)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = spool_truncate_locked(s, size);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+spool_flush(struct spool *s)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = spool_flush_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+spool_rename(struct spool *s, const char *newpath)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = spool_rename_locked(s, newpath);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+spool_refuse(struct spool *s, const char *why)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = spool_refuse_locked(s, why);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void
+spool_set_base(
+    struct spool *s, uint64_t size, bool have_mtime, struct timespec mtime)
+{
+	pthread_mutex_lock(&s->lock);
+	spool_set_base_locked(s, size, have_mtime, mtime);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+spool_base_mtime(struct spool *s, struct timespec mtime)
+{
+	pthread_mutex_lock(&s->lock);
+	spool_base_mtime_locked(s, mtime);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+spool_detach(struct spool *s)
+{
+	pthread_mutex_lock(&s->lock);
+	spool_detach_locked(s);
+	pthread_mutex_unlock(&s->lock);
 }

@@ -9,8 +9,9 @@
 # an ASan+UBSan build (build-asan/) and the libFuzzer targets (build-fuzz/),
 # runs the unit tests, each fuzz target for a while, and the integration
 # suites through real FUSE mounts of four FTP servers on 127.0.0.1 (reads,
-# sessions, data channels, writes, write faults; plus the ASan binary on
-# the read and write suites against one server).  Ends with "N passed, N failed" and
+# sessions, data channels, writes, write faults, other writers on the same
+# files; plus the ASan binary on the read and write suites against one
+# server).  Ends with "N passed, N failed" and
 # exits non-zero on any failure.  Needs no terminal (CI=true is fine).
 #
 # Logs of every step, and fuzzer crash inputs (build-logs/fuzz_*-crash-*; rerun
@@ -20,7 +21,7 @@
 #   FUZZ_SECONDS=20          per fuzz target (0 skips fuzzing)
 #   SERVERS="vsftpd proftpd pureftpd pyftpdlib"   integration servers
 #   ASAN_SERVERS=vsftpd      servers the ASan binary is run against ("" skips)
-#   INTEGRATION_SUITES="test_read test_session test_datachan test_write test_faults"
+#   INTEGRATION_SUITES="test_read test_session test_datachan test_write test_faults test_shared test_tls"
 #                            suites of tests/integration/ to run
 #   ASAN_SUITES="test_read test_write"   of those, run with the ASan binary
 #   TLS_SUITES="test_read test_write"    run again over ftpes:// (TLS, with a
@@ -39,7 +40,7 @@ SERVERS=${SERVERS:-vsftpd proftpd pureftpd pyftpdlib}
 ASAN_SERVERS=${ASAN_SERVERS-vsftpd}
 # Suites in tests/integration/ (NAME.sh; each takes FTPFS and SERVERS and
 # ends with "N passed, N failed").
-INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_session test_datachan test_write test_faults test_tls}
+INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_session test_datachan test_write test_faults test_shared test_tls}
 # Suites run again with the ASan+UBSan binary on $ASAN_SERVERS.
 ASAN_SUITES=${ASAN_SUITES:-test_read test_write}
 # Suites run again over explicit FTPS on $TLS_SERVERS (tests/lib/servers.sh).
