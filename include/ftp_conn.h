@@ -66,7 +66,9 @@ struct ftp_server {
 	int list_a; /* LIST -a honoured: -1 unknown, 0, 1 */
 	int utime_cmd; /* how set_mtime works: FTP_UTIME_* */
 	bool chmod_off; /* SITE CHMOD refused once */
+	struct tls_ctx *tls; /* NULL without TLS; set before connecting */
 	int pasv_addr_warned; /* log_once flags */
+	int tls_refused_warned;
 	unsigned next_id; /* connection ids for the log */
 };
 
@@ -75,13 +77,16 @@ struct ftp_xfer;
 struct ftp_conn {
 	struct ftp_server *srv;
 	unsigned id;
-	int fd;
+	struct net_stream *ctl; /* control stream, NULL when closed */
 	struct net_addr peer; /* control connection's peer */
 	struct net_addr local; /* control connection's local address */
 	struct ftp_reply_reader rd;
 	char in[4096]; /* bytes received, not yet fed */
 	size_t in_off, in_len;
 	bool broken; /* never reuse */
+	bool prot_p; /* PROT P in force: data channels in TLS */
+	char *cwd; /* the directory the last successful CWD entered, or NULL:
+	              ftp_conn_reopen enters it again */
 	struct ftp_xfer *xfer; /* transfer in progress, or NULL */
 };
 
@@ -100,9 +105,10 @@ int ftp_conn_open(
     struct ftp_server *srv, struct ftp_conn **out, char *msg, size_t msglen);
 /*
  * Drop c's TCP connection and log in again on a new one, keeping the
- * struct (and its place in the pool).  For a control connection left in
- * an unknown state, e.g. after a data channel timed out.  0 or -errno
- * (then c is broken).
+ * struct (and its place in the pool) and its working directory (CWD
+ * again).  For a control connection left in an unknown state, e.g. after
+ * a data channel timed out, or out of TLS sessions for data connections.
+ * 0 or -errno (then c is broken).
  */
 int ftp_conn_reopen(struct ftp_conn *c);
 /* Close; graceful sends QUIT and waits briefly for 221. NULL is fine. */

@@ -11,6 +11,7 @@
 #include "ftp_conn.h"
 #include "ftp_parse.h"
 #include "log.h"
+#include "tls.h"
 
 /* How long QUIT may take before we just close. */
 #define QUIT_TIMEOUT_MS 500
@@ -31,9 +32,13 @@ ftp_server_init(struct ftp_server *srv, const struct ftp_config *cfg)
 	srv->cfg.password = dup_or_null(cfg->password ? cfg->password : "");
 	srv->cfg.account = dup_or_null(cfg->account);
 	srv->cfg.root = dup_or_null(cfg->root ? cfg->root : "/");
+	srv->cfg.cafile = dup_or_null(cfg->cafile);
+	srv->cfg.fingerprint = dup_or_null(cfg->fingerprint);
 	if (srv->cfg.host == NULL || srv->cfg.user == NULL ||
 	    srv->cfg.password == NULL || srv->cfg.root == NULL ||
-	    (cfg->account != NULL && srv->cfg.account == NULL)) {
+	    (cfg->account != NULL && srv->cfg.account == NULL) ||
+	    (cfg->cafile != NULL && srv->cfg.cafile == NULL) ||
+	    (cfg->fingerprint != NULL && srv->cfg.fingerprint == NULL)) {
 		ftp_server_free(srv);
 		return -ENOMEM;
 	}
@@ -59,6 +64,9 @@ ftp_server_free(struct ftp_server *srv)
 	free_secret(srv->cfg.password);
 	free_secret(srv->cfg.account);
 	free((char *)srv->cfg.root);
+	free((char *)srv->cfg.cafile);
+	free((char *)srv->cfg.fingerprint);
+	tls_ctx_free(srv->tls);
 	free(srv->home);
 	free(srv->root);
 	pthread_mutex_destroy(&srv->lock);
@@ -113,7 +121,8 @@ ftp_send(struct ftp_conn *c, const char *verb, const char *arg)
 		log_trace("[%u] > %s ****", c->id, verb);
 	else
 		log_trace("[%u] > %.*s", c->id, n - 2, line);
-	rc = net_write_all(c->fd, line, (size_t)n, c->srv->cfg.cmd_timeout_ms);
+	rc = net_stream_write(
+	    c->ctl, line, (size_t)n, c->srv->cfg.cmd_timeout_ms);
 	if (rc < 0) {
 		log_debug("[%u] send %s: %s", c->id, verb, strerror(-rc));
 		c->broken = true;
@@ -172,7 +181,7 @@ ftp_read_reply(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms)
 		timeout_ms = (int)(deadline - net_now_ms());
 		if (timeout_ms < 0)
 			timeout_ms = 0;
-		r = net_read(c->fd, c->in, sizeof(c->in), timeout_ms);
+		r = net_stream_read(c->ctl, c->in, sizeof(c->in), timeout_ms);
 		if (r <= 0) {
 			rc = r == 0 ? -ECONNRESET : (int)r;
 			log_debug("[%u] reading reply: %s", c->id,
@@ -192,7 +201,14 @@ ftp_cmd(struct ftp_conn *c, struct ftp_reply *rep, const char *verb,
 
 	if (rc < 0)
 		return rc;
-	return ftp_read_reply(c, rep, c->srv->cfg.cmd_timeout_ms);
+	rc = ftp_read_reply(c, rep, c->srv->cfg.cmd_timeout_ms);
+	if (rc == 0 && rep->code == 250 && arg != NULL &&
+	    strcasecmp(verb, "CWD") == 0) {
+		/* Kept for ftp_conn_reopen; out of memory just forgets it. */
+		free(c->cwd);
+		c->cwd = strdup(arg);
+	}
+	return rc;
 }
 
 int
@@ -216,7 +232,7 @@ ftp_conn_check_idle(struct ftp_conn *c)
 
 	if (c->broken)
 		return -ECONNRESET;
-	if (c->in_len == c->in_off && !net_readable_now(c->fd))
+	if (c->in_len == c->in_off && !net_stream_readable_now(c->ctl))
 		return 0;
 	/* Something arrived unasked: an idle-timeout 421, or EOF. */
 	rc = ftp_read_reply(c, &rep, 100);
@@ -416,17 +432,122 @@ learn_root(struct ftp_conn *c, char *msg, size_t msglen)
 	return 0;
 }
 
+/* TLS on the control connection, from here on (AUTH TLS or implicit). */
+static int
+start_tls(struct ftp_conn *c, char *msg, size_t msglen)
+{
+	struct ftp_server *srv = c->srv;
+	char desc[128];
+	int rc;
+
+	rc = tls_wrap(srv->tls, &c->ctl, NULL);
+	if (rc < 0)
+		return rc;
+	rc = tls_handshake(
+	    c->ctl, NULL, srv->cfg.connect_timeout_ms, msg, msglen);
+	if (rc < 0)
+		return rc;
+	log_debug("[%u] control connection: %s", c->id,
+	    tls_describe(c->ctl, desc, sizeof(desc)));
+	return 0;
+}
+
+/*
+ * Explicit TLS (RFC 4217) before USER, so that the password never goes
+ * in clear.  Refused: an error when TLS is required, a warning and clear
+ * text with -o tls=try.
+ */
+static int
+auth_tls(struct ftp_conn *c, bool *secured, char *msg, size_t msglen)
+{
+	struct ftp_server *srv = c->srv;
+	struct ftp_reply rep;
+	int rc;
+
+	*secured = false;
+	rc = ftp_cmd(c, &rep, "AUTH", "TLS");
+	if (rc < 0) {
+		set_msg(msg, msglen, "connection lost at AUTH TLS: %s",
+		    strerror(-rc));
+		return rc;
+	}
+	if (rep.code != 234) {
+		if (srv->cfg.tls == FTP_TLS_REQUIRE) {
+			set_msg(msg, msglen,
+			    "server refuses TLS (AUTH TLS: %d %s); not "
+			    "sending the password in clear text",
+			    rep.code, ftp_reply_last_line(&rep));
+			ftp_reply_free(&rep);
+			return -EPROTO;
+		}
+		log_once(&srv->tls_refused_warned, LOG_LVL_WARN, __func__,
+		    "server refuses TLS (AUTH TLS: %d %s); continuing in "
+		    "clear text as -o tls=try allows",
+		    rep.code, ftp_reply_last_line(&rep));
+		ftp_reply_free(&rep);
+		return 0;
+	}
+	ftp_reply_free(&rep);
+	if (c->in_len > c->in_off) {
+		/* Clear text after 234 would be read as if it were secured. */
+		set_msg(msg, msglen, "unexpected data after AUTH TLS");
+		return -EPROTO;
+	}
+	rc = start_tls(c, msg, msglen);
+	if (rc == 0)
+		*secured = true;
+	return rc;
+}
+
+/*
+ * PBSZ 0 and PROT P after login: data channels in TLS too.  An implicit
+ * server may refuse them (its data is protected anyway, MS-FTPS); an
+ * explicit one that refuses PROT P fails the mount unless -o tls=try.
+ */
+static int
+prot_private(struct ftp_conn *c, char *msg, size_t msglen)
+{
+	struct ftp_server *srv = c->srv;
+	struct ftp_reply rep;
+	int rc;
+
+	rc = ftp_cmd(c, &rep, "PBSZ", "0");
+	if (rc < 0)
+		return rc;
+	ftp_reply_free(&rep);
+	rc = ftp_cmd(c, &rep, "PROT", "P");
+	if (rc < 0)
+		return rc;
+	if (rep.code == 200 || srv->cfg.tls == FTP_TLS_IMPLICIT) {
+		c->prot_p = true;
+	} else if (srv->cfg.tls == FTP_TLS_REQUIRE) {
+		set_msg(msg, msglen,
+		    "server refuses to protect data connections (PROT P: %d "
+		    "%s)",
+		    rep.code, ftp_reply_last_line(&rep));
+		ftp_reply_free(&rep);
+		return -EPROTO;
+	} else {
+		log_once(&srv->tls_refused_warned, LOG_LVL_WARN, __func__,
+		    "server refuses PROT P (%d %s): file data goes in clear "
+		    "text",
+		    rep.code, ftp_reply_last_line(&rep));
+	}
+	ftp_reply_free(&rep);
+	return 0;
+}
+
 /* Connect and log in on c (fresh, or reset by ftp_conn_reopen). */
 static int
 conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 {
 	struct ftp_server *srv = c->srv;
 	struct ftp_reply rep = { 0 };
-	bool need_root, feat_known;
-	int rc;
+	bool need_root, feat_known, secured = false;
+	int rc, fd = -1;
 
 	rc = net_connect_host(
-	    srv->cfg.host, srv->cfg.port, srv->cfg.connect_timeout_ms, &c->fd);
+	    srv->cfg.host, srv->cfg.port, srv->cfg.connect_timeout_ms, &fd);
 	if (rc < 0) {
 		if (rc == -EADDRNOTAVAIL)
 			set_msg(msg, msglen, "cannot resolve host name %s",
@@ -436,9 +557,19 @@ conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 			    srv->cfg.host, srv->cfg.port, strerror(-rc));
 		goto fail;
 	}
-	net_tune_control(c->fd);
-	net_peer_addr(c->fd, &c->peer);
-	net_local_addr(c->fd, &c->local);
+	net_tune_control(fd);
+	net_peer_addr(fd, &c->peer);
+	net_local_addr(fd, &c->local);
+	rc = net_stream_plain(fd, &c->ctl);
+	if (rc < 0)
+		goto fail;
+	c->prot_p = false;
+	if (srv->cfg.tls == FTP_TLS_IMPLICIT) {
+		rc = start_tls(c, msg, msglen);
+		if (rc < 0)
+			goto fail;
+		secured = true;
+	}
 	log_debug("[%u] connected to %s port %u", c->id, srv->cfg.host,
 	    srv->cfg.port);
 
@@ -469,6 +600,11 @@ conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 		goto fail;
 	}
 	ftp_reply_free(&rep);
+	if (srv->cfg.tls == FTP_TLS_TRY || srv->cfg.tls == FTP_TLS_REQUIRE) {
+		rc = auth_tls(c, &secured, msg, msglen);
+		if (rc < 0)
+			goto fail;
+	}
 
 	pthread_mutex_lock(&srv->lock);
 	feat_known = srv->feat_known;
@@ -481,6 +617,13 @@ conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 	rc = login(c, msg, msglen);
 	if (rc < 0)
 		goto fail;
+	if (secured) {
+		rc = prot_private(c, msg, msglen);
+		if (rc == -EPROTO)
+			goto fail;
+		if (rc < 0)
+			goto io;
+	}
 	pthread_mutex_lock(&srv->lock);
 	srv->logged_in_once = true;
 	feat_known = srv->feat_known;
@@ -547,7 +690,6 @@ ftp_conn_open(
 	if (c == NULL)
 		return -ENOMEM;
 	c->srv = srv;
-	c->fd = -1;
 	ftp_reply_reader_init(&c->rd);
 	pthread_mutex_lock(&srv->lock);
 	c->id = ++srv->next_id;
@@ -567,17 +709,36 @@ ftp_conn_reopen(struct ftp_conn *c)
 	char msg[256] = "";
 	int rc;
 
-	net_close(c->fd);
-	c->fd = -1;
+	net_stream_close(c->ctl);
+	c->ctl = NULL;
 	c->in_off = c->in_len = 0;
 	c->broken = false;
 	ftp_reply_reader_reset(&c->rd);
 	log_debug("[%u] reconnecting for a clean control connection", c->id);
 	rc = conn_setup(c, msg, sizeof(msg));
+	if (rc == 0 && c->cwd != NULL) {
+		struct ftp_reply rep;
+		char *cwd = c->cwd;
+
+		c->cwd = NULL;
+		rc = ftp_cmd(c, &rep, "CWD", cwd);
+		if (rc == 0 && rep.code != 250) {
+			snprintf(msg, sizeof(msg),
+			    "cannot enter %s again: %d %s", cwd, rep.code,
+			    ftp_reply_last_line(&rep));
+			rc = -EIO;
+		} else if (rc < 0) {
+			snprintf(
+			    msg, sizeof(msg), "CWD %s: %s", cwd, strerror(-rc));
+		}
+		if (rc == 0 || rc == -EIO)
+			ftp_reply_free(&rep);
+		free(cwd);
+	}
 	if (rc < 0) {
 		log_warn("[%u] %s", c->id, msg);
-		net_close(c->fd);
-		c->fd = -1;
+		net_stream_close(c->ctl);
+		c->ctl = NULL;
 		c->broken = true;
 	}
 	return rc;
@@ -588,14 +749,15 @@ ftp_conn_close(struct ftp_conn *c, bool graceful)
 {
 	if (c == NULL)
 		return;
-	if (graceful && !c->broken && c->fd >= 0 && c->xfer == NULL) {
+	if (graceful && !c->broken && c->ctl != NULL && c->xfer == NULL) {
 		struct ftp_reply rep;
 
 		if (ftp_send(c, "QUIT", NULL) == 0 &&
 		    ftp_read_reply(c, &rep, QUIT_TIMEOUT_MS) == 0)
 			ftp_reply_free(&rep);
 	}
-	net_close(c->fd);
+	net_stream_close(c->ctl);
+	free(c->cwd);
 	ftp_reply_reader_free(&c->rd);
 	log_debug("[%u] closed", c->id);
 	free(c);

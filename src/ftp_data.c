@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ftp_data: data channels (contract in include/ftp_data.h). */
 #include <errno.h>
-#include <poll.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include "ftp_data.h"
 #include "ftp_parse.h"
 #include "log.h"
+#include "tls.h"
 
 /* How long to wait for the final reply after aborting a transfer. */
 #define ABORT_REPLY_MS 2000
@@ -121,6 +121,51 @@ read_prelim(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms,
 }
 
 /*
+ * PROT P: the TLS handshake on the data channel, after the transfer
+ * command (guide 3.3: before it, all three servers time out) and in
+ * whichever order the server wants it relative to its 1xx: vsftpd sends
+ * 150 first, ProFTPD only after the handshake.  *prelim says whether the
+ * 1xx was read; it is read here when it comes first.  The handshake
+ * resumes the control connection's session (vsftpd require_ssl_reuse).
+ */
+static int
+data_tls(
+    struct ftp_conn *c, struct ftp_reply *rep, struct ftp_xfer *x, bool *prelim)
+{
+	int64_t deadline = net_now_ms() + c->srv->cfg.cmd_timeout_ms;
+	char msg[512] = "", desc[128];
+	int rc, left;
+
+	rc = tls_wrap(c->srv->tls, &x->data, c->ctl);
+	if (rc < 0)
+		return rc;
+	for (;;) {
+		left = (int)(deadline - net_now_ms());
+		if (!*prelim && c->in_len > c->in_off)
+			rc = 1;
+		else
+			rc = tls_handshake(x->data, *prelim ? NULL : c->ctl,
+			    left > 0 ? left : 0, msg, sizeof(msg));
+		if (rc == 0)
+			break;
+		if (rc == 1) {
+			rc = read_prelim(c, rep, c->srv->cfg.cmd_timeout_ms,
+			    &x->done, &x->final_code);
+			if (rc < 0)
+				return rc;
+			*prelim = true;
+			continue;
+		}
+		log_warn("[%u] data channel: %s", c->id, msg);
+		c->broken = true; /* the server's side is in an unknown state */
+		return rc == -EACCES ? rc : -EPROTO;
+	}
+	log_debug("[%u] data channel: %s", c->id,
+	    tls_describe(x->data, desc, sizeof(desc)));
+	return 0;
+}
+
+/*
  * A data-setup command (EPSV, PASV, EPRT, PORT): its reply is due within
  * data_timeout, not the longer command deadline.  A server that is still
  * trying to reach us (pyftpdlib connects while handling EPRT, and answers
@@ -154,6 +199,7 @@ try_passive(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 	unsigned port = 0;
 	uint8_t ip[4];
 	char want[64], got[64];
+	bool prelim = false;
 	int rc, fd = -1;
 
 	rc = setup_cmd(c, mode_names[mode], NULL, rep, x);
@@ -214,20 +260,27 @@ try_passive(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 		x->why = rc;
 		return DM_BLOCKED;
 	}
+	net_tune_data(fd);
+	rc = net_stream_plain(fd, &x->data);
+	if (rc < 0) {
+		c->broken = true; /* the server waits on its listener */
+		return rc;
+	}
 	rc = send_rest(c, rest, rep);
 	if (rc == 0)
 		rc = ftp_send(c, verb, arg);
-	if (rc == 0)
+	if (rc == 0 && c->prot_p)
+		rc = data_tls(c, rep, x, &prelim);
+	if (rc == 0 && !prelim)
 		rc = read_prelim(c, rep, c->srv->cfg.cmd_timeout_ms, &x->done,
 		    &x->final_code);
 	if (rc == DM_BLOCKED)
 		x->why = -ECONNREFUSED; /* 425 although we connected */
 	if (rc < 0) {
-		net_close(fd);
-		return rc;
+		net_stream_close(x->data);
+		x->data = NULL;
 	}
-	x->fd = fd;
-	return 0;
+	return rc;
 }
 
 /* "EPRT |1|a.b.c.d|port|" / "|2|v6|port|" or "PORT h1,h2,h3,h4,p1,p2". */
@@ -304,12 +357,10 @@ try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 	if (rc < 0)
 		goto out;
 	deadline = net_now_ms() + srv->cfg.data_timeout_ms;
-	while (fd < 0 || !prelim) {
+	/* Under TLS the 1xx may wait for the handshake: see data_tls(). */
+	while (fd < 0 || (!prelim && !c->prot_p)) {
 		int left = (int)(deadline - net_now_ms());
-		struct pollfd pfd[2] = {
-			{ .fd = lfd, .events = POLLIN },
-			{ .fd = c->fd, .events = POLLIN },
-		};
+		unsigned ready = 0;
 
 		if (fd >= 0) /* connected: the 1xx may take a moment */
 			left = srv->cfg.cmd_timeout_ms;
@@ -320,14 +371,15 @@ try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 			goto out;
 		}
 		if (c->in_len > c->in_off) {
-			pfd[1].revents = POLLIN;
-		} else if (poll(pfd, 2, left) < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			goto out;
+			ready = NET_READY_STREAM;
+		} else {
+			rc = net_stream_wait_either(c->ctl, lfd, left, &ready);
+			if (rc == -ETIMEDOUT)
+				continue; /* the deadline check above decides */
+			if (rc < 0)
+				goto out;
 		}
-		if (fd < 0 && (pfd[0].revents & POLLIN)) {
+		if (fd < 0 && (ready & NET_READY_FD)) {
 			int nfd;
 
 			rc = net_accept(lfd, 0, &nfd, &from);
@@ -341,8 +393,7 @@ try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 				fd = nfd;
 			}
 		}
-		if (!prelim &&
-		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (!prelim && (ready & NET_READY_STREAM)) {
 			rc = read_prelim(c, rep, srv->cfg.cmd_timeout_ms,
 			    &x->done, &x->final_code);
 			if (rc == DM_BLOCKED)
@@ -359,9 +410,23 @@ try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 			}
 		}
 	}
-	x->fd = fd;
+	net_tune_data(fd);
+	rc = net_stream_plain(fd, &x->data);
 	fd = -1;
-	rc = 0;
+	if (rc == 0 && c->prot_p)
+		rc = data_tls(c, rep, x, &prelim);
+	if (rc == 0 && !prelim) {
+		rc = read_prelim(
+		    c, rep, srv->cfg.cmd_timeout_ms, &x->done, &x->final_code);
+		if (rc == DM_BLOCKED)
+			x->why = -ECONNREFUSED;
+	}
+	if (rc < 0 && rc != -EREMOTEIO && rc != DM_BLOCKED)
+		c->broken = true; /* the transfer is under way */
+	if (rc < 0) {
+		net_stream_close(x->data);
+		x->data = NULL;
+	}
 out:
 	net_close(fd);
 	net_close(lfd);
@@ -471,13 +536,18 @@ ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
 		    ((mode == FTP_DM_PASV || mode == FTP_DM_PORT) &&
 		        net_addr_is_v6(&c->peer)))
 			continue;
-		if (c->broken || c->fd < 0) {
+		if (c->prot_p && !tls_can_resume(c->ctl)) {
+			log_debug("[%u] no TLS session left to resume on a "
+			          "data connection",
+			    c->id);
+			c->broken = true;
+		}
+		if (c->broken || c->ctl == NULL) {
 			rc = ftp_conn_reopen(c);
 			if (rc < 0)
 				break;
 		}
 		memset(x, 0, sizeof(*x));
-		x->fd = -1;
 		x->upload = upload;
 		x->start = rest > 0 ? (uint64_t)rest : 0;
 		if (is_passive(mode))
@@ -486,7 +556,6 @@ ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
 			rc = try_active(c, mode, verb, arg, rest, &rep, x);
 		if (rc == 0) {
 			verdict(c, mode, true, blocked_mode, why);
-			net_tune_data(x->fd);
 			c->xfer = x;
 			return 0;
 		}
@@ -548,10 +617,12 @@ static ssize_t
 xfer_recv(struct ftp_conn *c, void *buf, int pipe_wr, size_t n, int wait_ms)
 {
 	struct ftp_xfer *x = c->xfer;
+	ssize_t r;
 
-	if (pipe_wr >= 0)
-		return net_splice(x->fd, pipe_wr, n, wait_ms);
-	return net_read(x->fd, buf, n, wait_ms);
+	if (pipe_wr < 0)
+		return net_stream_read(x->data, buf, n, wait_ms);
+	r = net_stream_splice(x->data, pipe_wr, n, wait_ms);
+	return r == -EOPNOTSUPP ? -EINVAL : r; /* the contract's word */
 }
 
 /* ftp_xfer_read and ftp_xfer_splice: one wait policy, one byte count. */
@@ -575,7 +646,7 @@ xfer_pull(struct ftp_conn *c, void *buf, int pipe_wr, size_t n)
 	if (x->slow)
 		lowat = 1;
 	if (lowat != x->lowat) {
-		net_set_rcvlowat(x->fd, lowat);
+		net_stream_set_rcvlowat(x->data, lowat);
 		x->lowat = lowat;
 	}
 	if (lowat > 1) {
@@ -583,7 +654,7 @@ xfer_pull(struct ftp_conn *c, void *buf, int pipe_wr, size_t n)
 		if (r == -ETIMEDOUT) {
 			x->slow = true;
 			x->lowat = 1;
-			net_set_rcvlowat(x->fd, 1);
+			net_stream_set_rcvlowat(x->data, 1);
 			r = xfer_recv(
 			    c, buf, pipe_wr, n, c->srv->cfg.cmd_timeout_ms);
 		}
@@ -623,7 +694,7 @@ ftp_xfer_write(struct ftp_conn *c, const void *buf, size_t n)
 
 	if (x == NULL || !x->upload)
 		return -EBADF;
-	rc = net_write_all(x->fd, buf, n, c->srv->cfg.cmd_timeout_ms);
+	rc = net_stream_write(x->data, buf, n, c->srv->cfg.cmd_timeout_ms);
 	if (rc == 0)
 		x->bytes += n;
 	else
@@ -652,9 +723,9 @@ ftp_xfer_finish(struct ftp_conn *c, struct ftp_reply *refusal)
 		return -EBADF;
 	/* Close first: ProFTPD holds its 226 while the socket is open. */
 	if (x->upload)
-		net_shutdown_write(x->fd);
-	net_close(x->fd);
-	x->fd = -1;
+		net_stream_shutdown(x->data, c->srv->cfg.cmd_timeout_ms);
+	net_stream_close(x->data);
+	x->data = NULL;
 	if (x->done) {
 		rc = ftp_reply_is_ok(x->final_code) ? 0 : -EREMOTEIO;
 		goto out;
@@ -694,8 +765,8 @@ ftp_xfer_abort(struct ftp_conn *c)
 	if (x == NULL)
 		return;
 	/* RST: the server's write fails at once (guide 2.7). */
-	net_close_reset(x->fd);
-	x->fd = -1;
+	net_stream_close_reset(x->data);
+	x->data = NULL;
 	if (!x->done && !c->broken) {
 		/*
 		 * Expect 426/451, or 226 when the transfer had already

@@ -21,11 +21,13 @@
 #   FUZZ_SECONDS=20          per fuzz target (0 skips fuzzing)
 #   SERVERS="vsftpd proftpd pureftpd pyftpdlib"   integration servers
 #   ASAN_SERVERS=vsftpd      servers the ASan binary is run against ("" skips)
-#   INTEGRATION_SUITES="test_read test_session test_datachan test_write test_faults test_shared"
+#   INTEGRATION_SUITES="test_read test_session test_datachan test_write test_faults test_shared test_tls"
 #                            suites of tests/integration/ to run
 #   ASAN_SUITES="test_read test_write test_faults test_shared"
 #                            of those, run with the ASan binary
 #   INTEGRATION_JOBS=2       integration jobs run at a time
+#   TLS_SUITES="test_read test_write"    run again over ftpes:// (TLS, with a
+#   TLS_SERVERS=vsftpd                   test CA) on these servers ("" skips)
 #   SKIP_DEPS=1              do not call tests/deps.sh
 set -u
 set -o pipefail
@@ -40,11 +42,14 @@ SERVERS=${SERVERS:-vsftpd proftpd pureftpd pyftpdlib}
 ASAN_SERVERS=${ASAN_SERVERS-vsftpd}
 # Suites in tests/integration/ (NAME.sh; each takes FTPFS and SERVERS and
 # ends with "N passed, N failed").
-INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_session test_datachan test_write test_faults test_shared}
+INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_session test_datachan test_write test_faults test_shared test_tls}
 # Suites run again with the ASan+UBSan binary on $ASAN_SERVERS.
 ASAN_SUITES=${ASAN_SUITES:-test_read test_write test_faults test_shared}
 # Integration jobs (suite x binary) run this many at a time.
 INTEGRATION_JOBS=${INTEGRATION_JOBS:-2}
+# Suites run again over explicit FTPS on $TLS_SERVERS (tests/lib/servers.sh).
+TLS_SUITES=${TLS_SUITES-test_read test_write}
+TLS_SERVERS=${TLS_SERVERS-vsftpd}
 logs=$repo/build-logs
 mkdir -p "$logs"
 
@@ -214,10 +219,27 @@ if [ "$asan_ok" -eq 1 ] && [ -n "$ASAN_SERVERS" ]; then
 		jobs+=("asan build-asan/ftpfs $suite $ASAN_SERVERS")
 	done
 fi
+# The same suites over explicit FTPS, with a test CA made here.
+tls_dir=$logs/tls-ca
+if [ "$build_ok" -eq 1 ] && [ -n "$TLS_SERVERS" ] && [ -n "$TLS_SUITES" ]; then
+	# shellcheck source=lib/tlsca.sh
+	. tests/lib/tlsca.sh
+	rm -rf "$tls_dir"
+	if tlsca_make "$tls_dir"; then
+		for suite in $TLS_SUITES; do
+			jobs+=("ftpes build/ftpfs $suite $TLS_SERVERS")
+		done
+	else
+		step_fail "test CA for the FTPS runs (log: ${tls_dir#"$repo"/}/make.log)"
+	fi
+fi
 run_job() { # NAME BINARY SUITE SERVERS...
 	local name=$1 bin=$2 suite=$3 t0=$EPOCHREALTIME rc=0
+	local -a env=()
 	shift 3
-	FTPFS=$bin SERVERS="$*" bash "tests/integration/$suite.sh" \
+	[ "$name" != ftpes ] || env=(SRV_TLS=explicit SRV_TLS_DIR="$tls_dir"
+		FTPFS_OPTS="-o cafile=$tls_dir/ca.pem")
+	env "${env[@]}" FTPFS="$bin" SERVERS="$*" bash "tests/integration/$suite.sh" \
 		>"$logs/integration-$suite-$name.log" 2>&1 || rc=$?
 	printf '%s %s\n' "$rc" "$(since "$t0")" >"$logs/integration-$suite-$name.rc"
 	printf '# finished: %s (%s; %s) in %ss, exit %s: %s\n' "$suite" "$name" "$*" \

@@ -21,6 +21,10 @@
 #
 #   RUNS=5  BENCH_MIB=256  BENCH_SERVERS="vsftpd proftpd pureftpd pyftpdlib"
 #   FTPFS_OPTS="-o ..."    extra ftpfs mount arguments
+#   SRV_TLS=explicit|implicit   the same over FTPS (vsftpd only; a test CA
+#                          is made, ftpfs gets -o cafile, curl --ssl-reqd
+#                          --cacert; no rclone read: it cannot resume TLS
+#                          sessions as vsftpd requires)
 set -u
 set -o pipefail
 exec </dev/null
@@ -63,9 +67,28 @@ fixture_big "$DATA/$BIG" "$BENCH_MIB" "$SRV_USER"
 cat "$DATA/$BIG" >/dev/null # into the page cache
 BYTES=$(stat -c %s "$DATA/$BIG")
 
+CURL_TLS=() RCLONE_TLS=""
+if [ -n "${SRV_TLS:-}" ]; then
+	srv_tls_init || exit 1
+	EXTRA_OPTS+=(-o "cafile=$SRV_TLS_DIR/ca.pem")
+	CURL_TLS=(--cacert "$SRV_TLS_DIR/ca.pem")
+	case $SRV_TLS in
+	explicit) CURL_TLS+=(--ssl-reqd) RCLONE_TLS=",explicit_tls=true,no_check_certificate=true" ;;
+	implicit) RCLONE_TLS=",tls=true,no_check_certificate=true" ;;
+	esac
+fi
+# curl's URL: explicit TLS is ftp:// with --ssl-reqd there.
+curl_url() { # SERVER PATH
+	case ${SRV_TLS:-} in
+	explicit) SRV_TLS='' srv_url "$1" "$2" ;;
+	*) srv_url "$1" "$2" ;;
+	esac
+}
+
 rclone_remote() { # SERVER
-	printf ':ftp,host=127.0.0.1,port=%s,user=%s,pass=%s:' \
-		"$(srv_port "$1")" "$SRV_USER" "$(rclone obscure "$SRV_PASS")"
+	printf ':ftp,host=127.0.0.1,port=%s,user=%s,pass=%s%s:' \
+		"$(srv_port "$1")" "$SRV_USER" "$(rclone obscure "$SRV_PASS")" \
+		"$RCLONE_TLS"
 }
 
 mount_ftpfs() { # SERVER [PATH]
@@ -142,8 +165,12 @@ for ((run = 1; run <= RUNS; run++)); do
 	fi
 	umount_any
 	msg "sequential read, run $run/$RUNS: curl"
-	r_curl+=("$(timeout 300 curl -s -o /dev/null -w '%{speed_download}' \
-		"$(srv_url vsftpd "$BIG")" | awk '{ printf "%.1f", $1 / 1e6 }')")
+	r_curl+=("$(timeout 300 curl -s "${CURL_TLS[@]}" -o /dev/null \
+		-w '%{speed_download}' "$(curl_url vsftpd "$BIG")" |
+		awk '{ printf "%.1f", $1 / 1e6 }')")
+	# rclone's FTPS data connections do not resume the control
+	# connection's TLS session, which vsftpd here requires.
+	[ -z "${SRV_TLS:-}" ] || continue
 	msg "sequential read, run $run/$RUNS: rclone mount"
 	if mount_rclone vsftpd; then
 		r_rclone+=("$(dd_rate "$MNT/$BIG")")
@@ -164,7 +191,9 @@ srv_stop vsftpd
 declare -A ls_n ls_t rc_n rc_t
 for s in $BENCH_SERVERS; do
 	srv_start "$s" "$DATA" || continue
-	for tool in ftpfs rclone; do
+	tools=(ftpfs rclone)
+	[ -z "${SRV_TLS:-}" ] || tools=(ftpfs)
+	for tool in "${tools[@]}"; do
 		msg "ls -lR tree/ on $s: $tool"
 		# The mount's root is tree/ itself: 21 directories in all.
 		if ! "mount_$tool" "$s" tree; then
@@ -203,7 +232,7 @@ verdict_ls() {
 	fmt='%-44s %14s %14s %14s %8s %7s\n'
 	# shellcheck disable=SC2059
 	printf "$fmt" "measure" "ftpfs" "curl" "rclone" "target" "ftpfs"
-	printf "$fmt" "seq read ${BENCH_MIB} MiB, vsftpd (MB/s)" "$b_ftpfs" "$b_curl" "$b_rclone" "" ""
+	printf "$fmt" "seq read ${BENCH_MIB} MiB, vsftpd$([ -z "${SRV_TLS:-}" ] || printf " %s" "$(srv_scheme)") (MB/s)" "$b_ftpfs" "$b_curl" "$b_rclone" "" ""
 	printf "$fmt" "  slowest-fastest run" "$(spread "${r_ftpfs[@]:-}")" \
 		"$(spread "${r_curl[@]:-}")" "$(spread "${r_rclone[@]:-}")" "" ""
 	printf "$fmt" "  ratio to curl" "$ratio" "1.00" "$ratio_rclone" ">= 0.5" "$seq_verdict"

@@ -27,6 +27,14 @@
 #   srv_free_port                a TCP port nothing listens on now
 #   srv_cleanup                  what the traps run; safe to call twice
 #
+# FTPS (vsftpd only so far): with SRV_TLS=explicit (AUTH TLS; srv_url says
+# ftpes://) or SRV_TLS=implicit (TLS from the first byte; ftps://) in the
+# environment of srv_start, vsftpd serves TLS with require_ssl_reuse on,
+# using certificate $SRV_TLS_CERT (good, wrongname, expired or self; see
+# tests/lib/tlsca.sh) of the test CA in $SRV_TLS_DIR, made by srv_start
+# when the folder has none (default $SRV_TMP/tls).  Mounts then need
+# -o cafile=$SRV_TLS_DIR/ca.pem (or a pin) to trust it.
+#
 # Every server runs in the foreground in its own session (setsid), so the
 # cleanup kills exactly the process groups it started, never by name.
 # All traffic stays on 127.0.0.1.
@@ -38,6 +46,8 @@
 #   pyftpdlib  DEBUG log                               ... <- MLSD /
 
 SRV_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tlsca.sh
+. "$SRV_LIB_DIR/tlsca.sh"
 SRV_REPO=$(cd "$SRV_LIB_DIR/../.." && pwd)
 SRV_ROOT=${FTPFS_SERVERS_DIR:-$SRV_REPO/tests/.servers}/root
 SRV_USER=ftpfs-test
@@ -143,15 +153,49 @@ srv_track_pid() { SRV_EXTRA_PIDS+=("$1"); }
 
 srv_port() { printf '%s' "${SRV_PORTS[$1]}"; }
 srv_log() { printf '%s' "${SRV_LOGS[$1]}"; }
-srv_url() { printf 'ftp://%s:%s@127.0.0.1:%s/%s' "$SRV_USER" "$SRV_PASS" "${SRV_PORTS[$1]}" "${2:-}"; }
-srv_url_nopass() { printf 'ftp://%s@127.0.0.1:%s/%s' "$SRV_USER" "${SRV_PORTS[$1]}" "${2:-}"; }
+srv_scheme() {
+	case ${SRV_TLS:-} in
+	explicit) printf ftpes ;;
+	implicit) printf ftps ;;
+	*) printf ftp ;;
+	esac
+}
+srv_url() { printf '%s://%s:%s@127.0.0.1:%s/%s' "$(srv_scheme)" "$SRV_USER" "$SRV_PASS" "${SRV_PORTS[$1]}" "${2:-}"; }
+srv_url_nopass() { printf '%s://%s@127.0.0.1:%s/%s' "$(srv_scheme)" "$SRV_USER" "${SRV_PORTS[$1]}" "${2:-}"; }
 
-# Wait until something answers "220" on the port (or the process died).
+# The test CA and server certificates for SRV_TLS (see the top).
+srv_tls_init() {
+	SRV_TLS_DIR=${SRV_TLS_DIR:-$SRV_TMP/tls}
+	export SRV_TLS_DIR
+	[ -f "$SRV_TLS_DIR/ca.pem" ] && return 0
+	tlsca_make "$SRV_TLS_DIR" || {
+		srv_msg "cannot make the test CA in $SRV_TLS_DIR:"
+		sed 's/^/#   /' "$SRV_TLS_DIR/make.log" >&2
+		return 1
+	}
+}
+
+# Wait until something answers "220" on the port (or the process died);
+# over TLS with SRV_TLS=implicit.
 srv_wait_listen() {
 	local port=$1 pid=$2 i line
 	for ((i = 0; i < 100; i++)); do
 		if ! kill -0 "$pid" 2>/dev/null; then
 			return 1
+		fi
+		if [ "${SRV_TLS:-}" = implicit ]; then
+			line=$(timeout 5 "$SRV_PY" -c '
+import socket, ssl, sys
+c = ssl.create_default_context()
+c.check_hostname = False
+c.verify_mode = ssl.CERT_NONE
+with socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2) as s:
+    with c.wrap_socket(s) as t:
+        print(t.recv(100).decode(errors="replace").splitlines()[0])
+' "$port" 2>/dev/null) || true
+			case $line in 220*) return 0 ;; esac
+			sleep 0.1
+			continue
 		fi
 		line=$( (exec 9<>"/dev/tcp/127.0.0.1/$port" &&
 			read -r -t 5 l <&9 && printf '%s' "$l") 2>/dev/null) || true
@@ -318,6 +362,19 @@ max_clients=0
 max_per_ip=0
 seccomp_sandbox=NO
 EOF
+	if [ -n "${SRV_TLS:-}" ]; then
+		srv_tls_init || return 1
+		cat >>"$wd/vsftpd.conf" <<EOF
+ssl_enable=YES
+rsa_cert_file=$SRV_TLS_DIR/${SRV_TLS_CERT:-good}.crt
+rsa_private_key_file=$SRV_TLS_DIR/${SRV_TLS_CERT:-good}.key
+force_local_logins_ssl=NO
+force_local_data_ssl=NO
+require_ssl_reuse=YES
+ssl_request_cert=NO
+EOF
+		[ "$SRV_TLS" != implicit ] || echo implicit_ssl=YES >>"$wd/vsftpd.conf"
+	fi
 	# Lines added by a test (later settings win in vsftpd.conf).
 	[ -z "${SRV_VSFTPD_EXTRA:-}" ] ||
 		printf '%s\n' "$SRV_VSFTPD_EXTRA" >>"$wd/vsftpd.conf"
@@ -456,6 +513,10 @@ srv_start() {
 	fi
 	mkdir -p "$wd"
 	chmod 755 "$wd"
+	if [ -n "${SRV_TLS:-}" ] && [ "$name" != vsftpd ]; then
+		srv_msg "$name: no FTPS set-up in tests/lib/servers.sh yet (SRV_TLS=$SRV_TLS)"
+		return 1
+	fi
 	case $name in
 	vsftpd | proftpd | pureftpd | pyftpdlib)
 		pid=$("srv_start_$name" "$dir" "$port" "$wd") || {
