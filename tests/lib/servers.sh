@@ -6,6 +6,7 @@
 #
 #   srv_init                     temp dir, test user, cleanup traps
 #   srv_start NAME DIR           NAME = vsftpd | proftpd | pureftpd | pyftpdlib
+#                                (SFTP: sshd | proftpd_sftp, see sshd.sh)
 #                                ($SRV_VSFTPD_EXTRA: lines added to vsftpd.conf)
 #                                serves DIR (chrooted: DIR is "/" for the client)
 #                                on 127.0.0.1:$(srv_port NAME), user $SRV_USER,
@@ -45,6 +46,8 @@ SRV_PY=/usr/bin/python3   # Debian's, which has pyftpdlib (not a pyenv one)
 SRV_PASSFILE=/var/lib/ftpfs-test/password
 # shellcheck disable=SC2034 # used by the scripts that source this file
 SRV_ALL="vsftpd proftpd pureftpd pyftpdlib"
+# shellcheck disable=SC2034
+SRV_SFTP_ALL="sshd proftpd_sftp"
 
 declare -gA SRV_PORTS=() SRV_PIDS=() SRV_LOGS=() SRV_DIRS=()
 declare -ga SRV_MOUNTS=() SRV_EXTRA_PIDS=()
@@ -133,7 +136,8 @@ srv_log() { printf '%s' "${SRV_LOGS[$1]}"; }
 srv_url() { printf 'ftp://%s:%s@127.0.0.1:%s/%s' "$SRV_USER" "$SRV_PASS" "${SRV_PORTS[$1]}" "${2:-}"; }
 srv_url_nopass() { printf 'ftp://%s@127.0.0.1:%s/%s' "$SRV_USER" "${SRV_PORTS[$1]}" "${2:-}"; }
 
-# Wait until something answers "220" on the port (or the process died).
+# Wait until something answers "220" (FTP) or "SSH-2.0-" on the port (or
+# the process died).
 srv_wait_listen() {
 	local port=$1 pid=$2 i line
 	for ((i = 0; i < 100; i++)); do
@@ -142,7 +146,7 @@ srv_wait_listen() {
 		fi
 		line=$( (exec 9<>"/dev/tcp/127.0.0.1/$port" &&
 			read -r -t 5 l <&9 && printf '%s' "$l") 2>/dev/null) || true
-		case $line in 220*) return 0 ;; esac
+		case $line in 220* | SSH-2.0-*) return 0 ;; esac
 		sleep 0.1
 	done
 	return 1
@@ -442,7 +446,9 @@ srv_start() {
 	mkdir -p "$wd"
 	chmod 755 "$wd"
 	case $name in
-	vsftpd | proftpd | pureftpd | pyftpdlib)
+	vsftpd | proftpd | pureftpd | pyftpdlib | sshd | proftpd_sftp)
+		# The client keys are made here, not in the subshell below.
+		case $name in sshd | proftpd_sftp) srv_ssh_client_init || return 1 ;; esac
 		pid=$("srv_start_$name" "$dir" "$port" "$wd") || {
 			srv_msg "$name: could not be prepared (see $wd/stderr.log)"
 			return 1
@@ -590,3 +596,6 @@ srv_cleanup() {
 		fi
 	fi
 }
+
+# shellcheck source=sshd.sh
+. "$SRV_LIB_DIR/sshd.sh"
