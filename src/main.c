@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "creds.h"
 #include "ftp_backend.h"
 #include "log.h"
+#include "sftp_backend.h"
 #include "url.h"
 
 #define MAIN_MAX_CONNECTIONS 64
@@ -49,6 +51,10 @@ struct options {
 	int data_mode; /* enum ftp_data_mode */
 	unsigned port_lo, port_hi; /* -o port_range, 0 = any */
 	char *spool_dir; /* -o spool_dir, NULL = default */
+	/* SFTP -o items (sftp_backend_opt accepted them), malloc'ed:
+	   fuse_opt hands out pieces of a temporary copy of "-o a,b" */
+	char *sftp_opts[32];
+	unsigned n_sftp_opts;
 	bool debug;
 	bool fuse_debug;
 	bool foreground;
@@ -361,6 +367,27 @@ main_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 		fprintf(stderr, "ftpfs: -o %s needs a value (-o %s=...)\n", arg,
 		    arg);
 		return -1;
+	case FUSE_OPT_KEY_OPT: {
+		char m[256] = "";
+		int r = sftp_backend_opt(NULL, arg, m, sizeof(m));
+
+		if (r < 0) {
+			fprintf(stderr, "ftpfs: -o %s\n", m);
+			return -1;
+		}
+		if (r == 0)
+			return 1; /* libfuse's: it rejects what nobody knows */
+		if (o->n_sftp_opts ==
+		    sizeof(o->sftp_opts) / sizeof(o->sftp_opts[0])) {
+			fprintf(stderr, "ftpfs: too many SFTP options\n");
+			return -1;
+		}
+		o->sftp_opts[o->n_sftp_opts] = strdup(arg);
+		if (o->sftp_opts[o->n_sftp_opts] == NULL)
+			return -1;
+		o->n_sftp_opts++;
+		return 0;
+	}
 	default:
 		return 1; /* libfuse's: it rejects what nobody knows */
 	}
@@ -606,6 +633,35 @@ main_detach(void)
 }
 
 /*
+ * The SFTP backend from the URL and options.  An sftp:// path is absolute
+ * on the server; "/~" at its start means the login directory (as curl and
+ * the SFTP URI draft have it).
+ */
+static int
+main_sftp_backend(const struct options *o, const struct url *u,
+    const struct creds *cr, struct backend **out, char *msg, size_t msglen)
+{
+	struct sftp_config cfg;
+	unsigned i;
+
+	sftp_config_defaults(&cfg);
+	cfg.conn.host = u->host;
+	cfg.conn.port = u->port;
+	cfg.conn.user = cr->user;
+	cfg.conn.password = cr->password[0] ? cr->password : NULL;
+	cfg.conn.connect_timeout_ms = (int)o->connect_timeout * 1000;
+	cfg.connections = o->connections;
+	for (i = 0; i < o->n_sftp_opts; i++)
+		if (sftp_backend_opt(&cfg, o->sftp_opts[i], msg, msglen) < 0)
+			return -EINVAL;
+	if (strcmp(u->path, "/~") == 0 || strncmp(u->path, "/~/", 3) == 0)
+		cfg.root = u->path + 1;
+	else
+		cfg.root = u->path;
+	return sftp_backend_new(&cfg, out, msg, msglen);
+}
+
+/*
  * Connect, mount and serve (in the child, or in-process with -f).
  * Consumes the credentials: they are wiped once the backend has them.
  * Returns the exit status.
@@ -638,7 +694,10 @@ main_serve(const struct options *o, struct url *u, struct creds *cr,
 	cfg.port_lo = o->port_lo;
 	cfg.port_hi = o->port_hi;
 
-	rc = ftp_backend_new(&cfg, &ftp, msg, sizeof(msg));
+	if (u->scheme == URL_SFTP)
+		rc = main_sftp_backend(o, u, cr, &ftp, msg, sizeof(msg));
+	else
+		rc = ftp_backend_new(&cfg, &ftp, msg, sizeof(msg));
 	creds_free(cr); /* the backend keeps its own copy */
 	if (rc < 0) {
 		fprintf(stderr, "ftpfs: %s\n", msg[0] ? msg : strerror(-rc));
@@ -715,6 +774,11 @@ main(int argc, char *argv[])
 
 	/* Sockets and the status pipe report EPIPE instead of killing us. */
 	signal(SIGPIPE, SIG_IGN);
+	/* libssh2's global state, before any thread exists */
+	if (sftp_conn_global_init() < 0) {
+		fprintf(stderr, "ftpfs: cannot initialise libssh2\n");
+		return 1;
+	}
 	if (fs_ctx_init(&ctx) < 0) {
 		fprintf(stderr, "ftpfs: out of memory\n");
 		return 1;
@@ -760,7 +824,7 @@ main(int argc, char *argv[])
 		    o.url_arg);
 		goto out;
 	}
-	if (u.scheme != URL_FTP) {
+	if (u.scheme != URL_FTP && u.scheme != URL_SFTP) {
 		fprintf(stderr, "ftpfs: %s is not supported yet\n",
 		    url_scheme_name(u.scheme));
 		goto out;
@@ -797,6 +861,13 @@ main(int argc, char *argv[])
 
 	req.host = u.host;
 	req.url_user = u.user;
+	if (u.scheme == URL_SFTP && u.user == NULL) {
+		/* ssh's default: the local user name */
+		struct passwd *pw = getpwuid(getuid());
+
+		if (pw != NULL)
+			req.url_user = pw->pw_name;
+	}
 	req.url_password = u.password;
 	req.password_stdin = o.password_stdin != 0;
 	req.netrc_path = o.netrc_path;
@@ -824,6 +895,8 @@ out:
 	free(mnt);
 	free(o.netrc_path);
 	free(o.spool_dir);
+	while (o.n_sftp_opts > 0)
+		free(o.sftp_opts[--o.n_sftp_opts]);
 	fuse_opt_free_args(&args);
 	fs_ctx_fini(&ctx);
 	return status;
