@@ -133,8 +133,46 @@ srv_track_pid() { SRV_EXTRA_PIDS+=("$1"); }
 
 srv_port() { printf '%s' "${SRV_PORTS[$1]}"; }
 srv_log() { printf '%s' "${SRV_LOGS[$1]}"; }
-srv_url() { printf 'ftp://%s:%s@127.0.0.1:%s/%s' "$SRV_USER" "$SRV_PASS" "${SRV_PORTS[$1]}" "${2:-}"; }
-srv_url_nopass() { printf 'ftp://%s@127.0.0.1:%s/%s' "$SRV_USER" "${SRV_PORTS[$1]}" "${2:-}"; }
+srv_is_sftp() { case $1 in sshd | proftpd_sftp) return 0 ;; *) return 1 ;; esac; }
+# URLs of NAME's served folder (+ PATH).  SFTP: sftp://user@host:port/DIR/PATH,
+# the login by key (srv_opts); FTP: the password in the URL (or not).
+srv_url() {
+	if srv_is_sftp "$1"; then
+		srv_sftp_url "$@"
+	else
+		printf 'ftp://%s:%s@127.0.0.1:%s/%s' "$SRV_USER" "$SRV_PASS" "${SRV_PORTS[$1]}" "${2:-}"
+	fi
+}
+srv_url_nopass() {
+	if srv_is_sftp "$1"; then
+		srv_sftp_url "$@"
+	else
+		printf 'ftp://%s@127.0.0.1:%s/%s' "$SRV_USER" "${SRV_PORTS[$1]}" "${2:-}"
+	fi
+}
+# A URL with a wrong password (with srv_opts NAME password for SFTP).
+srv_url_badpass() {
+	local pw=wrong-$RANDOM
+	if srv_is_sftp "$1"; then
+		printf 'sftp://%s:%s@127.0.0.1:%s%s/' "$SRV_USER" "$pw" "${SRV_PORTS[$1]}" "${SRV_DIRS[$1]}"
+	else
+		printf 'ftp://%s:%s@127.0.0.1:%s/' "$SRV_USER" "$pw" "${SRV_PORTS[$1]}"
+	fi
+}
+# Mount options NAME's login needs: none for FTP; for SFTP the harness's
+# known_hosts and, unless the second argument is "password" (a password
+# login: known_hosts only), its key.
+srv_opts() {
+	srv_is_sftp "$1" || return 0
+	if [ "${2:-}" = password ]; then
+		printf -- '-o known_hosts=%s' "$(srv_known_hosts "$1")"
+	else
+		srv_sftp_opts "$1"
+	fi
+}
+# ftpfs_mount appends these to every mount (a suite sets them per server:
+# read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts NAME)").
+declare -ga SRV_MOUNT_OPTS=()
 
 # Wait until something answers "220" (FTP) or "SSH-2.0-" on the port (or
 # the process died).
@@ -182,7 +220,7 @@ srv_is_mounted() {
 	awk -v m="$1" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo
 }
 
-# ftpfs_mount FTPFS MNT URL [ARGS...]
+# ftpfs_mount FTPFS MNT URL [ARGS...]   (then "${SRV_MOUNT_OPTS[@]}")
 # Runs ftpfs (which normally daemonizes once mounted; a foreground -f/-d run
 # is left running) and waits until MNT is mounted, the program failed, or
 # FTPFS_MOUNT_WAIT seconds passed.  Stdin from FTPFS_MOUNT_STDIN (default
@@ -199,7 +237,7 @@ ftpfs_mount() {
 	srv_track_mount "$mnt"
 	t0=$EPOCHREALTIME
 	FTPFS_TEST_TAG=$SRV_TMP setsid "$bin" "$url" "$mnt" "$@" \
-		<"$in" >>"$log" 2>&1 &
+		"${SRV_MOUNT_OPTS[@]}" <"$in" >>"$log" 2>&1 &
 	FTPFS_MOUNT_PID=$!
 	FTPFS_MOUNT_RC=running
 	for ((i = 0; i < wait * 20; i++)); do
