@@ -179,6 +179,8 @@ struct backend_ops {
 	int (*access)(struct backend *b, const char *path, int mode);
 	int (*symlink)(
 	    struct backend *b, const char *target, const char *linkpath);
+	/* Hard link: the file from gets the new name to (link(2)). */
+	int (*link)(struct backend *b, const char *from, const char *to);
 	int (*statfs)(struct backend *b, const char *path, struct statvfs *out);
 
 	/* Tell a decorator that path (or everything below it) changed. */

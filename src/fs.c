@@ -609,6 +609,17 @@ fs_symlink(const char *target, const char *linkpath)
 	return be->ops->symlink(be, target, linkpath);
 }
 
+/* link(2): EPERM where the backend cannot (as on filesystems without). */
+static int
+fs_link(const char *from, const char *to)
+{
+	struct backend *be = fs_be();
+
+	if (be->ops->link == NULL)
+		return -EPERM;
+	return be->ops->link(be, from, to);
+}
+
 static int
 fs_rename(const char *from, const char *to, unsigned int flags)
 {
@@ -744,7 +755,11 @@ fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		}
 		if (f->sp == NULL && (be->caps & BCAP_PWRITE) &&
 		    be->ops->truncate != NULL) {
-			rc = be->ops->truncate(be, path, size);
+			/* Writes still in flight land first, then the cut. */
+			rc = be->ops->flush != NULL ? be->ops->flush(be, f->bf)
+			                            : 0;
+			if (rc >= 0)
+				rc = be->ops->truncate(be, path, size);
 		} else if (f->sp == NULL) {
 			pthread_mutex_lock(&ctx->lock);
 			if (size == f->size)
@@ -910,8 +925,10 @@ fs_open_common(
 		flags &= ~(unsigned)BO_APPEND;
 		flags |= BO_TRUNC;
 	}
-	if ((flags & BO_WRITE) && !spool && !(flags & BO_APPEND))
-		flags |= BO_TRUNC; /* a stream always starts from empty */
+	/* A stream always starts from empty; random-access writes do not. */
+	if ((flags & BO_WRITE) && !spool && !(flags & BO_APPEND) &&
+	    !(be->caps & BCAP_PWRITE))
+		flags |= BO_TRUNC;
 
 	f = calloc(1, sizeof(*f));
 	if (f == NULL)
@@ -1183,6 +1200,7 @@ static const struct fuse_operations fs_ops = {
 	.unlink = fs_unlink,
 	.rmdir = fs_rmdir,
 	.symlink = fs_symlink,
+	.link = fs_link,
 	.rename = fs_rename,
 	.chmod = fs_chmod,
 	.chown = fs_chown,

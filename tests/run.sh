@@ -19,6 +19,9 @@
 # Knobs (environment):
 #   FUZZ_SECONDS=20          per fuzz target (0 skips fuzzing)
 #   SERVERS="vsftpd proftpd pureftpd pyftpdlib"   integration servers
+#   SFTP_SERVERS="sshd proftpd_sftp"   SFTP servers, for the suites that take
+#                            them (test_read, test_write: after SERVERS;
+#                            test_sftp: only these)
 #   ASAN_SERVERS=vsftpd      servers the ASan binary is run against ("" skips)
 #   INTEGRATION_SUITES="test_read test_session test_datachan test_write test_faults"
 #                            suites of tests/integration/ to run
@@ -34,10 +37,11 @@ export LC_ALL=C.UTF-8
 export DEBIAN_FRONTEND=noninteractive
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 SERVERS=${SERVERS:-vsftpd proftpd pureftpd pyftpdlib}
+SFTP_SERVERS=${SFTP_SERVERS-sshd proftpd_sftp}
 ASAN_SERVERS=${ASAN_SERVERS-vsftpd}
 # Suites in tests/integration/ (NAME.sh; each takes FTPFS and SERVERS and
 # ends with "N passed, N failed").
-INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_session test_datachan test_write test_faults}
+INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_session test_datachan test_write test_faults test_sftp}
 # Suites run again with the ASan+UBSan binary on $ASAN_SERVERS.
 ASAN_SUITES=${ASAN_SUITES:-test_read test_write}
 logs=$repo/build-logs
@@ -200,7 +204,13 @@ integration() { # NAME BINARY SERVERS [SUITE]
 if [ "$build_ok" -eq 1 ]; then
 	for suite in $INTEGRATION_SUITES; do
 		banner "integration: $suite"
-		integration build build/ftpfs "$SERVERS" "$suite"
+		case $suite in
+		test_read | test_write) srvs="$SERVERS $SFTP_SERVERS" ;;
+		test_sftp) srvs=$SFTP_SERVERS ;;
+		*) srvs=$SERVERS ;;
+		esac
+		[ -n "${srvs// /}" ] || continue
+		integration build build/ftpfs "$srvs" "$suite"
 	done
 else
 	step_fail "integration not run (no build)"

@@ -578,6 +578,43 @@ sftpb_rename(
 	return rc < 0 ? rc : with_conn(sb, do_rename, &a, false);
 }
 
+static int
+do_link(struct sftp_be *sb, struct sftp_conn *c, void *arg)
+{
+	struct path_arg *a = arg;
+	struct sftp_attrs at;
+	uint32_t id;
+	int rc;
+
+	if (!sftp_conn_has_ext(c, SFTP_EXT_HARDLINK))
+		return -EPERM; /* link(2) where the filesystem has none */
+	id = sftp_conn_id(c);
+	rc = sftp_enc_hardlink(sftp_conn_out(c), id, a->abs, a->abs2);
+	if (rc < 0) {
+		sftp_conn_unqueue(c);
+		return rc;
+	}
+	rc = sb_status(sb, c, id, "hardlink", a->abs2, NULL);
+	/* link(2) of a directory: EPERM (OpenSSH: PERMISSION_DENIED) */
+	if (rc == -EACCES && sb_lstat(sb, c, a->abs, &at) == 0 &&
+	    (at.flags & SSH_FILEXFER_ATTR_PERMISSIONS) && S_ISDIR(at.perm))
+		return -EPERM;
+	return clarify(sb, c, rc, "hardlink", a->abs2, NULL);
+}
+
+static int
+sftpb_link(struct backend *b, const char *from, const char *to)
+{
+	struct sftp_be *sb = b->priv;
+	struct path_arg a = { .path = from };
+	int rc;
+
+	rc = sb_abs(sb, from, a.abs, sizeof(a.abs));
+	if (rc == 0)
+		rc = sb_abs(sb, to, a.abs2, sizeof(a.abs2));
+	return rc < 0 ? rc : with_conn(sb, do_link, &a, false);
+}
+
 /* SETSTAT with the attributes in a->out. */
 static int
 do_setstat(struct sftp_be *sb, struct sftp_conn *c, void *arg)
@@ -828,6 +865,7 @@ static const struct backend_ops sftp_ops = {
 	.truncate = sftpb_truncate,
 	.access = sftpb_access,
 	.symlink = sftpb_symlink,
+	.link = sftpb_link,
 	.statfs = sftpb_statfs,
 	.destroy = sftpb_destroy,
 };

@@ -78,7 +78,7 @@ b64(const uint8_t *in, size_t n, bool pad, char *out, size_t size)
 	size_t i, o = 0;
 	uint32_t v;
 
-	for (i = 0; i < n && o + 5 < size; i += 3) {
+	for (i = 0; i < n && o + 4 < size; i += 3) {
 		v = (uint32_t)in[i] << 16;
 		if (i + 1 < n)
 			v |= (uint32_t)in[i + 1] << 8;
@@ -648,6 +648,45 @@ timeout:
 
 /* ---- the SFTP channel ------------------------------------------------- */
 
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * -d: one line per request queued in out from off on: type, id and its
+ * first string (a path, or an extension's name: neither is secret; data
+ * and attributes are not shown).
+ */
+static void
+trace_requests(const struct sftp_conn *c, size_t off)
+{
+	const uint8_t *p = (const uint8_t *)c->out.data;
+	size_t n, slen;
+
+	while (off + 9 <= c->out.len) {
+		n = (size_t)be32(p + off) + 4;
+		if (n < 9 || n > c->out.len - off)
+			break;
+		slen = n >= 13 ? be32(p + off + 9) : 0;
+		if (p[off + 4] == SSH_FXP_INIT || slen > n - 13 ||
+		    p[off + 4] == SSH_FXP_READ || p[off + 4] == SSH_FXP_WRITE ||
+		    p[off + 4] == SSH_FXP_CLOSE ||
+		    p[off + 4] == SSH_FXP_READDIR ||
+		    p[off + 4] == SSH_FXP_FSTAT ||
+		    p[off + 4] == SSH_FXP_FSETSTAT)
+			log_trace("-> %s %u", sftp_type_name(p[off + 4]),
+			    be32(p + off + 5));
+		else
+			log_trace("-> %s %u %.*s", sftp_type_name(p[off + 4]),
+			    be32(p + off + 5), (int)slen,
+			    (const char *)p + off + 13);
+		off += n;
+	}
+}
+
 int
 sftp_conn_flush(struct sftp_conn *c, int timeout_ms)
 {
@@ -657,6 +696,8 @@ sftp_conn_flush(struct sftp_conn *c, int timeout_ms)
 
 	if (c->broken)
 		return -ECONNRESET;
+	if (log_enabled(LOG_LVL_TRACE))
+		trace_requests(c, c->out_sent);
 	while (c->out_sent < c->out.len) {
 		n = libssh2_channel_write(
 		    c->ch, c->out.data + c->out_sent, c->out.len - c->out_sent);

@@ -26,6 +26,8 @@
 #   pureftpd   MFMT on files and directories
 #   pyftpdlib  MFMT on files only ("550 /d is not retrievable" for a dir)
 #   all four   no symlinks in this configuration (no SITE SYMLINK in FEAT)
+#   sshd, proftpd_sftp   SFTP: writes in place (no spool), SETSTAT times on
+#              files and directories, chmod, symlinks
 # Where directory mtimes cannot be set, cp -a / tar / rsync -a copy every
 # byte, mode and file mtime and complain (exit non-zero) only about the
 # directories' times; touch on a directory fails with ENOTSUP or EPERM.
@@ -394,6 +396,11 @@ server_caps() {
 		DIR_MTIME=0
 		CAPS="utimens: MFMT (files only); chmod: SITE CHMOD"
 		;;
+	sshd | proftpd_sftp)
+		DIR_MTIME=1
+		CAPS="SFTP: pwrite in place; utimens, chmod: SETSTAT; symlinks"
+		return
+		;;
 	esac
 	CAPS="$CAPS; no symlinks"
 }
@@ -592,6 +599,7 @@ suite_server() {
 		not_ok "$P start $cur on 127.0.0.1" "see $SRV_TMP/srv-$cur/stderr.log"
 		return
 	fi
+	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
 	if mount_it "$P mount (-f, spool_dir=$SPOOL)"; then
 		suite_steps
 		umount_it "$P unmount after the steps"
@@ -607,6 +615,7 @@ suite_server() {
 		fi
 		umount_it "$P unmount after fsx"
 	fi
+	SRV_MOUNT_OPTS=()
 	srv_stop "$cur"
 }
 
