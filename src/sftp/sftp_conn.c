@@ -751,12 +751,16 @@ sftp_conn_recv(struct sftp_conn *c, struct sftp_reply *r, int timeout_ms)
 		}
 		if (rc == 1)
 			break;
-		/* Compact, then read more. */
-		if (c->in_pos > 0) {
+		/* Read more; move the unparsed tail to the front only when
+		   the room behind it runs short (not on every read: that
+		   moved each byte several times). */
+		if (c->in_pos > 0 &&
+		    (c->in_pos >= c->in.len ||
+		        c->in.cap - 1 - c->in.len < 64 * 1024)) {
 			buf_consume(&c->in, c->in_pos);
 			c->in_pos = 0;
 		}
-		rc = buf_reserve(&c->in, 256 * 1024);
+		rc = buf_reserve(&c->in, 64 * 1024);
 		if (rc < 0) {
 			c->broken = true;
 			return rc;
@@ -1054,6 +1058,11 @@ sftp_conn_open(const struct sftp_conn_config *cfg, struct sftp_conn **out,
 	c->password = cfg->password;
 	buf_init(&c->out, OUT_MAX);
 	buf_init(&c->in, IN_MAX);
+	/* Full size at once: no realloc (and page faults) while reading. */
+	if (buf_reserve(&c->in, IN_MAX - 1) < 0) {
+		rc = -ENOMEM;
+		goto fail;
+	}
 	rc = net_connect_host(
 	    cfg->host, cfg->port, cfg->connect_timeout_ms, &c->fd);
 	if (rc < 0) {

@@ -7,9 +7,10 @@
  * Its requests in flight form one FIFO ring (replies arrive in request
  * order): READs ahead of a sequential reader, covering the contiguous
  * range [ring_off, next_off), or WRITEs not yet acknowledged.  Received
- * bytes past what the reader asked wait in ahead, which always ends where
- * the first outstanding READ starts.  f->lock serialises the FUSE threads
- * that use one file (the kernel sends concurrent reads).
+ * bytes wait in ahead, which always ends where the first outstanding READ
+ * starts and keeps KEEP_BEHIND bytes below the furthest read, so that the
+ * kernel's parallel reads may arrive in any order.  f->lock serialises the FUSE
+ * threads that use one file (the kernel sends concurrent reads).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,7 +24,9 @@
 #define RA_MIN (256 * 1024) /* first read-ahead window */
 #define RA_MAX (8 * 1024 * 1024) /* largest (field guide 6: 32 x 256K) */
 #define WB_MAX 32 /* WRITEs in flight behind a writer */
-#define AHEAD_MAX (3 * RA_MAX)
+/* kept below the reader: the kernel's parallel reads come in any order */
+#define KEEP_BEHIND (2 * 1024 * 1024)
+#define AHEAD_MAX (4 * RA_MAX)
 
 struct req {
 	uint32_t id;
@@ -42,10 +45,9 @@ struct backend_file {
 	struct req ring[RING_MAX];
 	unsigned head, count;
 	uint64_t next_off; /* next READ offset to request */
-	uint64_t seq_off; /* where a sequential reader reads next */
+	uint64_t hi_off; /* the furthest byte read + 1 */
 	uint32_t window; /* read-ahead bytes */
-	struct buf ahead; /* received bytes; data[ahead_pos] is at ahead_off */
-	size_t ahead_pos;
+	struct buf ahead; /* received bytes; data[0] is at ahead_off */
 	uint64_t ahead_off;
 	int64_t eof_off; /* EOF seen there; -1: not seen */
 	int64_t known_size; /* hint from fs.c; -1 unknown */
@@ -69,28 +71,31 @@ ring_push(struct backend_file *f)
 	return r;
 }
 
-static size_t
-ahead_len(const struct backend_file *f)
-{
-	return f->ahead.len - f->ahead_pos;
-}
-
 static void
 ahead_drop(struct backend_file *f)
 {
 	buf_reset(&f->ahead);
-	f->ahead_pos = 0;
 	f->ahead_off = f->next_off;
 }
 
-/* Append received bytes; the consumed prefix is moved out only when it is
-   at least as long as what stays, so each byte moves at most once. */
+/*
+ * Append received bytes.  What lies more than KEEP_BEHIND below the
+ * furthest read is dropped once it is at least as long as what stays (so
+ * each byte is moved at most once), or when the buffer would overflow.
+ */
 static int
 ahead_append(struct backend_file *f, const uint8_t *p, size_t n)
 {
-	if (f->ahead_pos > 0 && f->ahead_pos >= ahead_len(f)) {
-		buf_consume(&f->ahead, f->ahead_pos);
-		f->ahead_pos = 0;
+	uint64_t drop = 0;
+
+	if (f->hi_off > f->ahead_off + KEEP_BEHIND)
+		drop = f->hi_off - KEEP_BEHIND - f->ahead_off;
+	if (drop > f->ahead.len)
+		drop = f->ahead.len;
+	if (drop > 0 &&
+	    (drop >= f->ahead.len - drop || f->ahead.len + n > AHEAD_MAX / 2)) {
+		buf_consume(&f->ahead, (size_t)drop);
+		f->ahead_off += drop;
 	}
 	return buf_append(&f->ahead, p, n);
 }
@@ -372,16 +377,15 @@ sb_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 static size_t
 from_ahead(struct backend_file *f, char *buf, size_t size, uint64_t off)
 {
-	uint64_t end = f->ahead_off + ahead_len(f);
+	uint64_t end = f->ahead_off + f->ahead.len;
 	size_t n;
 
 	if (off < f->ahead_off || off >= end)
 		return 0;
 	n = (size_t)(end - off) < size ? (size_t)(end - off) : size;
-	memcpy(buf, f->ahead.data + f->ahead_pos + (off - f->ahead_off), n);
-	/* Bytes before the reader's position are not read again. */
-	f->ahead_pos += (size_t)(off + n - f->ahead_off);
-	f->ahead_off = off + n;
+	memcpy(buf, f->ahead.data + (off - f->ahead_off), n);
+	if (off + n > f->hi_off)
+		f->hi_off = off + n;
 	return n;
 }
 
@@ -440,19 +444,16 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 	if (size == 0)
 		return 0;
 	pthread_mutex_lock(&f->lock);
-	/* Sequential: the window grows; anything else starts it over. */
-	if (o == f->seq_off && o > 0) {
-		if (f->window < RA_MAX)
-			f->window *= 2;
-	} else if (o != f->seq_off) {
-		f->window = RA_MIN;
-	}
+	/* Moving forward within reach: the window grows (a restart below
+	   sets it back). */
+	if (o + size > f->hi_off && o <= f->next_off + f->window &&
+	    f->window < RA_MAX)
+		f->window *= 2;
 	n = from_ahead(f, buf, size, o);
 	if (n > 0 &&
-	    ((f->count > 0 && f->next_off - f->ahead_off > f->window / 2) ||
+	    ((f->count > 0 && f->next_off > f->hi_off + f->window / 2) ||
 	        (f->count == 0 && f->eof_off >= 0))) {
 		/* enough in flight: answer from memory, no session needed */
-		f->seq_off = o + n;
 		pthread_mutex_unlock(&f->lock);
 		return (ssize_t)n;
 	}
@@ -466,12 +467,14 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 			goto out;
 	}
 	if (n == 0) {
-		if (o < f->ahead_off || o > f->next_off) {
-			/* Out of the stream: drop it and start at o. */
+		if (o < f->ahead_off || o > f->next_off + f->window) {
+			/* Out of reach: drop the stream and start at o. */
 			rc = ring_drain(f, c);
 			if (rc < 0)
 				goto out;
 			f->next_off = o;
+			f->hi_off = o;
+			f->window = RA_MIN;
 			ahead_drop(f);
 			f->eof_off = -1;
 		}
@@ -505,13 +508,11 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 			goto out;
 	}
 	/* Keep the pipeline full for the next call. */
-	rc = request_upto(f, c, 0, o + n + f->window);
+	rc = request_upto(f, c, 0, f->hi_off + f->window);
 	if (rc < 0 && n == 0)
 		goto out;
 	rc = 0;
 out:
-	if (rc == 0)
-		f->seq_off = o + n;
 	file_park(f);
 	pthread_mutex_unlock(&f->lock);
 	return rc < 0 ? rc : (ssize_t)n;
@@ -546,7 +547,7 @@ sb_write(struct backend *b, struct backend_file *f, const char *buf,
 		if (rc < 0)
 			goto out;
 	}
-	f->next_off = f->seq_off = 0;
+	f->next_off = f->hi_off = 0;
 	ahead_drop(f);
 	f->eof_off = -1;
 	/* Whole SSH packets: a WRITE plus its header in 32 KiB multiples

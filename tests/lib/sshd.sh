@@ -29,8 +29,10 @@
 #   srv_host_fpr NAME TYPE       SHA256:... fingerprint of a host key
 #                                (TYPE ed25519 | ecdsa), as ssh-keygen -l
 #
-# Protocol log ($(srv_log NAME)): sshd's own log at VERBOSE with
-# internal-sftp's request log ("open", "rename", "posix-rename", ...).
+# Log ($(srv_log NAME)): sshd's own, at VERBOSE (logins; internal-sftp's
+# request log does not reach it: ftpfs -d traces every request instead).
+# SRV_SSHD_ROOT_KEY=1: root may log in with $SRV_SSH_KEY too (the
+# benchmark's "ssh cat"; the test account has no shell).
 
 SRV_SSH_DIR=
 SRV_SSH_KEY_PASS=ftpfs-key-passphrase
@@ -65,6 +67,12 @@ srv_start_sshd() {
 	mkdir -p "$wd/authorized_keys" /run/sshd
 	cat "$SRV_SSH_KEY.pub" "$SRV_SSH_KEY_ENC.pub" \
 		>"$wd/authorized_keys/$SRV_USER"
+	# The benchmark's "ssh cat" needs a shell; the test account has none.
+	local root_login=no
+	if [ -n "${SRV_SSHD_ROOT_KEY:-}" ]; then
+		cp "$SRV_SSH_KEY.pub" "$wd/authorized_keys/root"
+		root_login=prohibit-password
+	fi
 	chmod 755 "$wd/authorized_keys"
 	chmod 644 "$wd/authorized_keys/$SRV_USER"
 	cat >"$wd/sshd_config" <<EOF
@@ -73,10 +81,10 @@ HostKey $wd/ssh_host_ed25519_key
 HostKey $wd/ssh_host_ecdsa_key
 PidFile $wd/sshd.pid
 AuthorizedKeysFile $wd/authorized_keys/%u
-AllowUsers $SRV_USER
+AllowUsers $SRV_USER${SRV_SSHD_ROOT_KEY:+ root}
 StrictModes no
 UsePAM no
-PermitRootLogin no
+PermitRootLogin $root_login
 PasswordAuthentication yes
 KbdInteractiveAuthentication yes
 PubkeyAuthentication yes
