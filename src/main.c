@@ -152,9 +152,11 @@ main_usage(const char *prog)
 	/* clang-format off */
 	printf(
 "usage: %s ftp://[user[:password]@]host[:port][/path] MOUNTPOINT [options]\n"
+"       %s sftp://[user@]host[:port][/path] MOUNTPOINT [options]\n"
 "\n"
-"Mount a directory of an FTP server.  The path is relative to the login\n"
-"directory; start it with %%2F (ftp://host/%%2Fsrv) for an absolute one.\n"
+"Mount a directory of an FTP or SFTP server.  The FTP path is relative to\n"
+"the login directory; start it with %%2F (ftp://host/%%2Fsrv) for an\n"
+"absolute one.\n"
 "\n"
 "General options:\n"
 "    -h, --help             print this help and exit\n"
@@ -193,11 +195,14 @@ main_usage(const char *prog)
 "\n"
 "Without a password in the URL, -o password_stdin or a netrc entry, the\n"
 "password is asked for on the terminal (anonymous logins use \"ftpfs@\").\n"
+"\n",
+	    prog, prog);
+	sftp_backend_print_help();
+	printf(
 "\n"
 "FUSE options (allow_other, ro, uid=, gid=, umask=, ...).  ftpfs turns\n"
 "auto_cache on and sets entry_timeout, negative_timeout and attr_timeout\n"
-"to cache_timeout unless they are given:\n",
-	    prog);
+"to cache_timeout unless they are given:\n");
 	/* clang-format on */
 }
 

@@ -968,14 +968,20 @@ empty:
 void
 sftp_backend_print_help(void)
 {
-	printf("SFTP options (sftp://[user@]host[:port]/path, /~/ = home):\n"
-	       "    -o identity_file=PATH  private key to offer (also "
-	       "IdentityFile=), after the agent\n"
+	printf("SFTP options (sftp://[user@]host[:port]/path: the path is "
+	       "absolute,\n/~/ starts at the login directory; "
+	       "connections, cache_timeout, connect_timeout\nand "
+	       "password_stdin apply too):\n"
+	       "    -o identity_file=PATH  a private key to offer after the "
+	       "agent's\n"
+	       "                           (also IdentityFile=; repeatable)\n"
 	       "    -o known_hosts=PATH    host keys (also "
-	       "UserKnownHostsFile=; default ~/.ssh/known_hosts)\n"
+	       "UserKnownHostsFile=;\n"
+	       "                           default ~/.ssh/known_hosts)\n"
 	       "    -o StrictHostKeyChecking=yes|accept-new|no\n"
 	       "                           unknown host keys: refuse "
-	       "(default), add, or accept (warns)\n"
+	       "(default), add, or\n"
+	       "                           accept with a warning\n"
 	       "    -o ServerAliveInterval=N  keepalive every N seconds\n");
 }
 
