@@ -80,8 +80,13 @@ enum {
 	BO_WRITE = 1 << 1,
 	BO_CREATE = 1 << 2, /* create if missing */
 	BO_TRUNC = 1 << 3, /* start from an empty file */
-	BO_APPEND = 1 << 4, /* writes go to the end (FTP APPE) */
+	BO_APPEND = 1 << 4, /* writes go to the server's end (FTP APPE) */
 	BO_EXCL = 1 << 5,
+	/*
+	 * fs.c found no such file: this upload creates it, so a failed one
+	 * may be removed (only then: see write_plan.h).
+	 */
+	BO_NEW = 1 << 6,
 };
 
 /* Backend capabilities (backend->caps). */
@@ -106,6 +111,13 @@ struct backend_ops {
 	/* Attributes of one path, not following a final symlink. */
 	int (*stat)(
 	    struct backend *b, const char *path, struct backend_attr *out);
+	/*
+	 * ->stat answered by the server now, past any cache (a decorator
+	 * passes it through and refreshes itself): asked before content is
+	 * replaced, to see whether someone else changed it.  NULL: ->stat.
+	 */
+	int (*stat_now)(
+	    struct backend *b, const char *path, struct backend_attr *out);
 	/* The entries of a directory (not "." or ".."); out starts empty. */
 	int (*list)(
 	    struct backend *b, const char *path, struct backend_dirlist *out);
@@ -116,9 +128,11 @@ struct backend_ops {
 	/*
 	 * Open a file.  BO_READ: reads at any offset via ->read.
 	 * BO_WRITE: a write stream; with BO_TRUNC|BO_CREATE it replaces the
-	 * file, with BO_APPEND it appends.  Writes must then be sequential
-	 * from offset 0 (or from the end for BO_APPEND) unless the backend
-	 * has BCAP_PWRITE.  known_size is the size fs.c believes the file
+	 * file, with BO_APPEND every write goes to the server's end of the
+	 * file, whatever its offset (a missing file is created).  Otherwise
+	 * writes must be sequential from offset 0 unless the backend has
+	 * BCAP_PWRITE; -ESPIPE from ->open or ->write asks fs.c to use a
+	 * local copy instead.  known_size is the size fs.c believes the file
 	 * has (-1 when unknown); it lets readers stop at EOF without asking.
 	 * mode is the permission bits for a file it creates, honoured only by
 	 * backends with BCAP_CREATE_MODE.
@@ -156,6 +170,12 @@ struct backend_ops {
 	int (*flush)(struct backend *b, struct backend_file *f);
 	/* Close the handle (flushing first); the result of the flush. */
 	int (*release)(struct backend *b, struct backend_file *f);
+	/*
+	 * Close the handle without finishing it: its name is gone (unlinked
+	 * or replaced while open).  Any transfer is aborted; nothing is
+	 * created, verified or removed on the server.  NULL: ->release.
+	 */
+	void (*abandon)(struct backend *b, struct backend_file *f);
 
 	int (*mkdir)(struct backend *b, const char *path, mode_t mode);
 	int (*rmdir)(struct backend *b, const char *path);

@@ -3,7 +3,8 @@
  * cache: directory and attribute cache, a backend decorator.
  *
  *  - ->list results are kept per directory for ttl; one listing answers
- *    ->stat for every entry in it, and for names not in it (negative).
+ *    ->stat for every entry in it, and for names not in it (negative),
+ *    also over a single ->stat answer cached before it.
  *  - ->stat on a miss: when the inner backend has BCAP_CHEAP_STAT, its
  *    ->stat is called and the answer (positive or -ENOENT) cached alone;
  *    otherwise the parent directory is listed once and that listing

@@ -23,6 +23,7 @@
 
 #include <fuse.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <time.h>
@@ -40,6 +41,7 @@
 #define FS_READAHEAD_KB 896
 
 struct fs_file;
+struct fs_hide;
 
 struct fs_ctx {
 	struct backend *be; /* not owned */
@@ -71,9 +73,22 @@ struct fs_ctx {
 	bool splice_read;
 	pthread_key_t pipe_key;
 
+	/*
+	 * Lock order: an append gate (fs_gate_enter, a wait, not a lock),
+	 * then a handle's io, then ctx->lock; nothing is called into the
+	 * backend with ctx->lock held.
+	 */
 	pthread_mutex_t lock;
-	pthread_cond_t unref; /* a writer's refs dropped (with lock) */
-	struct fs_file *writers; /* open write handles, protected by lock */
+	pthread_cond_t unref; /* a handle's refs dropped, or a gate freed */
+	struct fs_file *files; /* every open handle, protected by lock */
+	/* names hidden by libfuse whose removal is pending (fs_files.c) */
+	struct fs_hide *hides; /* protected by lock */
+	atomic_uint hides_pending; /* how many: read without the lock */
+	/* removes them shortly after, unless claimed (fs_files.c) */
+	pthread_t settler;
+	bool settler_running; /* protected by lock */
+	bool settler_stop; /* protected by lock */
+	pthread_cond_t hide_cond; /* a hide was added, or stop (with lock) */
 };
 
 /*

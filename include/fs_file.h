@@ -15,18 +15,27 @@
 #include <time.h>
 
 #include "fs.h"
+#include "write_plan.h"
 
 /* What we ask the kernel to read ahead (FS_READAHEAD_KB, fs.h). */
 #define FS_READAHEAD_MAX (FS_READAHEAD_KB * 1024)
 
 /*
- * An open file: fi->fh points to one.  Three kinds:
- *  - a reader: bf is the backend's handle;
- *  - a stream writer (O_WRONLY with O_TRUNC, O_CREAT or O_APPEND on a
- *    backend without BCAP_PWRITE): bf streams sequential writes;
- *  - a spooled file (any other write, or a stream writer that saw a
- *    non-sequential write or ftruncate): sp holds a local copy that is
- *    uploaded on flush.  A stream writer turns into one on the spot.
+ * An open file: fi->fh points to one.  How it writes (f->how) is decided
+ * at open by write_plan_open() (write_plan.h):
+ *  - WH_READ: a reader; bf is the backend's handle;
+ *  - WH_STREAM: bf streams sequential writes into a file that started
+ *    empty (FTP STOR);
+ *  - WH_APPEND: bf appends each write at the server's end (FTP APPE); the
+ *    path's append gate serialises appenders within the mount; where the
+ *    server refuses APPE, each turn at the gate appends through a spool;
+ *  - WH_SPOOL: sp holds a local copy uploaded on flush; a stream turns
+ *    into one on a non-sequential write or ftruncate;
+ *  - WH_PWRITE: bf writes at any offset (SFTP).
+ *
+ * Every handle is in ctx->files (fs_files.c) under its current name, so
+ * that renames, unlinks and libfuse's hiding of a file unlinked while
+ * open reach it.
  */
 struct fs_file {
 	/* Serialises I/O on this handle; taken before ctx->lock. */
@@ -34,25 +43,126 @@ struct fs_file {
 	struct backend_file *bf; /* NULL in spool mode */
 	struct spool *sp; /* spool mode, or NULL */
 	unsigned flags; /* BO_* given to ->open */
+	enum write_how how;
 	int werr; /* the handle can no longer write: why (-errno) */
 	mode_t mode; /* for a file created through this handle */
-	/* Write handles only, all protected by ctx->lock: */
-	char *path; /* updated by rename */
+	struct backend_attr attr; /* at open: what fstat says once hidden */
+	/* Protected by ctx->lock: */
+	char *path; /* the name; updated by rename and hiding */
 	off_t size; /* the file's size as this handle made it */
 	bool written; /* a write went through this handle */
-	bool unlinked; /* path was removed or replaced: no longer its name */
+	bool dirty; /* ... and is not on the server yet (flushed: false) */
+	/*
+	 * The name no longer leads to this file on the server (unlinked,
+	 * or replaced by a rename, while open): nothing is sent, fetched or
+	 * uploaded for it again.  Set by fs_files_detach().
+	 */
+	bool detached;
+	bool ghost; /* path is libfuse's hidden name for it (no server file) */
+	bool gate; /* holds its path's append gate */
+	/* another handle uploaded path since our copy began (spool) */
+	bool conflict;
 	/* an upload on this handle may hold a connection until it ends */
 	bool uploading;
-	unsigned refs; /* held by fs_writers_sync/fs_writer_rename */
+	unsigned refs; /* held while a registry walk works on it */
 	/* chmod/utimens while open: applied again after the last upload */
 	bool pend_mode_set;
 	mode_t pend_mode;
 	bool pend_mtime_set;
 	struct timespec pend_mtime;
-	struct fs_file *next; /* ctx->writers */
+	struct fs_file *next; /* ctx->files */
 	/* Readers: READs in a row the pipe could not hold (fs_read_buf). */
 	atomic_uint pipe_misses;
 };
+
+/* What the write handles on a path will leave there. */
+struct fs_wview {
+	off_t size; /* written so far (the largest of them) */
+	mode_t mode; /* a chmod meanwhile, else created (or found) with */
+	bool uploading; /* one is uploading: the server knows less */
+	bool mtime_set; /* a utimens meanwhile: mtime */
+	struct timespec mtime;
+};
+
+/* ---- fs_files.c: the registry of open handles (ctx->files) ----------- */
+
+void fs_files_add(struct fs_ctx *ctx, struct fs_file *f);
+/* f->detached, read under ctx->lock. */
+bool fs_file_detached(struct fs_ctx *ctx, struct fs_file *f);
+/* Take f out of the registry, waiting for walks that hold it. */
+void fs_files_remove(struct fs_ctx *ctx, struct fs_file *f);
+/* A copy of f's current name (NULL: out of memory), or NULL when it has
+ * none on the server any more (detached). */
+char *fs_file_path(struct fs_ctx *ctx, const struct fs_file *f);
+/* The writers' view of path; false when no handle writes it. */
+bool fs_writer_find(struct fs_ctx *ctx, const char *path, struct fs_wview *v);
+/*
+ * Note a chmod/utimens of path on its open write handles; true when an
+ * upload of it is in progress (the attribute is then set at its end).
+ */
+bool fs_writers_note(struct fs_ctx *ctx, const char *path, const mode_t *mode,
+    const struct timespec *mtime);
+void fs_set_uploading(struct fs_ctx *ctx, struct fs_file *f, bool on);
+/* Apply what fs_writers_note kept for f, once, under its current name. */
+void fs_apply_pending(struct fs_ctx *ctx, struct fs_file *f);
+/* Push what path's writers wrote so far to the server (a reader opens). */
+void fs_writers_sync(struct fs_ctx *ctx, const char *path);
+/*
+ * path was removed or replaced on the server: its handles are detached
+ * (their transfers abandoned, their spools kept local).
+ */
+void fs_files_unlinked(struct fs_ctx *ctx, const char *path);
+/* A rename on the server succeeded: handles of from follow it. */
+void fs_files_renamed(struct fs_ctx *ctx, const char *from, const char *to);
+/* This mount set path's mtime: its local copies are not out of date. */
+void fs_files_mtime_set(
+    struct fs_ctx *ctx, const char *path, const struct timespec *mtime);
+/* f uploaded its path: other local copies of it are now out of date. */
+void fs_files_uploaded(struct fs_ctx *ctx, struct fs_file *f);
+/*
+ * The append gate of f's path: one appender at a time within the mount.
+ * Entering makes the holder (another handle) finish its append first.
+ */
+void fs_gate_enter(struct fs_ctx *ctx, struct fs_file *f);
+void fs_gate_leave(struct fs_ctx *ctx, struct fs_file *f);
+
+/*
+ * libfuse's hiding of a file unlinked (or renamed over) while open: it
+ * renames the name to ".fuse_hiddenXXXX" and uses that name for the open
+ * handles afterwards.  The hidden name never exists on the server.
+ */
+bool fs_is_hidden_name(const char *path);
+/* rename(from, hidden): detach from's handles under the hidden name,
+ * and note that from is to be removed unless a rename replaces it. */
+int fs_hide(struct fs_ctx *ctx, const char *from, const char *hidden);
+/* A rename onto path by this thread: the pending removal is its own. */
+bool fs_hide_claim(struct fs_ctx *ctx, const char *path);
+/* Carry out the pending removals (every op starts with this). */
+void fs_hides_settle(struct fs_ctx *ctx);
+/* End the thread that settles them on its own (joined; idempotent). */
+void fs_settler_stop(struct fs_ctx *ctx);
+/* Attributes of a hidden name (its handle's); false: no such name. */
+bool fs_hidden_attr(struct fs_ctx *ctx, const char *path, struct stat *st);
+/* unlink(hidden): the last handle is gone; -ENOENT if not hidden. */
+int fs_hidden_unlink(struct fs_ctx *ctx, const char *path);
+
+/* fs.c */
+void fs_fill_stat(
+    const struct fs_ctx *ctx, const struct backend_attr *a, struct stat *st);
+
+/* fs_write.c */
+int fs_open(const char *path, struct fuse_file_info *fi);
+int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi);
+int fs_write(const char *path, const char *buf, size_t size, off_t off,
+    struct fuse_file_info *fi);
+int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi);
+int fs_flush(const char *path, struct fuse_file_info *fi);
+int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi);
+int fs_release(const char *path, struct fuse_file_info *fi);
+/* The server must have every byte when this returns 0.  f->io held. */
+int fs_file_flush(struct fs_ctx *ctx, struct fs_file *f);
+/* The file's name is gone: stop talking to the server for it.  f->io held. */
+void fs_file_detach_locked(struct fs_ctx *ctx, struct fs_file *f);
 
 static inline struct fs_ctx *
 fs_ctx(void)

@@ -30,6 +30,8 @@ struct ftp_be {
 	pthread_mutex_t orphan_lock;
 	struct ftp_orphan *orphans;
 	atomic_bool has_orphans;
+	/* APPE refused by configuration once: appends use local copies */
+	atomic_bool appe_refused;
 };
 
 /* What was being attempted, for ftp_errno's reading of a vague 550. */
@@ -104,6 +106,7 @@ ssize_t ftp_be_write(struct backend *b, struct backend_file *f, const char *buf,
     size_t size, off_t off);
 int ftp_be_flush(struct backend *b, struct backend_file *f);
 int ftp_be_release(struct backend *b, struct backend_file *f);
+void ftp_be_abandon(struct backend *b, struct backend_file *f);
 
 /* ftp_modify.c */
 /*

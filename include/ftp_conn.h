@@ -56,6 +56,8 @@ struct ftp_server {
 	                        connection limit, not a bad password */
 	bool mlsd_off; /* MLSD refused once: use LIST */
 	bool mlst_off; /* MLST refused once */
+	bool mlst_marks_links; /* an MLST answer was typed a symlink */
+	bool mlst_hides_links; /* MLST typed a listed symlink file/dir */
 	/* data channel verdict (ftp_data.c) */
 	int dm_current; /* mode that worked last: FTP_DM_* */
 	int64_t dm_retry_ms; /* when to try the first mode again */

@@ -71,6 +71,17 @@ int ftp_list_parse_unix(
 int ftp_list_parse_dos(
     const char *line, size_t len, struct ftp_list_entry *out);
 
+/*
+ * Might this MLST answer describe a symlink's target instead of the link?
+ * ProFTPD's MLST (mod_facts without "FactsOptions ShowSymlinks" in MLST)
+ * lstat()s the path but types a link by what it points to: "type=file" or
+ * "type=dir", with the link's own size and UNIX.mode, 0777 on Linux, while
+ * its MLSD of the folder says "type=OS.unix=symlink".  True for a file or
+ * directory whose permission bits are exactly 0777 (the caller then asks
+ * the folder's listing); false for anything typed a link, or without mode.
+ */
+bool ftp_mlst_may_hide_link(const struct backend_attr *a);
+
 /* Called for each entry; a negative return stops the parse with it. */
 typedef int (*ftp_list_cb)(const struct ftp_list_entry *e, void *arg);
 

@@ -2,7 +2,7 @@
 /*
  * ftp_reply: the FTP reply codec (RFC 959 4.2), an incremental pure parser.
  *
- * Framing rules (../shared/FTP-FIELD-GUIDE.md 1.1):
+ * Framing rules (as real servers frame replies, RFC 959 4.2 and beyond):
  *  - lines end at LF; a CR before the LF is dropped; "CR NUL" becomes CR;
  *  - while waiting for the first line of a reply, lines that do not start
  *    with three digits followed by ' ' or '-' are skipped (and counted);

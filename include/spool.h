@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "backend.h"
 
@@ -59,5 +60,33 @@ int spool_close(struct spool *s);
 
 /* The path a rename moved the file to. */
 int spool_rename(struct spool *s, const char *newpath);
+
+/*
+ * What the server's file looked like when the copy began (size, and
+ * mtime when have_mtime).  Before its upload replaces the file,
+ * spool_flush() asks the server again (bypassing any cache): a file
+ * that changed meanwhile - another client wrote it - is not overwritten;
+ * the flush fails with -EIO and the local copy is kept.  Without a base
+ * no such check is made.  After each upload the base is what was
+ * uploaded.
+ */
+void spool_set_base(
+    struct spool *s, uint64_t size, bool have_mtime, struct timespec mtime);
+
+/* We set the server file's mtime ourselves: that is no change by others. */
+void spool_base_mtime(struct spool *s, struct timespec mtime);
+
+/*
+ * The file's name is gone (unlinked, or replaced by a rename, while
+ * open): the copy stays readable and writable locally but is never
+ * uploaded, and blocks never fetched read as an error (-EIO).
+ */
+void spool_detach(struct spool *s);
+
+/*
+ * Refuse to upload this copy from now on (why: for the log): flushes
+ * fail with -EIO and the local file is kept for the user.
+ */
+int spool_refuse(struct spool *s, const char *why);
 
 #endif

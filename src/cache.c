@@ -665,7 +665,7 @@ cache_stat(struct backend *b, const char *path, struct backend_attr *out)
 	char parent[PATH_MAX];
 	struct stat_arg sa = { .out = out };
 	struct dirview v;
-	struct centry *e;
+	struct centry *e, *d;
 	uint64_t now;
 	bool hit;
 	int rc;
@@ -686,6 +686,20 @@ cache_stat(struct backend *b, const char *path, struct backend_attr *out)
 
 	pthread_mutex_lock(&c->lock);
 	now = now_ms();
+	/*
+	 * The parent's listing first: a single ->stat answer cached before
+	 * it must not contradict what readdir just showed (the kernel turns
+	 * a type that changes under a name into EIO).  Single answers are
+	 * only ever fetched while no listing is cached, so one that coexists
+	 * with a listing is the older of the two.
+	 */
+	d = ctable_get(&c->dirs, parent, now);
+	if (d != NULL && d->err == 0) {
+		c->stats.stat_hits++;
+		v = centry_view(d);
+		rc = stat_fn(&v, &sa);
+		goto out;
+	}
 	e = ctable_get(&c->attrs, path, now);
 	if (e != NULL) {
 		c->stats.stat_hits++;
@@ -694,16 +708,9 @@ cache_stat(struct backend *b, const char *path, struct backend_attr *out)
 			*out = e->attr;
 		goto out;
 	}
-	e = ctable_get(&c->dirs, parent, now);
-	if (e != NULL && e->err == 0) {
-		c->stats.stat_hits++;
-		v = centry_view(e);
-		rc = stat_fn(&v, &sa);
-		goto out;
-	}
 	c->stats.stat_misses++;
 	rc = -EACCES;
-	if (e == NULL && !(in->caps & BCAP_CHEAP_STAT) && in->ops->list != NULL)
+	if (d == NULL && !(in->caps & BCAP_CHEAP_STAT) && in->ops->list != NULL)
 		rc = cache_with_dir(c, parent, stat_fn, &sa, &hit);
 	if (rc == -EACCES) /* unlistable parent, or stat is cheap */
 		rc = cache_fetch_attr(c, path, out);
@@ -882,12 +889,26 @@ cache_flush(struct backend *b, struct backend_file *f)
 	return rc;
 }
 
+static int cache_close(struct backend *b, struct backend_file *f, bool abandon);
+
 static int
 cache_release(struct backend *b, struct backend_file *f)
 {
+	return cache_close(b, f, false);
+}
+
+static void
+cache_abandon(struct backend *b, struct backend_file *f)
+{
+	cache_close(b, f, true);
+}
+
+static int
+cache_close(struct backend *b, struct backend_file *f, bool abandon)
+{
 	struct cache *c = b->priv;
 	struct wfile *w = NULL;
-	int rc;
+	int rc = 0;
 
 	/* Unlink first: once released, f may be reused by another open. */
 	if (c->ttl_ms > 0) {
@@ -895,7 +916,12 @@ cache_release(struct backend *b, struct backend_file *f)
 		w = wfile_find(c, f, true);
 		pthread_mutex_unlock(&c->lock);
 	}
-	rc = c->inner->ops->release(c->inner, f);
+	if (!abandon)
+		rc = c->inner->ops->release(c->inner, f);
+	else if (c->inner->ops->abandon != NULL)
+		c->inner->ops->abandon(c->inner, f);
+	else
+		c->inner->ops->release(c->inner, f);
 	if (w != NULL) {
 		cache_changed(c, w->path, false);
 		free(w->path);
@@ -1033,6 +1059,18 @@ cache_statfs(struct backend *b, const char *path, struct statvfs *out)
 	return c->inner->ops->statfs(c->inner, path, out);
 }
 
+static int
+cache_stat_now(struct backend *b, const char *path, struct backend_attr *out)
+{
+	struct cache *c = b->priv;
+	struct backend *in = c->inner;
+
+	cache_changed(c, path, true);
+	if (in->ops->stat_now != NULL)
+		return in->ops->stat_now(in, path, out);
+	return in->ops->stat != NULL ? in->ops->stat(in, path, out) : -ENOSYS;
+}
+
 static void
 cache_invalidate(struct backend *b, const char *path)
 {
@@ -1068,6 +1106,7 @@ cache_destroy(struct backend *b)
 static const struct backend_ops cache_ops = {
 	.name = "cache",
 	.stat = cache_stat,
+	.stat_now = cache_stat_now,
 	.list = cache_list,
 	.readlink = cache_readlink,
 	.open = cache_open,
@@ -1076,6 +1115,7 @@ static const struct backend_ops cache_ops = {
 	.write = cache_write,
 	.flush = cache_flush,
 	.release = cache_release,
+	.abandon = cache_abandon,
 	.mkdir = cache_mkdir,
 	.rmdir = cache_rmdir,
 	.unlink = cache_unlink,
@@ -1112,6 +1152,7 @@ cache_ops_mask(struct backend_ops *o, const struct backend_ops *in)
 	CACHE_MASK(write);
 	CACHE_MASK(flush);
 	CACHE_MASK(release);
+	CACHE_MASK(abandon);
 	CACHE_MASK(mkdir);
 	CACHE_MASK(rmdir);
 	CACHE_MASK(unlink);

@@ -20,6 +20,7 @@
 int
 fs_ctx_init(struct fs_ctx *ctx)
 {
+	pthread_condattr_t ca;
 	int rc;
 
 	memset(ctx, 0, sizeof(*ctx));
@@ -34,6 +35,15 @@ fs_ctx_init(struct fs_ctx *ctx)
 	rc = pthread_mutex_init(&ctx->lock, NULL);
 	if (rc == 0)
 		rc = pthread_cond_init(&ctx->unref, NULL);
+	if (rc == 0)
+		rc = pthread_condattr_init(&ca);
+	/* hide_cond's waits have CLOCK_MONOTONIC deadlines (fs_files.c) */
+	if (rc == 0) {
+		rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		if (rc == 0)
+			rc = pthread_cond_init(&ctx->hide_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	return -rc;
 }
 
@@ -41,259 +51,15 @@ void
 fs_ctx_fini(struct fs_ctx *ctx)
 {
 	fs_splice_fini(ctx);
+	fs_settler_stop(ctx);
+	pthread_cond_destroy(&ctx->hide_cond);
 	pthread_cond_destroy(&ctx->unref);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx->spool_dir);
 	ctx->spool_dir = NULL;
 }
 
-/* Is f a write handle on path (ctx->lock held)? */
-static bool
-fs_writer_is(const struct fs_file *f, const char *path)
-{
-	return !f->unlinked && strcmp(f->path, path) == 0;
-}
-
-/* path was removed or replaced: its write handles write to no name. */
-static void
-fs_writers_unlinked(struct fs_ctx *ctx, const char *path)
-{
-	struct fs_file *f;
-
-	pthread_mutex_lock(&ctx->lock);
-	for (f = ctx->writers; f != NULL; f = f->next)
-		if (fs_writer_is(f, path))
-			f->unlinked = true;
-	pthread_mutex_unlock(&ctx->lock);
-}
-
-/*
- * Write handles are kept in a list so that stat() of a file being written
- * answers with the bytes written so far, and so that the stat libfuse does
- * right after create() finds the file even before the server lists it.
- */
-static void
-fs_writer_add(struct fs_ctx *ctx, struct fs_file *f)
-{
-	pthread_mutex_lock(&ctx->lock);
-	f->next = ctx->writers;
-	ctx->writers = f;
-	pthread_mutex_unlock(&ctx->lock);
-}
-
-static void
-fs_writer_remove(struct fs_ctx *ctx, struct fs_file *f)
-{
-	struct fs_file **pp;
-
-	pthread_mutex_lock(&ctx->lock);
-	for (pp = &ctx->writers; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == f) {
-			*pp = f->next;
-			break;
-		}
-	}
-	while (f->refs > 0)
-		pthread_cond_wait(&ctx->unref, &ctx->lock);
-	pthread_mutex_unlock(&ctx->lock);
-}
-
-/*
- * chmod or utimens of a file that is open for writing: the upload at
- * close replaces the file (spool) or touches it last (stream), so the
- * attribute is applied again after it.  True when an upload of path is in
- * progress on a stream: then the attribute waits for its end instead of
- * being set now, as setting it needs a second connection, which a server
- * allowing one per user never gives while the upload holds the first
- * (touch, cp -p on such a server would hang).
- */
-static bool
-fs_writers_note(struct fs_ctx *ctx, const char *path, const mode_t *mode,
-    const struct timespec *mtime)
-{
-	struct fs_file *f;
-	bool deferred = false;
-
-	pthread_mutex_lock(&ctx->lock);
-	for (f = ctx->writers; f != NULL; f = f->next) {
-		if (!fs_writer_is(f, path))
-			continue;
-		if (f->uploading)
-			deferred = true;
-		if (mode != NULL) {
-			f->pend_mode = *mode;
-			f->pend_mode_set = true;
-		}
-		if (mtime != NULL) {
-			f->pend_mtime = *mtime;
-			f->pend_mtime_set = true;
-		}
-	}
-	pthread_mutex_unlock(&ctx->lock);
-	return deferred;
-}
-
-/* f's upload (if any) is over, or starts (writes on a stream). */
-static void
-fs_set_uploading(struct fs_ctx *ctx, struct fs_file *f, bool on)
-{
-	pthread_mutex_lock(&ctx->lock);
-	f->uploading = on;
-	pthread_mutex_unlock(&ctx->lock);
-}
-
-/*
- * Apply chmod/utimens noted while f was open, after an upload that may
- * have undone them.  Each note is applied once: a stale one re-applied
- * later (at release, say) would race with, and undo, a chmod the
- * application makes after close() - rsync's final chmod of its temp file.
- */
-static void
-fs_apply_pending(struct fs_ctx *ctx, struct fs_file *f, const char *path)
-{
-	struct backend *be = ctx->be;
-	struct timespec mtime;
-	bool has_mode, has_mtime;
-	mode_t mode;
-	int rc;
-
-	pthread_mutex_lock(&ctx->lock);
-	has_mode = f->pend_mode_set;
-	mode = f->pend_mode;
-	has_mtime = f->pend_mtime_set;
-	mtime = f->pend_mtime;
-	f->pend_mode_set = false;
-	f->pend_mtime_set = false;
-	if (has_mode)
-		f->mode = mode; /* what stat shows until the release */
-	pthread_mutex_unlock(&ctx->lock);
-	if (path == NULL)
-		return; /* unlinked while open: nothing left to set */
-	if (has_mode && be->ops->chmod != NULL &&
-	    (rc = be->ops->chmod(be, path, mode)) < 0)
-		log_warn("%s: chmod %o after the upload: %s", path,
-		    (unsigned)mode, strerror(-rc));
-	if (has_mtime && be->ops->set_mtime != NULL &&
-	    (rc = be->ops->set_mtime(be, path, &mtime)) < 0)
-		log_warn("%s: setting the time after the upload: %s", path,
-		    strerror(-rc));
-}
-
-static int fs_file_flush(struct fs_ctx *ctx, struct fs_file *f);
-
-/* Drop a reference taken (under ctx->lock) on a writer in the list. */
-static void
-fs_writer_unref(struct fs_ctx *ctx, struct fs_file *f)
-{
-	pthread_mutex_lock(&ctx->lock);
-	f->refs--;
-	pthread_cond_broadcast(&ctx->unref);
-	pthread_mutex_unlock(&ctx->lock);
-}
-
-/*
- * Before a new reader opens path, push what its writers wrote so far to
- * the server, so the reader sees the new contents (a stream writer goes
- * on with APPE afterwards; a spool uploads).
- */
-static void
-fs_writers_sync(struct fs_ctx *ctx, const char *path)
-{
-	struct fs_file *found[16], *f;
-	size_t n = 0, i;
-
-	pthread_mutex_lock(&ctx->lock);
-	for (f = ctx->writers; f != NULL && n < 16; f = f->next) {
-		if (fs_writer_is(f, path) && f->written) {
-			f->refs++;
-			found[n++] = f;
-		}
-	}
-	pthread_mutex_unlock(&ctx->lock);
-	for (i = 0; i < n; i++) {
-		f = found[i];
-		pthread_mutex_lock(&f->io);
-		if (fs_file_flush(ctx, f) < 0)
-			log_warn("%s: could not push pending writes for a "
-			         "reader",
-			    path);
-		pthread_mutex_unlock(&f->io);
-		fs_writer_unref(ctx, f);
-	}
-}
-
-/* What the write handles on a path will leave there. */
-struct fs_wview {
-	off_t size; /* written so far (the largest of them) */
-	mode_t mode; /* a chmod meanwhile, else created (or found) with */
-	bool uploading; /* one is uploading: the server knows less */
-	bool mtime_set; /* a utimens meanwhile: mtime */
-	struct timespec mtime;
-};
-
-/* The writers' view of path; false when no handle writes it. */
-static bool
-fs_writer_find(struct fs_ctx *ctx, const char *path, struct fs_wview *v)
-{
-	struct fs_file *f;
-	bool found = false;
-
-	memset(v, 0, sizeof(*v));
-	pthread_mutex_lock(&ctx->lock);
-	for (f = ctx->writers; f != NULL; f = f->next) {
-		if (!fs_writer_is(f, path))
-			continue;
-		if (!found || f->size > v->size)
-			v->size = f->size;
-		v->mode = f->pend_mode_set ? f->pend_mode : f->mode;
-		if (f->pend_mtime_set) {
-			v->mtime_set = true;
-			v->mtime = f->pend_mtime;
-		}
-		if (f->uploading)
-			v->uploading = true;
-		found = true;
-	}
-	pthread_mutex_unlock(&ctx->lock);
-	return found;
-}
-
-static void
-fs_writer_rename(struct fs_ctx *ctx, const char *from, const char *to)
-{
-	struct fs_file *found[16], *f;
-	size_t n = 0, i;
-	char *dup;
-
-	if (strcmp(from, to) != 0)
-		fs_writers_unlinked(ctx, to); /* replaced by from */
-	pthread_mutex_lock(&ctx->lock);
-	for (f = ctx->writers; f != NULL; f = f->next) {
-		if (!fs_writer_is(f, from))
-			continue;
-		dup = strdup(to);
-		if (dup == NULL)
-			continue; /* stat of the new name merely lags */
-		free(f->path);
-		f->path = dup;
-		if (n < 16) {
-			f->refs++;
-			found[n++] = f;
-		}
-	}
-	pthread_mutex_unlock(&ctx->lock);
-	/* A spool uploads under the file's name: follow the rename. */
-	for (i = 0; i < n; i++) {
-		f = found[i];
-		pthread_mutex_lock(&f->io);
-		if (f->sp != NULL && spool_rename(f->sp, to) < 0)
-			log_warn("%s: spool keeps the old name", to);
-		pthread_mutex_unlock(&f->io);
-		fs_writer_unref(ctx, f);
-	}
-}
-
-static void
+void
 fs_fill_stat(
     const struct fs_ctx *ctx, const struct backend_attr *a, struct stat *st)
 {
@@ -371,8 +137,13 @@ fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	}
 	cfg->use_ino = 0;
 	cfg->nullpath_ok = 0;
-	/* An unlinked open file must not become a server-side .fuse_hidden */
-	cfg->hard_remove = 1;
+	/*
+	 * A file unlinked (or renamed over) while open: libfuse renames it
+	 * to a ".fuse_hidden" name, which keeps fstat(2) working on it (with
+	 * hard_remove it could only answer ESTALE).  That rename never
+	 * reaches the server: fs_hide() keeps the name local (fs_files.c).
+	 */
+	cfg->hard_remove = 0;
 	/*
 	 * Keep the page cache across opens while mtime and size stay the
 	 * same: libfuse compares them at open() and clears keep_cache
@@ -405,6 +176,23 @@ fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	bool writing;
 	int rc;
 
+	/* fstat of a handle whose name is gone (NULL when libfuse lost it) */
+	if (path == NULL && fi != NULL && fi->fh != 0) {
+		struct fs_file *f = fs_file_of(fi);
+
+		a = f->attr;
+		a.valid |= BA_MODE_TYPE;
+		fs_fill_stat(ctx, &a, st);
+		st->st_nlink = 0;
+		return 0;
+	}
+	if (path == NULL)
+		return -ESTALE;
+	fs_hides_settle(ctx);
+	/* A name libfuse gave a file unlinked while open: never on the
+	 * server, so never asked there. */
+	if (fs_is_hidden_name(path))
+		return fs_hidden_attr(ctx, path, st) ? 0 : -ENOENT;
 	memset(&a, 0, sizeof(a));
 	writing = fs_writer_find(ctx, path, &w);
 	/*
@@ -463,6 +251,11 @@ fs_readlink(const char *path, char *buf, size_t size)
 {
 	struct backend *be = fs_be();
 
+	if (path == NULL)
+		return -ESTALE;
+	if (fs_is_hidden_name(path))
+		return -EINVAL; /* a hidden name is a regular file */
+	fs_hides_settle(fs_ctx());
 	if (be->ops->readlink == NULL)
 		return -ENOSYS;
 	return be->ops->readlink(be, path, buf, size);
@@ -485,6 +278,9 @@ fs_opendir(const char *path, struct fuse_file_info *fi)
 	struct fs_dir *d;
 	int rc;
 
+	if (path == NULL)
+		return -ESTALE;
+	fs_hides_settle(fs_ctx());
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return -ENOMEM;
@@ -570,6 +366,9 @@ fs_mkdir(const char *path, mode_t mode)
 {
 	struct backend *be = fs_be();
 
+	if (path == NULL)
+		return -ESTALE;
+	fs_hides_settle(fs_ctx());
 	if (be->ops->mkdir == NULL)
 		return -EROFS;
 	return be->ops->mkdir(be, path, mode & 07777);
@@ -578,14 +377,21 @@ fs_mkdir(const char *path, mode_t mode)
 static int
 fs_unlink(const char *path)
 {
-	struct backend *be = fs_be();
+	struct fs_ctx *ctx = fs_ctx();
+	struct backend *be = ctx->be;
 	int rc;
 
+	if (path == NULL)
+		return -ESTALE;
+	/* The last handle of a file unlinked while open is gone. */
+	if (fs_is_hidden_name(path))
+		return fs_hidden_unlink(ctx, path);
+	fs_hides_settle(ctx);
 	if (be->ops->unlink == NULL)
 		return -EROFS;
 	rc = be->ops->unlink(be, path);
 	if (rc == 0)
-		fs_writers_unlinked(fs_ctx(), path);
+		fs_files_unlinked(ctx, path);
 	return rc;
 }
 
@@ -594,6 +400,9 @@ fs_rmdir(const char *path)
 {
 	struct backend *be = fs_be();
 
+	if (path == NULL)
+		return -ESTALE;
+	fs_hides_settle(fs_ctx());
 	if (be->ops->rmdir == NULL)
 		return -EROFS;
 	return be->ops->rmdir(be, path);
@@ -604,6 +413,9 @@ fs_symlink(const char *target, const char *linkpath)
 {
 	struct backend *be = fs_be();
 
+	if (linkpath == NULL)
+		return -ESTALE;
+	fs_hides_settle(fs_ctx());
 	if (be->ops->symlink == NULL)
 		return -ENOSYS;
 	return be->ops->symlink(be, target, linkpath);
@@ -629,23 +441,63 @@ fs_rename(const char *from, const char *to, unsigned int flags)
 	/* FTP has no atomic exchange; anything else unknown is refused. */
 	if (flags & ~(unsigned)RENAME_NOREPLACE)
 		return -EINVAL;
+	if (from == NULL || to == NULL)
+		return -ESTALE;
 	if (ctx->be->ops->rename == NULL)
 		return -EROFS;
+	/* libfuse hides a file unlinked or replaced while it is open. */
+	if (fs_is_hidden_name(to) && !fs_is_hidden_name(from))
+		return fs_hide(ctx, from, to);
+	if (fs_is_hidden_name(from))
+		return -EBUSY; /* a hidden name has no server file to move */
+	/* Replacing a file just hidden: the rename itself replaces it. */
+	fs_hide_claim(ctx, to);
+	fs_hides_settle(ctx);
 	rc = ctx->be->ops->rename(ctx->be, from, to, flags);
 	if (rc == 0)
-		fs_writer_rename(ctx, from, to);
+		fs_files_renamed(ctx, from, to);
 	return rc;
+}
+
+/*
+ * fchmod of a file whose name is gone: only its handle shows the mode
+ * (fstat), as nothing on the server is that file any more.
+ */
+static int
+fs_chmod_nameless(struct fs_ctx *ctx, const char *path, mode_t mode,
+    struct fuse_file_info *fi)
+{
+	struct fs_file *f;
+	bool found = false;
+
+	pthread_mutex_lock(&ctx->lock);
+	for (f = ctx->files; f != NULL; f = f->next) {
+		if ((fi != NULL && fi->fh == (uint64_t)(uintptr_t)f) ||
+		    (path != NULL && f->ghost && f->path != NULL &&
+		        strcmp(f->path, path) == 0)) {
+			f->mode = mode;
+			f->attr.mode = (f->attr.mode & S_IFMT) | mode;
+			f->attr.valid |= BA_MODE_PERM;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return found ? 0 : -ESTALE;
 }
 
 static int
 fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	struct backend *be = fs_be();
+	struct fs_ctx *ctx = fs_ctx();
+	struct backend *be = ctx->be;
 
+	if (path == NULL || fs_is_hidden_name(path))
+		return fs_chmod_nameless(ctx, path, mode & 07777, fi);
+	fs_hides_settle(ctx);
 	if (be->ops->chmod == NULL)
 		return -ENOSYS;
 	mode &= 07777;
-	if (fs_writers_note(fs_ctx(), path, &mode, NULL))
+	if (fs_writers_note(ctx, path, &mode, NULL))
 		return 0; /* set when the upload ends */
 	return be->ops->chmod(be, path, mode);
 }
@@ -667,143 +519,13 @@ fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 	return 0;
 }
 
-/*
- * A local copy is uploaded beside the file and renamed over it, which
- * only needs the directory to be writable: ask whether the file itself is
- * before changing it that way, as open(2) and truncate(2) would.
- */
-static int
-fs_may_write(struct fs_ctx *ctx, const char *path)
-{
-	struct backend *be = ctx->be;
-
-	if (be->ops->access == NULL)
-		return 0;
-	return be->ops->access(be, path, W_OK);
-}
-
-/* Spool path's current content into a fresh spool (closed-file ops). */
-static int
-fs_spool_path(struct fs_ctx *ctx, const char *path, struct spool **out)
-{
-	struct backend_attr a;
-	int rc;
-
-	memset(&a, 0, sizeof(a));
-	rc = ctx->be->ops->stat(ctx->be, path, &a);
-	if (rc < 0)
-		return rc;
-	if ((a.valid & BA_MODE_TYPE) && S_ISDIR(a.mode))
-		return -EISDIR;
-	rc = fs_may_write(ctx, path);
-	if (rc < 0)
-		return rc;
-	return spool_open(ctx->be, path, (a.valid & BA_SIZE) ? a.size : 0,
-	    (a.valid & BA_MODE_PERM) ? a.mode & 07777 : 0, ctx->spool_dir, out);
-}
-
-/*
- * Turn a stream writer into a spooled file: end the stream (the server
- * then holds every byte written so far, confirmed), and continue on a
- * local copy whose first f->size bytes are fetched back only if needed.
- * f->io held.
- */
-static int
-fs_to_spool(struct fs_ctx *ctx, struct fs_file *f)
-{
-	struct backend *be = ctx->be;
-	off_t size;
-	int rc;
-
-	rc = be->ops->release(be, f->bf);
-	f->bf = NULL;
-	fs_set_uploading(ctx, f, false);
-	/* An append the server refused by configuration: ours to rewrite? */
-	if (rc == 0 && (f->flags & BO_APPEND))
-		rc = fs_may_write(ctx, f->path);
-	if (rc < 0) {
-		f->werr = rc;
-		return rc;
-	}
-	pthread_mutex_lock(&ctx->lock);
-	size = f->size;
-	pthread_mutex_unlock(&ctx->lock);
-	log_debug(
-	    "%s: non-sequential write; continuing on a local copy", f->path);
-	return spool_open(
-	    be, f->path, (uint64_t)size, f->mode, ctx->spool_dir, &f->sp);
-}
-
-static int
-fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
-{
-	struct fs_ctx *ctx = fs_ctx();
-	struct backend *be = ctx->be;
-	struct spool *sp = NULL;
-	struct fs_file *f;
-	int rc;
-
-	if (size < 0)
-		return -EINVAL;
-	if (fi != NULL && (f = fs_file_of(fi)) != NULL &&
-	    (f->flags & BO_WRITE)) {
-		pthread_mutex_lock(&f->io);
-		rc = f->werr;
-		if (rc < 0) {
-			pthread_mutex_unlock(&f->io);
-			return rc;
-		}
-		if (f->sp == NULL && (be->caps & BCAP_PWRITE) &&
-		    be->ops->truncate != NULL) {
-			/* Writes still in flight land first, then the cut. */
-			rc = be->ops->flush != NULL ? be->ops->flush(be, f->bf)
-			                            : 0;
-			if (rc >= 0)
-				rc = be->ops->truncate(be, path, size);
-		} else if (f->sp == NULL) {
-			pthread_mutex_lock(&ctx->lock);
-			if (size == f->size)
-				rc = 1; /* nothing to do (often 0 after O_TRUNC)
-				         */
-			pthread_mutex_unlock(&ctx->lock);
-			if (rc == 0)
-				rc = fs_to_spool(ctx, f);
-		}
-		if (rc == 0 && f->sp != NULL)
-			rc = spool_truncate(f->sp, size);
-		if (rc >= 0) {
-			pthread_mutex_lock(&ctx->lock);
-			f->size = size;
-			f->written = true;
-			pthread_mutex_unlock(&ctx->lock);
-			rc = 0;
-		}
-		pthread_mutex_unlock(&f->io);
-		return rc;
-	}
-	if (be->ops->truncate == NULL)
-		return -EROFS;
-	rc = be->ops->truncate(be, path, size);
-	if (rc != -ENOTSUP || (be->caps & BCAP_PWRITE))
-		return rc;
-	/* Only emptying is native: copy, cut or extend, upload. */
-	rc = fs_spool_path(ctx, path, &sp);
-	if (rc < 0)
-		return rc;
-	rc = spool_truncate(sp, size);
-	if (rc < 0) {
-		spool_close(sp);
-		return rc;
-	}
-	return spool_close(sp);
-}
-
 static int
 fs_utimens(
     const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
 	struct backend *be = fs_be();
 	struct timespec mtime;
+	int rc;
 
 	/* Only the mtime exists on the server; atime is dropped. */
 	if (tv == NULL) {
@@ -813,6 +535,9 @@ fs_utimens(
 	}
 	if (mtime.tv_nsec == UTIME_OMIT)
 		return 0;
+	if (path == NULL || fs_is_hidden_name(path))
+		return 0; /* no server file to stamp: futimens is a no-op */
+	fs_hides_settle(fs_ctx());
 	if (be->ops->set_mtime == NULL) {
 		/*
 		 * Plain touch(1) (both times "now") right after creating or
@@ -828,333 +553,9 @@ fs_utimens(
 		clock_gettime(CLOCK_REALTIME, &mtime);
 	if (fs_writers_note(fs_ctx(), path, NULL, &mtime))
 		return 0; /* set when the upload ends */
-	return be->ops->set_mtime(be, path, &mtime);
-}
-
-static unsigned
-fs_open_flags(int oflags)
-{
-	unsigned flags = 0;
-
-	switch (oflags & O_ACCMODE) {
-	case O_RDONLY:
-		flags = BO_READ;
-		break;
-	case O_WRONLY:
-		flags = BO_WRITE;
-		break;
-	default:
-		flags = BO_READ | BO_WRITE;
-		break;
-	}
-	if (flags & BO_WRITE) {
-		if (oflags & O_TRUNC)
-			flags |= BO_TRUNC;
-		if (oflags & O_APPEND)
-			flags |= BO_APPEND;
-		if (oflags & O_CREAT)
-			flags |= BO_CREATE;
-		if (oflags & O_EXCL)
-			flags |= BO_EXCL;
-	}
-	return flags;
-}
-
-static void
-fs_file_free(struct fs_file *f)
-{
-	pthread_mutex_destroy(&f->io);
-	free(f->path);
-	free(f);
-}
-
-static int
-fs_open_common(
-    const char *path, unsigned flags, mode_t mode, struct fuse_file_info *fi)
-{
-	struct fs_ctx *ctx = fs_ctx();
-	struct backend *be = ctx->be;
-	struct backend_attr a;
-	struct fs_file *f;
-	int64_t known_size = -1;
-	mode_t keep_mode = 0;
-	bool exists = false, spool = false;
-	int rc;
-
-	if ((flags & BO_WRITE) && be->ops->write == NULL)
-		return -EROFS;
-	/* A new reader sees what open writers wrote so far (and its size). */
-	if (!(flags & BO_WRITE))
-		fs_writers_sync(ctx, path);
-	if (!(flags & BO_CREATE) || !(flags & BO_TRUNC)) {
-		memset(&a, 0, sizeof(a));
-		rc = be->ops->stat(be, path, &a);
-		if (rc == 0 && (a.valid & BA_MODE_TYPE) && S_ISDIR(a.mode))
-			return -EISDIR;
-		if (rc == 0 && (a.valid & BA_SIZE) && !(flags & BO_TRUNC))
-			known_size = (int64_t)a.size;
-		if (rc == 0 && (a.valid & BA_MODE_PERM))
-			keep_mode = a.mode & 07777;
-		if (rc < 0 && !(rc == -ENOENT && (flags & BO_CREATE)))
-			return rc;
-		exists = rc == 0;
-		if (!exists)
-			known_size = 0;
-	} else {
-		known_size = 0;
-	}
-	/*
-	 * Without random-access writes, only a write-only open that starts
-	 * from empty (or appends) can stream; everything else is spooled.
-	 */
-	if ((flags & BO_WRITE) && !(be->caps & BCAP_PWRITE)) {
-		bool fresh = (flags & BO_TRUNC) || !exists;
-
-		spool = (flags & BO_READ) || (!fresh && !(flags & BO_APPEND)) ||
-		    ((flags & BO_APPEND) && known_size < 0);
-	}
-	if (spool && (flags & BO_APPEND) == 0 && (flags & BO_CREATE) && !exists)
-		flags |= BO_TRUNC;
-	if (spool && exists && !(flags & BO_TRUNC)) {
-		rc = fs_may_write(ctx, path);
-		if (rc < 0)
-			return rc;
-	}
-	/* O_APPEND|O_CREAT of a new file: a stream that creates it now. */
-	if ((flags & BO_WRITE) && !spool && (flags & BO_APPEND) && !exists) {
-		flags &= ~(unsigned)BO_APPEND;
-		flags |= BO_TRUNC;
-	}
-	/* A stream always starts from empty; random-access writes do not. */
-	if ((flags & BO_WRITE) && !spool && !(flags & BO_APPEND) &&
-	    !(be->caps & BCAP_PWRITE))
-		flags |= BO_TRUNC;
-
-	f = calloc(1, sizeof(*f));
-	if (f == NULL)
-		return -ENOMEM;
-	pthread_mutex_init(&f->io, NULL);
-	f->flags = flags;
-	f->mode = exists && keep_mode ? keep_mode : mode & 07777;
-	if (flags & BO_WRITE) {
-		f->path = strdup(path);
-		if (f->path == NULL) {
-			fs_file_free(f);
-			return -ENOMEM;
-		}
-		if (known_size > 0 && !(flags & BO_TRUNC))
-			f->size = (off_t)known_size;
-	}
-	if (spool) {
-		/* O_TRUNC/O_CREAT: the server shows an empty file at once. */
-		if ((flags & BO_TRUNC) && be->ops->truncate != NULL) {
-			rc = be->ops->truncate(be, path, 0);
-			if (rc == 0 && !exists && be->ops->chmod != NULL &&
-			    f->mode != 0)
-				be->ops->chmod(be, path, f->mode);
-			if (rc < 0) {
-				fs_file_free(f);
-				return rc;
-			}
-			known_size = 0;
-		}
-		rc = spool_open(be, path,
-		    (flags & BO_TRUNC) ? 0 : (uint64_t)known_size,
-		    exists ? keep_mode : f->mode, ctx->spool_dir, &f->sp);
-	} else {
-		rc =
-		    be->ops->open(be, path, flags, f->mode, known_size, &f->bf);
-		/*
-		 * A file this stream creates gets its mode once the upload
-		 * is done, like any chmod made while it is open (the backend
-		 * cannot apply it sooner unless BCAP_CREATE_MODE).
-		 */
-		if (rc == 0 && (flags & BO_WRITE) && !exists &&
-		    !(be->caps & BCAP_CREATE_MODE) && f->mode != 0) {
-			f->pend_mode = f->mode;
-			f->pend_mode_set = true;
-		}
-	}
-	if (rc < 0) {
-		fs_file_free(f);
-		return rc;
-	}
-	/*
-	 * Without a known size the kernel would clip reads at the i_size it
-	 * has (0): read around the page cache until the backend says EOF.
-	 */
-	if ((flags & BO_READ) && known_size < 0)
-		fi->direct_io = 1;
-	/* Our own writes change the file: never trust its old pages. */
-	if (flags & BO_WRITE)
-		fi->keep_cache = 0;
-	if (flags & BO_WRITE) {
-		f->uploading = !spool; /* a stream's STOR starts at open */
-		fs_writer_add(ctx, f);
-	}
-	fi->fh = (uint64_t)(uintptr_t)f;
-	return 0;
-}
-
-static int
-fs_open(const char *path, struct fuse_file_info *fi)
-{
-	return fs_open_common(path, fs_open_flags(fi->flags), 0644, fi);
-}
-
-static int
-fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	/* O_TRUNC too: a created file starts empty even if it existed. */
-	return fs_open_common(path,
-	    fs_open_flags(fi->flags) | BO_WRITE | BO_CREATE | BO_TRUNC, mode,
-	    fi);
-}
-
-/* One write on a stream or a spool; f->io held. */
-static ssize_t
-fs_write_locked(struct fs_ctx *ctx, struct fs_file *f, const char *buf,
-    size_t size, off_t off)
-{
-	struct backend *be = ctx->be;
-	ssize_t n;
-	int rc;
-
-	if (f->werr < 0)
-		return f->werr;
-	if (f->sp == NULL) {
-		n = be->ops->write(be, f->bf, buf, size, off);
-		if (n != -ESPIPE || (be->caps & BCAP_PWRITE))
-			return n;
-		rc = fs_to_spool(ctx, f);
-		if (rc < 0)
-			return rc;
-	}
-	if (f->flags & BO_APPEND) /* O_APPEND: always at the end */
-		off = (off_t)spool_size(f->sp);
-	return spool_write(f->sp, buf, size, off);
-}
-
-static int
-fs_write(const char *path, const char *buf, size_t size, off_t off,
-    struct fuse_file_info *fi)
-{
-	struct fs_ctx *ctx = fs_ctx();
-	struct fs_file *f = fs_file_of(fi);
-	size_t done = 0;
-	ssize_t n;
-
-	if (!(f->flags & BO_WRITE))
-		return -EBADF;
-	if (size > INT_MAX)
-		size = INT_MAX;
-	pthread_mutex_lock(&f->io);
-	/* A write on a stream (re)starts its upload: see fs_writers_note. */
-	if (f->sp == NULL && f->bf != NULL)
-		fs_set_uploading(ctx, f, true);
-	while (done < size) {
-		n = fs_write_locked(
-		    ctx, f, buf + done, size - done, off + (off_t)done);
-		if (n < 0) {
-			if (done > 0)
-				break;
-			pthread_mutex_unlock(&f->io);
-			return (int)n;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	pthread_mutex_lock(&ctx->lock);
-	if (f->sp != NULL)
-		f->size = (off_t)spool_size(f->sp);
-	else if (off + (off_t)done > f->size)
-		f->size = off + (off_t)done;
-	if (done > 0)
-		f->written = true;
-	pthread_mutex_unlock(&ctx->lock);
-	pthread_mutex_unlock(&f->io);
-	return done > 0 || size == 0 ? (int)done : -EIO;
-}
-
-/* The server must have every byte when this returns 0.  f->io held. */
-static int
-fs_file_flush(struct fs_ctx *ctx, struct fs_file *f)
-{
-	struct backend *be = ctx->be;
-
-	if (!(f->flags & BO_WRITE))
-		return 0;
-	if (f->werr < 0)
-		return f->werr;
-	if (f->sp != NULL)
-		return spool_flush(f->sp);
-	if (f->bf == NULL || be->ops->flush == NULL)
-		return 0;
-	return be->ops->flush(be, f->bf);
-}
-
-/* close(2) reports this. */
-static int
-fs_flush(const char *path, struct fuse_file_info *fi)
-{
-	struct fs_ctx *ctx = fs_ctx();
-	struct fs_file *f = fs_file_of(fi);
-	int rc;
-
-	if (!(f->flags & BO_WRITE))
-		return 0;
-	pthread_mutex_lock(&f->io);
-	rc = fs_file_flush(ctx, f);
+	rc = be->ops->set_mtime(be, path, &mtime);
 	if (rc == 0)
-		fs_set_uploading(ctx, f, false);
-	pthread_mutex_unlock(&f->io);
-	/*
-	 * close(2) returns before FUSE's release arrives: what was set on
-	 * the open file must be back on the server by now, not later - once
-	 * the upload is done (1: a STOR that has carried nothing stays open
-	 * until the release, which applies them after it).
-	 */
-	if (rc == 0)
-		fs_apply_pending(ctx, f, path);
-	return rc > 0 ? 0 : rc;
-}
-
-static int
-fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
-{
-	return fs_flush(path, fi);
-}
-
-static int
-fs_release(const char *path, struct fuse_file_info *fi)
-{
-	struct fs_ctx *ctx = fs_ctx();
-	struct fs_file *f = fs_file_of(fi);
-	int rc = 0;
-
-	/*
-	 * A writer stays in the list until its last upload is done and what
-	 * was noted meanwhile is re-applied: a chmod arriving during the
-	 * release is then noted (and re-applied here) or comes after it.
-	 */
-	pthread_mutex_lock(&f->io);
-	if (f->sp != NULL)
-		rc = spool_close(f->sp);
-	else if (f->bf != NULL)
-		rc = ctx->be->ops->release(ctx->be, f->bf);
-	f->sp = NULL;
-	f->bf = NULL; /* a writers_sync waiting for f->io finds nothing */
-	if (f->flags & BO_WRITE)
-		fs_set_uploading(ctx, f, false);
-	pthread_mutex_unlock(&f->io);
-	if (rc < 0)
-		log_warn("%s: closing: %s", path, strerror(-rc));
-	if (rc == 0 && (f->flags & BO_WRITE))
-		fs_apply_pending(ctx, f, path);
-	if (f->flags & BO_WRITE)
-		fs_writer_remove(ctx, f);
-	fs_file_free(f);
+		fs_files_mtime_set(fs_ctx(), path, &mtime);
 	return rc;
 }
 
@@ -1180,6 +581,8 @@ fs_statfs(const char *path, struct statvfs *st)
 	struct backend *be = fs_be();
 	int rc = -ENOSYS;
 
+	if (path == NULL || fs_is_hidden_name(path))
+		path = "/";
 	if (be->ops->statfs != NULL)
 		rc = be->ops->statfs(be, path, st);
 	if (rc == -ENOSYS) {
@@ -1189,8 +592,17 @@ fs_statfs(const char *path, struct statvfs *st)
 	return rc;
 }
 
+/* Unmount: removals still pending are done while the backend lives. */
+static void
+fs_destroy(void *private_data)
+{
+	fs_settler_stop(private_data);
+	fs_hides_settle(private_data);
+}
+
 static const struct fuse_operations fs_ops = {
 	.init = fs_init,
+	.destroy = fs_destroy,
 	.getattr = fs_getattr,
 	.readlink = fs_readlink,
 	.opendir = fs_opendir,

@@ -181,13 +181,17 @@ fs_read(const char *path, char *buf, size_t size, off_t off,
 		return -EBADF;
 	if (size > INT_MAX)
 		size = INT_MAX;
-	log_trace("%s: %zu bytes at %jd", path, size, (intmax_t)off);
-	if (f->sp != NULL) {
+	log_trace("%s: %zu bytes at %jd", path ? path : "(unlinked)", size,
+	    (intmax_t)off);
+	if (f->flags & BO_WRITE) {
+		/* read-write handles are spools; detached, the spool stays */
 		pthread_mutex_lock(&f->io);
-		n = spool_read(f->sp, buf, size, off);
+		n = f->sp != NULL ? spool_read(f->sp, buf, size, off) : -EIO;
 		pthread_mutex_unlock(&f->io);
 		return (int)n;
 	}
+	if (fs_file_detached(fs_ctx(), f))
+		return -EIO; /* the name now leads to another file, or none */
 	while (done < size) {
 		n = be->ops->read(
 		    be, f->bf, buf + done, size - done, off + (off_t)done);
@@ -273,6 +277,7 @@ fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
 		fs_pipe_drain(p);
 		if (f->bf != NULL &&
 		    (f->flags & (BO_READ | BO_WRITE)) == BO_READ &&
+		    !fs_file_detached(ctx, f) &&
 		    atomic_load(&f->pipe_misses) < FS_PIPE_MISSES)
 			piped = ctx->be->ops->read_pipe(
 			    ctx->be, f->bf, p->wr, size, off);

@@ -214,6 +214,7 @@ static const struct backend_ops ftp_ops = {
 	.write = ftp_be_write,
 	.flush = ftp_be_flush,
 	.release = ftp_be_release,
+	.abandon = ftp_be_abandon,
 	.mkdir = ftp_be_mkdir,
 	.rmdir = ftp_be_rmdir,
 	.unlink = ftp_be_unlink,

@@ -22,6 +22,7 @@
 #include "ftp_list.h"
 #include "ftp_parse.h"
 #include "log.h"
+#include "write_plan.h"
 
 /* Read window: bytes kept behind the stream for out-of-order reads. */
 #define WIN_CAP (8u << 20)
@@ -49,6 +50,11 @@ struct backend_file {
 	struct ftp_conn *wconn; /* held for the upload in progress */
 	uint64_t wpos; /* bytes the server has or is receiving */
 	bool wstarted; /* a STOR has created the file */
+	bool append; /* BO_APPEND: every transfer is an APPE */
+	bool created; /* BO_NEW: our STOR creates the file */
+	bool xfer_appe; /* the transfer in progress is an APPE */
+	bool have_before; /* before: the size measured before that APPE */
+	uint64_t before;
 	uint64_t xfer_start; /* wpos when the transfer in progress began */
 	int werr; /* sticky upload failure (-errno) */
 };
@@ -389,31 +395,54 @@ ftp_be_read_pipe(struct backend *b, struct backend_file *f, int pipe_wr,
 
 /* ---- writes ----------------------------------------------------------- */
 
-/* Start STOR (wpos 0) or APPE (continuing) on a pooled connection. */
+/*
+ * Start STOR (a new stream at wpos 0) or APPE (an append handle, or a
+ * stream going on after a flush) on a pooled connection.  Before an APPE
+ * the file's size is measured on the same connection: the check after it
+ * compares against that, never against what we believed the size was.
+ */
 static int
 upload_start(struct backend_file *f)
 {
 	struct ftp_be *fb = f->fb;
 	struct ftp_conn *c;
 	struct ftp_reply ref;
-	const char *verb = f->wpos == 0 ? "STOR" : "APPE";
+	bool appe = f->append || f->wpos > 0;
+	const char *verb = appe ? "APPE" : "STOR";
 	int rc;
 
+	if (appe && f->append && atomic_load(&fb->appe_refused))
+		return -ESPIPE;
 	rc = pool_checkout(fb->pool, (void **)&c);
 	if (rc < 0)
 		return rc;
+	f->have_before = false;
+	if (appe && (fb->srv.feat & FTP_FEAT_SIZE)) {
+		rc = ftp_size_abs(c, f->path, &f->before);
+		if (rc == -ENOENT) {
+			f->before = 0; /* APPE creates it */
+			rc = 0;
+		}
+		f->have_before = rc == 0;
+		if (c->broken) {
+			pool_checkin(fb->pool, c, false);
+			return -EIO;
+		}
+	}
 	rc = ftp_xfer_open(c, verb, f->path, -1, true, &ref);
-	if (rc == -EREMOTEIO && f->wpos > 0 && ref.code != 421 &&
+	if (rc == -EREMOTEIO && appe && ref.code != 421 &&
 	    ftp_errno(&ref, OP_WRITE) != -EACCES) {
 		/*
 		 * APPE refused by configuration (ProFTPD without
 		 * AllowStoreRestart: "451 Append/Restart not permitted"), not
 		 * for lack of permission: the file is intact; let fs.c go on
-		 * with a local copy instead.
+		 * with a local copy instead, now and for later appends.
 		 */
-		log_info("%s: server refuses APPE (%d %s); spooling instead",
+		log_info("%s: server refuses APPE (%d %s); appending through "
+		         "a local copy instead",
 		    f->path, ref.code, ftp_reply_last_line(&ref));
 		ftp_reply_free(&ref);
+		atomic_store(&fb->appe_refused, true);
 		rc = -ESPIPE;
 	} else if (rc == -EREMOTEIO) {
 		rc = ftp_clarify(fb, c, &ref, verb, f->path);
@@ -426,28 +455,83 @@ upload_start(struct backend_file *f)
 	f->wconn = c;
 	f->wstarted = true;
 	f->xfer_start = f->wpos;
+	f->xfer_appe = appe;
 	return 0;
 }
 
-/* After a failed upload the server holds a partial file (at most sent
- * bytes): remove it, now or once the server answers again. */
-static void
-upload_discard(struct backend_file *f, struct ftp_conn *c, uint64_t sent)
+/*
+ * The transfer in progress ended (transfer_ok: with a 2xx and every byte
+ * sent) on connection c: measure what the server has and judge it by
+ * upload_verdict().  Removes the file only when the verdict says it is
+ * our own partial copy; when c is broken, that question waits for the
+ * server to answer again (ftp_orphan.c), for files we created only.
+ */
+static int
+upload_judge(struct backend_file *f, struct ftp_conn **cp, bool transfer_ok)
 {
-	struct ftp_conn *other = NULL;
+	struct ftp_be *fb = f->fb;
+	struct ftp_conn *c = *cp;
+	struct upload_facts uf = {
+		.transfer_ok = transfer_ok,
+		.created = f->created && !f->xfer_appe,
+		.append = f->xfer_appe,
+		.have_before = f->have_before,
+		.before = f->before,
+		.sent = f->wpos - f->xfer_start,
+	};
+	enum upload_result v;
 	int code;
 
-	/* The upload's own connection may be what died: use a fresh one. */
-	if (c->broken && pool_checkout(f->fb->pool, (void **)&other) == 0)
-		c = other;
-	if (c->broken || ftp_cmd_code(c, &code, "DELE", f->path) < 0)
-		ftp_orphan_add(f->fb, f->path, sent);
-	else
-		log_err("upload of %s failed; partial copy on the server %s",
-		    f->path,
-		    ftp_reply_is_ok(code) ? "deleted" : "could not be deleted");
-	if (other != NULL)
-		pool_checkin(f->fb->pool, other, !other->broken);
+	if (c->broken && !transfer_ok && uf.created) {
+		/*
+		 * The upload's connection died, with our partial file under
+		 * the real name: ask on a new one - never holding two, which
+		 * a one-connection server or a full pool would never give -
+		 * or, with the server gone, once it answers again.
+		 */
+		pool_checkin(fb->pool, c, false);
+		*cp = c = NULL;
+		if (pool_checkout(fb->pool, (void **)&c) < 0) {
+			ftp_orphan_add(fb, f->path, uf.sent);
+			return -EIO;
+		}
+		*cp = c;
+	}
+	if (!c->broken && (fb->srv.feat & FTP_FEAT_SIZE) &&
+	    ftp_size_abs(c, f->path, &uf.after) == 0)
+		uf.have_after = true;
+	if (c->broken && !transfer_ok && uf.created) {
+		ftp_orphan_add(fb, f->path, uf.sent);
+		return -EIO;
+	}
+	v = upload_verdict(&uf);
+	switch (v) {
+	case UV_OK:
+	case UV_OK_UNVERIFIED:
+		return 0;
+	case UV_OK_FOREIGN:
+		log_warn("upload of %s: the server has %" PRIu64 " bytes where "
+		         "we expected %" PRIu64 ": another client wrote it too",
+		    f->path, uf.after, (uf.append ? uf.before : 0) + uf.sent);
+		return 0;
+	case UV_FAIL_KEEP:
+		log_err("upload of %s failed (%s; %" PRIu64 " bytes sent, "
+		        "server has %s%" PRIu64 ")",
+		    f->path, upload_result_name(v), uf.sent,
+		    uf.have_after ? "" : "unknown ", uf.after);
+		return -EIO;
+	case UV_FAIL_DISCARD:
+		if (ftp_cmd_code(c, &code, "DELE", f->path) < 0 ||
+		    !ftp_reply_is_ok(code))
+			log_err("upload of %s failed; its partial copy could "
+			        "not be removed",
+			    f->path);
+		else
+			log_err("upload of %s failed; %s", f->path,
+			    upload_result_name(v));
+		return -EIO;
+	}
+	return -EIO;
 }
 
 /* End the transfer in progress and check the server has every byte. */
@@ -457,8 +541,7 @@ upload_finish(struct backend_file *f)
 	struct ftp_be *fb = f->fb;
 	struct ftp_conn *c = f->wconn;
 	struct ftp_reply ref;
-	uint64_t size;
-	int rc;
+	int rc, err;
 
 	if (c == NULL)
 		return f->werr;
@@ -472,20 +555,16 @@ upload_finish(struct backend_file *f)
 		    ftp_reply_last_line(&ref));
 		ftp_reply_free(&ref);
 	}
-	if (rc == 0 && (fb->srv.feat & FTP_FEAT_SIZE) &&
-	    ftp_size_abs(c, f->path, &size) == 0 && size != f->wpos) {
-		log_err("upload of %s: server has %" PRIu64 " bytes, "
-		        "sent %" PRIu64,
-		    f->path, size, f->wpos);
-		rc = -EIO;
-	}
+	err = upload_judge(f, &c, rc == 0);
+	if (rc == 0)
+		rc = err;
 	if (rc < 0) {
 		if (rc != -ENOSPC && rc != -EDQUOT)
 			rc = -EIO;
 		f->werr = rc;
-		upload_discard(f, c, f->wpos);
 	}
-	pool_checkin(fb->pool, c, !c->broken);
+	if (c != NULL)
+		pool_checkin(fb->pool, c, !c->broken);
 	return rc;
 }
 
@@ -503,7 +582,8 @@ ftp_be_write(struct backend *b, struct backend_file *f, const char *buf,
 		rc = f->werr;
 		goto out;
 	}
-	if (off < 0 || (uint64_t)off != f->wpos) {
+	/* An append goes to the end, wherever the caller thinks that is. */
+	if (!f->append && (off < 0 || (uint64_t)off != f->wpos)) {
 		rc = -ESPIPE;
 		goto out;
 	}
@@ -520,8 +600,10 @@ ftp_be_write(struct backend *b, struct backend_file *f, const char *buf,
 		f->werr = -EIO;
 		f->wconn = NULL;
 		ftp_xfer_abort(c);
-		upload_discard(f, c, f->wpos + size);
-		pool_checkin(f->fb->pool, c, !c->broken);
+		f->wpos += size; /* at most this much may have arrived */
+		upload_judge(f, &c, false);
+		if (c != NULL)
+			pool_checkin(f->fb->pool, c, !c->broken);
 		rc = -EIO;
 		goto out;
 	}
@@ -581,8 +663,9 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	(void)mode; /* STOR cannot carry it: fs.c chmods after the upload */
 	if ((flags & BO_WRITE) && !(flags & (BO_TRUNC | BO_APPEND)))
 		return -ESPIPE; /* in-place writes: fs.c spools them */
-	if ((flags & BO_APPEND) && known_size < 0)
-		return -ESPIPE;
+	if ((flags & BO_WRITE) && (flags & BO_APPEND) && !(flags & BO_TRUNC) &&
+	    atomic_load(&fb->appe_refused))
+		return -ESPIPE; /* appends through a local copy */
 	rc = ftp_server_path(&fb->srv, path, abs, sizeof(abs));
 	if (rc < 0)
 		return rc;
@@ -599,15 +682,19 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	f->size = known_size;
 	if (flags & BO_WRITE) {
 		f->writer = true;
+		f->created = (flags & BO_NEW) != 0;
 		ftp_orphan_forget(fb, abs);
-		if (flags & BO_APPEND) {
-			f->wpos = (uint64_t)known_size;
-			f->wstarted = true; /* the file exists already */
+		if ((flags & BO_APPEND) && !(flags & BO_TRUNC)) {
+			f->append = true;
+			/* a missing file: created at close even if empty */
+			f->wstarted = !(flags & BO_NEW);
 		} else {
 			/* STOR now: the file exists (empty) once open returns
 			 */
 			rc = upload_start(f);
 			if (rc < 0) {
+				/* refused: no second STOR from the release */
+				f->werr = rc;
 				ftp_be_release(b, f);
 				return rc;
 			}
@@ -632,4 +719,25 @@ ftp_be_release(struct backend *b, struct backend_file *f)
 	free(f->path);
 	free(f);
 	return rc;
+}
+
+void
+ftp_be_abandon(struct backend *b, struct backend_file *f)
+{
+	struct ftp_conn *c;
+
+	(void)b;
+	pthread_mutex_lock(&f->lock);
+	c = f->wconn;
+	f->wconn = NULL;
+	if (c != NULL) {
+		ftp_xfer_abort(c);
+		pool_checkin(f->fb->pool, c, !c->broken);
+	}
+	stream_stop(f);
+	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_destroy(&f->lock);
+	free(f->win);
+	free(f->path);
+	free(f);
 }

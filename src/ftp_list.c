@@ -375,6 +375,18 @@ mlsd_line(const char *line, size_t len, struct ftp_list_entry *out)
 	return LP_ENTRY;
 }
 
+bool
+ftp_mlst_may_hide_link(const struct backend_attr *a)
+{
+	mode_t type = a->mode & S_IFMT;
+
+	if ((a->valid & (BA_MODE_TYPE | BA_MODE_PERM)) !=
+	    (BA_MODE_TYPE | BA_MODE_PERM))
+		return false;
+	return (type == S_IFREG || type == S_IFDIR) &&
+	    (a->mode & 07777) == 0777;
+}
+
 /* ---- Unix LIST -------------------------------------------------------- */
 
 struct tok {

@@ -160,6 +160,64 @@ stat_probe(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 	return rc;
 }
 
+/*
+ * A stat must agree with the listing of the folder (issue 8).  ProFTPD's
+ * MLST types a symlink by its target ("type=file", the link's size and
+ * UNIX.mode=0777) where its MLSD says "type=OS.unix=symlink": when *out
+ * may be such an answer (ftp_mlst_may_hide_link), the listing of the
+ * parent decides, and *out becomes that entry (-ENOENT when it is not
+ * listed).  A server whose MLST typed a link once is trusted from then on.
+ * When the listing cannot be had, the MLST facts stand.
+ */
+static int
+stat_check_link(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
+    struct backend_attr *out)
+{
+	struct backend_dirlist l = { 0 };
+	const struct backend_dirent *e;
+	char parent[FTP_PATH_MAX];
+	const char *name;
+	bool trust, first = false;
+	int rc;
+
+	pthread_mutex_lock(&fb->srv.lock);
+	if ((out->valid & BA_MODE_TYPE) && S_ISLNK(out->mode))
+		fb->srv.mlst_marks_links = true;
+	trust = fb->srv.mlst_marks_links;
+	pthread_mutex_unlock(&fb->srv.lock);
+	if (trust || !ftp_mlst_may_hide_link(out) ||
+	    backend_path_split(abs, parent, sizeof(parent), &name) < 0)
+		return 0;
+	rc = ftp_list_abs(fb, c, parent, false, &l);
+	if (rc < 0) {
+		log_debug("MLST %s: mode 0777, maybe a symlink, but %s is not "
+		          "listable (%s): MLST facts kept",
+		    abs, parent, strerror(-rc));
+		backend_dirlist_free(&l);
+		return ftp_is_conn_error(rc) ? rc : 0;
+	}
+	e = backend_dirlist_find(&l, name);
+	if (e == NULL) {
+		log_debug("MLST %s: found, but not in the listing of %s", abs,
+		    parent);
+		rc = -ENOENT;
+	} else {
+		if ((e->attr.valid & BA_MODE_TYPE) && S_ISLNK(e->attr.mode)) {
+			pthread_mutex_lock(&fb->srv.lock);
+			first = !fb->srv.mlst_hides_links;
+			fb->srv.mlst_hides_links = true;
+			pthread_mutex_unlock(&fb->srv.lock);
+		}
+		if (first)
+			log_info("server's MLST types symlinks by their target "
+			         "(%s); their attributes come from listings",
+			    abs);
+		*out = e->attr;
+	}
+	backend_dirlist_free(&l);
+	return rc;
+}
+
 int
 ftp_stat_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
     struct backend_attr *out)
@@ -172,6 +230,8 @@ ftp_stat_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 	pthread_mutex_unlock(&fb->srv.lock);
 	if (mlst) {
 		rc = stat_mlst(fb, c, abs, out, NULL, 0);
+		if (rc == 0)
+			rc = stat_check_link(fb, c, abs, out);
 		if (rc != -ENOSYS)
 			return rc;
 	}

@@ -29,6 +29,12 @@ struct spool {
 	mode_t mode;
 	bool dirty;
 	bool keep; /* an upload failed: keep the local file */
+	bool detached; /* no name on the server any more: never upload */
+	bool refused; /* uploads refused (spool_refuse): keep the copy */
+	bool has_base; /* base_*: the server's file as the copy began */
+	bool base_has_mtime;
+	uint64_t base_size;
+	struct timespec base_mtime;
 };
 
 static atomic_uint spool_seq;
@@ -123,6 +129,8 @@ fetch_block(struct spool *s, size_t b)
 
 	if (is_fetched(s, b))
 		return 0;
+	if (s->detached)
+		return -EIO; /* what was not fetched is gone with the name */
 	end = off + SPOOL_BLOCK;
 	if (end > s->remote_size)
 		end = s->remote_size;
@@ -314,6 +322,87 @@ upload_body(struct spool *s, struct backend_file *w)
 	return rc;
 }
 
+/*
+ * Has the server's file changed since the copy began?  Asked of the
+ * backend itself, past the cache: another client may have written it.
+ * A file that is gone is a change too (the copy would bring it back).
+ */
+static int
+check_base(struct spool *s)
+{
+	struct backend_attr a;
+	int rc;
+
+	if (!s->has_base)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	if (s->be->ops->stat_now != NULL)
+		rc = s->be->ops->stat_now(s->be, s->path, &a);
+	else
+		rc = s->be->ops->stat(s->be, s->path, &a);
+	if (rc == -ENOENT && s->base_size == 0 && !s->base_has_mtime)
+		return 0; /* created empty by us and not there yet */
+	if (rc < 0) {
+		log_err("%s: cannot tell whether it changed on the server "
+		        "(%s); not overwriting it",
+		    s->path, strerror(-rc));
+		return -EIO;
+	}
+	if ((a.valid & BA_SIZE) && a.size != s->base_size) {
+		log_err("%s changed on the server since it was opened (%" PRIu64
+		        " bytes, was %" PRIu64 "); not overwriting it",
+		    s->path, a.size, s->base_size);
+		return -EIO;
+	}
+	if (s->base_has_mtime && (a.valid & BA_MTIME) &&
+	    a.mtime.tv_sec != s->base_mtime.tv_sec) {
+		log_err("%s changed on the server since it was opened (its "
+		        "time moved by %lld s); not overwriting it",
+		    s->path,
+		    (long long)(a.mtime.tv_sec - s->base_mtime.tv_sec));
+		return -EIO;
+	}
+	return 0;
+}
+
+void
+spool_set_base(
+    struct spool *s, uint64_t size, bool have_mtime, struct timespec mtime)
+{
+	s->has_base = true;
+	s->base_size = size;
+	s->base_has_mtime = have_mtime;
+	s->base_mtime = mtime;
+}
+
+void
+spool_base_mtime(struct spool *s, struct timespec mtime)
+{
+	if (s->has_base && s->base_has_mtime)
+		s->base_mtime = mtime;
+}
+
+void
+spool_detach(struct spool *s)
+{
+	s->detached = true;
+	if (s->reader != NULL) {
+		s->be->ops->release(s->be, s->reader);
+		s->reader = NULL;
+	}
+}
+
+int
+spool_refuse(struct spool *s, const char *why)
+{
+	if (!s->refused && s->dirty)
+		log_err("%s: %s; not uploading it, its data is kept in %s",
+		    s->path, why, s->local);
+	s->refused = true;
+	s->keep = s->dirty;
+	return -EIO;
+}
+
 /* ".NAME.ftpfs-XXXXXX" beside path. */
 static int
 temp_name(const char *path, char *out, size_t size)
@@ -338,7 +427,9 @@ spool_flush(struct spool *s)
 	bool in_place = false;
 	int rc, rc2;
 
-	if (!s->dirty)
+	if (s->refused)
+		return -EIO;
+	if (!s->dirty || s->detached)
 		return 0;
 	if (ops->write == NULL || ops->rename == NULL)
 		return -EROFS;
@@ -366,6 +457,11 @@ spool_flush(struct spool *s)
 		         "in place",
 		    s->path);
 		in_place = true;
+		rc = check_base(s);
+		if (rc < 0) {
+			s->refused = true;
+			goto fail;
+		}
 		rc = ops->open(s->be, s->path, BO_WRITE | BO_TRUNC, 0, 0, &w);
 	}
 	if (rc < 0)
@@ -379,19 +475,32 @@ spool_flush(struct spool *s)
 			ops->unlink(s->be, tmp);
 		goto fail;
 	}
+	/* As late as FTP allows: just before the new content replaces it. */
+	if (!in_place && (rc = check_base(s)) < 0) {
+		ops->unlink(s->be, tmp);
+		s->refused = true;
+		goto fail;
+	}
 	if (!in_place) {
+		/*
+		 * The new content takes the mode the file had (in place, it
+		 * keeps it) before it gets the file's name: a 0600 file is
+		 * never readable by others under its name for a moment.
+		 */
+		if (s->mode != 0 && ops->chmod != NULL)
+			ops->chmod(s->be, tmp, s->mode & 07777);
 		rc = ops->rename(s->be, tmp, s->path, 0);
 		if (rc < 0) {
 			ops->unlink(s->be, tmp);
 			goto fail;
 		}
 	}
-	/* A replaced file takes the mode it had (in place, it kept it). */
-	if (!in_place && s->mode != 0 && ops->chmod != NULL)
-		ops->chmod(s->be, s->path, s->mode & 07777);
 	s->dirty = false;
 	s->keep = false;
-	/* The server now has exactly the local copy. */
+	/* The server now has exactly the local copy (its time: unknown). */
+	s->has_base = true;
+	s->base_size = s->size;
+	s->base_has_mtime = false;
 	s->remote_size = s->size;
 	free(s->fetched);
 	s->nblocks = 0;

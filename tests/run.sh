@@ -9,8 +9,9 @@
 # an ASan+UBSan build (build-asan/) and the libFuzzer targets (build-fuzz/),
 # runs the unit tests, each fuzz target for a while, and the integration
 # suites through real FUSE mounts of four FTP servers on 127.0.0.1 (reads,
-# sessions, data channels, writes, write faults; plus the ASan binary on
-# the read and write suites against one server).  Ends with "N passed, N failed" and
+# sessions, data channels, writes, write faults, other writers on the same
+# files; plus the ASan binary on the read and write suites against one
+# server).  Ends with "N passed, N failed" and
 # exits non-zero on any failure.  Needs no terminal (CI=true is fine).
 #
 # Logs of every step, and fuzzer crash inputs (build-logs/fuzz_*-crash-*; rerun
@@ -23,7 +24,7 @@
 #                            them (test_read, test_write: after SERVERS;
 #                            test_sftp: only these)
 #   ASAN_SERVERS=vsftpd      servers the ASan binary is run against ("" skips)
-#   INTEGRATION_SUITES="test_read test_session test_datachan test_write test_faults"
+#   INTEGRATION_SUITES="test_read test_session test_datachan test_write test_faults test_shared test_sftp"
 #                            suites of tests/integration/ to run
 #   ASAN_SUITES="test_read test_write"   of those, run with the ASan binary
 #   SKIP_DEPS=1              do not call tests/deps.sh
@@ -41,7 +42,7 @@ SFTP_SERVERS=${SFTP_SERVERS-sshd proftpd_sftp}
 ASAN_SERVERS=${ASAN_SERVERS-vsftpd}
 # Suites in tests/integration/ (NAME.sh; each takes FTPFS and SERVERS and
 # ends with "N passed, N failed").
-INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_session test_datachan test_write test_faults test_sftp}
+INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_session test_datachan test_write test_faults test_shared test_sftp}
 # Suites run again with the ASan+UBSan binary on $ASAN_SERVERS.
 ASAN_SUITES=${ASAN_SUITES:-test_read test_write}
 logs=$repo/build-logs

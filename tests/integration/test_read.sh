@@ -243,6 +243,13 @@ suite_server() {
 	fi
 
 	# ---------------------------------------------------------------
+	# Mount 3b: symlinks read by path before their folder is listed.
+	if mount_ok "$P mount again (links by path before any listing)" "$url"; then
+		suite_links_by_path
+		umount_ok "$P unmount (links by path)"
+	fi
+
+	# ---------------------------------------------------------------
 	# Mount 4: -d protocol trace; the password must never appear in it.
 	# (SFTP: with the password login of mount 3.)
 	local trace=$SRV_TMP/$cur-trace.log durl=$url
@@ -695,6 +702,53 @@ suite_links() {
 }
 
 # --- server-independent failures -------------------------------------------------
+
+# Issue 8: on a fresh mount, what a stat of a link's own path reports (MLST
+# on the servers that have it) must be what the listing of its folder shows
+# later: the same type and size, readlink giving the target, and ls -la
+# without "l?????????" (the kernel answers EIO when the type of a name
+# changes).  ProFTPD's MLST types a link by its target, its MLSD does not.
+suite_links_by_path() {
+	local P="[$cur]" l tgt before after out rc
+	local -A seen=()
+
+	for l in link-to-file link-to-dir dangling; do
+		tgt=$(readlink "$DATA/$l")
+		before=$(t stat -c '%F %s' -- "$MNT/$l" 2>/dev/null) || before=missing
+		seen[$l]=$before
+		case $before in
+		'symbolic link'*)
+			check_eq "$P $l by path: readlink before any listing" \
+				"$tgt" "$(t readlink -- "$MNT/$l" 2>&1)" ;;
+		esac
+		if [ "$l" = link-to-file ] && [ "$before" != missing ]; then
+			check_eq "$P $l by path: content before any listing" \
+				"$(cat "$DATA/plain.txt")" "$(t cat -- "$MNT/$l" 2>&1)"
+		fi
+	done
+	rc=0
+	out=$(t ls -la -- "$MNT" 2>&1) || rc=$?
+	if [ "$rc" -eq 0 ] && ! grep -qE '^.\?{9}' <<<"$out"; then
+		ok "$P ls -la after stat by path: no '?' entries, exit 0"
+	else
+		not_ok "$P ls -la after stat by path: no '?' entries, exit 0" \
+			"exit $rc" "$(grep -E '^.\?{9}|cannot|error' <<<"$out")"
+	fi
+	# What the listing showed of each name, in stat's words.
+	for l in link-to-file link-to-dir dangling; do
+		after=$(awk -v n="$l" '{
+			for (i = 2; i <= NF; i++) if ($i == n) break
+			if (i > NF) next
+			t = substr($1, 1, 1)
+			t = t == "l" ? "symbolic link" : t == "d" ? "directory" : \
+			    t == "-" ? "regular file" : t
+			print t, ($1 ~ /\?/ ? "?" : $5)
+		}' <<<"$out")
+		check_eq "$P $l: stat by path before listing = ls -la (type, size)" \
+			"${seen[$l]}" "${after:-missing}"
+	done
+	note "[$cur] links by path: link-to-file=${seen[link-to-file]} link-to-dir=${seen[link-to-dir]} dangling=${seen[dangling]}"
+}
 
 suite_general() {
 	cur=general

@@ -43,6 +43,9 @@ SRV_REPO=$(cd "$SRV_LIB_DIR/../.." && pwd)
 SRV_ROOT=${FTPFS_SERVERS_DIR:-$SRV_REPO/tests/.servers}/root
 SRV_USER=ftpfs-test
 SRV_PY=/usr/bin/python3   # Debian's, which has pyftpdlib (not a pyenv one)
+# The suites' helpers run python3 thousands of times: Debian's, directly,
+# not through a version manager's shim (pyenv's costs ~0.1 s of CPU each).
+case $(command -v python3 2>/dev/null) in /usr/bin/python3) ;; *) PATH=/usr/bin:$PATH ;; esac
 SRV_PASSFILE=/var/lib/ftpfs-test/password
 # shellcheck disable=SC2034 # used by the scripts that source this file
 SRV_ALL="vsftpd proftpd pureftpd pyftpdlib"

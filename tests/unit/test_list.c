@@ -794,6 +794,65 @@ test_mlsd_types(void **state)
 	assert_name(&e, "/a/b");
 }
 
+/*
+ * MLST answers that may describe a symlink's target (issue 8), as the
+ * servers sent them for "data/odd names/link-to-big -> big.bin" (100000
+ * bytes), "link-to-dir -> sub" and big.bin itself, after
+ * "OPTS MLST type;size;modify;perm;unix.mode;unix.uid;unix.gid;".
+ */
+static void
+test_mlst_hidden_link(void **state)
+{
+	static const struct {
+		const char *line; /* facts and name, no leading space */
+		mode_t type;
+		uint64_t size;
+		bool may_hide;
+	} cases[] = {
+		/* ProFTPD 1.3.8 MLST: the target's type, the link's size and
+		 * mode; its MLSD of the folder says OS.unix=symlink. */
+		{ "modify=20261202004929;perm=adfrw;size=7;type=file;"
+		  "UNIX.mode=0777; /data/odd names/link-to-big",
+		    S_IFREG, 7, true },
+		{ "modify=20261202004929;perm=adfrw;size=3;type=dir;"
+		  "UNIX.mode=0777; /data/odd names/link-to-dir",
+		    S_IFDIR, 3, true },
+		{ "modify=20261202004929;perm=adfrw;size=100000;type=file;"
+		  "UNIX.mode=0644; /data/odd names/big.bin",
+		    S_IFREG, 100000, false },
+		{ "modify=20261202004929;perm=flcdmpe;type=dir;"
+		  "UNIX.mode=0755; /data/odd names",
+		    S_IFDIR, 0, false },
+		{ "modify=20261202004929;perm=adfrw;size=7;"
+		  "type=OS.unix=symlink;UNIX.mode=0777; link-to-big",
+		    S_IFLNK, 7, false },
+		/* Pure-FTPd 1.0.50: MLST and MLSD both mark the link. */
+		{ "type=OS.unix=slink:;size=7;modify=20261202004929;"
+		  "UNIX.mode=0777;UNIX.uid=999;UNIX.gid=995;"
+		  "unique=fe00ga72137; /data/odd names/link-to-big",
+		    S_IFLNK, 7, false },
+		/* pyftpdlib: MLST and MLSD both follow the link. */
+		{ "modify=20261202004929;perm=radfwMT;size=100000;type=file;"
+		  "unix.gid=995;unix.mode=0o644;unix.uid=999; "
+		  "/data/odd names/link-to-big",
+		    S_IFREG, 100000, false },
+		/* No mode: nothing to go by (and nothing is checked). */
+		{ "type=file;size=7; /x", S_IFREG, 7, false },
+	};
+	struct ftp_list_entry e;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(mlsd(cases[i].line, &e), 1);
+		assert_int_equal(e.attr.mode & S_IFMT, cases[i].type);
+		if (cases[i].size > 0)
+			assert_int_equal(e.attr.size, cases[i].size);
+		if (ftp_mlst_may_hide_link(&e.attr) != cases[i].may_hide)
+			fail_msg("case %zu: %s", i, cases[i].line);
+	}
+}
+
 static void
 test_mlsd_modes(void **state)
 {
@@ -1511,6 +1570,7 @@ main(void)
 		cmocka_unit_test(test_mlsd_basic),
 		cmocka_unit_test(test_mlsd_perm),
 		cmocka_unit_test(test_mlsd_types),
+		cmocka_unit_test(test_mlst_hidden_link),
 		cmocka_unit_test(test_mlsd_modes),
 		cmocka_unit_test(test_mlsd_times),
 		cmocka_unit_test(test_mlsd_invalid),

@@ -26,11 +26,12 @@ struct mfile {
 	char *data;
 	size_t len;
 	mode_t mode;
+	struct timespec mtime;
 };
 
 struct mock {
 	struct mfile files[MAXF];
-	unsigned reads, read_bytes, opens_w, renames, chmods, unlinks;
+	unsigned reads, read_bytes, opens_w, renames, chmods, unlinks, stats;
 	bool fail_write; /* uploads fail after the first write */
 };
 
@@ -188,8 +189,26 @@ m_chmod(struct backend *b, const char *path, mode_t mode)
 	return 0;
 }
 
+static int
+m_stat(struct backend *b, const char *path, struct backend_attr *out)
+{
+	struct mfile *f = find(path);
+
+	(void)b;
+	M.stats++;
+	if (f == NULL)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->valid = BA_MODE_TYPE | BA_SIZE | BA_MTIME;
+	out->mode = S_IFREG | 0644;
+	out->size = f->len;
+	out->mtime = f->mtime;
+	return 0;
+}
+
 static const struct backend_ops mops = {
 	.name = "mock",
+	.stat = m_stat,
 	.open = m_open,
 	.read = m_read,
 	.write = m_write,
@@ -390,10 +409,157 @@ test_rename(void **state)
 	assert_memory_equal(find("/b")->data, "baaa", 4);
 }
 
+/*
+ * Another client rewrote the file after the copy began: the upload must
+ * not replace it; the flush fails and the local copy stays.
+ */
+static void
+test_base_changed_refused(void **state)
+{
+	struct timespec t0 = { 1000, 0 };
+	struct spool *s;
+	char local[512];
+
+	(void)state;
+	put("/d/b", "0123456789", 10)->mtime = t0;
+	assert_int_equal(spool_open(&BE, "/d/b", 10, 0, spooldir, &s), 0);
+	spool_set_base(s, 10, true, t0);
+	assert_int_equal(spool_write(s, "AB", 2, 3), 2);
+	put("/d/b", "other client's text", 19); /* size changed */
+	assert_int_equal(spool_flush(s), -EIO);
+	assert_memory_equal(find("/d/b")->data, "other client's text", 19);
+	assert_int_equal(M.renames, 0);
+	/* a second try refuses as well: no overwrite later either */
+	assert_int_equal(spool_flush(s), -EIO);
+	snprintf(local, sizeof(local), "%s", spool_local_path(s));
+	assert_int_equal(spool_close(s), -EIO);
+	assert_int_equal(access(local, F_OK), 0); /* kept for the user */
+	unlink(local);
+	/* the temporary upload is gone from the server */
+	for (int i = 0; i < MAXF; i++)
+		if (M.files[i].data != NULL)
+			assert_null(strstr(M.files[i].name, ".ftpfs-"));
+}
+
+/* Same size, newer time: a change too. */
+static void
+test_base_mtime_changed_refused(void **state)
+{
+	struct timespec t0 = { 1000, 0 }, t1 = { 1005, 0 };
+	struct spool *s;
+	char local[512];
+
+	(void)state;
+	put("/d/m", "0123456789", 10)->mtime = t0;
+	assert_int_equal(spool_open(&BE, "/d/m", 10, 0, spooldir, &s), 0);
+	spool_set_base(s, 10, true, t0);
+	assert_int_equal(spool_write(s, "Z", 1, 0), 1);
+	put("/d/m", "abcdefghij", 10)->mtime = t1;
+	assert_int_equal(spool_flush(s), -EIO);
+	assert_memory_equal(find("/d/m")->data, "abcdefghij", 10);
+	snprintf(local, sizeof(local), "%s", spool_local_path(s));
+	spool_close(s);
+	unlink(local);
+}
+
+/* Our own time change (utimens) is not someone else's write. */
+static void
+test_base_own_mtime(void **state)
+{
+	struct timespec t0 = { 1000, 0 }, t1 = { 2000, 0 };
+	struct spool *s;
+
+	(void)state;
+	put("/d/o", "0123456789", 10)->mtime = t0;
+	assert_int_equal(spool_open(&BE, "/d/o", 10, 0, spooldir, &s), 0);
+	spool_set_base(s, 10, true, t0);
+	assert_int_equal(spool_write(s, "Q", 1, 9), 1);
+	find("/d/o")->mtime = t1;
+	spool_base_mtime(s, t1);
+	assert_int_equal(spool_close(s), 0);
+	assert_memory_equal(find("/d/o")->data, "012345678Q", 10);
+}
+
+/* Unchanged: the upload goes ahead, and the next one checks against it. */
+static void
+test_base_unchanged(void **state)
+{
+	struct timespec t0 = { 1000, 0 };
+	struct spool *s;
+
+	(void)state;
+	put("/d/u", "0123456789", 10)->mtime = t0;
+	assert_int_equal(spool_open(&BE, "/d/u", 10, 0, spooldir, &s), 0);
+	spool_set_base(s, 10, true, t0);
+	assert_int_equal(spool_write(s, "xyz", 3, 10), 3);
+	assert_int_equal(spool_flush(s), 0);
+	assert_int_equal(find("/d/u")->len, 13);
+	assert_int_equal(spool_write(s, "!", 1, 13), 1);
+	assert_int_equal(spool_close(s), 0);
+	assert_int_equal(find("/d/u")->len, 14);
+	assert_true(M.stats >= 2);
+}
+
+/* Unlinked while open: readable where local, never uploaded. */
+static void
+test_detached(void **state)
+{
+	size_t n = SPOOL_BLOCK * 2;
+	char *orig = pattern(n, 7), buf[4];
+	struct spool *s;
+
+	(void)state;
+	put("/d/x", orig, n);
+	assert_int_equal(spool_open(&BE, "/d/x", n, 0, spooldir, &s), 0);
+	assert_int_equal(spool_write(s, "abcd", 4, 10), 4);
+	m_unlink(&BE, "/d/x");
+	spool_detach(s);
+	assert_int_equal(spool_read(s, buf, 4, 10), 4);
+	assert_memory_equal(buf, "abcd", 4);
+	/* the second block was never fetched: an error, never zeros */
+	assert_int_equal(spool_read(s, buf, 4, SPOOL_BLOCK + 1), -EIO);
+	assert_int_equal(spool_write(s, "e", 1, 14), 1);
+	assert_int_equal(spool_close(s), 0);
+	assert_null(find("/d/x")); /* not brought back */
+	assert_int_equal(M.opens_w, 0);
+	free(orig);
+}
+
+/* spool_refuse: nothing uploaded, ever, and the copy stays. */
+static void
+test_refuse(void **state)
+{
+	struct spool *s;
+	char local[512];
+
+	(void)state;
+	put("/d/r", "0123", 4);
+	assert_int_equal(spool_open(&BE, "/d/r", 4, 0, spooldir, &s), 0);
+	assert_int_equal(spool_write(s, "zz", 2, 0), 2);
+	assert_int_equal(spool_refuse(s, "test"), -EIO);
+	assert_int_equal(spool_flush(s), -EIO);
+	snprintf(local, sizeof(local), "%s", spool_local_path(s));
+	assert_int_equal(spool_close(s), -EIO);
+	assert_memory_equal(find("/d/r")->data, "0123", 4);
+	assert_int_equal(M.opens_w, 0);
+	assert_int_equal(access(local, F_OK), 0);
+	unlink(local);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_base_changed_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_base_mtime_changed_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_base_own_mtime, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_base_unchanged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_detached, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_lazy_fetch, setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -1,0 +1,571 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""shared_ops.py: descriptor-level checks of test_shared.sh (issue 8).
+
+Each command runs one scenario through an ftpfs mount (MNT) while looking at
+the server's folder (DISK) directly, prints what it saw, and exits 0 when
+every expectation held, 1 otherwise (2: the scenario could not be set up).
+
+  unlinked-rdwr MNT DISK NAME     open O_RDWR|O_CREAT, write, unlink, pread,
+                                  fstat, close: the name stays gone
+  unlinked-stream MNT DISK NAME   open O_WRONLY|O_CREAT|O_TRUNC, write,
+                                  unlink, write more, close
+  unlinked-rdonly MNT DISK NAME   an existing file (made on DISK) opened
+                                  O_RDONLY, unlinked, fstat
+  unlinked-ops MNT DISK NAME      every descriptor operation after unlink
+                                  (pwrite, pread, ftruncate, fchmod, futimens,
+                                  fsync, fstat, fdatasync): each works or
+                                  fails cleanly; the name is not recreated
+  rename-writing MNT DISK NAME    pwrite at offsets (spooled) in one thread
+                                  while the file is renamed in another
+  many-files MNT DISK N           N spooled writers on N files, renamed while
+                                  open: data under the new names only
+  many-fds MNT DISK N             N O_RDWR descriptors on one file, pwrite at
+                                  distinct offsets, rename, close all
+  spool-conflict MNT DISK SPOOL NAME HOW [MNT2]
+                                  open O_RDWR, pwrite, another client
+                                  rewrites the file (HOW: size = different
+                                  size, mtime = same size, other bytes and
+                                  mtime, mount2 = through MNT2), close: EIO,
+                                  the other client's bytes on the server,
+                                  our copy in SPOOL.  HOW before: the other
+                                  client appends after the mount stat'ed the
+                                  file but before the open: the pwrite lands
+                                  in the server's current file (their tail
+                                  kept), or close fails and theirs is intact
+  prepare DISK                    make the files the commands above expect
+                                  to find (run before mounting: a mount that
+                                  has listed a folder does not see files
+                                  added to it on the disk until its cache
+                                  expires)
+Files made on DISK are given to the uid/gid in $SRV_UID/$SRV_GID (the FTP
+user), as the servers must be able to write them.
+"""
+import errno
+import hashlib
+import os
+import random
+import sys
+import threading
+import time
+
+# Errors that mean the mount itself is gone (ftpfs crashed or hung).
+DEAD = {errno.ENOTCONN, errno.ECONNABORTED}
+
+problems = []
+
+
+def en(e):
+    return errno.errorcode.get(e.errno, str(e.errno))
+
+
+def fail(msg):
+    problems.append(msg)
+    print("problem: " + msg, flush=True)
+
+
+def say(msg):
+    print(msg, flush=True)
+
+
+def sha(b):
+    return "%d bytes sha256 %s" % (len(b), hashlib.sha256(b).hexdigest()[:16])
+
+
+def rnd(seed, n):
+    return random.Random(seed).randbytes(n)
+
+
+def disk_put(disk, name, data, mtime=None):
+    p = os.path.join(disk, name)
+    with open(p, "wb") as f:
+        f.write(data)
+    own(p)
+    if mtime is not None:
+        os.utime(p, (mtime, mtime))
+
+
+def own(p):
+    uid, gid = os.environ.get("SRV_UID"), os.environ.get("SRV_GID")
+    if uid and gid:
+        os.chown(p, int(uid), int(gid))
+
+
+def disk_get(disk, name):
+    try:
+        with open(os.path.join(disk, name), "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def alive(mnt):
+    try:
+        os.listdir(mnt)
+        return True
+    except OSError as e:
+        fail("the mount is dead afterwards: listdir gives %s" % en(e))
+        return False
+
+
+def step(desc, fn, *args, want=None):
+    """Run fn(*args); print the outcome; returns (ok, value or OSError)."""
+    try:
+        v = fn(*args)
+    except OSError as e:
+        say("%s: %s" % (desc, en(e)))
+        if e.errno in DEAD:
+            fail("%s: the mount died (%s)" % (desc, en(e)))
+        elif want is not None:
+            fail("%s: %s, expected %s" % (desc, en(e), want))
+        return False, e
+    say("%s: ok%s" % (desc, "" if v is None else " (%s)" % short(v)))
+    return True, v
+
+
+def short(v):
+    if isinstance(v, bytes):
+        return sha(v)
+    if isinstance(v, os.stat_result):
+        return "size %d" % v.st_size
+    return str(v)
+
+
+def wait_gone(disk, name, secs=3.0):
+    """The name is absent on the server's disk (allowing a moment for
+    anything ftpfs does after close)."""
+    t_end = time.time() + secs
+    while time.time() < t_end:
+        if not os.path.lexists(os.path.join(disk, name)):
+            return True
+        time.sleep(0.2)
+    return not os.path.lexists(os.path.join(disk, name))
+
+
+# --- open-unlinked files ---------------------------------------------------
+
+def unlinked_rdwr(mnt, disk, name):
+    p = os.path.join(mnt, name)
+    data = b"written-before-unlink\n" * 100
+    fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+    step("write", os.write, fd, data, want="ok")
+    step("unlink", os.unlink, p, want="ok")
+    ok, v = step("pread after unlink", os.pread, fd, len(data) + 10, 0,
+                 want="the bytes written")
+    if ok and v != data:
+        fail("pread after unlink gives %s, expected %s" % (sha(v), sha(data)))
+    ok, v = step("fstat after unlink", os.fstat, fd, want="st_size")
+    if ok and v.st_size != len(data):
+        fail("fstat after unlink: st_size %d, expected %d" % (v.st_size, len(data)))
+    step("close", os.close, fd, want="ok")
+    if not wait_gone(disk, name):
+        fail("the unlinked name is back on the server after close (%s)" %
+             sha(disk_get(disk, name) or b""))
+    alive(mnt)
+
+
+def unlinked_stream(mnt, disk, name):
+    p = os.path.join(mnt, name)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    step("write", os.write, fd, b"first part\n" * 1000, want="ok")
+    step("unlink", os.unlink, p, want="ok")
+    step("write after unlink", os.write, fd, b"second part\n" * 1000)
+    ok, v = step("fstat after unlink", os.fstat, fd)
+    if not ok and v.errno == errno.ESTALE:
+        fail("fstat of an open unlinked file: ESTALE")
+    step("close", os.close, fd, want="0 (ok)")
+    if not wait_gone(disk, name):
+        fail("the unlinked name is back on the server after close (%s)" %
+             sha(disk_get(disk, name) or b""))
+    alive(mnt)
+
+
+RW_ROUNDS = 5
+MF_BASE = 20000
+MFD_LEN = 64 * 1024
+SC_HOWS = ("size", "mtime", "mount2", "before")
+SC_OLD = 7200     # seconds: how old the file is before the conflict
+
+
+def prepare(disk):
+    """Existing files of the checks, in folders of their own."""
+    def mk(rel, data, mtime=None):
+        d = os.path.join(disk, os.path.dirname(rel))
+        if not os.path.isdir(d):
+            os.makedirs(d)
+            own(d)
+        disk_put(disk, rel, data, mtime)
+    mk("ul/ul-rdonly.bin", rnd(7, 12345))
+    for i in range(RW_ROUNDS):
+        mk("rw%d/rw.bin" % i, rnd(11, 300000))
+    for i in range(40):
+        mk("mf/mf-%02d" % i, rnd(100 + i, MF_BASE + i))
+    mk("mfd/mfd.bin", rnd(5, MFD_LEN))
+    for how in SC_HOWS:
+        mk("sc-%s/sc.bin" % how, rnd(21, 50000), int(time.time()) - SC_OLD)
+
+
+def unlinked_rdonly(mnt, disk, name):
+    data = rnd(7, 12345)
+    p = os.path.join(mnt, name)
+    fd = os.open(p, os.O_RDONLY)
+    step("unlink", os.unlink, p, want="ok")
+    if os.path.lexists(os.path.join(disk, name)):
+        fail("unlink reported success but the server still has the file")
+    ok, v = step("fstat after unlink", os.fstat, fd, want="st_size")
+    if ok and v.st_size != len(data):
+        fail("fstat after unlink: st_size %d, expected %d" % (v.st_size, len(data)))
+    # Reading may work (from what ftpfs holds) or fail cleanly.
+    ok, v = step("pread after unlink (may fail cleanly)", os.pread, fd, 100, 0)
+    if ok and v and v != data[:len(v)]:
+        fail("pread after unlink gives other bytes: %s" % sha(v))
+    step("close", os.close, fd, want="ok")
+    if not wait_gone(disk, name):
+        fail("the unlinked name is back on the server after close")
+    alive(mnt)
+
+
+def unlinked_ops(mnt, disk, name):
+    p = os.path.join(mnt, name)
+    data = b"0123456789" * 500
+    for flags, label in ((os.O_RDWR | os.O_CREAT, "O_RDWR"),
+                         (os.O_WRONLY | os.O_CREAT | os.O_TRUNC, "O_WRONLY|O_TRUNC"),
+                         (os.O_WRONLY | os.O_CREAT | os.O_APPEND, "O_APPEND")):
+        say("-- %s" % label)
+        fd = os.open(p, flags, 0o644)
+        step("write", os.write, fd, data, want="ok")
+        step("unlink", os.unlink, p, want="ok")
+        step("pwrite", os.pwrite, fd, b"XYZ", 10)
+        step("write", os.write, fd, b"more")
+        if flags & os.O_RDWR:
+            step("pread", os.pread, fd, 50, 0)
+        step("fstat", os.fstat, fd)
+        step("ftruncate", os.ftruncate, fd, 100)
+        step("fchmod", os.fchmod, fd, 0o600)
+        step("futimens", os.utime, fd, (1000000000, 1000000000))
+        step("fsync", os.fsync, fd)
+        step("fdatasync", os.fdatasync, fd)
+        step("fstat", os.fstat, fd)
+        step("close", os.close, fd)
+        if not wait_gone(disk, name):
+            fail("%s: the unlinked name is back on the server after close" % label)
+        if not alive(mnt):
+            return
+
+
+# --- rename while written -------------------------------------------------------
+
+def rename_writing(mnt, disk, name):
+    base = rnd(11, 300000)
+    for rnd_i in range(RW_ROUNDS):
+        name = "rw%d/rw.bin" % rnd_i
+        new = name + ".renamed"
+        if disk_get(disk, name) != base:
+            print("setup: %s is not on the server as prepared" % name)
+            sys.exit(2)
+        model = bytearray(base)
+        p, q = os.path.join(mnt, name), os.path.join(mnt, new)
+        try:
+            os.stat(p)  # let the mount see the file made on disk
+        except OSError:
+            pass
+        fd = os.open(p, os.O_RDWR)
+        errors = []
+        stop = threading.Event()
+        r = random.Random(rnd_i)
+
+        def writer():
+            i = 0
+            while not stop.is_set() or i < 40:
+                off = r.randrange(0, len(base) - 64)
+                chunk = b"W%05d-%d" % (i, rnd_i) * 4
+                try:
+                    os.pwrite(fd, chunk, off)
+                    model[off:off + len(chunk)] = chunk
+                except OSError as e:
+                    errors.append("pwrite %d: %s" % (off, en(e)))
+                    return
+                i += 1
+                if i > 400:
+                    return
+
+        th = threading.Thread(target=writer)
+        th.start()
+        time.sleep(0.01 * rnd_i)
+        ok, _ = step("round %d: rename while pwrite goes on" % rnd_i,
+                     os.rename, p, q, want="ok")
+        stop.set()
+        th.join()
+        for e in errors:
+            fail("round %d: %s" % (rnd_i, e))
+        step("round %d: close" % rnd_i, os.close, fd, want="ok")
+        got_new, got_old = disk_get(disk, new), disk_get(disk, name)
+        if got_old is not None:
+            fail("round %d: the old name is still on the server (%s)" % (rnd_i, sha(got_old)))
+        if got_new != bytes(model):
+            fail("round %d: the new name holds %s, expected %s" %
+                 (rnd_i, sha(got_new) if got_new is not None else "nothing",
+                  sha(bytes(model))))
+        else:
+            say("round %d: the new name holds every write" % rnd_i)
+        if not alive(mnt):
+            return
+
+
+def many_files(mnt, disk, n):
+    n = int(n)
+    names = ["mf/mf-%02d" % i for i in range(n)]
+    models, fds = {}, {}
+    for i, nm in enumerate(names):
+        models[nm] = bytearray(rnd(100 + i, MF_BASE + i))
+        if disk_get(disk, nm) != bytes(models[nm]):
+            print("setup: %s is not on the server as prepared" % nm)
+            sys.exit(2)
+    for nm in names:
+        try:
+            os.stat(os.path.join(mnt, nm))
+        except OSError:
+            pass
+    for i, nm in enumerate(names):
+        try:
+            fds[nm] = os.open(os.path.join(mnt, nm), os.O_RDWR)
+        except OSError as e:
+            fail("open %s O_RDWR: %s" % (nm, en(e)))
+    for i, nm in enumerate(names):
+        if nm not in fds:
+            continue
+        chunk = b"[writer %02d]" % i
+        off = 1000 + 37 * i
+        try:
+            os.pwrite(fds[nm], chunk, off)
+            models[nm][off:off + len(chunk)] = chunk
+        except OSError as e:
+            fail("pwrite %s: %s" % (nm, en(e)))
+    for nm in names:
+        try:
+            os.rename(os.path.join(mnt, nm), os.path.join(mnt, nm + ".new"))
+        except OSError as e:
+            fail("rename %s: %s" % (nm, en(e)))
+    for i, nm in enumerate(names):
+        if nm not in fds:
+            continue
+        chunk = b"<after rename %02d>" % i
+        off = 5000 + 11 * i
+        try:
+            os.pwrite(fds[nm], chunk, off)
+            models[nm][off:off + len(chunk)] = chunk
+        except OSError as e:
+            fail("pwrite %s after rename: %s" % (nm, en(e)))
+    for nm, fd in fds.items():
+        try:
+            os.close(fd)
+        except OSError as e:
+            fail("close %s: %s" % (nm, en(e)))
+    bad = 0
+    for nm in names:
+        old, new = disk_get(disk, nm), disk_get(disk, nm + ".new")
+        if old is not None:
+            fail("%s: the old name is on the server again (%s)" % (nm, sha(old)))
+            bad += 1
+        if new != bytes(models[nm]):
+            fail("%s.new holds %s, expected %s" %
+                 (nm, sha(new) if new is not None else "nothing", sha(bytes(models[nm]))))
+            bad += 1
+    say("%d files written by %d spooled writers, renamed while open: %d wrong" %
+        (n, len(fds), bad))
+    alive(mnt)
+
+
+def many_fds(mnt, disk, n):
+    n = int(n)
+    name = "mfd/mfd.bin"
+    model = bytearray(rnd(5, MFD_LEN))
+    p = os.path.join(mnt, name)
+    try:
+        os.stat(p)
+    except OSError:
+        pass
+    fds = []
+    for i in range(n):
+        try:
+            fds.append(os.open(p, os.O_RDWR))
+        except OSError as e:
+            fail("open #%d O_RDWR: %s" % (i, en(e)))
+    for i, fd in enumerate(fds):
+        chunk = b"{fd %02d wrote this}" % i
+        off = 100 + 1000 * i
+        try:
+            os.pwrite(fd, chunk, off)
+            model[off:off + len(chunk)] = chunk
+        except OSError as e:
+            fail("pwrite through fd #%d: %s" % (i, en(e)))
+    step("rename while %d descriptors are open" % len(fds), os.rename,
+         p, p + ".new", want="ok")
+    for i, fd in enumerate(fds):
+        chunk = b"(fd %02d after rename)" % i
+        off = 600 + 1000 * i
+        try:
+            os.pwrite(fd, chunk, off)
+            model[off:off + len(chunk)] = chunk
+        except OSError as e:
+            fail("pwrite through fd #%d after rename: %s" % (i, en(e)))
+    for i, fd in enumerate(fds):
+        try:
+            os.close(fd)
+        except OSError as e:
+            fail("close fd #%d: %s" % (i, en(e)))
+    old, new = disk_get(disk, name), disk_get(disk, name + ".new")
+    if old is not None:
+        fail("the old name is on the server again (%s)" % sha(old))
+    if new != bytes(model):
+        missing = []
+        for i in range(len(fds)):
+            for off, c in ((100 + 1000 * i, b"{fd %02d wrote this}" % i),
+                           (600 + 1000 * i, b"(fd %02d after rename)" % i)):
+                if new is None or new[off:off + len(c)] != c:
+                    missing.append(c.decode())
+        fail("the new name holds %s, expected %s; writes missing: %s" %
+             (sha(new) if new is not None else "nothing", sha(bytes(model)),
+              ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")))
+    else:
+        say("the new name holds the writes of all %d descriptors" % len(fds))
+    alive(mnt)
+
+
+# --- spooled write vs. a change on the server -----------------------------------
+
+def spool_conflict(mnt, disk, spool, name, how, mnt2=None):
+    orig = rnd(21, 50000)
+    name = "sc-%s/sc.bin" % how
+    if disk_get(disk, name) != orig:
+        print("setup: %s is not on the server as prepared" % name)
+        sys.exit(2)
+    old_mtime = int(os.stat(os.path.join(disk, name)).st_mtime)
+    p = os.path.join(mnt, name)
+    try:
+        os.stat(p)
+    except OSError:
+        pass
+    if how == "before":
+        return spool_before(mnt, disk, name, orig, p)
+    ours = bytearray(orig)
+    fd = os.open(p, os.O_RDWR)
+    mark = b"<<OURS-%s-%d>>" % (how.encode(), os.getpid())
+    step("pwrite in the middle", os.pwrite, fd, mark, 20000, want="ok")
+    ours[20000:20000 + len(mark)] = mark
+    if how == "size":
+        theirs = b"the other client's new content\n" * 10
+        with open(os.path.join(disk, name), "wb") as f:  # in place, same inode
+            f.write(theirs)
+    elif how == "mtime":
+        theirs = bytearray(orig)
+        theirs[30000:30010] = b"THEIRS!!!!"
+        theirs = bytes(theirs)
+        with open(os.path.join(disk, name), "r+b") as f:
+            f.write(theirs)
+        os.utime(os.path.join(disk, name), (old_mtime + 3600, old_mtime + 3600))
+    elif how == "mount2":
+        theirs = b"written through the second mount\n" * 7
+        with open(os.path.join(mnt2, name), "wb") as f:
+            f.write(theirs)
+    else:
+        raise SystemExit("unknown HOW " + how)
+    got = disk_get(disk, name)
+    if got != theirs:
+        print("setup: the other client's write did not reach the server (%s)" %
+              (sha(got) if got is not None else "nothing"))
+        sys.exit(2)
+    mark2 = b"<<OURS-AGAIN>>"
+    step("pwrite again after the change", os.pwrite, fd, mark2, 40000)
+    ours[40000:40000 + len(mark2)] = mark2
+    try:
+        os.close(fd)
+        say("close: ok")
+        fail("close reported success although the file changed on the server")
+    except OSError as e:
+        say("close: %s" % en(e))
+        if e.errno != errno.EIO:
+            fail("close gives %s, expected EIO" % en(e))
+    got = disk_get(disk, name)
+    if got != theirs:
+        fail("the server's file is %s, the other client's content was %s" %
+             (sha(got) if got is not None else "gone", sha(theirs)))
+    else:
+        say("the other client's content is still on the server")
+    # Our copy: some file in the spool dir holds exactly what we wrote
+    # (with or without the second pwrite, which may have been refused).
+    want = {hashlib.sha256(bytes(ours)).hexdigest()}
+    first = bytearray(orig)
+    first[20000:20000 + len(mark)] = mark
+    want.add(hashlib.sha256(bytes(first)).hexdigest())
+    found = []
+    for dp, _, fns in os.walk(spool):
+        for fn in fns:
+            try:
+                with open(os.path.join(dp, fn), "rb") as f:
+                    if hashlib.sha256(f.read()).hexdigest() in want:
+                        found.append(os.path.relpath(os.path.join(dp, fn), spool))
+            except OSError:
+                pass
+    if found:
+        say("our copy is kept in the spool dir: %s" % ", ".join(found))
+    else:
+        fail("no file in the spool dir %s holds our writes" % spool)
+    alive(mnt)
+
+
+def spool_before(mnt, disk, name, orig, p):
+    tail = b"appended by the other client after the mount's stat\n" * 3
+    with open(os.path.join(disk, name), "ab") as f:
+        f.write(tail)
+    theirs = orig + tail
+    want = bytearray(theirs)
+    mark = b"<<OURS-BEFORE>>"
+    want[20000:20000 + len(mark)] = mark
+    fd = os.open(p, os.O_RDWR)
+    step("pwrite in the middle", os.pwrite, fd, mark, 20000, want="ok")
+    try:
+        os.close(fd)
+        closed = True
+        say("close: ok")
+    except OSError as e:
+        closed = False
+        say("close: %s" % en(e))
+    got = disk_get(disk, name)
+    if closed and got != bytes(want):
+        fail("close reported success; the server's file is %s, expected %s "
+             "(their %d appended bytes %s)" %
+             (sha(got) if got is not None else "gone", sha(bytes(want)), len(tail),
+              "kept" if got is not None and got.endswith(tail) else "lost"))
+    elif not closed and got != theirs:
+        fail("close failed and the server's file is %s, theirs was %s" %
+             (sha(got) if got is not None else "gone", sha(theirs)))
+    else:
+        say("the server's file is right")
+    alive(mnt)
+
+
+def main():
+    if len(sys.argv) < 2:
+        raise SystemExit(__doc__)
+    cmds = {
+        "unlinked-rdwr": unlinked_rdwr, "unlinked-stream": unlinked_stream,
+        "unlinked-rdonly": unlinked_rdonly, "unlinked-ops": unlinked_ops,
+        "rename-writing": rename_writing, "many-files": many_files,
+        "many-fds": many_fds, "spool-conflict": spool_conflict,
+        "prepare": prepare,
+    }
+    fn = cmds.get(sys.argv[1])
+    if fn is None:
+        raise SystemExit(__doc__)
+    try:
+        fn(*sys.argv[2:])
+    except OSError as e:
+        fail("unexpected error: %s (%s)" % (e, en(e)))
+    if fn is not prepare:
+        print("%d problem(s)" % len(problems))
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
