@@ -27,8 +27,18 @@ struct sb_conn {
 	struct backend_file *owner;
 };
 
+/* Slots of path hashes for the open-file bookkeeping below. */
+#define SB_PATH_SLOTS 64
+
 struct sftp_be {
 	struct backend be;
+	/*
+	 * Per path-hash slot: open files, and a generation bumped by every
+	 * write or size change, so a reader drops read-ahead another handle
+	 * made stale (POSIX: a read sees every write that returned before).
+	 */
+	atomic_uint open_files[SB_PATH_SLOTS];
+	atomic_uint gen[SB_PATH_SLOTS];
 	struct sftp_config cfg; /* strings owned (copied) */
 	char *root; /* absolute server path of the mount root */
 	struct pool *pool;
@@ -63,6 +73,9 @@ void sb_attr(const struct sftp_attrs *a, struct backend_attr *out);
  */
 int sb_lstat(struct sftp_be *sb, struct sftp_conn *c, const char *abs,
     struct sftp_attrs *out);
+
+/* The slot of a server path. */
+unsigned sb_path_slot(const char *abs);
 
 /* sftp_file.c */
 int sb_open(struct backend *b, const char *path, unsigned flags, mode_t mode,

@@ -651,7 +651,22 @@ setstat(struct backend *b, const char *path, struct sftp_attrs *at,
 	struct path_arg a = { .path = path, .out = at, .ts = ts };
 	int rc = sb_abs(sb, path, a.abs, sizeof(a.abs));
 
-	return rc < 0 ? rc : with_conn(sb, do_setstat, &a, true);
+	if (rc < 0)
+		return rc;
+	rc = with_conn(sb, do_setstat, &a, true);
+	if (at->flags & SSH_FILEXFER_ATTR_SIZE)
+		atomic_fetch_add(&sb->gen[sb_path_slot(a.abs)], 1);
+	return rc;
+}
+
+unsigned
+sb_path_slot(const char *abs)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *abs; abs++)
+		h = (h ^ (uint8_t)*abs) * 16777619u;
+	return h % SB_PATH_SLOTS;
 }
 
 static int

@@ -52,6 +52,8 @@ struct backend_file {
 	int64_t eof_off; /* EOF seen there; -1: not seen */
 	int64_t known_size; /* hint from fs.c; -1 unknown */
 	int werr; /* first failed WRITE, reported once */
+	unsigned slot; /* sb_path_slot(abs) */
+	unsigned gen_seen; /* sb->gen[slot] when ahead was valid */
 	atomic_int reclaim_err; /* set by sb_file_reclaim */
 };
 
@@ -353,6 +355,8 @@ sb_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	f->known_size = known_size;
 	f->eof_off = -1;
 	f->window = RA_MIN;
+	f->slot = sb_path_slot(abs);
+	f->gen_seen = atomic_load(&sb->gen[f->slot]);
 	atomic_init(&f->reclaim_err, 0);
 	buf_init(&f->ahead, AHEAD_MAX);
 	rc = sb_get(sb, &f->sc);
@@ -369,6 +373,7 @@ sb_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 		return rc;
 	}
 	file_park(f);
+	atomic_fetch_add(&sb->open_files[f->slot], 1);
 	*out = f;
 	return 0;
 }
@@ -435,6 +440,7 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 {
 	uint64_t o = (uint64_t)off;
 	struct sftp_conn *c;
+	unsigned gen;
 	size_t n;
 	int rc;
 
@@ -444,6 +450,24 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 	if (size == 0)
 		return 0;
 	pthread_mutex_lock(&f->lock);
+	gen = atomic_load(&f->sb->gen[f->slot]);
+	if (gen != f->gen_seen) {
+		/* Written through another handle: what we hold is stale. */
+		f->gen_seen = gen;
+		if (f->count > 0 && !f->ring[f->head].write && f->sc != NULL) {
+			rc = file_conn(f);
+			if (rc == 0)
+				rc = ring_drain(f, f->sc->c);
+			file_park(f);
+			if (rc < 0) {
+				pthread_mutex_unlock(&f->lock);
+				return rc;
+			}
+		}
+		f->next_off = f->hi_off = 0;
+		ahead_drop(f);
+		f->eof_off = -1;
+	}
 	/* Moving forward within reach: the window grows (a restart below
 	   sets it back). */
 	if (o + size > f->hi_off && o <= f->next_off + f->window &&
@@ -581,8 +605,14 @@ sb_write(struct backend *b, struct backend_file *f, const char *buf,
 		}
 	}
 	rc = sftp_conn_flush(c, f->sb->tmo);
+	/* Another handle may read this file next: it must see these bytes
+	   on the server, so they are acknowledged before returning. */
+	if (rc == 0 && atomic_load(&f->sb->open_files[f->slot]) > 1)
+		rc = ring_drain(f, c);
 	if (rc == 0 && f->werr < 0)
 		rc = f->werr;
+	atomic_fetch_add(&f->sb->gen[f->slot], 1);
+	f->gen_seen = atomic_load(&f->sb->gen[f->slot]);
 out:
 	file_park(f);
 out_unlocked_park:
@@ -649,6 +679,7 @@ sb_release(struct backend *b, struct backend_file *f)
 		f->sc = NULL;
 	}
 	pthread_mutex_unlock(&f->lock);
+	atomic_fetch_sub(&sb->open_files[f->slot], 1);
 	pthread_mutex_destroy(&f->lock);
 	buf_free(&f->ahead);
 	free(f->abs);
