@@ -241,6 +241,7 @@ suite_server() {
 			"$(cat "$DATA/plain.txt")" "$(t cat "$MNT/plain.txt" 2>&1)"
 		umount_ok "$P unmount (password_stdin)"
 	fi
+	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
 
 	# ---------------------------------------------------------------
 	# Mount 3b: symlinks read by path before their folder is listed.
@@ -252,6 +253,7 @@ suite_server() {
 	# ---------------------------------------------------------------
 	# Mount 4: -d protocol trace; the password must never appear in it.
 	# (SFTP: with the password login of mount 3.)
+	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur" password)"
 	local trace=$SRV_TMP/$cur-trace.log durl=$url
 	: >"$trace"
 	if srv_is_sftp "$cur"; then
