@@ -83,12 +83,16 @@ struct fs_ctx {
 	struct fs_file *files; /* every open handle, protected by lock */
 	/* names hidden by libfuse whose removal is pending (fs_files.c) */
 	struct fs_hide *hides; /* protected by lock */
-	atomic_uint hides_pending; /* how many: read without the lock */
+	/* taken off hides, their DELE on its way (protected by lock) */
+	unsigned hides_busy;
+	/* hides + hides_busy: read without the lock */
+	atomic_uint hides_pending;
 	/* removes them shortly after, unless claimed (fs_files.c) */
 	pthread_t settler;
 	bool settler_running; /* protected by lock */
 	bool settler_stop; /* protected by lock */
-	pthread_cond_t hide_cond; /* a hide was added, or stop (with lock) */
+	/* a hide was added or removed, or stop (with lock) */
+	pthread_cond_t hide_cond;
 };
 
 /*

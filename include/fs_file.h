@@ -41,6 +41,10 @@ struct fs_file {
 	/* Serialises I/O on this handle; taken before ctx->lock. */
 	pthread_mutex_t io;
 	struct backend_file *bf; /* NULL in spool mode */
+	/*
+	 * sp and how change with f->io and ctx->lock held: read them under
+	 * either.  sp may be shared with the file's other handles.
+	 */
 	struct spool *sp; /* spool mode, or NULL */
 	unsigned flags; /* BO_* given to ->open */
 	enum write_how how;
@@ -53,10 +57,14 @@ struct fs_file {
 	bool written; /* a write went through this handle */
 	bool dirty; /* ... and is not on the server yet (flushed: false) */
 	/*
-	 * The name no longer leads to this file on the server (unlinked,
-	 * or replaced by a rename, while open): nothing is sent, fetched or
-	 * uploaded for it again.  Set by fs_files_detach().
+	 * gone: the name no longer leads to this file on the server
+	 * (unlinked, or replaced by a rename, while open); registry walks
+	 * skip it.  detached (written with f->io held too, so the handle's
+	 * own thread reads it under f->io): its I/O with the server is cut,
+	 * nothing is sent, fetched or uploaded for it again
+	 * (fs_file_detach_locked).
 	 */
+	bool gone;
 	bool detached;
 	bool ghost; /* path is libfuse's hidden name for it (no server file) */
 	bool gate; /* holds its path's append gate */
@@ -87,8 +95,9 @@ struct fs_wview {
 /* ---- fs_files.c: the registry of open handles (ctx->files) ----------- */
 
 void fs_files_add(struct fs_ctx *ctx, struct fs_file *f);
-/* f->detached, read under ctx->lock. */
+/* f->detached / f->conflict, read under ctx->lock. */
 bool fs_file_detached(struct fs_ctx *ctx, struct fs_file *f);
+bool fs_file_conflict(struct fs_ctx *ctx, struct fs_file *f);
 /* Take f out of the registry, waiting for walks that hold it. */
 void fs_files_remove(struct fs_ctx *ctx, struct fs_file *f);
 /* A copy of f's current name (NULL: out of memory), or NULL when it has
@@ -117,6 +126,8 @@ void fs_files_renamed(struct fs_ctx *ctx, const char *from, const char *to);
 /* This mount set path's mtime: its local copies are not out of date. */
 void fs_files_mtime_set(
     struct fs_ctx *ctx, const char *path, const struct timespec *mtime);
+/* A new reference to the local copy path's handles share, or NULL. */
+struct spool *fs_files_spool_of(struct fs_ctx *ctx, const char *path);
 /* f uploaded its path: other local copies of it are now out of date. */
 void fs_files_uploaded(struct fs_ctx *ctx, struct fs_file *f);
 /*

@@ -16,7 +16,9 @@
  *  - On a failed upload the local file is kept (spool_close does not
  *    delete it) and its path is logged, so the user can recover the data.
  *
- * A spool is used by one open-file handle; the caller serialises calls.
+ * A spool may be shared by the open handles of one file (spool_ref), as
+ * a local file's content is shared by its descriptors; every call takes
+ * the spool's own lock, so they may come from any thread.
  */
 #ifndef FTPFS_SPOOL_H
 #define FTPFS_SPOOL_H
@@ -44,17 +46,21 @@ int spool_open(struct backend *be, const char *path, uint64_t remote_size,
 ssize_t spool_read(struct spool *s, char *buf, size_t size, off_t off);
 ssize_t spool_write(struct spool *s, const char *buf, size_t size, off_t off);
 int spool_truncate(struct spool *s, off_t size);
-uint64_t spool_size(const struct spool *s);
-bool spool_dirty(const struct spool *s);
+uint64_t spool_size(struct spool *s);
+bool spool_dirty(struct spool *s);
 /* The local file's path (for messages). */
 const char *spool_local_path(const struct spool *s);
 
 /* Upload when dirty. 0, or -EIO/-ENOSPC/... (the local copy is kept). */
 int spool_flush(struct spool *s);
 
+/* Another handle shares s; it calls spool_close() once too.  Returns s. */
+struct spool *spool_ref(struct spool *s);
+
 /*
- * Flush, then free.  Returns the flush result.  The local file is removed
- * unless an upload failed (then it stays, and is logged).
+ * Flush, then drop a reference; the last one frees.  Returns the flush
+ * result.  The local file is removed unless an upload failed (then it
+ * stays, and is logged).
  */
 int spool_close(struct spool *s);
 

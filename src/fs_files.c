@@ -8,6 +8,7 @@
  * handle is freed only after fs_files_remove() saw its references gone.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,7 +44,7 @@ fs_file_is(const struct fs_file *f, const char *path)
 static bool
 fs_writer_is(const struct fs_file *f, const char *path)
 {
-	return (f->flags & BO_WRITE) && !f->detached && fs_file_is(f, path);
+	return (f->flags & BO_WRITE) && !f->gone && fs_file_is(f, path);
 }
 
 void
@@ -77,6 +78,17 @@ fs_files_remove(struct fs_ctx *ctx, struct fs_file *f)
 }
 
 bool
+fs_file_conflict(struct fs_ctx *ctx, struct fs_file *f)
+{
+	bool c;
+
+	pthread_mutex_lock(&ctx->lock);
+	c = f->conflict;
+	pthread_mutex_unlock(&ctx->lock);
+	return c;
+}
+
+bool
 fs_file_detached(struct fs_ctx *ctx, struct fs_file *f)
 {
 	bool d;
@@ -93,7 +105,7 @@ fs_file_path(struct fs_ctx *ctx, const struct fs_file *f)
 	char *p = NULL;
 
 	pthread_mutex_lock(&ctx->lock);
-	if (!f->detached && f->path != NULL)
+	if (!f->gone && f->path != NULL)
 		p = strdup(f->path);
 	pthread_mutex_unlock(&ctx->lock);
 	return p;
@@ -239,7 +251,7 @@ fs_apply_pending(struct fs_ctx *ctx, struct fs_file *f)
 	f->pend_mtime_set = false;
 	if (has_mode)
 		f->mode = mode; /* what stat shows until the release */
-	if ((has_mode || has_mtime) && !f->detached && f->path != NULL)
+	if ((has_mode || has_mtime) && !f->gone && f->path != NULL)
 		path = strdup(f->path);
 	pthread_mutex_unlock(&ctx->lock);
 	if (path == NULL)
@@ -285,7 +297,7 @@ fs_writers_sync(struct fs_ctx *ctx, const char *path)
 static bool
 fs_attached_is(const struct fs_file *f, const char *path)
 {
-	return !f->detached && fs_file_is(f, path);
+	return !f->gone && fs_file_is(f, path);
 }
 
 /* Detach the collected handles (refs held, ctx->lock not). */
@@ -312,44 +324,76 @@ fs_files_unlinked(struct fs_ctx *ctx, const char *path)
 	pthread_mutex_lock(&ctx->lock);
 	v = fs_files_collect(ctx, path, fs_attached_is, &n);
 	for (i = 0; i < n; i++)
-		v[i]->detached = true;
+		v[i]->gone = true;
 	pthread_mutex_unlock(&ctx->lock);
 	fs_files_detach_all(ctx, v, n);
 }
 
+/* f's name is from, or lies below the directory from (ctx->lock held). */
+static bool
+fs_moved_is(const struct fs_file *f, const char *from)
+{
+	size_t n = strlen(from);
+
+	return !f->gone && f->path != NULL && strncmp(f->path, from, n) == 0 &&
+	    (f->path[n] == '\0' || f->path[n] == '/');
+}
+
+/*
+ * A rename on the server succeeded: handles of from, and of files below
+ * it when from is a directory, follow it.  Their spools upload under the
+ * new name; a backend handle keeps the name it was opened with (its
+ * transfers then fail with an error, never write elsewhere).
+ */
 void
 fs_files_renamed(struct fs_ctx *ctx, const char *from, const char *to)
 {
 	struct fs_file **v;
+	char **names = NULL;
 	size_t n, i;
-	char *dup;
 
 	if (strcmp(from, to) == 0)
 		return;
 	fs_files_unlinked(ctx, to); /* replaced by from */
 	pthread_mutex_lock(&ctx->lock);
-	v = fs_files_collect(ctx, from, fs_attached_is, &n);
+	v = fs_files_collect(ctx, from, fs_moved_is, &n);
+	if (n > 0)
+		names = calloc(n, sizeof(*names));
 	for (i = 0; i < n; i++) {
-		dup = strdup(to);
+		char *dup = NULL;
+
+		if (names == NULL ||
+		    asprintf(&dup, "%s%s", to, v[i]->path + strlen(from)) < 0)
+			dup = NULL;
 		if (dup == NULL) {
 			/* it can no longer tell its name: treat it as gone */
 			log_err("%s: out of memory following a rename", to);
-			v[i]->detached = true;
+			v[i]->gone = true;
 			continue;
 		}
 		free(v[i]->path);
 		v[i]->path = dup;
+		names[i] = strdup(dup);
 	}
 	pthread_mutex_unlock(&ctx->lock);
 	/* A spool uploads under the file's name: follow the rename. */
 	for (i = 0; i < n; i++) {
+		bool gone;
+
 		pthread_mutex_lock(&v[i]->io);
-		if (v[i]->detached)
+		pthread_mutex_lock(&ctx->lock);
+		gone = v[i]->gone;
+		pthread_mutex_unlock(&ctx->lock);
+		if (gone)
 			fs_file_detach_locked(ctx, v[i]);
-		else if (v[i]->sp != NULL && spool_rename(v[i]->sp, to) < 0)
+		else if (v[i]->sp != NULL &&
+		    (names[i] == NULL || spool_rename(v[i]->sp, names[i]) < 0))
 			fs_file_detach_locked(ctx, v[i]);
 		pthread_mutex_unlock(&v[i]->io);
+		if (names != NULL)
+			free(names[i]);
 	}
+	free(names);
 	if (n > 0)
 		fs_files_unref(ctx, v, n);
 }
@@ -357,7 +401,7 @@ fs_files_renamed(struct fs_ctx *ctx, const char *from, const char *to)
 static bool
 fs_spool_is(const struct fs_file *f, const char *path)
 {
-	return !f->detached && (f->flags & BO_WRITE) && fs_file_is(f, path);
+	return !f->gone && (f->flags & BO_WRITE) && fs_file_is(f, path);
 }
 
 void
@@ -380,6 +424,21 @@ fs_files_mtime_set(
 		fs_files_unref(ctx, v, n);
 }
 
+struct spool *
+fs_files_spool_of(struct fs_ctx *ctx, const char *path)
+{
+	struct spool *sp = NULL;
+	struct fs_file *g;
+
+	pthread_mutex_lock(&ctx->lock);
+	for (g = ctx->files; g != NULL && sp == NULL; g = g->next)
+		if (g->sp != NULL && g->how == WH_SPOOL && !g->conflict &&
+		    fs_attached_is(g, path))
+			sp = spool_ref(g->sp);
+	pthread_mutex_unlock(&ctx->lock);
+	return sp;
+}
+
 void
 fs_files_uploaded(struct fs_ctx *ctx, struct fs_file *f)
 {
@@ -387,7 +446,8 @@ fs_files_uploaded(struct fs_ctx *ctx, struct fs_file *f)
 
 	pthread_mutex_lock(&ctx->lock);
 	for (g = ctx->files; g != NULL; g = g->next)
-		if (g != f && g->sp != NULL && fs_attached_is(g, f->path))
+		if (g != f && g->sp != NULL && g->sp != f->sp &&
+		    fs_attached_is(g, f->path))
 			g->conflict = true;
 	pthread_mutex_unlock(&ctx->lock);
 }
@@ -417,8 +477,7 @@ fs_gate_enter(struct fs_ctx *ctx, struct fs_file *f)
 	int rc;
 
 	pthread_mutex_lock(&ctx->lock);
-	while (
-	    !f->gate && !f->detached && (h = fs_gate_holder(ctx, f)) != NULL) {
+	while (!f->gate && !f->gone && (h = fs_gate_holder(ctx, f)) != NULL) {
 		h->refs++;
 		pthread_mutex_unlock(&ctx->lock);
 		pthread_mutex_lock(&h->io);
@@ -509,7 +568,7 @@ fs_settler(void *arg)
 				*pp = h->next;
 				h->next = due;
 				due = h;
-				atomic_fetch_sub(&ctx->hides_pending, 1);
+				ctx->hides_busy++;
 				continue;
 			}
 			if (!have_next || fs_ts_before(&h->due, &next))
@@ -589,7 +648,7 @@ fs_hide(struct fs_ctx *ctx, const char *from, const char *hidden)
 	fs_settler_start_locked(ctx);
 	v = fs_files_collect(ctx, from, fs_attached_is, &n);
 	for (i = 0; i < n; i++) {
-		v[i]->detached = true;
+		v[i]->gone = true;
 		v[i]->ghost = true;
 		dup = strdup(hidden);
 		if (dup != NULL) {
@@ -630,6 +689,7 @@ fs_hide_claim(struct fs_ctx *ctx, const char *path)
 	return h != NULL;
 }
 
+/* h was taken off ctx->hides and counted in ctx->hides_busy. */
 static void
 fs_hide_remove(struct fs_ctx *ctx, struct fs_hide *h)
 {
@@ -643,8 +703,19 @@ fs_hide_remove(struct fs_ctx *ctx, struct fs_hide *h)
 		        "%s",
 		    h->orig, strerror(-rc));
 	fs_hide_free(h);
+	pthread_mutex_lock(&ctx->lock);
+	ctx->hides_busy--;
+	atomic_fetch_sub(&ctx->hides_pending, 1);
+	pthread_cond_broadcast(&ctx->hide_cond);
+	pthread_mutex_unlock(&ctx->lock);
 }
 
+/*
+ * Also waits for removals another thread (the settler, say) has begun:
+ * an operation that went ahead of one would see the old name still on
+ * the server (open(O_CREAT) then fails with ENOENT), or have the file it
+ * just made under that name deleted.
+ */
 void
 fs_hides_settle(struct fs_ctx *ctx)
 {
@@ -653,14 +724,25 @@ fs_hides_settle(struct fs_ctx *ctx)
 	if (atomic_load(&ctx->hides_pending) == 0)
 		return;
 	pthread_mutex_lock(&ctx->lock);
-	h = ctx->hides;
-	ctx->hides = NULL;
-	atomic_store(&ctx->hides_pending, 0);
-	pthread_mutex_unlock(&ctx->lock);
-	for (; h != NULL; h = next) {
-		next = h->next;
-		fs_hide_remove(ctx, h);
+	for (;;) {
+		h = ctx->hides;
+		ctx->hides = NULL;
+		if (h != NULL) {
+			for (next = h; next != NULL; next = next->next)
+				ctx->hides_busy++;
+			pthread_mutex_unlock(&ctx->lock);
+			for (; h != NULL; h = next) {
+				next = h->next;
+				fs_hide_remove(ctx, h);
+			}
+			pthread_mutex_lock(&ctx->lock);
+			continue;
+		}
+		if (ctx->hides_busy == 0)
+			break;
+		pthread_cond_wait(&ctx->hide_cond, &ctx->lock);
 	}
+	pthread_mutex_unlock(&ctx->lock);
 }
 
 static bool
@@ -707,7 +789,7 @@ fs_hidden_unlink(struct fs_ctx *ctx, const char *path)
 		if (strcmp((*pp)->hidden, path) == 0) {
 			h = *pp;
 			*pp = h->next;
-			atomic_fetch_sub(&ctx->hides_pending, 1);
+			ctx->hides_busy++;
 			break;
 		}
 	}

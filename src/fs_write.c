@@ -76,6 +76,7 @@ fs_file_detach_locked(struct fs_ctx *ctx, struct fs_file *f)
 	struct backend *be = ctx->be;
 
 	pthread_mutex_lock(&ctx->lock);
+	f->gone = true;
 	f->detached = true;
 	f->uploading = false;
 	f->pend_mode_set = false;
@@ -98,6 +99,21 @@ fs_file_detach_locked(struct fs_ctx *ctx, struct fs_file *f)
 }
 
 /*
+ * f->sp and f->how change with both f->io and ctx->lock held, so the
+ * handle's own thread reads them under f->io, everyone else under
+ * ctx->lock (fs_files_spool_of shares a spool between handles).
+ */
+static void
+fs_file_set_spool(
+    struct fs_ctx *ctx, struct fs_file *f, struct spool *sp, enum write_how how)
+{
+	pthread_mutex_lock(&ctx->lock);
+	f->sp = sp;
+	f->how = how;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+/*
  * Turn a stream writer into a spooled file: end the stream (the server
  * then holds every byte written so far, confirmed), and continue on a
  * local copy whose first f->size bytes are fetched back only if needed.
@@ -107,6 +123,7 @@ static int
 fs_to_spool(struct fs_ctx *ctx, struct fs_file *f)
 {
 	struct backend *be = ctx->be;
+	struct spool *sp = NULL;
 	char *path;
 	int rc;
 
@@ -122,13 +139,18 @@ fs_to_spool(struct fs_ctx *ctx, struct fs_file *f)
 		log_debug("%s: continuing on a local copy", path);
 		if (f->how == WH_STREAM)
 			fs_files_uploaded(ctx, f);
-		rc = fs_spool_fetching(ctx, path, f->mode, &f->sp);
+		/* the file's other handles may have a copy already */
+		if (f->how != WH_APPEND)
+			sp = fs_files_spool_of(ctx, path);
+		if (sp == NULL)
+			rc = fs_spool_fetching(ctx, path, f->mode, &sp);
 	}
 	free(path);
 	if (rc < 0)
 		f->werr = rc;
-	else if (f->how == WH_STREAM)
-		f->how = WH_SPOOL;
+	else
+		fs_file_set_spool(
+		    ctx, f, sp, f->how == WH_STREAM ? WH_SPOOL : f->how);
 	return rc;
 }
 
@@ -155,7 +177,7 @@ fs_file_flush(struct fs_ctx *ctx, struct fs_file *f)
 		return 0;
 	if (f->werr < 0)
 		return f->werr;
-	if (f->sp != NULL && f->conflict && spool_dirty(f->sp))
+	if (f->sp != NULL && spool_dirty(f->sp) && fs_file_conflict(ctx, f))
 		return spool_refuse(f->sp,
 		    "another handle of this mount "
 		    "uploaded it since it was opened");
@@ -170,7 +192,7 @@ fs_file_flush(struct fs_ctx *ctx, struct fs_file *f)
 		if (f->sp != NULL) {
 			int rc2 = spool_close(f->sp);
 
-			f->sp = NULL;
+			fs_file_set_spool(ctx, f, NULL, WH_APPEND);
 			if (rc == 0)
 				rc = rc2;
 		}
@@ -232,6 +254,22 @@ fs_open_spool(struct fs_ctx *ctx, struct fs_file *f, const char *path,
 		rc = fs_may_write(ctx, path);
 		if (rc < 0)
 			return rc;
+	}
+	/*
+	 * One copy per file in the mount, as a local file's content is one
+	 * for all its descriptors: each sees the others' writes, and their
+	 * uploads never overwrite each other.
+	 */
+	f->sp = fs_files_spool_of(ctx, path);
+	if (f->sp != NULL) {
+		rc = 0;
+		if (wp->flags & BO_TRUNC)
+			rc = spool_truncate(f->sp, 0);
+		if (rc < 0) {
+			spool_close(f->sp);
+			f->sp = NULL;
+		}
+		return rc;
 	}
 	if (wp->spool_fetch)
 		return fs_spool_fetching(ctx, path, f->mode, &f->sp);
@@ -327,9 +365,16 @@ fs_open_common(
 		rc = be->ops->open(
 		    be, path, f->flags, f->mode, known_size, &f->bf);
 		if (rc == -ESPIPE && wp.how == WH_APPEND) {
-			/* Appends through local copies, at each write. */
+			/*
+			 * Appends through local copies, at each write; a
+			 * missing file is made (empty) now, as open(2) would.
+			 */
 			f->bf = NULL;
 			rc = 0;
+			if (!in.exists &&
+			    fs_stat_fresh(ctx, path, &a) == -ENOENT &&
+			    be->ops->truncate != NULL)
+				rc = be->ops->truncate(be, path, 0);
 		}
 		/*
 		 * A file this stream creates gets its mode once the upload
@@ -385,22 +430,24 @@ fs_append_spool(struct fs_ctx *ctx, struct fs_file *f)
 	char *path = fs_file_path(ctx, f);
 	struct backend_attr a;
 	struct timespec none = { 0, 0 };
+	struct spool *sp = NULL;
 	int rc;
 
 	if (path == NULL)
 		return -ENOMEM;
 	rc = fs_stat_fresh(ctx, path, &a);
 	if (rc == -ENOENT) {
-		rc = spool_open(
-		    ctx->be, path, 0, f->mode, ctx->spool_dir, &f->sp);
+		rc = spool_open(ctx->be, path, 0, f->mode, ctx->spool_dir, &sp);
 		if (rc == 0)
-			spool_set_base(f->sp, 0, false, none);
+			spool_set_base(sp, 0, false, none);
 	} else if (rc == 0) {
 		rc = fs_may_write(ctx, path);
 		if (rc == 0)
-			rc = fs_spool_fetching(ctx, path, f->mode, &f->sp);
+			rc = fs_spool_fetching(ctx, path, f->mode, &sp);
 	}
 	free(path);
+	if (rc == 0)
+		fs_file_set_spool(ctx, f, sp, WH_APPEND);
 	return rc;
 }
 
@@ -511,9 +558,13 @@ fs_truncate_open(struct fs_ctx *ctx, struct fs_file *f, off_t size)
 
 	pthread_mutex_lock(&f->io);
 	rc = f->werr;
-	if (rc < 0 || f->detached)
+	if (rc < 0)
 		goto out;
-	if (f->sp == NULL && f->how == WH_PWRITE && be->ops->truncate != NULL) {
+	if (fs_file_detached(ctx, f)) {
+		/* No name on the server: only what this handle holds changes
+		 * (its local copy, if any; what fstat says). */
+	} else if (f->sp == NULL && f->how == WH_PWRITE &&
+	    be->ops->truncate != NULL) {
 		/* Writes still in flight land first, then the cut. */
 		if (f->bf != NULL && be->ops->flush != NULL)
 			rc = be->ops->flush(be, f->bf);
@@ -659,6 +710,7 @@ fs_release(const char *path, struct fuse_file_info *fi)
 {
 	struct fs_ctx *ctx = fs_ctx();
 	struct fs_file *f = fs_file_of(fi);
+	struct spool *sp;
 	int rc = 0;
 
 	/*
@@ -667,13 +719,16 @@ fs_release(const char *path, struct fuse_file_info *fi)
 	 * the release is then noted (and re-applied here) or comes after it.
 	 */
 	pthread_mutex_lock(&f->io);
-	if ((f->flags & BO_WRITE) && f->sp != NULL && f->conflict &&
-	    spool_dirty(f->sp))
-		rc = spool_refuse(f->sp,
+	sp = f->sp;
+	if (sp != NULL)
+		fs_file_set_spool(ctx, f, NULL, f->how); /* no longer shared */
+	if ((f->flags & BO_WRITE) && sp != NULL && spool_dirty(sp) &&
+	    fs_file_conflict(ctx, f))
+		rc = spool_refuse(sp,
 		    "another handle of this mount "
 		    "uploaded it since it was opened");
-	if (f->sp != NULL) {
-		int rc2 = spool_close(f->sp);
+	if (sp != NULL) {
+		int rc2 = spool_close(sp);
 
 		if (rc == 0)
 			rc = rc2;
@@ -683,7 +738,6 @@ fs_release(const char *path, struct fuse_file_info *fi)
 	if (rc == 0 && (f->flags & BO_WRITE) && !f->detached &&
 	    fs_file_clean(ctx, f))
 		fs_files_uploaded(ctx, f);
-	f->sp = NULL;
 	f->bf = NULL; /* a writers_sync waiting for f->io finds nothing */
 	if (f->flags & BO_WRITE)
 		fs_set_uploading(ctx, f, false);

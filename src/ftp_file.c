@@ -686,8 +686,22 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 		ftp_orphan_forget(fb, abs);
 		if ((flags & BO_APPEND) && !(flags & BO_TRUNC)) {
 			f->append = true;
-			/* a missing file: created at close even if empty */
-			f->wstarted = !(flags & BO_NEW);
+			f->wstarted = true;
+			/*
+			 * A missing file exists once open returns, as on a
+			 * local disk: an APPE of nothing creates it, and
+			 * empties nothing if another client just made it.
+			 */
+			if (flags & BO_NEW) {
+				rc = upload_start(f);
+				if (rc == 0)
+					rc = upload_finish(f);
+				if (rc < 0) {
+					f->werr = rc;
+					ftp_be_release(b, f);
+					return rc;
+				}
+			}
 		} else {
 			/* STOR now: the file exists (empty) once open returns
 			 */
@@ -704,29 +718,12 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	return 0;
 }
 
-int
-ftp_be_release(struct backend *b, struct backend_file *f)
-{
-	int rc = 0;
-
-	if (f->writer)
-		rc = writer_flush(f, true);
-	pthread_mutex_lock(&f->lock);
-	stream_stop(f);
-	pthread_mutex_unlock(&f->lock);
-	pthread_mutex_destroy(&f->lock);
-	free(f->win);
-	free(f->path);
-	free(f);
-	return rc;
-}
-
-void
-ftp_be_abandon(struct backend *b, struct backend_file *f)
+/* Stop what f still streams (an upload: aborted, unchecked) and free it. */
+static void
+file_free(struct backend_file *f)
 {
 	struct ftp_conn *c;
 
-	(void)b;
 	pthread_mutex_lock(&f->lock);
 	c = f->wconn;
 	f->wconn = NULL;
@@ -740,4 +737,22 @@ ftp_be_abandon(struct backend *b, struct backend_file *f)
 	free(f->win);
 	free(f->path);
 	free(f);
+}
+
+int
+ftp_be_release(struct backend *b, struct backend_file *f)
+{
+	int rc = 0;
+
+	if (f->writer)
+		rc = writer_flush(f, true); /* leaves no upload open */
+	file_free(f);
+	return rc;
+}
+
+void
+ftp_be_abandon(struct backend *b, struct backend_file *f)
+{
+	(void)b;
+	file_free(f);
 }

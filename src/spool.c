@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,9 @@
 #define UPLOAD_CHUNK (1u << 20)
 
 struct spool {
+	/* Serialises every call: the handles sharing it run in parallel. */
+	pthread_mutex_t lock;
+	unsigned refs; /* spool_open and spool_ref; spool_close drops one */
 	struct backend *be;
 	char *path; /* remote (mount) path */
 	char *local; /* spool file */
@@ -83,6 +87,8 @@ spool_open(struct backend *be, const char *path, uint64_t remote_size,
 	if (s == NULL)
 		return -ENOMEM;
 	s->fd = -1;
+	s->refs = 1;
+	pthread_mutex_init(&s->lock, NULL);
 	s->be = be;
 	s->mode = mode;
 	s->size = s->remote_size = remote_size;
@@ -110,6 +116,7 @@ fail:
 		close(s->fd);
 		unlink(s->local);
 	}
+	pthread_mutex_destroy(&s->lock);
 	free(s->fetched);
 	free(s->path);
 	free(s->local);
@@ -206,8 +213,8 @@ fetch_range(struct spool *s, uint64_t off, uint64_t len)
 	return 0;
 }
 
-ssize_t
-spool_read(struct spool *s, char *buf, size_t size, off_t off)
+static ssize_t
+spool_read_locked(struct spool *s, char *buf, size_t size, off_t off)
 {
 	ssize_t r;
 	int rc;
@@ -225,8 +232,8 @@ spool_read(struct spool *s, char *buf, size_t size, off_t off)
 	return r < 0 ? -errno : r;
 }
 
-ssize_t
-spool_write(struct spool *s, const char *buf, size_t size, off_t off)
+static ssize_t
+spool_write_locked(struct spool *s, const char *buf, size_t size, off_t off)
 {
 	ssize_t w;
 	int rc;
@@ -249,8 +256,8 @@ spool_write(struct spool *s, const char *buf, size_t size, off_t off)
 	return w;
 }
 
-int
-spool_truncate(struct spool *s, off_t size)
+static int
+spool_truncate_locked(struct spool *s, off_t size)
 {
 	int rc;
 
@@ -273,15 +280,25 @@ spool_truncate(struct spool *s, off_t size)
 }
 
 uint64_t
-spool_size(const struct spool *s)
+spool_size(struct spool *s)
 {
-	return s->size;
+	uint64_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->size;
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 bool
-spool_dirty(const struct spool *s)
+spool_dirty(struct spool *s)
 {
-	return s->dirty;
+	bool d;
+
+	pthread_mutex_lock(&s->lock);
+	d = s->dirty;
+	pthread_mutex_unlock(&s->lock);
+	return d;
 }
 
 const char *
@@ -365,8 +382,8 @@ check_base(struct spool *s)
 	return 0;
 }
 
-void
-spool_set_base(
+static void
+spool_set_base_locked(
     struct spool *s, uint64_t size, bool have_mtime, struct timespec mtime)
 {
 	s->has_base = true;
@@ -375,15 +392,15 @@ spool_set_base(
 	s->base_mtime = mtime;
 }
 
-void
-spool_base_mtime(struct spool *s, struct timespec mtime)
+static void
+spool_base_mtime_locked(struct spool *s, struct timespec mtime)
 {
 	if (s->has_base && s->base_has_mtime)
 		s->base_mtime = mtime;
 }
 
-void
-spool_detach(struct spool *s)
+static void
+spool_detach_locked(struct spool *s)
 {
 	s->detached = true;
 	if (s->reader != NULL) {
@@ -392,8 +409,8 @@ spool_detach(struct spool *s)
 	}
 }
 
-int
-spool_refuse(struct spool *s, const char *why)
+static int
+spool_refuse_locked(struct spool *s, const char *why)
 {
 	if (!s->refused && s->dirty)
 		log_err("%s: %s; not uploading it, its data is kept in %s",
@@ -418,8 +435,8 @@ temp_name(const char *path, char *out, size_t size)
 	return 0;
 }
 
-int
-spool_flush(struct spool *s)
+static int
+spool_flush_locked(struct spool *s)
 {
 	const struct backend_ops *ops = s->be->ops;
 	struct backend_file *w = NULL;
@@ -513,8 +530,8 @@ fail:
 	return rc == -ENOSPC || rc == -EDQUOT ? rc : -EIO;
 }
 
-int
-spool_rename(struct spool *s, const char *newpath)
+static int
+spool_rename_locked(struct spool *s, const char *newpath)
 {
 	char *p = strdup(newpath);
 
@@ -525,22 +542,131 @@ spool_rename(struct spool *s, const char *newpath)
 	return 0;
 }
 
+struct spool *
+spool_ref(struct spool *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->refs++;
+	pthread_mutex_unlock(&s->lock);
+	return s;
+}
+
 int
 spool_close(struct spool *s)
 {
+	bool last;
 	int rc;
 
 	if (s == NULL)
 		return 0;
-	rc = spool_flush(s);
+	pthread_mutex_lock(&s->lock);
+	rc = spool_flush_locked(s);
+	last = --s->refs == 0;
+	pthread_mutex_unlock(&s->lock);
+	if (!last)
+		return rc;
 	if (s->reader != NULL)
 		s->be->ops->release(s->be, s->reader);
 	close(s->fd);
 	if (!s->keep)
 		unlink(s->local);
+	pthread_mutex_destroy(&s->lock);
 	free(s->fetched);
 	free(s->path);
 	free(s->local);
 	free(s);
 	return rc;
+}
+
+/* ---- the public calls: each under the spool's lock ---------------------- */
+
+ssize_t
+spool_read(struct spool *s, char *buf, size_t size, off_t off)
+{
+	ssize_t r;
+
+	pthread_mutex_lock(&s->lock);
+	r = spool_read_locked(s, buf, size, off);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+ssize_t
+spool_write(struct spool *s, const char *buf, size_t size, off_t off)
+{
+	ssize_t r;
+
+	pthread_mutex_lock(&s->lock);
+	r = spool_write_locked(s, buf, size, off);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+spool_truncate(struct spool *s, off_t size)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = spool_truncate_locked(s, size);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+spool_flush(struct spool *s)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = spool_flush_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+spool_rename(struct spool *s, const char *newpath)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = spool_rename_locked(s, newpath);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+spool_refuse(struct spool *s, const char *why)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = spool_refuse_locked(s, why);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void
+spool_set_base(
+    struct spool *s, uint64_t size, bool have_mtime, struct timespec mtime)
+{
+	pthread_mutex_lock(&s->lock);
+	spool_set_base_locked(s, size, have_mtime, mtime);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+spool_base_mtime(struct spool *s, struct timespec mtime)
+{
+	pthread_mutex_lock(&s->lock);
+	spool_base_mtime_locked(s, mtime);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+spool_detach(struct spool *s)
+{
+	pthread_mutex_lock(&s->lock);
+	spool_detach_locked(s);
+	pthread_mutex_unlock(&s->lock);
 }

@@ -28,7 +28,9 @@
 #   ASAN_SERVERS=vsftpd      servers the ASan binary is run against ("" skips)
 #   INTEGRATION_SUITES="test_read test_session test_datachan test_write test_faults test_shared test_sftp"
 #                            suites of tests/integration/ to run
-#   ASAN_SUITES="test_read test_write"   of those, run with the ASan binary
+#   ASAN_SUITES="test_read test_write test_faults test_shared"
+#                            of those, run with the ASan binary
+#   INTEGRATION_JOBS=2       integration jobs run at a time
 #   SKIP_DEPS=1              do not call tests/deps.sh
 set -u
 set -o pipefail
@@ -47,7 +49,9 @@ ASAN_SERVERS=${ASAN_SERVERS-vsftpd}
 # ends with "N passed, N failed").
 INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_session test_datachan test_write test_faults test_shared test_sftp}
 # Suites run again with the ASan+UBSan binary on $ASAN_SERVERS.
-ASAN_SUITES=${ASAN_SUITES:-test_read test_write}
+ASAN_SUITES=${ASAN_SUITES:-test_read test_write test_faults test_shared}
+# Integration jobs (suite x binary) run this many at a time.
+INTEGRATION_JOBS=${INTEGRATION_JOBS:-2}
 logs=$repo/build-logs
 mkdir -p "$logs"
 
@@ -198,33 +202,63 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
 fi
 
 # ---------------------------------------------------------------------------
-banner "integration: real servers through FUSE mounts ($SERVERS)"
-integration() { # NAME BINARY SERVERS [SUITE]
-	local suite=${4:-test_read} log rc=0 t0=$EPOCHREALTIME
-	log=$logs/integration-$suite-$1.log
-	FTPFS=$2 SERVERS=$3 bash "tests/integration/$suite.sh" 2>&1 | tee "$log" || rc=$?
-	add_counts "integration $suite ($1, $3; $(since "$t0")s)" "$log" "$rc"
-}
+banner "integration: real servers through FUSE mounts ($SERVERS; $INTEGRATION_JOBS at a time)"
+# Each job is one suite run with one binary: "NAME BINARY SUITE SERVERS...".
+# The jobs share nothing (each suite starts its own servers on free ports
+# and mounts in its own temp dir), so they run INTEGRATION_JOBS at a time;
+# their output goes to build-logs/integration-SUITE-NAME.log and the
+# failures are shown below once every job is done.
+jobs=()
 if [ "$build_ok" -eq 1 ]; then
 	for suite in $INTEGRATION_SUITES; do
-		banner "integration: $suite"
 		case $suite in
 		test_read | test_write) srvs="$SERVERS $SFTP_RW_SERVERS" ;;
 		test_sftp) srvs=$SFTP_SERVERS ;;
 		*) srvs=$SERVERS ;;
 		esac
 		[ -n "${srvs// /}" ] || continue
-		integration build build/ftpfs "$srvs" "$suite"
+		jobs+=("build build/ftpfs $suite $srvs")
 	done
 else
 	step_fail "integration not run (no build)"
 fi
 if [ "$asan_ok" -eq 1 ] && [ -n "$ASAN_SERVERS" ]; then
 	for suite in $ASAN_SUITES; do
-		banner "integration: $suite with the ASan+UBSan binary ($ASAN_SERVERS)"
-		integration asan build-asan/ftpfs "$ASAN_SERVERS" "$suite"
+		jobs+=("asan build-asan/ftpfs $suite $ASAN_SERVERS")
 	done
 fi
+run_job() { # NAME BINARY SUITE SERVERS...
+	local name=$1 bin=$2 suite=$3 t0=$EPOCHREALTIME rc=0
+	shift 3
+	FTPFS=$bin SERVERS="$*" bash "tests/integration/$suite.sh" \
+		>"$logs/integration-$suite-$name.log" 2>&1 || rc=$?
+	printf '%s %s\n' "$rc" "$(since "$t0")" >"$logs/integration-$suite-$name.rc"
+	printf '# finished: %s (%s; %s) in %ss, exit %s: %s\n' "$suite" "$name" "$*" \
+		"$(since "$t0")" "$rc" \
+		"$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logs/integration-$suite-$name.log" | tail -n 1)"
+}
+lane() { # LANE: every INTEGRATION_JOBS-th job from LANE on
+	local k
+	for ((k = $1; k < ${#jobs[@]}; k += INTEGRATION_JOBS)); do
+		# shellcheck disable=SC2086 # the job is split into its words
+		run_job ${jobs[$k]}
+	done
+}
+lane_pids=()
+for ((l = 0; l < INTEGRATION_JOBS && l < ${#jobs[@]}; l++)); do
+	lane "$l" &
+	lane_pids+=($!)
+done
+for pid in "${lane_pids[@]}"; do
+	wait "$pid"
+done
+for job in "${jobs[@]}"; do
+	read -r name bin suite servers <<<"$job"
+	log=$logs/integration-$suite-$name.log
+	read -r rc secs <"$logs/integration-$suite-$name.rc" 2>/dev/null || { rc=1; secs=?; }
+	grep -E '^FAIL' -A 12 "$log" | head -n 80 | sed 's/^/#   /'
+	add_counts "integration $suite ($name, $servers; ${secs}s)" "$log" "$rc"
+done
 
 # ---------------------------------------------------------------------------
 banner "summary ($(since "$t_all")s)"

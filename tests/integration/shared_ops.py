@@ -7,7 +7,8 @@ the server's folder (DISK) directly, prints what it saw, and exits 0 when
 every expectation held, 1 otherwise (2: the scenario could not be set up).
 
   unlinked-rdwr MNT DISK NAME     open O_RDWR|O_CREAT, write, unlink, pread,
-                                  fstat, close: the name stays gone
+                                  fstat, ftruncate (fstat, pread see it),
+                                  close: the name stays gone
   unlinked-stream MNT DISK NAME   open O_WRONLY|O_CREAT|O_TRUNC, write,
                                   unlink, write more, close
   unlinked-rdonly MNT DISK NAME   an existing file (made on DISK) opened
@@ -16,6 +17,11 @@ every expectation held, 1 otherwise (2: the scenario could not be set up).
                                   (pwrite, pread, ftruncate, fchmod, futimens,
                                   fsync, fstat, fdatasync): each works or
                                   fails cleanly; the name is not recreated
+  unlinked-recreate MNT DISK NAME [N]
+                                  N times: open, unlink, and some 20 ms later
+                                  (when ftpfs removes the old name on its own)
+                                  create the name again and write it: every
+                                  create works and the server keeps it
   rename-writing MNT DISK NAME    pwrite at offsets (spooled) in one thread
                                   while the file is renamed in another
   many-files MNT DISK N           N spooled writers on N files, renamed while
@@ -157,6 +163,16 @@ def unlinked_rdwr(mnt, disk, name):
     ok, v = step("fstat after unlink", os.fstat, fd, want="st_size")
     if ok and v.st_size != len(data):
         fail("fstat after unlink: st_size %d, expected %d" % (v.st_size, len(data)))
+    # SQLite's temporary files live like this: ftruncate must cut them.
+    step("ftruncate 30 after unlink", os.ftruncate, fd, 30, want="ok")
+    ok, v = step("fstat after ftruncate", os.fstat, fd, want="st_size")
+    if ok and v.st_size != 30:
+        fail("fstat after ftruncate 30: st_size %d" % v.st_size)
+    ok, v = step("pread after ftruncate", os.pread, fd, len(data), 0,
+                 want="the first 30 bytes")
+    if ok and v != data[:30]:
+        fail("pread after ftruncate 30 gives %s, expected %s" %
+             (sha(v), sha(data[:30])))
     step("close", os.close, fd, want="ok")
     if not wait_gone(disk, name):
         fail("the unlinked name is back on the server after close (%s)" %
@@ -210,7 +226,9 @@ def unlinked_rdonly(mnt, disk, name):
     p = os.path.join(mnt, name)
     fd = os.open(p, os.O_RDONLY)
     step("unlink", os.unlink, p, want="ok")
-    if os.path.lexists(os.path.join(disk, name)):
+    # The removal of a file open in the mount reaches the server within a
+    # moment (ftpfs settles it within 20 ms, or at its next operation).
+    if not wait_gone(disk, name, secs=1.0):
         fail("unlink reported success but the server still has the file")
     ok, v = step("fstat after unlink", os.fstat, fd, want="st_size")
     if ok and v.st_size != len(data):
@@ -222,6 +240,36 @@ def unlinked_rdonly(mnt, disk, name):
     step("close", os.close, fd, want="ok")
     if not wait_gone(disk, name):
         fail("the unlinked name is back on the server after close")
+    alive(mnt)
+
+
+def unlinked_recreate(mnt, disk, name, n="40"):
+    p = os.path.join(mnt, name)
+    rng = random.Random(8)
+    lost = 0
+    for i in range(int(n)):
+        with open(p, "wb") as f:
+            f.write(b"old\n")
+        fd = os.open(p, os.O_RDONLY)
+        os.unlink(p)
+        time.sleep(rng.uniform(0.017, 0.026))
+        want = b"new %d\n" % i
+        try:
+            with open(p, "wb") as f:
+                f.write(want)
+        except OSError as e:
+            fail("round %d: create after unlink: %s" % (i, en(e)))
+            os.close(fd)
+            break
+        os.close(fd)
+        got = disk_get(disk, name)
+        if got != want:
+            lost += 1
+            fail("round %d: the server has %r, the create wrote %r" %
+                 (i, got, want))
+            break
+    if not lost and not problems:
+        say("%s rounds: every create after an unlink is on the server" % n)
     alive(mnt)
 
 
@@ -551,6 +599,7 @@ def main():
     cmds = {
         "unlinked-rdwr": unlinked_rdwr, "unlinked-stream": unlinked_stream,
         "unlinked-rdonly": unlinked_rdonly, "unlinked-ops": unlinked_ops,
+        "unlinked-recreate": unlinked_recreate,
         "rename-writing": rename_writing, "many-files": many_files,
         "many-fds": many_fds, "spool-conflict": spool_conflict,
         "prepare": prepare,

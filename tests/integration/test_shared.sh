@@ -22,7 +22,9 @@
 #   3. a symlink stat'ed, readlink'ed, read on a fresh mount before any
 #      listing agrees with the listing made afterwards
 #   4. files unlinked while open (pjdfstest unlink/14): pread, fstat, close
-#      work; the name is not uploaded again; the mount survives
+#      work; the name is not uploaded again; the mount survives; the name
+#      created again while its old file's removal is under way
+#      (open(O_CREAT) gave ENOENT, or the new file was deleted)
 #   5. a create whose STOR is refused sends one STOR and leaves no file;
 #      rename while a spooled writer writes; more than 16 writers
 #   6. a spooled (O_RDWR) write to a file changed on the server meanwhile:
@@ -498,6 +500,8 @@ suite_server() {
 			unlinked-rdonly "$MNT1" "$DATA" ul/ul-rdonly.bin
 		ensure_mounts && ops "$P 4. every descriptor operation after unlink (O_RDWR, O_TRUNC, O_APPEND)" \
 			unlinked-ops "$MNT1" "$DATA" ul/ul-ops.bin
+		ensure_mounts && ops "$P 4. open, unlink, create the name again as ftpfs removes the old one (40 rounds)" \
+			unlinked-recreate "$MNT1" "$DATA" ul/ul-recreate.txt 40
 	fi
 
 	if item 7 && [ "$MW_OPS" -gt 0 ] && ensure_mounts; then

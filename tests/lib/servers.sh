@@ -56,6 +56,7 @@ declare -gA SRV_PORTS=() SRV_PIDS=() SRV_LOGS=() SRV_DIRS=()
 declare -ga SRV_MOUNTS=() SRV_EXTRA_PIDS=()
 SRV_TMP=${SRV_TMP:-}
 SRV_CLEANED=0
+SRV_BOUND=
 
 srv_msg() { printf '# %s\n' "$*" >&2; }
 
@@ -124,6 +125,15 @@ srv_init() {
 	fi
 	# The servers' users must be able to walk into the served folders.
 	chmod 755 "$SRV_TMP"
+	# Mounts made below SRV_TMP are shared: a copy of one in a mount
+	# namespace made meanwhile (pure-ftpd's, "ip netns exec" of a suite
+	# running in parallel) is then a slave, which our unmount reaches.
+	# Where / is private, such a copy would otherwise keep the FUSE
+	# connection, and the daemon, alive after fusermount -u.
+	if [ -z "$SRV_BOUND" ] && mount --bind "$SRV_TMP" "$SRV_TMP" 2>/dev/null; then
+		SRV_BOUND=$SRV_TMP
+		mount --make-shared "$SRV_TMP" 2>/dev/null || true
+	fi
 	srv_ensure_user
 	trap 'srv_cleanup' EXIT
 	trap 'srv_cleanup; trap - INT; kill -INT $$' INT
@@ -209,9 +219,11 @@ srv_spawn() {
 srv_tagged_pids() {
 	local exe=${1:-} p
 	[ -n "$SRV_TMP" ] || return 0
-	for p in /proc/[0-9]*; do
+	# One grep over every environment: a grep per process costs seconds
+	# on a busy machine, and callers poll this.
+	for p in $(grep -lszx "FTPFS_TEST_TAG=$SRV_TMP" /proc/[0-9]*/environ 2>/dev/null); do
+		p=${p%/environ}
 		[ "${p#/proc/}" != "$$" ] || continue
-		grep -qszx "FTPFS_TEST_TAG=$SRV_TMP" "$p/environ" 2>/dev/null || continue
 		if [ -n "$exe" ] && [ "$(readlink "$p/exe" 2>/dev/null)" != "$exe" ]; then
 			continue
 		fi
@@ -628,6 +640,10 @@ srv_cleanup() {
 	for m in "${SRV_MOUNTS[@]}"; do
 		srv_unmount "$m"
 	done
+	if [ -n "$SRV_BOUND" ] && ! grep -qsF " $SRV_BOUND/" /proc/self/mountinfo; then
+		umount "$SRV_BOUND" 2>/dev/null || umount -l "$SRV_BOUND" 2>/dev/null || true
+		SRV_BOUND=
+	fi
 	if [ -n "$SRV_TMP" ] && [ -d "$SRV_TMP" ] && [ -z "${SRV_KEEP:-}" ]; then
 		# Never descend into a mount that is still there.
 		if grep -qsF " $SRV_TMP/" /proc/self/mountinfo; then
