@@ -112,6 +112,8 @@ int sftp_conn_check_idle(struct sftp_conn *c);
 
 /* Call once from main before any thread (libssh2_init). 0 or -EIO. */
 int sftp_conn_global_init(void);
+/* And once at the end, after every session is closed (libssh2_exit). */
+void sftp_conn_global_exit(void);
 
 /*
  * "SHA256:" + unpadded base64 of a 32-byte digest into out (>= 51 bytes),

@@ -904,5 +904,6 @@ out:
 		free(o.sftp_opts[--o.n_sftp_opts]);
 	fuse_opt_free_args(&args);
 	fs_ctx_fini(&ctx);
+	sftp_conn_global_exit();
 	return status;
 }
