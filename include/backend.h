@@ -199,6 +199,8 @@ struct backend_ops {
 	int (*access)(struct backend *b, const char *path, int mode);
 	int (*symlink)(
 	    struct backend *b, const char *target, const char *linkpath);
+	/* Hard link: the file from gets the new name to (link(2)). */
+	int (*link)(struct backend *b, const char *from, const char *to);
 	int (*statfs)(struct backend *b, const char *path, struct statvfs *out);
 
 	/* Tell a decorator that path (or everything below it) changed. */
@@ -255,6 +257,21 @@ int backend_open(const struct url *u, const struct backend_opts *opts,
 
 /* The -o options of every backend, for --help. */
 void backend_print_help(void);
+
+/*
+ * Process-wide state of the backends' libraries (libssh2): set up once in
+ * main before any thread exists (0, or -1 with a one-line reason in msg),
+ * torn down at exit after every backend is destroyed.
+ */
+int backend_global_init(char *msg, size_t msglen);
+void backend_global_exit(void);
+
+/*
+ * The login name for a URL that names none, or NULL to leave it to the
+ * netrc entry and then the anonymous login (FTP).  SFTP answers the local
+ * user's name, as ssh does.  Static storage; called before any thread.
+ */
+const char *backend_default_user(const struct url *u);
 
 /* Join a directory path and a name into out ("/" + "a" = "/a"). */
 int backend_path_join(

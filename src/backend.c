@@ -4,12 +4,16 @@
  * backend (contract in backend.h).
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "ftp_backend.h"
+#include "sftp_backend.h"
+#include "sftp_conn.h"
 #include "url.h"
 
 /* One line per scheme; open == NULL: not implemented yet. */
@@ -17,13 +21,14 @@ struct backend_kind {
 	enum url_scheme scheme;
 	int (*open)(const struct url *u, const struct backend_opts *opts,
 	    struct backend **out, char *msg, size_t msglen);
+	bool local_user; /* no user in the URL: the local one (ssh's way) */
 };
 
 static const struct backend_kind kinds[] = {
 	{ .scheme = URL_FTP, .open = ftp_backend_open },
 	{ .scheme = URL_FTPS, .open = ftp_backend_open },
 	{ .scheme = URL_FTPES, .open = ftp_backend_open },
-	{ .scheme = URL_SFTP },
+	{ .scheme = URL_SFTP, .open = sftp_backend_open, .local_user = true },
 };
 
 static const struct backend_kind *
@@ -40,7 +45,15 @@ kind_of(const struct url *u)
 int
 backend_opt_check(const char *arg, char *msg, size_t msglen)
 {
-	return ftp_backend_opt(NULL, arg, msg, msglen);
+	int rc = ftp_backend_opt(NULL, arg, msg, msglen);
+	char m[256] = "";
+
+	if (rc != 0)
+		return rc;
+	rc = sftp_backend_opt(NULL, arg, m, sizeof(m));
+	if (rc < 0)
+		snprintf(msg, msglen, "-o %s", m); /* as FTP's messages read */
+	return rc;
 }
 
 int
@@ -71,6 +84,36 @@ void
 backend_print_help(void)
 {
 	ftp_backend_print_help();
+	sftp_backend_print_help();
+	printf("\n");
+}
+
+int
+backend_global_init(char *msg, size_t msglen)
+{
+	if (sftp_conn_global_init() < 0) {
+		snprintf(msg, msglen, "cannot initialise libssh2");
+		return -1;
+	}
+	return 0;
+}
+
+void
+backend_global_exit(void)
+{
+	sftp_conn_global_exit();
+}
+
+const char *
+backend_default_user(const struct url *u)
+{
+	const struct backend_kind *k = kind_of(u);
+	struct passwd *pw;
+
+	if (k == NULL || !k->local_user)
+		return NULL;
+	pw = getpwuid(getuid());
+	return pw != NULL ? pw->pw_name : NULL;
 }
 
 int

@@ -1038,6 +1038,20 @@ cache_symlink(struct backend *b, const char *target, const char *linkpath)
 }
 
 static int
+cache_link(struct backend *b, const char *from, const char *to)
+{
+	struct cache *c = b->priv;
+	int rc;
+
+	if (c->inner->ops->link == NULL)
+		return -EPERM;
+	rc = c->inner->ops->link(c->inner, from, to);
+	cache_changed(c, from, false); /* its link count */
+	cache_changed(c, to, false);
+	return rc;
+}
+
+static int
 cache_statfs(struct backend *b, const char *path, struct statvfs *out)
 {
 	struct cache *c = b->priv;
@@ -1111,6 +1125,7 @@ static const struct backend_ops cache_ops = {
 	.truncate = cache_truncate,
 	.access = cache_access,
 	.symlink = cache_symlink,
+	.link = cache_link,
 	.statfs = cache_statfs,
 	.invalidate = cache_invalidate,
 	.destroy = cache_destroy,

@@ -421,6 +421,17 @@ fs_symlink(const char *target, const char *linkpath)
 	return be->ops->symlink(be, target, linkpath);
 }
 
+/* link(2): EPERM where the backend cannot (as on filesystems without). */
+static int
+fs_link(const char *from, const char *to)
+{
+	struct backend *be = fs_be();
+
+	if (be->ops->link == NULL)
+		return -EPERM;
+	return be->ops->link(be, from, to);
+}
+
 static int
 fs_rename(const char *from, const char *to, unsigned int flags)
 {
@@ -601,6 +612,7 @@ static const struct fuse_operations fs_ops = {
 	.unlink = fs_unlink,
 	.rmdir = fs_rmdir,
 	.symlink = fs_symlink,
+	.link = fs_link,
 	.rename = fs_rename,
 	.chmod = fs_chmod,
 	.chown = fs_chown,

@@ -183,13 +183,14 @@ fs_read(const char *path, char *buf, size_t size, off_t off,
 		size = INT_MAX;
 	log_trace("%s: %zu bytes at %jd", path ? path : "(unlinked)", size,
 	    (intmax_t)off);
-	if (f->flags & BO_WRITE) {
+	if ((f->flags & BO_WRITE) && f->how != WH_PWRITE) {
 		/* read-write handles are spools; detached, the spool stays */
 		pthread_mutex_lock(&f->io);
 		n = f->sp != NULL ? spool_read(f->sp, buf, size, off) : -EIO;
 		pthread_mutex_unlock(&f->io);
 		return (int)n;
 	}
+	/* (read-write handles of a pwrite backend read from the server) */
 	if (fs_file_detached(fs_ctx(), f))
 		return -EIO; /* the name now leads to another file, or none */
 	while (done < size) {

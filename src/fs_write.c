@@ -565,8 +565,13 @@ fs_truncate_open(struct fs_ctx *ctx, struct fs_file *f, off_t size)
 		 * (its local copy, if any; what fstat says). */
 	} else if (f->sp == NULL && f->how == WH_PWRITE &&
 	    be->ops->truncate != NULL) {
+		/* Writes still in flight land first, then the cut. */
+		if (f->bf != NULL && be->ops->flush != NULL)
+			rc = be->ops->flush(be, f->bf);
 		path = fs_file_path(ctx, f);
-		rc = path != NULL ? be->ops->truncate(be, path, size) : -ENOMEM;
+		if (rc >= 0)
+			rc = path != NULL ? be->ops->truncate(be, path, size)
+			                  : -ENOMEM;
 		free(path);
 	} else if (f->sp == NULL) {
 		pthread_mutex_lock(&ctx->lock);

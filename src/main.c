@@ -130,10 +130,12 @@ main_usage(const char *prog)
 	/* clang-format off */
 	printf(
 "usage: %s ftp://[user[:password]@]host[:port][/path] MOUNTPOINT [options]\n"
+"       %s sftp://[user@]host[:port][/path] MOUNTPOINT [options]\n"
 "\n"
-"Mount a directory of an FTP server.  The path is relative to the login\n"
-"directory; start it with %%2F (ftp://host/%%2Fsrv) for an absolute one.\n"
-"ftpes:// (explicit TLS) and ftps:// (implicit TLS) mount over FTPS.\n"
+"Mount a directory of an FTP, FTPS or SFTP server.  The FTP path is\n"
+"relative to the login directory; start it with %%2F (ftp://host/%%2Fsrv)\n"
+"for an absolute one.  ftpes:// (explicit TLS) and ftps:// (implicit TLS)\n"
+"mount over FTPS.\n"
 "\n"
 "General options:\n"
 "    -h, --help             print this help and exit\n"
@@ -159,7 +161,7 @@ main_usage(const char *prog)
 "                           none: the server's numeric ids when it has any\n"
 "    -o reconnect           accepted for sshfs compatibility (always on)\n"
 "\n",
-	    prog);
+	    prog, prog);
 	/* clang-format on */
 	backend_print_help();
 	/* clang-format off */
@@ -669,6 +671,11 @@ main(int argc, char *argv[])
 
 	/* Sockets and the status pipe report EPIPE instead of killing us. */
 	signal(SIGPIPE, SIG_IGN);
+	/* The backends' libraries, before any thread exists */
+	if (backend_global_init(msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "ftpfs: %s\n", msg);
+		return 1;
+	}
 	if (fs_ctx_init(&ctx) < 0) {
 		fprintf(stderr, "ftpfs: out of memory\n");
 		return 1;
@@ -749,7 +756,7 @@ main(int argc, char *argv[])
 	}
 
 	req.host = u.host;
-	req.url_user = u.user;
+	req.url_user = u.user != NULL ? u.user : backend_default_user(&u);
 	req.url_password = u.password;
 	req.password_stdin = o.password_stdin != 0;
 	req.netrc_path = o.netrc_path;
@@ -781,5 +788,6 @@ out:
 		free(o.extra[i]);
 	fuse_opt_free_args(&args);
 	fs_ctx_fini(&ctx);
+	backend_global_exit();
 	return status;
 }

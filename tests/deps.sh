@@ -32,7 +32,7 @@ pkgs=(
 	libpcre2-posix3 libidn2-0 libcap2 libacl1
 )
 # Fetched and unpacked, never installed.
-extract_pkgs=(proftpd-core pure-ftpd pure-ftpd-common)
+extract_pkgs=(proftpd-core proftpd-mod-crypto pure-ftpd pure-ftpd-common)
 
 log() { printf 'deps: %s\n' "$*" >&2; }
 
@@ -89,7 +89,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	fi
 fi
 
-# Unpack the servers that cannot be installed next to vsftpd.
+# Unpack the servers that cannot be installed next to vsftpd (and
+# proftpd-mod-crypto, whose mod_sftp is the second SFTP server).
 mkdir -p "$servers_dir/debs" "$servers_dir/root"
 stamp=$servers_dir/root/.unpacked
 want=""
@@ -121,8 +122,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 	printf '%s' "$want" >"$stamp"
 fi
 
-for bin in usr/sbin/proftpd usr/sbin/pure-ftpd usr/bin/pure-pw; do
-	if [ ! -x "$servers_dir/root/$bin" ]; then
+for bin in usr/sbin/proftpd usr/sbin/pure-ftpd usr/bin/pure-pw \
+	usr/lib/proftpd/mod_sftp.so; do
+	if [ ! -e "$servers_dir/root/$bin" ]; then
 		log "missing $servers_dir/root/$bin after unpacking"
 		exit 1
 	fi

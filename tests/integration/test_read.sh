@@ -7,6 +7,8 @@
 #
 #   FTPFS=build/ftpfs            binary under test (default build/ftpfs)
 #   SERVERS="vsftpd proftpd pureftpd pyftpdlib"   servers to run against
+#                                (also the SFTP servers sshd, proftpd_sftp:
+#                                the same checks through sftp:// mounts)
 #   FTPFS_OPTS="-o ..."          extra mount arguments for every mount
 #   SRV_KEEP=1                   keep the temp dir (logs, fixture) afterwards
 #
@@ -22,6 +24,8 @@
 #   pureftpd   MLSD: symlinks typed OS.unix=slink: without target; exact mtimes
 #   pyftpdlib  MLSD follows symlinks (a link to a dir is a dir) and omits
 #              dangling links; exact mtimes
+#   sshd, proftpd_sftp   SFTP: READDIR shows every link as a link (readlink
+#              gives its target); exact mtimes
 set -u
 set -o pipefail
 
@@ -180,10 +184,11 @@ suite_server() {
 		return
 	fi
 	url=$(srv_url "$cur")
+	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
 
 	# ---------------------------------------------------------------
 	# Mount 1: password in the URL, default options.
-	if ! mount_ok "$P mount ftp://user:pass@127.0.0.1:port/" "$url"; then
+	if ! mount_ok "$P mount ${url%%://*}://user@127.0.0.1:port/ (password or key)" "$url"; then
 		not_ok "$P read-path checks not run (no mount)"
 	else
 		suite_mounted
@@ -226,7 +231,9 @@ suite_server() {
 
 	# ---------------------------------------------------------------
 	# Mount 3: -o password_stdin, no password in the URL.
+	# (SFTP: a password login, no key offered.)
 	(umask 077 && printf '%s\n' "$SRV_PASS" >"$SRV_TMP/password")
+	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur" password)"
 	if FTPFS_MOUNT_STDIN=$SRV_TMP/password \
 		mount_ok "$P mount with -o password_stdin" "$(srv_url_nopass "$cur")" \
 		-o password_stdin; then
@@ -234,6 +241,7 @@ suite_server() {
 			"$(cat "$DATA/plain.txt")" "$(t cat "$MNT/plain.txt" 2>&1)"
 		umount_ok "$P unmount (password_stdin)"
 	fi
+	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
 
 	# ---------------------------------------------------------------
 	# Mount 3b: symlinks read by path before their folder is listed.
@@ -244,10 +252,18 @@ suite_server() {
 
 	# ---------------------------------------------------------------
 	# Mount 4: -d protocol trace; the password must never appear in it.
-	local trace=$SRV_TMP/$cur-trace.log
+	# (SFTP: with the password login of mount 3.)
+	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur" password)"
+	local trace=$SRV_TMP/$cur-trace.log durl=$url
 	: >"$trace"
-	if FTPFS_MOUNT_LOG=$trace ftpfs_mount "$FTPFS" "$MNT" "$url" \
-		"${EXTRA_OPTS[@]}" -d; then
+	if srv_is_sftp "$cur"; then
+		durl=$(srv_url_nopass "$cur")
+		set -- -o password_stdin
+	else
+		set --
+	fi
+	if FTPFS_MOUNT_STDIN=$SRV_TMP/password FTPFS_MOUNT_LOG=$trace \
+		ftpfs_mount "$FTPFS" "$MNT" "$durl" "${EXTRA_OPTS[@]}" -d "$@"; then
 		ok "$P mount with -d (foreground, trace)"
 		t ls -la "$MNT" >/dev/null 2>&1
 		t cat "$MNT/plain.txt" >/dev/null 2>&1
@@ -258,7 +274,14 @@ suite_server() {
 		else
 			ok "$P -d trace never shows the password"
 		fi
-		if grep -qE 'PASS +[^ ]' "$trace"; then
+		if srv_is_sftp "$cur"; then
+			if grep -q 'authenticated with a password' "$trace"; then
+				ok "$P -d trace says how it logged in (password)"
+			else
+				not_ok "$P -d trace says how it logged in (password)" \
+					"$(head -n 15 "$trace")"
+			fi
+		elif grep -qE 'PASS +[^ ]' "$trace"; then
 			ok "$P -d trace shows a redacted PASS ($(grep -oE 'PASS +[^ ]+' "$trace" | head -n1))"
 		else
 			not_ok "$P -d trace shows a redacted PASS" \
@@ -270,6 +293,8 @@ suite_server() {
 			"exit $FTPFS_MOUNT_RC" "$(tail -n 15 "$trace")"
 		ftpfs_umount "$MNT" "$FTPFS_REAL" >/dev/null 2>&1
 	fi
+
+	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
 
 	# ---------------------------------------------------------------
 	# Mount 5: a sub-directory, percent-encoded in the URL.
@@ -317,9 +342,11 @@ suite_server() {
 
 	# ---------------------------------------------------------------
 	# Failing mounts: must fail fast, with a non-zero exit and no mount.
-	fail_fast "$P wrong password" 20 \
-		"ftp://$SRV_USER:wrong-$RANDOM@127.0.0.1:$(srv_port "$cur")/"
+	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur" password)"
+	fail_fast "$P wrong password" 20 "$(srv_url_badpass "$cur")"
+	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
 	fail_fast "$P missing remote directory" 20 "$(srv_url "$cur" no/such/dir)"
+	SRV_MOUNT_OPTS=()
 
 	srv_stop "$cur"
 }
@@ -331,7 +358,7 @@ fail_fast() {
 	mkdir -p "$MNT"
 	t0=$EPOCHREALTIME
 	out=$(FTPFS_TEST_TAG=$SRV_TMP timeout -k 5 60 "$FTPFS" "$url" "$MNT" \
-		"${EXTRA_OPTS[@]}" "$@" </dev/null 2>&1) || rc=$?
+		"${EXTRA_OPTS[@]}" "$@" "${SRV_MOUNT_OPTS[@]}" </dev/null 2>&1) || rc=$?
 	secs=$(srv_since "$t0")
 	if srv_is_mounted "$MNT"; then
 		not_ok "$name: fails fast, no mount left" "exit $rc after ${secs}s but $MNT is mounted" "$out"
@@ -625,7 +652,7 @@ suite_links() {
 		tgt=$(readlink "$DATA/$l")
 		kind=$(ftype "$MNT/$l")
 		case $cur in
-		vsftpd) want='link' ;;
+		vsftpd | sshd | proftpd_sftp) want='link' ;;
 		pyftpdlib)
 			case $l in
 			link-to-file) want='file' ;;
@@ -640,6 +667,11 @@ suite_links() {
 				not_ok "$P $l is shown as a $want" "it is a symlink to '$(readlink "$MNT/$l")'"
 			elif [ "$(t readlink "$MNT/$l")" = "$tgt" ]; then
 				ok "$P $l is a symlink, readlink = '$tgt'"
+			elif [ "$cur" = proftpd_sftp ] &&
+				[ "$(t readlink "$MNT/$l")" = "$DATA/$tgt" ]; then
+				# mod_sftp's READLINK answers with the target
+				# made absolute; ftpfs passes it on as it is.
+				ok "$P $l is a symlink, readlink = '$DATA/$tgt' (mod_sftp makes targets absolute)"
 			else
 				not_ok "$P $l: readlink" "expected '$tgt'" "actual   '$(t readlink "$MNT/$l" 2>&1)'"
 			fi
@@ -684,6 +716,8 @@ suite_links_by_path() {
 
 	for l in link-to-file link-to-dir dangling; do
 		tgt=$(readlink "$DATA/$l")
+		# mod_sftp's READLINK makes targets absolute (see suite_links)
+		[ "$cur" != proftpd_sftp ] || tgt=$DATA/$tgt
 		before=$(t stat -c '%F %s' -- "$MNT/$l" 2>/dev/null) || before=missing
 		seen[$l]=$before
 		case $before in

@@ -6,6 +6,7 @@
 #
 #   srv_init                     temp dir, test user, cleanup traps
 #   srv_start NAME DIR           NAME = vsftpd | proftpd | pureftpd | pyftpdlib
+#                                (SFTP: sshd | proftpd_sftp, see sshd.sh)
 #                                ($SRV_VSFTPD_EXTRA: lines added to vsftpd.conf)
 #                                serves DIR (chrooted: DIR is "/" for the client)
 #                                on 127.0.0.1:$(srv_port NAME), user $SRV_USER,
@@ -58,6 +59,8 @@ case $(command -v python3 2>/dev/null) in /usr/bin/python3) ;; *) PATH=/usr/bin:
 SRV_PASSFILE=/var/lib/ftpfs-test/password
 # shellcheck disable=SC2034 # used by the scripts that source this file
 SRV_ALL="vsftpd proftpd pureftpd pyftpdlib"
+# shellcheck disable=SC2034
+SRV_SFTP_ALL="sshd proftpd_sftp"
 
 declare -gA SRV_PORTS=() SRV_PIDS=() SRV_LOGS=() SRV_DIRS=()
 declare -ga SRV_MOUNTS=() SRV_EXTRA_PIDS=()
@@ -160,8 +163,47 @@ srv_scheme() {
 	*) printf ftp ;;
 	esac
 }
-srv_url() { printf '%s://%s:%s@127.0.0.1:%s/%s' "$(srv_scheme)" "$SRV_USER" "$SRV_PASS" "${SRV_PORTS[$1]}" "${2:-}"; }
-srv_url_nopass() { printf '%s://%s@127.0.0.1:%s/%s' "$(srv_scheme)" "$SRV_USER" "${SRV_PORTS[$1]}" "${2:-}"; }
+srv_is_sftp() { case $1 in sshd | proftpd_sftp) return 0 ;; *) return 1 ;; esac; }
+# URLs of NAME's served folder (+ PATH).  SFTP: sftp://user@host:port/DIR/PATH,
+# the login by key (srv_opts); FTP: the password in the URL (or not), over
+# FTPS with SRV_TLS.
+srv_url() {
+	if srv_is_sftp "$1"; then
+		srv_sftp_url "$@"
+	else
+		printf '%s://%s:%s@127.0.0.1:%s/%s' "$(srv_scheme)" "$SRV_USER" "$SRV_PASS" "${SRV_PORTS[$1]}" "${2:-}"
+	fi
+}
+srv_url_nopass() {
+	if srv_is_sftp "$1"; then
+		srv_sftp_url "$@"
+	else
+		printf '%s://%s@127.0.0.1:%s/%s' "$(srv_scheme)" "$SRV_USER" "${SRV_PORTS[$1]}" "${2:-}"
+	fi
+}
+# A URL with a wrong password (with srv_opts NAME password for SFTP).
+srv_url_badpass() {
+	local pw=wrong-$RANDOM
+	if srv_is_sftp "$1"; then
+		printf 'sftp://%s:%s@127.0.0.1:%s%s/' "$SRV_USER" "$pw" "${SRV_PORTS[$1]}" "${SRV_DIRS[$1]}"
+	else
+		printf '%s://%s:%s@127.0.0.1:%s/' "$(srv_scheme)" "$SRV_USER" "$pw" "${SRV_PORTS[$1]}"
+	fi
+}
+# Mount options NAME's login needs: none for FTP; for SFTP the harness's
+# known_hosts and, unless the second argument is "password" (a password
+# login: known_hosts only), its key.
+srv_opts() {
+	srv_is_sftp "$1" || return 0
+	if [ "${2:-}" = password ]; then
+		printf -- '-o known_hosts=%s' "$(srv_known_hosts "$1")"
+	else
+		srv_sftp_opts "$1"
+	fi
+}
+# ftpfs_mount appends these to every mount (a suite sets them per server:
+# read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts NAME)").
+declare -ga SRV_MOUNT_OPTS=()
 
 # The test CA and server certificates for SRV_TLS (see the top).
 srv_tls_init() {
@@ -175,8 +217,8 @@ srv_tls_init() {
 	}
 }
 
-# Wait until something answers "220" on the port (or the process died);
-# over TLS with SRV_TLS=implicit.
+# Wait until something answers "220" (FTP) or "SSH-2.0-" on the port (or
+# the process died); over TLS with SRV_TLS=implicit.
 srv_wait_listen() {
 	local port=$1 pid=$2 i line
 	for ((i = 0; i < 100; i++)); do
@@ -199,7 +241,7 @@ with socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2) as s:
 		fi
 		line=$( (exec 9<>"/dev/tcp/127.0.0.1/$port" &&
 			read -r -t 5 l <&9 && printf '%s' "$l") 2>/dev/null) || true
-		case $line in 220*) return 0 ;; esac
+		case $line in 220* | SSH-2.0-*) return 0 ;; esac
 		sleep 0.1
 	done
 	return 1
@@ -237,7 +279,7 @@ srv_is_mounted() {
 	awk -v m="$1" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo
 }
 
-# ftpfs_mount FTPFS MNT URL [ARGS...]
+# ftpfs_mount FTPFS MNT URL [ARGS...]   (then "${SRV_MOUNT_OPTS[@]}")
 # Runs ftpfs (which normally daemonizes once mounted; a foreground -f/-d run
 # is left running) and waits until MNT is mounted, the program failed, or
 # FTPFS_MOUNT_WAIT seconds passed.  Stdin from FTPFS_MOUNT_STDIN (default
@@ -254,7 +296,7 @@ ftpfs_mount() {
 	srv_track_mount "$mnt"
 	t0=$EPOCHREALTIME
 	FTPFS_TEST_TAG=$SRV_TMP setsid "$bin" "$url" "$mnt" "$@" \
-		<"$in" >>"$log" 2>&1 &
+		"${SRV_MOUNT_OPTS[@]}" <"$in" >>"$log" 2>&1 &
 	FTPFS_MOUNT_PID=$!
 	FTPFS_MOUNT_RC=running
 	for ((i = 0; i < wait * 20; i++)); do
@@ -518,7 +560,9 @@ srv_start() {
 		return 1
 	fi
 	case $name in
-	vsftpd | proftpd | pureftpd | pyftpdlib)
+	vsftpd | proftpd | pureftpd | pyftpdlib | sshd | proftpd_sftp)
+		# The client keys are made here, not in the subshell below.
+		case $name in sshd | proftpd_sftp) srv_ssh_client_init || return 1 ;; esac
 		pid=$("srv_start_$name" "$dir" "$port" "$wd") || {
 			srv_msg "$name: could not be prepared (see $wd/stderr.log)"
 			return 1
@@ -670,3 +714,6 @@ srv_cleanup() {
 		fi
 	fi
 }
+
+# shellcheck source=sshd.sh
+. "$SRV_LIB_DIR/sshd.sh"

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * sftp_be: internals shared by the files of the SFTP backend
+ * (sftp_backend.c: life cycle, pool glue, errno, names and metadata;
+ * sftp_file.c: open files, pipelined reads and writes).
+ * Nothing outside src/sftp/ includes this.
+ */
+#ifndef FTPFS_SFTP_BE_H
+#define FTPFS_SFTP_BE_H
+
+#include <stdatomic.h>
+
+#include "backend.h"
+#include "pool.h"
+#include "sftp_backend.h"
+#include "sftp_conn.h"
+#include "sftp_proto.h"
+
+#define SFTP_PATH_MAX 4096
+
+struct backend_file;
+
+/* What the pool holds: a session and, while parked, its owner's handle. */
+struct sb_conn {
+	struct sftp_conn *c;
+	/* set by the owner before pool_park_owner, read by reset() */
+	struct backend_file *owner;
+};
+
+/* Slots of path hashes for the open-file bookkeeping below. */
+#define SB_PATH_SLOTS 64
+
+struct sftp_be {
+	struct backend be;
+	/*
+	 * Per path-hash slot: open files, and a generation bumped by every
+	 * write or size change, so a reader drops read-ahead another handle
+	 * made stale (POSIX: a read sees every write that returned before).
+	 */
+	atomic_uint open_files[SB_PATH_SLOTS];
+	atomic_uint gen[SB_PATH_SLOTS];
+	struct sftp_config cfg; /* strings owned (copied) */
+	char *root; /* absolute server path of the mount root */
+	struct pool *pool;
+	int tmo; /* cfg.cmd_timeout_ms */
+};
+
+/* Server path of a mount path ("/" -> root). 0 or -ENAMETOOLONG. */
+int sb_abs(const struct sftp_be *sb, const char *path, char *out, size_t size);
+
+/* Check out a session: 0 or -errno.  sb_put: back (broken ones closed). */
+int sb_get(struct sftp_be *sb, struct sb_conn **out);
+void sb_put(struct sftp_be *sb, struct sb_conn *sc);
+
+/*
+ * Wait for the STATUS answering id.  0 for OK, else the errno of the
+ * status (its code in *code when not NULL) with the detail logged as
+ * "what abs: CODE message".  Non-STATUS replies are -EPROTO.
+ */
+int sb_status(struct sftp_be *sb, struct sftp_conn *c, uint32_t id,
+    const char *what, const char *abs, uint32_t *code);
+
+/* Log a status reply (or a bad reply) for what/abs; returns its errno. */
+int sb_reply_errno(
+    const struct sftp_reply *r, const char *what, const char *abs);
+
+/* sftp_attrs -> backend_attr. */
+void sb_attr(const struct sftp_attrs *a, struct backend_attr *out);
+
+/*
+ * LSTAT abs on c: 0 and *out, or -errno.  The errno FAILURE folds
+ * (EEXIST, EISDIR, ...) is found with it (field guide 1.5).
+ */
+int sb_lstat(struct sftp_be *sb, struct sftp_conn *c, const char *abs,
+    struct sftp_attrs *out);
+
+/* The slot of a server path. */
+unsigned sb_path_slot(const char *abs);
+
+/* sftp_file.c */
+int sb_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
+    int64_t known_size, struct backend_file **out);
+ssize_t sb_read(struct backend *b, struct backend_file *f, char *buf,
+    size_t size, off_t off);
+ssize_t sb_write(struct backend *b, struct backend_file *f, const char *buf,
+    size_t size, off_t off);
+int sb_flush(struct backend *b, struct backend_file *f);
+int sb_release(struct backend *b, struct backend_file *f);
+/* pool reset() of a parked session: drain, close the owner's handle. */
+int sb_file_reclaim(struct sftp_be *sb, struct sb_conn *sc);
+
+#endif

@@ -1,0 +1,298 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# What only SFTP has (issue 9), against the harness's OpenSSH sshd (and
+# ProFTPD's mod_sftp where it applies): host keys (unknown refused with
+# the SHA256 fingerprint, changed refused, accept-new adds, hashed
+# entries), logins (ssh-agent, encrypted key with password_stdin, a
+# refusal naming what was tried), rename over an existing file atomically
+# (posix-rename), df with the server's numbers, ln (hardlink), symlink.
+# Run as root.  Same conventions as test_read.sh: FTPFS, SERVERS (default
+# "sshd proftpd_sftp"), "ok"/"FAIL" lines, "N passed, N failed".
+set -u
+set -o pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=../lib/servers.sh
+. "$repo/tests/lib/servers.sh"
+
+export LC_ALL=C.UTF-8
+FTPFS=${FTPFS:-build/ftpfs}
+case $FTPFS in /*) ;; *) FTPFS=$repo/$FTPFS ;; esac
+FTPFS_REAL=$(readlink -f "$FTPFS")
+SERVERS=${SERVERS:-$SRV_SFTP_ALL}
+T=${FTPFS_TEST_TIMEOUT:-60}
+
+passed=0
+failed=0
+ok() {
+	passed=$((passed + 1))
+	printf 'ok - %s\n' "$1"
+}
+not_ok() {
+	failed=$((failed + 1))
+	printf 'FAIL - %s\n' "$1"
+	shift
+	[ $# -eq 0 ] || printf '%s\n' "$@" | head -n 30 | sed 's/^/#   /'
+}
+note() { printf '# %s\n' "$*"; }
+t() { timeout -k 5 "$T" "$@"; }
+check_eq() { # NAME EXPECTED ACTUAL
+	if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "expected: $2" "actual:   $3"; fi
+}
+
+srv_init
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SRV_TMP/asan/asan:detect_leaks=1"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SRV_TMP/asan/ubsan:print_stacktrace=1:halt_on_error=0"
+mkdir -p "$SRV_TMP/asan"
+MNT=$SRV_TMP/mnt
+seq=0
+
+# mount_try NAME URL [ARGS...]: mount (no harness options); 0 when mounted.
+# The output is in $LOG.
+mount_try() {
+	local url=$2
+	shift 2
+	seq=$((seq + 1))
+	LOG=$SRV_TMP/$cur-mount-$seq.log
+	FTPFS_MOUNT_LOG=$LOG ftpfs_mount "$FTPFS" "$MNT" "$url" "$@"
+}
+umount_ok() {
+	if ftpfs_umount "$MNT" "$FTPFS_REAL"; then ok "$1"; else not_ok "$1"; fi
+}
+# refused NAME PATTERN URL [ARGS...]: the mount fails, fast, saying PATTERN.
+refused() {
+	local name=$1 pat=$2 url=$3
+	shift 3
+	if mount_try "$name" "$url" "$@"; then
+		not_ok "$name: refused" "it mounted"
+		ftpfs_umount "$MNT" "$FTPFS_REAL" >/dev/null 2>&1
+	elif grep -qE -- "$pat" "$LOG"; then
+		ok "$name: refused in ${FTPFS_MOUNT_SECS}s: $(grep -m1 -oE -- "$pat" "$LOG")"
+	else
+		not_ok "$name: refused with a message matching '$pat'" \
+			"exit $FTPFS_MOUNT_RC" "$(tail -n 5 "$LOG")"
+	fi
+}
+
+suite_server() {
+	cur=$1
+	local P="[$cur]" data=$SRV_TMP/$1-data url kh fpr out i pid
+	mkdir -p "$data"
+	printf 'one\n' >"$data/a.txt"
+	chown -R "$SRV_USER": "$data"
+	if ! srv_start "$cur" "$data"; then
+		not_ok "$P start $cur"
+		return
+	fi
+	url=$(srv_url "$cur")
+	fpr=$(srv_host_fpr "$cur" ed25519)
+	local fre # the fingerprint as a regular expression
+	fre=$(printf '%s' "$fpr" | sed 's/[+./]/\\&/g')
+	kh=$SRV_TMP/$cur-kh
+
+	# --- host keys ---------------------------------------------------
+	: >"$kh"
+	refused "$P unknown host key (empty known_hosts)" \
+		"can't be established: ED25519 key fingerprint is $fre" \
+		"$url" -o "known_hosts=$kh" -o "identity_file=$SRV_SSH_KEY"
+	check_eq "$P unknown host key: known_hosts left alone" "0" "$(wc -c <"$kh")"
+	# changed: another ed25519 key recorded for [127.0.0.1]:port
+	ssh-keygen -q -t ed25519 -N '' -f "$SRV_TMP/$cur-other" <<<y >/dev/null 2>&1
+	printf '[127.0.0.1]:%s %s\n' "$(srv_port "$cur")" \
+		"$(cut -d' ' -f1,2 "$SRV_TMP/$cur-other.pub")" >"$kh"
+	refused "$P changed host key" "IDENTIFICATION HAS CHANGED.*$fre" \
+		"$url" -o "known_hosts=$kh" -o "identity_file=$SRV_SSH_KEY"
+	refused "$P changed host key, even with accept-new" \
+		"IDENTIFICATION HAS CHANGED" "$url" -o "known_hosts=$kh" \
+		-o "identity_file=$SRV_SSH_KEY" -o StrictHostKeyChecking=accept-new
+	# the bare host name must not vouch for a non-22 port
+	printf '127.0.0.1 %s\n' "$(cut -d' ' -f1,2 "$SRV_TMP/srv-$cur/ssh_host_ed25519_key.pub")" >"$kh"
+	refused "$P a key recorded for the bare host only (port 22)" \
+		"can't be established" "$url" -o "known_hosts=$kh" \
+		-o "identity_file=$SRV_SSH_KEY"
+	# accept-new: appended in OpenSSH's format, then trusted
+	: >"$kh"
+	if mount_try "$P" "$url" -o "known_hosts=$kh" -o "identity_file=$SRV_SSH_KEY" \
+		-o StrictHostKeyChecking=accept-new; then
+		ok "$P accept-new mounts an unknown host"
+		check_eq "$P accept-new: read through the mount" "one" "$(t cat "$MNT/a.txt" 2>&1)"
+		umount_ok "$P unmount (accept-new)"
+		out=$(ssh-keygen -F "[127.0.0.1]:$(srv_port "$cur")" -f "$kh" 2>&1 |
+			grep -v '^#' | ssh-keygen -l -E sha256 -f - 2>&1 |
+			grep -oE 'SHA256:[^ ]+' | head -n1)
+		check_eq "$P accept-new: ssh-keygen -F finds the added key" "$fpr" "$out"
+		grep -q 'Permanently added' "$LOG" && ok "$P accept-new: says it added the key" ||
+			not_ok "$P accept-new: says it added the key" "$(tail -n 3 "$LOG")"
+	else
+		not_ok "$P accept-new mounts an unknown host" "$(tail -n 5 "$LOG")"
+	fi
+	# hashed entries (ssh-keygen -H), strict checking
+	if [ -s "$kh" ]; then
+		ssh-keygen -q -H -f "$kh" >/dev/null 2>&1
+		rm -f "$kh.old"
+		if grep -q '^|1|' "$kh" && mount_try "$P" "$url" -o "known_hosts=$kh" \
+			-o "identity_file=$SRV_SSH_KEY"; then
+			ok "$P hashed known_hosts entry accepted"
+			umount_ok "$P unmount (hashed)"
+		else
+			not_ok "$P hashed known_hosts entry accepted" "$(head -c 300 "$kh")" "$(tail -n 3 "$LOG")"
+		fi
+	fi
+	kh=$(srv_known_hosts "$cur")
+
+	# --- logins ------------------------------------------------------
+	# encrypted key, passphrase from stdin
+	(umask 077 && printf '%s\n' "$SRV_SSH_KEY_PASS" >"$SRV_TMP/pass")
+	if FTPFS_MOUNT_STDIN=$SRV_TMP/pass mount_try "$P" "$url" -o "known_hosts=$kh" \
+		-o "IdentityFile=$SRV_SSH_KEY_ENC" -o password_stdin -d; then
+		if grep -q "authenticated with the key $SRV_SSH_KEY_ENC" "$LOG"; then
+			ok "$P encrypted key, passphrase from password_stdin"
+		else
+			not_ok "$P encrypted key, passphrase from password_stdin" "$(grep authenticated "$LOG")"
+		fi
+		umount_ok "$P unmount (encrypted key)"
+	else
+		not_ok "$P encrypted key, passphrase from password_stdin" "$(tail -n 5 "$LOG")"
+	fi
+	printf 'not-the-passphrase\n' >"$SRV_TMP/pass"
+	FTPFS_MOUNT_STDIN=$SRV_TMP/pass refused "$P encrypted key, wrong passphrase (names the key and the methods)" \
+		"tried: .*id_ed25519_enc \(cannot load it: wrong passphrase\?\).*the server offers: [a-z,-]*publickey" \
+		"$url" -o "known_hosts=$kh" -o "identity_file=$SRV_SSH_KEY_ENC" -o password_stdin
+	# ssh-agent holding the key, no identity_file
+	out=$(ssh-agent -s) || out=
+	eval "$out" >/dev/null
+	if [ -n "${SSH_AGENT_PID:-}" ]; then
+		srv_track_pid "$SSH_AGENT_PID"
+		ssh-add -q "$SRV_SSH_KEY" 2>/dev/null
+		if mount_try "$P" "$url" -o "known_hosts=$kh" -d; then
+			if grep -q 'authenticated with the agent key' "$LOG"; then
+				ok "$P ssh-agent login (SSH_AUTH_SOCK)"
+			else
+				not_ok "$P ssh-agent login (SSH_AUTH_SOCK)" "$(grep -i auth "$LOG" | tail -n 3)"
+			fi
+			umount_ok "$P unmount (agent)"
+		else
+			not_ok "$P ssh-agent login (SSH_AUTH_SOCK)" "$(tail -n 5 "$LOG")"
+		fi
+		kill "$SSH_AGENT_PID" 2>/dev/null
+		unset SSH_AUTH_SOCK SSH_AGENT_PID
+	else
+		not_ok "$P ssh-agent login: could not start ssh-agent"
+	fi
+
+	# --- semantics -----------------------------------------------------
+	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
+	seq=$((seq + 1))
+	LOG=$SRV_TMP/$cur-mount-$seq.log
+	if ! FTPFS_MOUNT_LOG=$LOG ftpfs_mount "$FTPFS" "$MNT" "$url" -o cache_timeout=0; then
+		not_ok "$P mount for the semantics checks" "$(tail -n 5 "$LOG")"
+		SRV_MOUNT_OPTS=()
+		srv_stop "$cur"
+		return
+	fi
+	# rename over an existing file, while the server's side reads it: a
+	# remove+rename would leave moments with no file at all.
+	printf 'v0\n' >"$MNT/target.txt"
+	(
+		for ((i = 0; i < 400; i++)); do
+			cat "$data/target.txt" >/dev/null 2>>"$SRV_TMP/$cur-missing" || true
+		done
+	) &
+	pid=$!
+	for ((i = 1; i <= 40; i++)); do
+		printf 'v%d\n' "$i" >"$MNT/tmp.txt"
+		mv "$MNT/tmp.txt" "$MNT/target.txt" 2>>"$SRV_TMP/$cur-mv.err"
+	done
+	wait "$pid"
+	check_eq "$P rename over an existing file: last version wins" "v40" "$(cat "$data/target.txt")"
+	if [ -s "$SRV_TMP/$cur-missing" ] || [ -s "$SRV_TMP/$cur-mv.err" ]; then
+		not_ok "$P rename over an existing file is atomic (a reader never sees it missing)" \
+			"$(head -n 3 "$SRV_TMP/$cur-missing" "$SRV_TMP/$cur-mv.err")"
+	else
+		ok "$P rename over an existing file is atomic (400 reads during 40 renames)"
+	fi
+	# mv -n style: RENAME_NOREPLACE
+	printf 'keep\n' >"$MNT/keep.txt"
+	printf 'new\n' >"$MNT/new.txt"
+	out=$(python3 -c '
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 1)
+print(os.strerror(ctypes.get_errno()) if r else "ok")' "$MNT/new.txt" "$MNT/keep.txt" 2>&1)
+	check_eq "$P renameat2(RENAME_NOREPLACE) onto an existing file: EEXIST, target kept" \
+		"File exists keep" "$out $(cat "$data/keep.txt")"
+	# df: the server's filesystem
+	local want got
+	want=$(df -B1 --output=size "$data" | tail -n1 | tr -d ' ')
+	got=$(t df -B1 --output=size "$MNT" | tail -n1 | tr -d ' ')
+	check_eq "$P df shows the server's filesystem size (statvfs@openssh.com)" "$want" "$got"
+	want=$(df --output=iavail "$data" | tail -n1 | tr -d ' ')
+	got=$(t df --output=iavail "$MNT" | tail -n1 | tr -d ' ')
+	if [ "${got:-0}" -gt 0 ] && [ $((want - got)) -lt 1000 ] && [ $((got - want)) -lt 1000 ]; then
+		ok "$P df -i: free inodes as on the server ($got)"
+	else
+		not_ok "$P df -i: free inodes as on the server" "server $want, mount $got"
+	fi
+	# ln: a hard link
+	printf 'linked\n' >"$MNT/orig.txt"
+	if t ln "$MNT/orig.txt" "$MNT/hard.txt" 2>"$SRV_TMP/ln.err"; then
+		check_eq "$P ln: same inode on the server" \
+			"$(stat -c %i "$data/orig.txt")" "$(stat -c %i "$data/hard.txt" 2>&1)"
+		check_eq "$P ln: the new name reads the same" "linked" "$(t cat "$MNT/hard.txt" 2>&1)"
+	else
+		not_ok "$P ln (hardlink@openssh.com)" "$(cat "$SRV_TMP/ln.err")"
+	fi
+	out=$(t ln "$MNT/orig.txt" "$MNT/hard.txt" 2>&1)
+	case $out in *"File exists"*) ok "$P ln onto an existing name: EEXIST" ;;
+	*) not_ok "$P ln onto an existing name: EEXIST" "$out" ;; esac
+	mkdir "$MNT/adir"
+	# (ln(1) refuses directories itself: call link(2) directly)
+	out=$(t python3 -c 'import os, sys
+try:
+    os.link(sys.argv[1], sys.argv[2]); print("linked")
+except OSError as e:
+    print(e.strerror)' "$MNT/adir" "$MNT/adir2" 2>&1)
+	check_eq "$P link(2) of a directory: EPERM" "Operation not permitted" "$out"
+	# symlink: OpenSSH's argument order gives link -> target
+	t ln -s a.txt "$MNT/sym"
+	check_eq "$P ln -s: the server's link points where asked" "a.txt" "$(readlink "$data/sym")"
+	# errno the server folds into FAILURE
+	out=$(t mkdir "$MNT/adir" 2>&1)
+	case $out in *"File exists"*) ok "$P mkdir of an existing dir: EEXIST" ;;
+	*) not_ok "$P mkdir of an existing dir: EEXIST" "$out" ;; esac
+	printf 'x\n' >"$MNT/adir/f"
+	out=$(t rmdir "$MNT/adir" 2>&1)
+	case $out in *"not empty"*) ok "$P rmdir of a non-empty dir: ENOTEMPTY" ;;
+	*) not_ok "$P rmdir of a non-empty dir: ENOTEMPTY" "$out" ;; esac
+	# pwrite in place, no spool: dd conv=notrunc into a 4 MiB file
+	head -c 4194304 /dev/urandom >"$SRV_TMP/big"
+	cp "$SRV_TMP/big" "$MNT/big"
+	printf 'PATCH' | dd of="$MNT/big" bs=1 seek=3000000 conv=notrunc status=none
+	printf 'PATCH' | dd of="$SRV_TMP/big" bs=1 seek=3000000 conv=notrunc status=none
+	check_eq "$P pwrite in place (dd conv=notrunc into 4 MiB)" \
+		"$(sha256sum <"$SRV_TMP/big")" "$(sha256sum <"$data/big")"
+	# utimensat: mtime set, atime kept
+	touch -a -d '2011-01-01 00:00:00' "$data/a.txt"
+	t touch -m -d '2012-02-02 02:02:02' "$MNT/a.txt"
+	check_eq "$P touch -m: mtime set, atime kept" \
+		"$(date -d '2011-01-01 00:00:00' +%s) $(date -d '2012-02-02 02:02:02' +%s)" \
+		"$(stat -c '%X %Y' "$data/a.txt")"
+	umount_ok "$P unmount"
+	SRV_MOUNT_OPTS=()
+	srv_stop "$cur"
+}
+
+for s in $SERVERS; do
+	suite_server "$s"
+done
+if compgen -G "$SRV_TMP/asan/*" >/dev/null; then
+	not_ok "no ASan/UBSan reports" "$(head -n 40 "$SRV_TMP"/asan/*)"
+else
+	ok "no ASan/UBSan reports"
+fi
+left=$(awk -v p="$SRV_TMP/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo)
+if [ -z "$left" ]; then ok "no mounts left"; else not_ok "no mounts left" "$left"; fi
+printf '%d passed, %d failed\n' "$passed" "$failed"
+[ "$failed" -eq 0 ]
