@@ -213,6 +213,49 @@ struct backend {
 	void *priv; /* the instance's own state */
 };
 
+/* ---- the factory: URL scheme -> backend (backend.c) ---------------- */
+
+struct url;
+
+/* What main hands to whichever backend the URL names. */
+struct backend_opts {
+	const char *user; /* NULL: the backend's default (anonymous) */
+	const char *password; /* never logged; NULL when none */
+	const char *account; /* FTP ACCT and the like, NULL if none */
+	unsigned connections; /* at most this many at once, >= 1 */
+	int connect_timeout_ms; /* connect + handshake + login */
+	/*
+	 * Backend-specific -o options ("key" or "key=value"), in the order
+	 * given; each was accepted by backend_opt_check() while parsing.
+	 */
+	const char *const *extra;
+	size_t nextra;
+};
+
+/*
+ * Is arg ("key" or "key=value", one -o item) an option of some backend?
+ * 1: yes and well-formed; 0: nobody's (libfuse may know it); -1: ours
+ * but malformed, with a one-line explanation in msg.
+ */
+int backend_opt_check(const char *arg, char *msg, size_t msglen);
+
+/*
+ * Can this URL's scheme be mounted?  0, or -EPROTONOSUPPORT with a
+ * one-line explanation in msg.  Cheap: main asks before any prompt.
+ */
+int backend_supported(const struct url *u, char *msg, size_t msglen);
+
+/*
+ * Create the backend for u's scheme and connect now, so a mount fails
+ * fast (errno and msg as the backend's own constructor documents, e.g.
+ * ftp_backend.h).  The strings of u and opts are copied.
+ */
+int backend_open(const struct url *u, const struct backend_opts *opts,
+    struct backend **out, char *msg, size_t msglen);
+
+/* The -o options of every backend, for --help. */
+void backend_print_help(void);
+
 /* Join a directory path and a name into out ("/" + "a" = "/a"). */
 int backend_path_join(
     const char *dir, const char *name, char *out, size_t size);

@@ -50,4 +50,24 @@ void ftp_config_defaults(struct ftp_config *cfg);
 int ftp_backend_new(const struct ftp_config *cfg, struct backend **out,
     char *msg, size_t msglen);
 
+/*
+ * One FTP-specific -o item ("data_mode=active", "no_mlsd", ...) into cfg
+ * (NULL: only check it).  1 when it is an FTP option and well-formed, 0
+ * when it is not an FTP option, -1 when malformed (msg says why).
+ */
+int ftp_backend_opt(
+    struct ftp_config *cfg, const char *arg, char *msg, size_t msglen);
+
+struct url;
+
+/*
+ * The factory's entry (backend.c): cfg from u, opts and opts->extra,
+ * then ftp_backend_new().
+ */
+int ftp_backend_open(const struct url *u, const struct backend_opts *opts,
+    struct backend **out, char *msg, size_t msglen);
+
+/* The "FTP options" section of --help. */
+void ftp_backend_print_help(void);
+
 #endif

@@ -75,7 +75,7 @@ struct ftp_xfer;
 struct ftp_conn {
 	struct ftp_server *srv;
 	unsigned id;
-	int fd;
+	struct net_stream *ctl; /* control stream, NULL when closed */
 	struct net_addr peer; /* control connection's peer */
 	struct net_addr local; /* control connection's local address */
 	struct ftp_reply_reader rd;

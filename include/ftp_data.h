@@ -33,7 +33,7 @@
 #include "ftp_reply.h"
 
 struct ftp_xfer {
-	int fd; /* data socket, -1 once closed */
+	struct net_stream *data; /* data channel, NULL once closed */
 	bool upload;
 	bool eof; /* download: EOF seen on the data socket */
 	bool done; /* final reply read */
@@ -62,10 +62,9 @@ ssize_t ftp_xfer_read(struct ftp_conn *c, void *buf, size_t n);
 /*
  * ftp_xfer_read's twin that moves the bytes into the pipe pipe_wr without
  * copying them (same waits, same byte count).  Also -ENOBUFS when the pipe
- * is full and -EINVAL when the data socket cannot be spliced; then nothing
- * was consumed and the transfer goes on.  Plain TCP only: a TLS data
- * channel (when there is one) must answer -EINVAL here, as splicing its
- * socket would deliver ciphertext.
+ * is full and -EINVAL when the data channel cannot be spliced (a TLS
+ * stream, whose socket carries ciphertext); then nothing was consumed and
+ * the transfer goes on.
  */
 ssize_t ftp_xfer_splice(struct ftp_conn *c, int pipe_wr, size_t n);
 

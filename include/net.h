@@ -61,6 +61,15 @@ const char *net_addr_str(const struct net_addr *a, char *buf, size_t len);
  */
 int net_wait(int fd, short events, int timeout_ms);
 
+/*
+ * Wait until fd_a has events_a or fd_b has events_b (fd_b < 0: only
+ * fd_a); *which gets NET_READY_A / NET_READY_B bits.  0, -ETIMEDOUT or
+ * -errno.
+ */
+enum { NET_READY_A = 1, NET_READY_B = 2 };
+int net_wait_pair(int fd_a, short events_a, int fd_b, short events_b,
+    int timeout_ms, unsigned *which);
+
 /* True when bytes (or EOF) are pending without blocking. */
 bool net_readable_now(int fd);
 
@@ -105,5 +114,79 @@ void net_set_rcvlowat(int fd, int bytes);
 
 /* Monotonic clock in milliseconds (deadline arithmetic). */
 int64_t net_now_ms(void);
+
+/*
+ * ---- streams ----------------------------------------------------------
+ *
+ * A byte stream over one connected socket: plain TCP here, TLS in tls.c.
+ * The protocol code (ftp_conn.c, ftp_data.c) reads and writes only
+ * through it, so that bytes a TLS library has already taken off the
+ * socket are never missed by a poll() on the socket.  A stream is used by
+ * one thread at a time.  Timeouts and errors as for the socket functions
+ * above.
+ */
+struct net_stream;
+
+struct net_stream_ops {
+	const char *name; /* "tcp", "tls" */
+	/* Up to n bytes, waiting at most timeout_ms for the first; 0 at EOF. */
+	ssize_t (*read)(
+	    struct net_stream *s, void *buf, size_t n, int timeout_ms);
+	/* All n bytes within timeout_ms: 0 or -errno. */
+	int (*write)(
+	    struct net_stream *s, const void *buf, size_t n, int timeout_ms);
+	/* Bytes (or EOF) readable without waiting for the socket. */
+	size_t (*pending)(struct net_stream *s);
+	/*
+	 * As net_splice() on the stream's own bytes.  NULL, or -EOPNOTSUPP /
+	 * -EINVAL (nothing moved), where the bytes on the socket are not the
+	 * stream's bytes (TLS).
+	 */
+	ssize_t (*splice)(
+	    struct net_stream *s, int pipe_wr, size_t n, int timeout_ms);
+	/* End our direction cleanly (TLS close_notify, then FIN): 0/-errno. */
+	int (*shutdown)(struct net_stream *s, int timeout_ms);
+	/* Free the stream; its socket is closed (with RST when reset). */
+	void (*close)(struct net_stream *s, bool reset);
+};
+
+struct net_stream {
+	const struct net_stream_ops *ops;
+	int fd; /* the socket, owned by the stream */
+};
+
+/* A plain TCP stream owning fd (closed on failure too).  0 or -ENOMEM. */
+int net_stream_plain(int fd, struct net_stream **out);
+
+ssize_t net_stream_read(
+    struct net_stream *s, void *buf, size_t n, int timeout_ms);
+int net_stream_write(
+    struct net_stream *s, const void *buf, size_t n, int timeout_ms);
+/* Wait until a read would not block: 0, -ETIMEDOUT or -errno. */
+int net_stream_wait(struct net_stream *s, int timeout_ms);
+/* True when a read would not block (bytes, EOF or an error queued). */
+bool net_stream_readable_now(struct net_stream *s);
+/*
+ * Wait until s is readable or fd is readable (a listening socket),
+ * whichever comes first; *which gets NET_READY_STREAM / NET_READY_FD bits.
+ * 0, -ETIMEDOUT or -errno.
+ */
+enum { NET_READY_STREAM = 1, NET_READY_FD = 2 };
+int net_stream_wait_either(
+    struct net_stream *s, int fd, int timeout_ms, unsigned *which);
+/* net_splice() through the stream; -EOPNOTSUPP when it cannot splice. */
+ssize_t net_stream_splice(
+    struct net_stream *s, int pipe_wr, size_t n, int timeout_ms);
+int net_stream_shutdown(struct net_stream *s, int timeout_ms);
+/* net_set_rcvlowat() on the stream's socket. */
+void net_stream_set_rcvlowat(struct net_stream *s, int bytes);
+/*
+ * Free a plain stream without closing its socket, which is returned (for
+ * a TLS stream to take over).  -EINVAL for a stream that is not plain.
+ */
+int net_stream_release(struct net_stream *s);
+/* Close and free; NULL is ignored.  _reset: the peer sees RST. */
+void net_stream_close(struct net_stream *s);
+void net_stream_close_reset(struct net_stream *s);
 
 #endif

@@ -1,10 +1,77 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* backend: helpers shared by every backend (contract in backend.h). */
+/*
+ * backend: the factory (URL scheme -> backend) and helpers shared by every
+ * backend (contract in backend.h).
+ */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
+#include "ftp_backend.h"
+#include "url.h"
+
+/* One line per scheme; open == NULL: not implemented yet. */
+struct backend_kind {
+	enum url_scheme scheme;
+	int (*open)(const struct url *u, const struct backend_opts *opts,
+	    struct backend **out, char *msg, size_t msglen);
+};
+
+static const struct backend_kind kinds[] = {
+	{ .scheme = URL_FTP, .open = ftp_backend_open },
+	{ .scheme = URL_FTPS },
+	{ .scheme = URL_FTPES },
+	{ .scheme = URL_SFTP },
+};
+
+static const struct backend_kind *
+kind_of(const struct url *u)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i].scheme == u->scheme)
+			return &kinds[i];
+	return NULL;
+}
+
+int
+backend_opt_check(const char *arg, char *msg, size_t msglen)
+{
+	return ftp_backend_opt(NULL, arg, msg, msglen);
+}
+
+int
+backend_supported(const struct url *u, char *msg, size_t msglen)
+{
+	const struct backend_kind *k = kind_of(u);
+
+	if (k == NULL || k->open == NULL) {
+		snprintf(msg, msglen, "%s is not supported yet",
+		    url_scheme_name(u->scheme));
+		return -EPROTONOSUPPORT;
+	}
+	return 0;
+}
+
+int
+backend_open(const struct url *u, const struct backend_opts *opts,
+    struct backend **out, char *msg, size_t msglen)
+{
+	int rc = backend_supported(u, msg, msglen);
+
+	if (rc < 0)
+		return rc;
+	return kind_of(u)->open(u, opts, out, msg, msglen);
+}
+
+void
+backend_print_help(void)
+{
+	ftp_backend_print_help();
+}
 
 int
 backend_dirlist_add(struct backend_dirlist *l, const char *name,

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,10 @@
 #include "ftp_parse.h"
 #include "log.h"
 #include "pool.h"
+#include "url.h"
+
+/* Largest number of seconds an option takes (milliseconds fit an int). */
+#define FTP_OPT_MAX_SECONDS (INT_MAX / 1000)
 
 /*
  * The one place that turns FTP replies into errno.  550 texts differ per
@@ -324,4 +329,167 @@ fail:
 	ftp_server_free(&fb->srv);
 	free(fb);
 	return rc;
+}
+
+/* ---- options and the factory's entry ------------------------------- */
+
+/* "key=N" with min <= N <= max, into *out. */
+static int
+opt_number(const char *arg, unsigned long min, unsigned long max,
+    unsigned long *out, char *msg, size_t msglen)
+{
+	const char *val = strchr(arg, '=') + 1;
+	unsigned long v;
+	char *end;
+
+	if (*val < '0' || *val > '9')
+		goto bad;
+	errno = 0;
+	v = strtoul(val, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		goto bad;
+	*out = v;
+	return 1;
+bad:
+	snprintf(msg, msglen,
+	    "invalid -o %s: expected a whole number from %lu to %lu", arg, min,
+	    max);
+	return -1;
+}
+
+static int
+opt_data_mode(struct ftp_config *cfg, const char *arg, char *msg, size_t msglen)
+{
+	enum ftp_data_mode m;
+
+	if (strcmp(arg, "data_mode=auto") == 0) {
+		m = FTP_DATA_AUTO;
+	} else if (strcmp(arg, "data_mode=passive") == 0 ||
+	    strcmp(arg, "passive") == 0) {
+		m = FTP_DATA_PASSIVE;
+	} else if (strcmp(arg, "data_mode=active") == 0 ||
+	    strcmp(arg, "active") == 0 || strcmp(arg, "ftp_port") == 0) {
+		m = FTP_DATA_ACTIVE;
+	} else {
+		snprintf(msg, msglen,
+		    "-o %s: expected data_mode=auto, passive or active", arg);
+		return -1;
+	}
+	if (cfg != NULL)
+		cfg->data_mode = m;
+	return 1;
+}
+
+static int
+opt_port_range(
+    struct ftp_config *cfg, const char *arg, char *msg, size_t msglen)
+{
+	unsigned long lo, hi;
+	char *end;
+
+	errno = 0;
+	lo = strtoul(arg + strlen("port_range="), &end, 10);
+	if (errno == 0 && *end == '-')
+		hi = strtoul(end + 1, &end, 10);
+	else
+		hi = 0;
+	if (errno != 0 || *end != '\0' || lo < 1024 || hi > 65535 || lo > hi) {
+		snprintf(msg, msglen,
+		    "-o %s: expected port_range=LOW-HIGH with "
+		    "1024 <= LOW <= HIGH <= 65535",
+		    arg);
+		return -1;
+	}
+	if (cfg != NULL) {
+		cfg->port_lo = (unsigned)lo;
+		cfg->port_hi = (unsigned)hi;
+	}
+	return 1;
+}
+
+int
+ftp_backend_opt(
+    struct ftp_config *cfg, const char *arg, char *msg, size_t msglen)
+{
+	static const char *const need_value[] = { "data_timeout", "data_mode",
+		"port_range" };
+	unsigned long v;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(need_value) / sizeof(need_value[0]); i++)
+		if (strcmp(arg, need_value[i]) == 0) {
+			snprintf(msg, msglen, "-o %s needs a value (-o %s=...)",
+			    arg, arg);
+			return -1;
+		}
+	if (strncmp(arg, "data_timeout=", 13) == 0) {
+		rc = opt_number(arg, 1, FTP_OPT_MAX_SECONDS, &v, msg, msglen);
+		if (rc > 0 && cfg != NULL)
+			cfg->data_timeout_ms = (int)v * 1000;
+		return rc;
+	}
+	if (strncmp(arg, "data_mode=", 10) == 0 ||
+	    strcmp(arg, "passive") == 0 || strcmp(arg, "active") == 0 ||
+	    strcmp(arg, "ftp_port") == 0)
+		return opt_data_mode(cfg, arg, msg, msglen);
+	if (strncmp(arg, "port_range=", 11) == 0)
+		return opt_port_range(cfg, arg, msg, msglen);
+	if (strcmp(arg, "trust_pasv_address") == 0) {
+		if (cfg != NULL)
+			cfg->trust_pasv_address = true;
+		return 1;
+	}
+	if (strcmp(arg, "no_mlsd") == 0) {
+		if (cfg != NULL)
+			cfg->disable_mlsd = true;
+		return 1;
+	}
+	return 0;
+}
+
+int
+ftp_backend_open(const struct url *u, const struct backend_opts *opts,
+    struct backend **out, char *msg, size_t msglen)
+{
+	struct ftp_config cfg;
+	size_t i;
+
+	ftp_config_defaults(&cfg);
+	cfg.host = u->host;
+	cfg.port = u->port;
+	cfg.root = u->path;
+	cfg.root_absolute = u->path_absolute;
+	cfg.user = opts->user;
+	cfg.password = opts->password;
+	cfg.account = opts->account;
+	if (opts->connections > 0)
+		cfg.connections = opts->connections;
+	if (opts->connect_timeout_ms > 0)
+		cfg.connect_timeout_ms = opts->connect_timeout_ms;
+	for (i = 0; i < opts->nextra; i++)
+		if (ftp_backend_opt(&cfg, opts->extra[i], msg, msglen) < 0)
+			return -EINVAL;
+	return ftp_backend_new(&cfg, out, msg, msglen);
+}
+
+void
+ftp_backend_print_help(void)
+{
+	/* clang-format off */
+	printf(
+"FTP options:\n"
+"    -o data_timeout=S      give up opening a data connection after S\n"
+"                           seconds (default 10) and try the next mode\n"
+"    -o data_mode=MODE      auto (default): EPSV, PASV, EPRT, PORT, switching\n"
+"                           on its own and remembering what works;\n"
+"                           passive: EPSV/PASV only; active: EPRT/PORT only\n"
+"                           (-o passive and -o active are short forms)\n"
+"    -o port_range=LO-HI    listen on these ports in active mode\n"
+"    -o trust_pasv_address  connect to the address a PASV reply names, not\n"
+"                           to the server's own address\n"
+"    -o no_mlsd             list directories with LIST even when the server\n"
+"                           offers MLSD\n"
+"\n");
+	/* clang-format on */
 }

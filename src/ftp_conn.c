@@ -113,7 +113,8 @@ ftp_send(struct ftp_conn *c, const char *verb, const char *arg)
 		log_trace("[%u] > %s ****", c->id, verb);
 	else
 		log_trace("[%u] > %.*s", c->id, n - 2, line);
-	rc = net_write_all(c->fd, line, (size_t)n, c->srv->cfg.cmd_timeout_ms);
+	rc = net_stream_write(
+	    c->ctl, line, (size_t)n, c->srv->cfg.cmd_timeout_ms);
 	if (rc < 0) {
 		log_debug("[%u] send %s: %s", c->id, verb, strerror(-rc));
 		c->broken = true;
@@ -172,7 +173,7 @@ ftp_read_reply(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms)
 		timeout_ms = (int)(deadline - net_now_ms());
 		if (timeout_ms < 0)
 			timeout_ms = 0;
-		r = net_read(c->fd, c->in, sizeof(c->in), timeout_ms);
+		r = net_stream_read(c->ctl, c->in, sizeof(c->in), timeout_ms);
 		if (r <= 0) {
 			rc = r == 0 ? -ECONNRESET : (int)r;
 			log_debug("[%u] reading reply: %s", c->id,
@@ -216,7 +217,7 @@ ftp_conn_check_idle(struct ftp_conn *c)
 
 	if (c->broken)
 		return -ECONNRESET;
-	if (c->in_len == c->in_off && !net_readable_now(c->fd))
+	if (c->in_len == c->in_off && !net_stream_readable_now(c->ctl))
 		return 0;
 	/* Something arrived unasked: an idle-timeout 421, or EOF. */
 	rc = ftp_read_reply(c, &rep, 100);
@@ -423,10 +424,10 @@ conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 	struct ftp_server *srv = c->srv;
 	struct ftp_reply rep = { 0 };
 	bool need_root, feat_known;
-	int rc;
+	int rc, fd = -1;
 
 	rc = net_connect_host(
-	    srv->cfg.host, srv->cfg.port, srv->cfg.connect_timeout_ms, &c->fd);
+	    srv->cfg.host, srv->cfg.port, srv->cfg.connect_timeout_ms, &fd);
 	if (rc < 0) {
 		if (rc == -EADDRNOTAVAIL)
 			set_msg(msg, msglen, "cannot resolve host name %s",
@@ -436,9 +437,12 @@ conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 			    srv->cfg.host, srv->cfg.port, strerror(-rc));
 		goto fail;
 	}
-	net_tune_control(c->fd);
-	net_peer_addr(c->fd, &c->peer);
-	net_local_addr(c->fd, &c->local);
+	net_tune_control(fd);
+	net_peer_addr(fd, &c->peer);
+	net_local_addr(fd, &c->local);
+	rc = net_stream_plain(fd, &c->ctl);
+	if (rc < 0)
+		goto fail;
 	log_debug("[%u] connected to %s port %u", c->id, srv->cfg.host,
 	    srv->cfg.port);
 
@@ -547,7 +551,6 @@ ftp_conn_open(
 	if (c == NULL)
 		return -ENOMEM;
 	c->srv = srv;
-	c->fd = -1;
 	ftp_reply_reader_init(&c->rd);
 	pthread_mutex_lock(&srv->lock);
 	c->id = ++srv->next_id;
@@ -567,8 +570,8 @@ ftp_conn_reopen(struct ftp_conn *c)
 	char msg[256] = "";
 	int rc;
 
-	net_close(c->fd);
-	c->fd = -1;
+	net_stream_close(c->ctl);
+	c->ctl = NULL;
 	c->in_off = c->in_len = 0;
 	c->broken = false;
 	ftp_reply_reader_reset(&c->rd);
@@ -576,8 +579,8 @@ ftp_conn_reopen(struct ftp_conn *c)
 	rc = conn_setup(c, msg, sizeof(msg));
 	if (rc < 0) {
 		log_warn("[%u] %s", c->id, msg);
-		net_close(c->fd);
-		c->fd = -1;
+		net_stream_close(c->ctl);
+		c->ctl = NULL;
 		c->broken = true;
 	}
 	return rc;
@@ -588,14 +591,14 @@ ftp_conn_close(struct ftp_conn *c, bool graceful)
 {
 	if (c == NULL)
 		return;
-	if (graceful && !c->broken && c->fd >= 0 && c->xfer == NULL) {
+	if (graceful && !c->broken && c->ctl != NULL && c->xfer == NULL) {
 		struct ftp_reply rep;
 
 		if (ftp_send(c, "QUIT", NULL) == 0 &&
 		    ftp_read_reply(c, &rep, QUIT_TIMEOUT_MS) == 0)
 			ftp_reply_free(&rep);
 	}
-	net_close(c->fd);
+	net_stream_close(c->ctl);
 	ftp_reply_reader_free(&c->rd);
 	log_debug("[%u] closed", c->id);
 	free(c);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ftp_data: data channels (contract in include/ftp_data.h). */
 #include <errno.h>
-#include <poll.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +213,12 @@ try_passive(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 		x->why = rc;
 		return DM_BLOCKED;
 	}
+	net_tune_data(fd);
+	rc = net_stream_plain(fd, &x->data);
+	if (rc < 0) {
+		c->broken = true; /* the server waits on its listener */
+		return rc;
+	}
 	rc = send_rest(c, rest, rep);
 	if (rc == 0)
 		rc = ftp_send(c, verb, arg);
@@ -223,11 +228,10 @@ try_passive(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 	if (rc == DM_BLOCKED)
 		x->why = -ECONNREFUSED; /* 425 although we connected */
 	if (rc < 0) {
-		net_close(fd);
-		return rc;
+		net_stream_close(x->data);
+		x->data = NULL;
 	}
-	x->fd = fd;
-	return 0;
+	return rc;
 }
 
 /* "EPRT |1|a.b.c.d|port|" / "|2|v6|port|" or "PORT h1,h2,h3,h4,p1,p2". */
@@ -306,10 +310,7 @@ try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 	deadline = net_now_ms() + srv->cfg.data_timeout_ms;
 	while (fd < 0 || !prelim) {
 		int left = (int)(deadline - net_now_ms());
-		struct pollfd pfd[2] = {
-			{ .fd = lfd, .events = POLLIN },
-			{ .fd = c->fd, .events = POLLIN },
-		};
+		unsigned ready = 0;
 
 		if (fd >= 0) /* connected: the 1xx may take a moment */
 			left = srv->cfg.cmd_timeout_ms;
@@ -320,14 +321,15 @@ try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 			goto out;
 		}
 		if (c->in_len > c->in_off) {
-			pfd[1].revents = POLLIN;
-		} else if (poll(pfd, 2, left) < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			goto out;
+			ready = NET_READY_STREAM;
+		} else {
+			rc = net_stream_wait_either(c->ctl, lfd, left, &ready);
+			if (rc == -ETIMEDOUT)
+				continue; /* the deadline check above decides */
+			if (rc < 0)
+				goto out;
 		}
-		if (fd < 0 && (pfd[0].revents & POLLIN)) {
+		if (fd < 0 && (ready & NET_READY_FD)) {
 			int nfd;
 
 			rc = net_accept(lfd, 0, &nfd, &from);
@@ -341,8 +343,7 @@ try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 				fd = nfd;
 			}
 		}
-		if (!prelim &&
-		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (!prelim && (ready & NET_READY_STREAM)) {
 			rc = read_prelim(c, rep, srv->cfg.cmd_timeout_ms,
 			    &x->done, &x->final_code);
 			if (rc == DM_BLOCKED)
@@ -359,9 +360,11 @@ try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 			}
 		}
 	}
-	x->fd = fd;
+	net_tune_data(fd);
+	rc = net_stream_plain(fd, &x->data);
 	fd = -1;
-	rc = 0;
+	if (rc < 0)
+		c->broken = true; /* the transfer is under way */
 out:
 	net_close(fd);
 	net_close(lfd);
@@ -471,13 +474,12 @@ ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
 		    ((mode == FTP_DM_PASV || mode == FTP_DM_PORT) &&
 		        net_addr_is_v6(&c->peer)))
 			continue;
-		if (c->broken || c->fd < 0) {
+		if (c->broken || c->ctl == NULL) {
 			rc = ftp_conn_reopen(c);
 			if (rc < 0)
 				break;
 		}
 		memset(x, 0, sizeof(*x));
-		x->fd = -1;
 		x->upload = upload;
 		x->start = rest > 0 ? (uint64_t)rest : 0;
 		if (is_passive(mode))
@@ -486,7 +488,6 @@ ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
 			rc = try_active(c, mode, verb, arg, rest, &rep, x);
 		if (rc == 0) {
 			verdict(c, mode, true, blocked_mode, why);
-			net_tune_data(x->fd);
 			c->xfer = x;
 			return 0;
 		}
@@ -548,10 +549,12 @@ static ssize_t
 xfer_recv(struct ftp_conn *c, void *buf, int pipe_wr, size_t n, int wait_ms)
 {
 	struct ftp_xfer *x = c->xfer;
+	ssize_t r;
 
-	if (pipe_wr >= 0)
-		return net_splice(x->fd, pipe_wr, n, wait_ms);
-	return net_read(x->fd, buf, n, wait_ms);
+	if (pipe_wr < 0)
+		return net_stream_read(x->data, buf, n, wait_ms);
+	r = net_stream_splice(x->data, pipe_wr, n, wait_ms);
+	return r == -EOPNOTSUPP ? -EINVAL : r; /* the contract's word */
 }
 
 /* ftp_xfer_read and ftp_xfer_splice: one wait policy, one byte count. */
@@ -575,7 +578,7 @@ xfer_pull(struct ftp_conn *c, void *buf, int pipe_wr, size_t n)
 	if (x->slow)
 		lowat = 1;
 	if (lowat != x->lowat) {
-		net_set_rcvlowat(x->fd, lowat);
+		net_stream_set_rcvlowat(x->data, lowat);
 		x->lowat = lowat;
 	}
 	if (lowat > 1) {
@@ -583,7 +586,7 @@ xfer_pull(struct ftp_conn *c, void *buf, int pipe_wr, size_t n)
 		if (r == -ETIMEDOUT) {
 			x->slow = true;
 			x->lowat = 1;
-			net_set_rcvlowat(x->fd, 1);
+			net_stream_set_rcvlowat(x->data, 1);
 			r = xfer_recv(
 			    c, buf, pipe_wr, n, c->srv->cfg.cmd_timeout_ms);
 		}
@@ -623,7 +626,7 @@ ftp_xfer_write(struct ftp_conn *c, const void *buf, size_t n)
 
 	if (x == NULL || !x->upload)
 		return -EBADF;
-	rc = net_write_all(x->fd, buf, n, c->srv->cfg.cmd_timeout_ms);
+	rc = net_stream_write(x->data, buf, n, c->srv->cfg.cmd_timeout_ms);
 	if (rc == 0)
 		x->bytes += n;
 	else
@@ -652,9 +655,9 @@ ftp_xfer_finish(struct ftp_conn *c, struct ftp_reply *refusal)
 		return -EBADF;
 	/* Close first: ProFTPD holds its 226 while the socket is open. */
 	if (x->upload)
-		net_shutdown_write(x->fd);
-	net_close(x->fd);
-	x->fd = -1;
+		net_stream_shutdown(x->data, c->srv->cfg.cmd_timeout_ms);
+	net_stream_close(x->data);
+	x->data = NULL;
 	if (x->done) {
 		rc = ftp_reply_is_ok(x->final_code) ? 0 : -EREMOTEIO;
 		goto out;
@@ -694,8 +697,8 @@ ftp_xfer_abort(struct ftp_conn *c)
 	if (x == NULL)
 		return;
 	/* RST: the server's write fails at once (guide 2.7). */
-	net_close_reset(x->fd);
-	x->fd = -1;
+	net_stream_close_reset(x->data);
+	x->data = NULL;
 	if (!x->done && !c->broken) {
 		/*
 		 * Expect 426/451, or 226 when the transfer had already

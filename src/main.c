@@ -6,7 +6,7 @@
  * Order of a mount, so that it fails fast and never leaves a dead mount:
  *   parse options and URL -> check the mount point -> fuse_new() (rejects
  *   unknown options) -> credentials (may prompt) -> fork unless -f
- *   -> [child] setsid, connect and log in (ftp_backend_new), fuse_mount,
+ *   -> [child] setsid, connect and log in (backend_open), fuse_mount,
  *   tell the parent "ok" through a pipe, detach, run the loop.
  * Threads do not survive fork(), and the backend starts threads, so the
  * fork comes before it: libfuse's fuse_daemonize() is not used.  The
@@ -26,13 +26,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "cache.h"
 #include "creds.h"
-#include "ftp_backend.h"
 #include "log.h"
 #include "url.h"
 
 #define MAIN_MAX_CONNECTIONS 64
+#define MAIN_MAX_EXTRA 64 /* backend-specific -o items */
 #define MAIN_MAX_SECONDS (INT_MAX / 1000) /* so milliseconds fit an int */
 
 struct options {
@@ -40,15 +41,13 @@ struct options {
 	const char *mountpoint; /* inside the original argv */
 	unsigned connections;
 	unsigned cache_timeout; /* seconds, 0 disables */
-	unsigned data_timeout;
 	unsigned connect_timeout;
 	int password_stdin; /* set by fuse_opt: int */
-	int trust_pasv_address;
-	int no_mlsd;
 	char *netrc_path; /* NULL without -o netrc */
-	int data_mode; /* enum ftp_data_mode */
-	unsigned port_lo, port_hi; /* -o port_range, 0 = any */
 	char *spool_dir; /* -o spool_dir, NULL = default */
+	/* -o items a backend parses (backend_opt_check), in order */
+	char *extra[MAIN_MAX_EXTRA];
+	size_t nextra;
 	bool debug;
 	bool fuse_debug;
 	bool foreground;
@@ -71,7 +70,6 @@ enum {
 	KEY_FUSE_DEBUG,
 	KEY_CONNECTIONS,
 	KEY_CACHE_TIMEOUT,
-	KEY_DATA_TIMEOUT,
 	KEY_CONNECT_TIMEOUT,
 	KEY_NETRC,
 	KEY_NETRC_FILE,
@@ -81,8 +79,6 @@ enum {
 	KEY_FSNAME,
 	KEY_SUBTYPE,
 	KEY_NEEDS_VALUE,
-	KEY_DATA_MODE,
-	KEY_PORT_RANGE,
 	KEY_SPOOL_DIR,
 };
 
@@ -103,22 +99,13 @@ static const struct fuse_opt main_opts[] = {
 	FUSE_OPT_KEY("fuse_debug", KEY_FUSE_DEBUG),
 	FUSE_OPT_KEY("connections=", KEY_CONNECTIONS),
 	FUSE_OPT_KEY("cache_timeout=", KEY_CACHE_TIMEOUT),
-	FUSE_OPT_KEY("data_timeout=", KEY_DATA_TIMEOUT),
 	FUSE_OPT_KEY("connect_timeout=", KEY_CONNECT_TIMEOUT),
 	MAIN_FLAG("password_stdin", password_stdin),
-	MAIN_FLAG("trust_pasv_address", trust_pasv_address),
-	MAIN_FLAG("no_mlsd", no_mlsd),
 	FUSE_OPT_KEY("netrc", KEY_NETRC),
 	FUSE_OPT_KEY("netrc=", KEY_NETRC_FILE),
 	FUSE_OPT_KEY("reconnect", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("idmap=", KEY_IDMAP),
-	FUSE_OPT_KEY("data_mode=", KEY_DATA_MODE),
-	FUSE_OPT_KEY("port_range=", KEY_PORT_RANGE),
 	FUSE_OPT_KEY("spool_dir=", KEY_SPOOL_DIR),
-	/* curl's and lftp's names for the same choices */
-	FUSE_OPT_KEY("ftp_port", KEY_DATA_MODE),
-	FUSE_OPT_KEY("passive", KEY_DATA_MODE),
-	FUSE_OPT_KEY("active", KEY_DATA_MODE),
 	/* libfuse's own, kept for it; noted so cache_timeout stays out. */
 	FUSE_OPT_KEY("attr_timeout=", KEY_KERNEL_TIMEOUT),
 	FUSE_OPT_KEY("entry_timeout=", KEY_KERNEL_TIMEOUT),
@@ -131,11 +118,8 @@ static const struct fuse_opt main_opts[] = {
 	/* Ours without their value: say so rather than "unknown option". */
 	FUSE_OPT_KEY("connections", KEY_NEEDS_VALUE),
 	FUSE_OPT_KEY("cache_timeout", KEY_NEEDS_VALUE),
-	FUSE_OPT_KEY("data_timeout", KEY_NEEDS_VALUE),
 	FUSE_OPT_KEY("connect_timeout", KEY_NEEDS_VALUE),
 	FUSE_OPT_KEY("idmap", KEY_NEEDS_VALUE),
-	FUSE_OPT_KEY("data_mode", KEY_NEEDS_VALUE),
-	FUSE_OPT_KEY("port_range", KEY_NEEDS_VALUE),
 	FUSE_OPT_KEY("spool_dir", KEY_NEEDS_VALUE),
 	FUSE_OPT_END,
 };
@@ -158,40 +142,33 @@ main_usage(const char *prog)
 "    -d, -o debug           trace the FTP protocol on stderr (implies -f)\n"
 "    -o fuse_debug          also trace every FUSE request (implies -f)\n"
 "\n"
-"FTP options:\n"
+"Connection options:\n"
 "    -o connections=N       at most N connections to the server (default 4)\n"
 "    -o cache_timeout=S     cache listings and attributes for S seconds\n"
 "                           (default 20; 0 disables)\n"
 "    -o connect_timeout=S   give up connecting or logging in after S seconds\n"
 "                           (default 10)\n"
-"    -o data_timeout=S      give up opening a data connection after S\n"
-"                           seconds (default 10) and try the next mode\n"
-"    -o data_mode=MODE      auto (default): EPSV, PASV, EPRT, PORT, switching\n"
-"                           on its own and remembering what works;\n"
-"                           passive: EPSV/PASV only; active: EPRT/PORT only\n"
-"                           (-o passive and -o active are short forms)\n"
-"    -o port_range=LO-HI    listen on these ports in active mode\n"
 "    -o spool_dir=DIR       local copies of files being rewritten in place\n"
 "                           (default /var/tmp/ftpfs-UID); kept there, and\n"
 "                           logged, when an upload fails\n"
 "    -o password_stdin      read the password from the first line of stdin\n"
 "    -o netrc[=FILE]        take login, password and account from FILE\n"
 "                           (default ~/.netrc)\n"
-"    -o trust_pasv_address  connect to the address a PASV reply names, not\n"
-"                           to the server's own address\n"
-"    -o no_mlsd             list directories with LIST even when the server\n"
-"                           offers MLSD\n"
 "    -o idmap=user|none     user (default): every file belongs to you;\n"
 "                           none: the server's numeric ids when it has any\n"
 "    -o reconnect           accepted for sshfs compatibility (always on)\n"
-"\n"
+"\n",
+	    prog);
+	/* clang-format on */
+	backend_print_help();
+	/* clang-format off */
+	printf(
 "Without a password in the URL, -o password_stdin or a netrc entry, the\n"
 "password is asked for on the terminal (anonymous logins use \"ftpfs@\").\n"
 "\n"
 "FUSE options (allow_other, ro, uid=, gid=, umask=, ...).  ftpfs turns\n"
 "auto_cache on and sets entry_timeout, negative_timeout and attr_timeout\n"
-"to cache_timeout unless they are given:\n",
-	    prog);
+"to cache_timeout unless they are given:\n");
 	/* clang-format on */
 }
 
@@ -215,6 +192,32 @@ bad:
 	    "ftpfs: invalid -o %s: expected a whole number from %u to %u\n",
 	    arg, min, max);
 	return -1;
+}
+
+/* A -o item some backend may own: keep it for backend_open(). */
+static int
+main_backend_opt(struct options *o, const char *arg)
+{
+	char msg[256] = "";
+	int rc = backend_opt_check(arg, msg, sizeof(msg));
+
+	if (rc == 0)
+		return 1; /* libfuse's: it rejects what nobody knows */
+	if (rc < 0) {
+		fprintf(stderr, "ftpfs: %s\n", msg);
+		return -1;
+	}
+	if (o->nextra == MAIN_MAX_EXTRA) {
+		fprintf(stderr, "ftpfs: too many -o options\n");
+		return -1;
+	}
+	o->extra[o->nextra] = strdup(arg);
+	if (o->extra[o->nextra] == NULL) {
+		fprintf(stderr, "ftpfs: out of memory\n");
+		return -1;
+	}
+	o->nextra++;
+	return 0;
 }
 
 static int
@@ -260,9 +263,6 @@ main_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 	case KEY_CACHE_TIMEOUT:
 		return main_parse_seconds(
 		    arg, 0, MAIN_MAX_SECONDS, &o->cache_timeout);
-	case KEY_DATA_TIMEOUT:
-		return main_parse_seconds(
-		    arg, 1, MAIN_MAX_SECONDS, &o->data_timeout);
 	case KEY_CONNECT_TIMEOUT:
 		return main_parse_seconds(
 		    arg, 1, MAIN_MAX_SECONDS, &o->connect_timeout);
@@ -296,46 +296,6 @@ main_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 			return -1;
 		}
 		return 0;
-	case KEY_DATA_MODE:
-		if (strcmp(arg, "data_mode=auto") == 0) {
-			o->data_mode = FTP_DATA_AUTO;
-		} else if (strcmp(arg, "data_mode=passive") == 0 ||
-		    strcmp(arg, "passive") == 0) {
-			o->data_mode = FTP_DATA_PASSIVE;
-		} else if (strcmp(arg, "data_mode=active") == 0 ||
-		    strcmp(arg, "active") == 0 ||
-		    strcmp(arg, "ftp_port") == 0) {
-			o->data_mode = FTP_DATA_ACTIVE;
-		} else {
-			fprintf(stderr,
-			    "ftpfs: -o %s: expected data_mode=auto, passive "
-			    "or active\n",
-			    arg);
-			return -1;
-		}
-		return 0;
-	case KEY_PORT_RANGE: {
-		unsigned long lo, hi;
-		char *end;
-
-		errno = 0;
-		lo = strtoul(arg + strlen("port_range="), &end, 10);
-		if (errno == 0 && *end == '-')
-			hi = strtoul(end + 1, &end, 10);
-		else
-			hi = 0;
-		if (errno != 0 || *end != '\0' || lo < 1024 || hi > 65535 ||
-		    lo > hi) {
-			fprintf(stderr,
-			    "ftpfs: -o %s: expected port_range=LOW-HIGH with "
-			    "1024 <= LOW <= HIGH <= 65535\n",
-			    arg);
-			return -1;
-		}
-		o->port_lo = (unsigned)lo;
-		o->port_hi = (unsigned)hi;
-		return 0;
-	}
 	case KEY_SPOOL_DIR:
 		free(o->spool_dir);
 		o->spool_dir = strdup(arg + strlen("spool_dir="));
@@ -361,6 +321,8 @@ main_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 		fprintf(stderr, "ftpfs: -o %s needs a value (-o %s=...)\n", arg,
 		    arg);
 		return -1;
+	case FUSE_OPT_KEY_OPT:
+		return main_backend_opt(o, arg);
 	default:
 		return 1; /* libfuse's: it rejects what nobody knows */
 	}
@@ -615,38 +577,30 @@ main_serve(const struct options *o, struct url *u, struct creds *cr,
     struct fuse *fuse, struct fs_ctx *ctx, const char *mnt, int status_fd)
 {
 	struct fuse_session *se = fuse_get_session(fuse);
-	struct backend *ftp = NULL, *be = NULL;
-	struct ftp_config cfg;
+	struct backend *remote = NULL, *be = NULL;
+	struct backend_opts bo = {
+		.user = cr->user,
+		.password = cr->password,
+		.account = cr->account,
+		.connections = o->connections,
+		.connect_timeout_ms = (int)o->connect_timeout * 1000,
+		.extra = (const char *const *)o->extra,
+		.nextra = o->nextra,
+	};
 	bool mounted = false, handlers = false;
 	char msg[512] = "";
 	int rc, status = 1;
 
-	ftp_config_defaults(&cfg);
-	cfg.host = u->host;
-	cfg.port = u->port;
-	cfg.user = cr->user;
-	cfg.password = cr->password;
-	cfg.account = cr->account;
-	cfg.root = u->path;
-	cfg.root_absolute = u->path_absolute;
-	cfg.connections = o->connections;
-	cfg.connect_timeout_ms = (int)o->connect_timeout * 1000;
-	cfg.data_timeout_ms = (int)o->data_timeout * 1000;
-	cfg.trust_pasv_address = o->trust_pasv_address != 0;
-	cfg.disable_mlsd = o->no_mlsd != 0;
-	cfg.data_mode = (enum ftp_data_mode)o->data_mode;
-	cfg.port_lo = o->port_lo;
-	cfg.port_hi = o->port_hi;
-
-	rc = ftp_backend_new(&cfg, &ftp, msg, sizeof(msg));
+	rc = backend_open(u, &bo, &remote, msg, sizeof(msg));
+	explicit_bzero(&bo, sizeof(bo));
 	creds_free(cr); /* the backend keeps its own copy */
 	if (rc < 0) {
 		fprintf(stderr, "ftpfs: %s\n", msg[0] ? msg : strerror(-rc));
 		goto out;
 	}
-	rc = cache_backend_new(ftp, (int)o->cache_timeout * 1000, &be);
+	rc = cache_backend_new(remote, (int)o->cache_timeout * 1000, &be);
 	if (rc < 0) {
-		ftp->ops->destroy(ftp);
+		remote->ops->destroy(remote);
 		fprintf(stderr, "ftpfs: cache: %s\n", strerror(-rc));
 		goto out;
 	}
@@ -701,7 +655,6 @@ main(int argc, char *argv[])
 	struct options o = {
 		.connections = 4,
 		.cache_timeout = 20,
-		.data_timeout = 10,
 		.connect_timeout = 10,
 	};
 	struct creds_request req = { 0 };
@@ -760,9 +713,8 @@ main(int argc, char *argv[])
 		    o.url_arg);
 		goto out;
 	}
-	if (u.scheme != URL_FTP) {
-		fprintf(stderr, "ftpfs: %s is not supported yet\n",
-		    url_scheme_name(u.scheme));
+	if (backend_supported(&u, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "ftpfs: %s\n", msg);
 		goto out;
 	}
 	mnt = main_check_mountpoint(o.mountpoint);
@@ -824,6 +776,8 @@ out:
 	free(mnt);
 	free(o.netrc_path);
 	free(o.spool_dir);
+	for (size_t i = 0; i < o.nextra; i++)
+		free(o.extra[i]);
 	fuse_opt_free_args(&args);
 	fs_ctx_fini(&ctx);
 	return status;

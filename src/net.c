@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +52,35 @@ net_wait(int fd, short events, int timeout_ms)
 		if (errno != EINTR)
 			return -errno;
 	}
+}
+
+int
+net_wait_pair(int fd_a, short events_a, int fd_b, short events_b,
+    int timeout_ms, unsigned *which)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = fd_a, .events = events_a },
+		{ .fd = fd_b, .events = events_b },
+	};
+	int64_t deadline = timeout_ms < 0 ? -1 : net_now_ms() + timeout_ms;
+	short bad = POLLHUP | POLLERR | POLLNVAL;
+	int rc;
+
+	*which = 0;
+	for (;;) {
+		rc = poll(pfd, 2, remaining_ms(deadline));
+		if (rc > 0)
+			break;
+		if (rc == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+	if (pfd[0].revents & (events_a | bad))
+		*which |= NET_READY_A;
+	if (fd_b >= 0 && (pfd[1].revents & (events_b | bad)))
+		*which |= NET_READY_B;
+	return 0;
 }
 
 bool
@@ -447,4 +477,169 @@ net_set_rcvlowat(int fd, int bytes)
 	if (bytes < 1)
 		bytes = 1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof(bytes));
+}
+
+/* ---- streams ---------------------------------------------------------- */
+
+static ssize_t
+plain_read(struct net_stream *s, void *buf, size_t n, int timeout_ms)
+{
+	return net_read(s->fd, buf, n, timeout_ms);
+}
+
+static int
+plain_write(struct net_stream *s, const void *buf, size_t n, int timeout_ms)
+{
+	return net_write_all(s->fd, buf, n, timeout_ms);
+}
+
+static size_t
+plain_pending(struct net_stream *s)
+{
+	(void)s;
+	return 0; /* nothing is buffered above the socket */
+}
+
+static ssize_t
+plain_splice(struct net_stream *s, int pipe_wr, size_t n, int timeout_ms)
+{
+	return net_splice(s->fd, pipe_wr, n, timeout_ms);
+}
+
+static int
+plain_shutdown(struct net_stream *s, int timeout_ms)
+{
+	(void)timeout_ms;
+	net_shutdown_write(s->fd);
+	return 0;
+}
+
+static void
+plain_close(struct net_stream *s, bool reset)
+{
+	if (reset)
+		net_close_reset(s->fd);
+	else
+		net_close(s->fd);
+	free(s);
+}
+
+static const struct net_stream_ops plain_ops = {
+	.name = "tcp",
+	.read = plain_read,
+	.write = plain_write,
+	.pending = plain_pending,
+	.splice = plain_splice,
+	.shutdown = plain_shutdown,
+	.close = plain_close,
+};
+
+int
+net_stream_plain(int fd, struct net_stream **out)
+{
+	struct net_stream *s = malloc(sizeof(*s));
+
+	if (s == NULL) {
+		net_close(fd);
+		return -ENOMEM;
+	}
+	s->ops = &plain_ops;
+	s->fd = fd;
+	*out = s;
+	return 0;
+}
+
+ssize_t
+net_stream_read(struct net_stream *s, void *buf, size_t n, int timeout_ms)
+{
+	return s->ops->read(s, buf, n, timeout_ms);
+}
+
+int
+net_stream_write(
+    struct net_stream *s, const void *buf, size_t n, int timeout_ms)
+{
+	return s->ops->write(s, buf, n, timeout_ms);
+}
+
+int
+net_stream_wait(struct net_stream *s, int timeout_ms)
+{
+	if (s->ops->pending(s) > 0)
+		return 0;
+	return net_wait(s->fd, POLLIN, timeout_ms);
+}
+
+bool
+net_stream_readable_now(struct net_stream *s)
+{
+	return s->ops->pending(s) > 0 || net_readable_now(s->fd);
+}
+
+int
+net_stream_wait_either(
+    struct net_stream *s, int fd, int timeout_ms, unsigned *which)
+{
+	unsigned r;
+	int rc;
+
+	*which = 0;
+	if (s->ops->pending(s) > 0) {
+		*which = NET_READY_STREAM;
+		timeout_ms = 0; /* only look at fd */
+	}
+	rc = net_wait_pair(s->fd, POLLIN, fd, POLLIN, timeout_ms, &r);
+	if (rc < 0)
+		return *which != 0 ? 0 : rc;
+	if (r & NET_READY_A)
+		*which |= NET_READY_STREAM;
+	if (r & NET_READY_B)
+		*which |= NET_READY_FD;
+	return 0;
+}
+
+ssize_t
+net_stream_splice(struct net_stream *s, int pipe_wr, size_t n, int timeout_ms)
+{
+	if (s->ops->splice == NULL)
+		return -EOPNOTSUPP;
+	return s->ops->splice(s, pipe_wr, n, timeout_ms);
+}
+
+int
+net_stream_shutdown(struct net_stream *s, int timeout_ms)
+{
+	return s->ops->shutdown(s, timeout_ms);
+}
+
+void
+net_stream_set_rcvlowat(struct net_stream *s, int bytes)
+{
+	net_set_rcvlowat(s->fd, bytes);
+}
+
+int
+net_stream_release(struct net_stream *s)
+{
+	int fd;
+
+	if (s->ops != &plain_ops)
+		return -EINVAL;
+	fd = s->fd;
+	free(s);
+	return fd;
+}
+
+void
+net_stream_close(struct net_stream *s)
+{
+	if (s != NULL)
+		s->ops->close(s, false);
+}
+
+void
+net_stream_close_reset(struct net_stream *s)
+{
+	if (s != NULL)
+		s->ops->close(s, true);
 }
