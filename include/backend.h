@@ -277,6 +277,12 @@ const char *backend_default_user(const struct url *u);
 int backend_path_join(
     const char *dir, const char *name, char *out, size_t size);
 /*
+ * The value of a "key=N" option: N a whole number, min <= N <= max.
+ * 0, or -EINVAL (the caller says what was expected).
+ */
+int backend_opt_number(
+    const char *arg, unsigned long min, unsigned long max, unsigned long *out);
+/*
  * Split path into its parent (written to parent, "/" for top-level names)
  * and a pointer to the last component inside path.  -EINVAL for "/".
  */

@@ -79,6 +79,12 @@ struct fs_ctx {
 	 * backend with ctx->lock held.
 	 */
 	pthread_mutex_t lock;
+	/*
+	 * Serialises setting a mode or time on the server with re-applying
+	 * those noted on open files (fs_apply_pending); taken before lock,
+	 * never with a handle's io held.
+	 */
+	pthread_mutex_t attr_lock;
 	pthread_cond_t unref; /* a handle's refs dropped, or a gate freed */
 	struct fs_file *files; /* every open handle, protected by lock */
 	/* names hidden by libfuse whose removal is pending (fs_files.c) */

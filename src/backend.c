@@ -213,3 +213,21 @@ backend_path_split(
 	*name = slash + 1;
 	return 0;
 }
+
+int
+backend_opt_number(
+    const char *arg, unsigned long min, unsigned long max, unsigned long *out)
+{
+	const char *eq = strchr(arg, '=');
+	unsigned long v;
+	char *end;
+
+	if (eq == NULL || eq[1] < '0' || eq[1] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(eq + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}

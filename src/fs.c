@@ -34,6 +34,8 @@ fs_ctx_init(struct fs_ctx *ctx)
 		return -ENOMEM;
 	rc = pthread_mutex_init(&ctx->lock, NULL);
 	if (rc == 0)
+		rc = pthread_mutex_init(&ctx->attr_lock, NULL);
+	if (rc == 0)
 		rc = pthread_cond_init(&ctx->unref, NULL);
 	if (rc == 0)
 		rc = pthread_condattr_init(&ca);
@@ -54,6 +56,7 @@ fs_ctx_fini(struct fs_ctx *ctx)
 	fs_settler_stop(ctx);
 	pthread_cond_destroy(&ctx->hide_cond);
 	pthread_cond_destroy(&ctx->unref);
+	pthread_mutex_destroy(&ctx->attr_lock);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx->spool_dir);
 	ctx->spool_dir = NULL;
@@ -490,6 +493,7 @@ fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct fs_ctx *ctx = fs_ctx();
 	struct backend *be = ctx->be;
+	int rc;
 
 	if (path == NULL || fs_is_hidden_name(path))
 		return fs_chmod_nameless(ctx, path, mode & 07777, fi);
@@ -497,9 +501,13 @@ fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if (be->ops->chmod == NULL)
 		return -ENOSYS;
 	mode &= 07777;
+	pthread_mutex_lock(&ctx->attr_lock); /* see fs_apply_pending */
 	if (fs_writers_note(ctx, path, &mode, NULL))
-		return 0; /* set when the upload ends */
-	return be->ops->chmod(be, path, mode);
+		rc = 0; /* set when the upload ends */
+	else
+		rc = be->ops->chmod(be, path, mode);
+	pthread_mutex_unlock(&ctx->attr_lock);
+	return rc;
 }
 
 /*
@@ -551,11 +559,15 @@ fs_utimens(
 	}
 	if (mtime.tv_nsec == UTIME_NOW)
 		clock_gettime(CLOCK_REALTIME, &mtime);
-	if (fs_writers_note(fs_ctx(), path, NULL, &mtime))
-		return 0; /* set when the upload ends */
-	rc = be->ops->set_mtime(be, path, &mtime);
-	if (rc == 0)
-		fs_files_mtime_set(fs_ctx(), path, &mtime);
+	pthread_mutex_lock(&fs_ctx()->attr_lock); /* see fs_apply_pending */
+	if (fs_writers_note(fs_ctx(), path, NULL, &mtime)) {
+		rc = 0; /* set when the upload ends */
+	} else {
+		rc = be->ops->set_mtime(be, path, &mtime);
+		if (rc == 0)
+			fs_files_mtime_set(fs_ctx(), path, &mtime);
+	}
+	pthread_mutex_unlock(&fs_ctx()->attr_lock);
 	return rc;
 }
 

@@ -242,6 +242,13 @@ fs_apply_pending(struct fs_ctx *ctx, struct fs_file *f)
 	mode_t mode;
 	int rc;
 
+	/*
+	 * One at a time with fs_chmod/fs_utimens: a chmod made meanwhile
+	 * then either comes before (and is what is noted here) or after
+	 * (and lands last); a stale mode never overtakes it (rsync's final
+	 * chmod of a file it just closed).
+	 */
+	pthread_mutex_lock(&ctx->attr_lock);
 	pthread_mutex_lock(&ctx->lock);
 	has_mode = f->pend_mode_set;
 	mode = f->pend_mode;
@@ -254,8 +261,10 @@ fs_apply_pending(struct fs_ctx *ctx, struct fs_file *f)
 	if ((has_mode || has_mtime) && !f->gone && f->path != NULL)
 		path = strdup(f->path);
 	pthread_mutex_unlock(&ctx->lock);
-	if (path == NULL)
+	if (path == NULL) {
+		pthread_mutex_unlock(&ctx->attr_lock);
 		return; /* nothing noted, or no name left to set it on */
+	}
 	if (has_mode && be->ops->chmod != NULL &&
 	    (rc = be->ops->chmod(be, path, mode)) < 0)
 		log_warn("%s: chmod %o after the upload: %s", path,
@@ -264,6 +273,7 @@ fs_apply_pending(struct fs_ctx *ctx, struct fs_file *f)
 	    (rc = be->ops->set_mtime(be, path, &mtime)) < 0)
 		log_warn("%s: setting the time after the upload: %s", path,
 		    strerror(-rc));
+	pthread_mutex_unlock(&ctx->attr_lock);
 	free(path);
 }
 

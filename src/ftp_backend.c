@@ -359,24 +359,13 @@ fail:
 
 /* ---- options and the factory's entry ------------------------------- */
 
-/* "key=N" with min <= N <= max, into *out. */
+/* "key=N" with min <= N <= max, into *out: 1, or -1 with msg. */
 static int
 opt_number(const char *arg, unsigned long min, unsigned long max,
     unsigned long *out, char *msg, size_t msglen)
 {
-	const char *val = strchr(arg, '=') + 1;
-	unsigned long v;
-	char *end;
-
-	if (*val < '0' || *val > '9')
-		goto bad;
-	errno = 0;
-	v = strtoul(val, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		goto bad;
-	*out = v;
-	return 1;
-bad:
+	if (backend_opt_number(arg, min, max, out) == 0)
+		return 1;
 	snprintf(msg, msglen,
 	    "invalid -o %s: expected a whole number from %lu to %lu", arg, min,
 	    max);

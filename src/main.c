@@ -178,23 +178,17 @@ main_usage(const char *prog)
 static int
 main_parse_seconds(const char *arg, unsigned min, unsigned max, unsigned *out)
 {
-	const char *val = strchr(arg, '=') + 1;
 	unsigned long v;
-	char *end;
 
-	if (*val < '0' || *val > '9')
-		goto bad;
-	errno = 0;
-	v = strtoul(val, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		goto bad;
+	if (backend_opt_number(arg, min, max, &v) < 0) {
+		fprintf(stderr,
+		    "ftpfs: invalid -o %s: expected a whole number from %u to "
+		    "%u\n",
+		    arg, min, max);
+		return -1;
+	}
 	*out = (unsigned)v;
 	return 0;
-bad:
-	fprintf(stderr,
-	    "ftpfs: invalid -o %s: expected a whole number from %u to %u\n",
-	    arg, min, max);
-	return -1;
 }
 
 /* A -o item some backend may own: keep it for backend_open(). */

@@ -61,6 +61,7 @@ struct pool {
 	uint64_t maint_wake_ms; /* protected by p->lock; its next wakeup */
 	bool stopping; /* protected by p->lock */
 	bool shrink_logged; /* protected by p->lock */
+	bool shrink_pending; /* protected by p->lock; max fell, not told yet */
 };
 
 static uint64_t
@@ -220,6 +221,23 @@ pool_reclaim_locked(struct pool *p, struct pool_ent *e)
 }
 
 /*
+ * Tell of a shrink once no connect is in flight: a connect still under
+ * way may be refused too (and shrink further) or succeed, so until they
+ * have all settled the number is not final.  Warned once per mount; later
+ * shrinks are no news.  Lock held.
+ */
+static void
+pool_report_shrink_locked(struct pool *p)
+{
+	if (!p->shrink_pending || p->connecting > 0)
+		return;
+	log_msg(p->shrink_logged ? LOG_LVL_INFO : LOG_LVL_WARN, __func__,
+	    "server limits connections: pool shrunk to %u", p->max);
+	p->shrink_pending = false;
+	p->shrink_logged = true;
+}
+
+/*
  * Open a new connection for pool_checkout.  Lock held on entry and exit.
  * *retry is set when the caller should go round its loop again (the
  * server limit was hit while we have others, or we are shutting down).
@@ -246,6 +264,7 @@ pool_connect_locked(struct pool *p, void **conn, bool *retry)
 		ent_push_head(p, e);
 		p->nents++;
 		*conn = c;
+		pool_report_shrink_locked(p);
 		return 0;
 	}
 	free(e);
@@ -263,16 +282,12 @@ pool_connect_locked(struct pool *p, void **conn, bool *retry)
 	alive = pool_count(p);
 	if (rc == -EUSERS && alive > 0) {
 		if (alive < p->max) {
-			/* Warn once; later shrinks are no news. */
-			log_msg(p->shrink_logged ? LOG_LVL_INFO : LOG_LVL_WARN,
-			    __func__,
-			    "server limits connections: pool shrunk to %u",
-			    alive);
 			p->max = alive;
-			p->shrink_logged = true;
+			p->shrink_pending = true;
 		}
 		*retry = true;
 	}
+	pool_report_shrink_locked(p);
 	return rc;
 }
 
