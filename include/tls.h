@@ -68,12 +68,16 @@ int tls_handshake(struct net_stream *s, struct net_stream *watch,
 const char *tls_describe(struct net_stream *s, char *buf, size_t len);
 
 /*
- * Has control a session left that a data connection may resume?  TLS 1.3
- * tickets are single-use on some servers (vsftpd): once the control
- * connection's and its data connections' tickets are spent, only a new
- * control connection brings fresh ones.
+ * After the handshake of a data stream: did the server refuse to resume
+ * the TLS 1.3 session it was offered, for the first time in this mount?
+ * Then control connections made from now on speak TLS 1.2 (whose session
+ * any number of data connections may resume), and the caller should get
+ * a new control connection and try the transfer again: a server that
+ * requires session reuse (vsftpd require_ssl_reuse) will refuse this one.
+ * Seen on vsftpd with OpenSSL 3, whose TLS 1.3 tickets are single-use
+ * and whose data connections' tickets are not accepted later.
  */
-bool tls_can_resume(struct net_stream *control);
+bool tls_resume_refused(struct tls_ctx *ctx, struct net_stream *data);
 
 /* Did the handshake of s resume a session? */
 bool tls_resumed(struct net_stream *s);

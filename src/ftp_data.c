@@ -38,6 +38,12 @@ static const char *const mode_names[FTP_DM_COUNT] = {
  *                 control connection must be replaced before the next.
  */
 #define DM_BLOCKED (-ECONNABORTED)
+/*
+ * The data connection's TLS session was not resumed and control
+ * connections now use TLS 1.2 (tls_resume_refused): go again on a new
+ * control connection, in the same mode.
+ */
+#define DM_AGAIN (-ESTALE)
 
 static bool
 is_mode_refusal(int code)
@@ -162,6 +168,14 @@ data_tls(
 	}
 	log_debug("[%u] data channel: %s", c->id,
 	    tls_describe(x->data, desc, sizeof(desc)));
+	if (tls_resume_refused(c->srv->tls, x->data)) {
+		log_info("[%u] the server did not resume its TLS 1.3 session "
+		         "on a data connection (single-use tickets); control "
+		         "connections use TLS 1.2 from now on",
+		    c->id);
+		c->broken = true;
+		return DM_AGAIN;
+	}
 	return 0;
 }
 
@@ -499,7 +513,7 @@ ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
 	struct ftp_reply rep = { 0 };
 	int modes[FTP_DM_COUNT], n, i, first, mode, rc = -EIO;
 	int blocked_mode = -1, why = 0;
-	bool passive_blocked = false, active_blocked = false;
+	bool passive_blocked = false, active_blocked = false, again = false;
 	int64_t now = net_now_ms();
 
 	if (refusal != NULL)
@@ -536,12 +550,6 @@ ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
 		    ((mode == FTP_DM_PASV || mode == FTP_DM_PORT) &&
 		        net_addr_is_v6(&c->peer)))
 			continue;
-		if (c->prot_p && !tls_can_resume(c->ctl)) {
-			log_debug("[%u] no TLS session left to resume on a "
-			          "data connection",
-			    c->id);
-			c->broken = true;
-		}
 		if (c->broken || c->ctl == NULL) {
 			rc = ftp_conn_reopen(c);
 			if (rc < 0)
@@ -558,6 +566,12 @@ ftp_xfer_open(struct ftp_conn *c, const char *verb, const char *arg,
 			verdict(c, mode, true, blocked_mode, why);
 			c->xfer = x;
 			return 0;
+		}
+		if (rc == DM_AGAIN && !again) {
+			again = true;
+			c->broken = true;
+			i--; /* the same mode once more */
+			continue;
 		}
 		if (rc == -ENOTSUP) {
 			pthread_mutex_lock(&srv->lock);

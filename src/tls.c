@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,16 +31,25 @@ struct tls_ctx {
 	bool insecure;
 	bool pinned;
 	unsigned char pin[32]; /* SHA-256 of the pinned certificate */
+	/*
+	 * Set once a data connection's offered TLS 1.3 session was not
+	 * resumed: new control connections then speak TLS 1.2, whose
+	 * session a server lets any number of data connections resume.
+	 * Read and set by several connections' threads.
+	 */
+	atomic_bool cap_tls12;
 };
 
 /*
- * The sessions (TLS 1.3 tickets) a control connection was given and has
- * not used yet, oldest first.  A server may accept each ticket once, and
- * only those of the control connection (vsftpd 3.0.3 with OpenSSL 3: the
- * tickets a resumed data connection gets are refused later): each data
- * connection takes the newest unused one.  Shared by the control stream
- * and its data streams, freed with the last; used by one thread at a
- * time, as the streams are.
+ * The sessions (TLS 1.3 tickets) a control connection and its data
+ * connections were given and have not used yet, oldest first.  A server
+ * may accept each ticket once (stateful tickets: vsftpd with OpenSSL 3),
+ * so each data connection takes the newest unused one.  vsftpd also
+ * refuses the tickets its resumed data connections hand out; that is
+ * noticed at the data connection's handshake (tls_resume_refused) and
+ * answered with TLS 1.2 on the control connection (tls_ctx.cap_tls12).
+ * Shared by the control stream and its data streams, freed with the
+ * last; used by one thread at a time, as the streams are.
  */
 struct tls_tickets {
 	unsigned refs;
@@ -53,6 +63,7 @@ struct tls_stream {
 	SSL *ssl;
 	bool control;
 	bool handshaken;
+	bool offered; /* a data stream that offered a session to resume */
 	struct tls_tickets *tickets; /* shared with the control stream */
 };
 
@@ -163,14 +174,18 @@ tickets_put(struct tls_tickets *t)
 	free(t);
 }
 
-/* The control connection's sessions are kept for its data connections. */
+/*
+ * TLS 1.3 tickets, from the control connection or a data connection, are
+ * kept for the next data connections.  A TLS 1.2 session is the control
+ * connection's own (SSL_get0_session) and needs no keeping.
+ */
 static int
 new_session_cb(SSL *ssl, SSL_SESSION *sess)
 {
 	struct tls_stream *ts = SSL_get_app_data(ssl);
 	struct tls_tickets *t = ts ? ts->tickets : NULL;
 
-	if (t == NULL || !ts->control)
+	if (t == NULL || SSL_version(ssl) < TLS1_3_VERSION)
 		return 0; /* not kept: OpenSSL frees it */
 	if (t->count == TLS_TICKETS) {
 		SSL_SESSION_free(t->sess[0]);
@@ -293,6 +308,8 @@ tls_wrap(struct tls_ctx *ctx, struct net_stream **s, struct net_stream *control)
 	ts->tickets->refs++;
 	SSL_set_app_data(ts->ssl, ts);
 	SSL_set_connect_state(ts->ssl);
+	if (cs == NULL && atomic_load(&ctx->cap_tls12))
+		SSL_set_max_proto_version(ts->ssl, TLS1_2_VERSION);
 	if (!ctx->host_is_ip)
 		SSL_set_tlsext_host_name(ts->ssl, ctx->host);
 	if (ctx->host_is_ip)
@@ -308,8 +325,10 @@ tls_wrap(struct tls_ctx *ctx, struct net_stream **s, struct net_stream *control)
 			sess = t->sess[--t->count];
 			SSL_set_session(ts->ssl, sess);
 			SSL_SESSION_free(sess);
+			ts->offered = true;
 		} else if ((sess = SSL_get0_session(cs->ssl)) != NULL) {
 			SSL_set_session(ts->ssl, sess);
+			ts->offered = true;
 		}
 	}
 	fd = (*s)->fd;
@@ -450,16 +469,16 @@ tls_describe(struct net_stream *s, char *buf, size_t len)
 }
 
 bool
-tls_can_resume(struct net_stream *control)
+tls_resume_refused(struct tls_ctx *ctx, struct net_stream *data)
 {
-	struct tls_stream *ts = tls_of(control);
+	struct tls_stream *ts = tls_of(data);
 
-	if (ts == NULL)
+	if (ts == NULL || !ts->handshaken || !ts->offered ||
+	    SSL_session_reused(ts->ssl))
 		return false;
-	if (ts->tickets->count > 0)
-		return true;
-	/* A TLS 1.2 session id may be resumed any number of times. */
-	return SSL_version(ts->ssl) < TLS1_3_VERSION;
+	if (SSL_version(ts->ssl) < TLS1_3_VERSION)
+		return false; /* a 1.2 session refused: nothing to change */
+	return !atomic_exchange(&ctx->cap_tls12, true);
 }
 
 bool
