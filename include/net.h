@@ -178,7 +178,12 @@ int net_stream_wait_either(
 ssize_t net_stream_splice(
     struct net_stream *s, int pipe_wr, size_t n, int timeout_ms);
 int net_stream_shutdown(struct net_stream *s, int timeout_ms);
-/* net_set_rcvlowat() on the stream's socket. */
+/*
+ * net_set_rcvlowat() on the stream's socket; plain streams only.  Under
+ * TLS the last record before the end (close_notify) is small, and a
+ * server that waits for ours before its FIN (vsftpd) would leave the
+ * reader asleep until its low-water wait gives up.
+ */
 void net_stream_set_rcvlowat(struct net_stream *s, int bytes);
 /*
  * Free a plain stream without closing its socket, which is returned (for

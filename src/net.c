@@ -615,7 +615,8 @@ net_stream_shutdown(struct net_stream *s, int timeout_ms)
 void
 net_stream_set_rcvlowat(struct net_stream *s, int bytes)
 {
-	net_set_rcvlowat(s->fd, bytes);
+	if (s->ops == &plain_ops)
+		net_set_rcvlowat(s->fd, bytes);
 }
 
 int

@@ -184,17 +184,26 @@ new_session_cb(SSL *ssl, SSL_SESSION *sess)
 {
 	struct tls_stream *ts = SSL_get_app_data(ssl);
 	struct tls_tickets *t = ts ? ts->tickets : NULL;
+	SSL_SESSION *copy;
 
 	if (t == NULL || SSL_version(ssl) < TLS1_3_VERSION)
 		return 0; /* not kept: OpenSSL frees it */
+	/*
+	 * A copy: the SSL keeps sess as its current session, and freeing an
+	 * SSL that did not send close_notify (a data connection closed
+	 * after EOF, or reset) marks its current session not resumable.
+	 */
+	copy = SSL_SESSION_dup(sess);
+	if (copy == NULL)
+		return 0;
 	if (t->count == TLS_TICKETS) {
 		SSL_SESSION_free(t->sess[0]);
 		memmove(&t->sess[0], &t->sess[1],
 		    (TLS_TICKETS - 1) * sizeof(t->sess[0]));
 		t->count--;
 	}
-	t->sess[t->count++] = sess;
-	return 1;
+	t->sess[t->count++] = copy;
+	return 0; /* sess itself stays OpenSSL's */
 }
 
 int
@@ -320,14 +329,24 @@ tls_wrap(struct tls_ctx *ctx, struct net_stream **s, struct net_stream *control)
 	if (cs != NULL) {
 		struct tls_tickets *t = cs->tickets;
 
+		/* A session resumes only in its own version: no higher. */
+		SSL_set_max_proto_version(ts->ssl, SSL_version(cs->ssl));
+
 		/* The newest unused ticket, else the control's own session. */
 		if (t->count > 0) {
 			sess = t->sess[--t->count];
 			SSL_set_session(ts->ssl, sess);
 			SSL_SESSION_free(sess);
 			ts->offered = true;
-		} else if ((sess = SSL_get0_session(cs->ssl)) != NULL) {
+		} else if ((sess = SSL_get0_session(cs->ssl)) != NULL &&
+		    (sess = SSL_SESSION_dup(sess)) != NULL) {
+			/*
+			 * A copy for this data connection: freeing it without
+			 * close_notify marks its session not resumable, and
+			 * the control's must stay resumable for the next.
+			 */
 			SSL_set_session(ts->ssl, sess);
+			SSL_SESSION_free(sess);
 			ts->offered = true;
 		}
 	}
