@@ -5,7 +5,7 @@
  * listings, readlink; ftp_file.c: open files, streaming reads and writes;
  * ftp_modify.c: changes to names, modes and times; ftp_orphan.c: partial
  * uploads to clean up).
- * Nothing outside src/ftp_*.c includes this.
+ * Nothing outside src/ftp/ includes this.
  */
 #ifndef FTPFS_FTP_BE_H
 #define FTPFS_FTP_BE_H
