@@ -21,7 +21,7 @@
 #
 #   RUNS=5  BENCH_MIB=256  BENCH_SERVERS="vsftpd proftpd pureftpd pyftpdlib"
 #   FTPFS_OPTS="-o ..."    extra ftpfs mount arguments
-#   SRV_TLS=explicit|implicit   the same over FTPS (vsftpd only; a test CA
+#   SRV_TLS=explicit|implicit   the same over FTPS (a test CA
 #                          is made, ftpfs gets -o cafile, curl --ssl-reqd
 #                          --cacert; no rclone read: it cannot resume TLS
 #                          sessions as vsftpd requires)
@@ -35,6 +35,8 @@ repo=$(cd "$here/../.." && pwd)
 . "$repo/tests/lib/servers.sh"
 # shellcheck source=../lib/fixture.sh
 . "$repo/tests/lib/fixture.sh"
+# shellcheck source=../lib/benchtls.sh
+. "$repo/tests/lib/benchtls.sh"
 
 export LC_ALL=C.UTF-8
 FTPFS=${FTPFS:-build/ftpfs}
@@ -67,29 +69,7 @@ fixture_big "$DATA/$BIG" "$BENCH_MIB" "$SRV_USER"
 cat "$DATA/$BIG" >/dev/null # into the page cache
 BYTES=$(stat -c %s "$DATA/$BIG")
 
-CURL_TLS=() RCLONE_TLS=""
-if [ -n "${SRV_TLS:-}" ]; then
-	srv_tls_init || exit 1
-	EXTRA_OPTS+=(-o "cafile=$SRV_TLS_DIR/ca.pem")
-	CURL_TLS=(--cacert "$SRV_TLS_DIR/ca.pem")
-	case $SRV_TLS in
-	explicit) CURL_TLS+=(--ssl-reqd) RCLONE_TLS=",explicit_tls=true,no_check_certificate=true" ;;
-	implicit) RCLONE_TLS=",tls=true,no_check_certificate=true" ;;
-	esac
-fi
-# curl's URL: explicit TLS is ftp:// with --ssl-reqd there.
-curl_url() { # SERVER PATH
-	case ${SRV_TLS:-} in
-	explicit) SRV_TLS='' srv_url "$1" "$2" ;;
-	*) srv_url "$1" "$2" ;;
-	esac
-}
-
-rclone_remote() { # SERVER
-	printf ':ftp,host=127.0.0.1,port=%s,user=%s,pass=%s%s:' \
-		"$(srv_port "$1")" "$SRV_USER" "$(rclone obscure "$SRV_PASS")" \
-		"$RCLONE_TLS"
-}
+bench_tls_setup || exit 1
 
 mount_ftpfs() { # SERVER [PATH]
 	FTPFS_MOUNT_LOG=$SRV_TMP/ftpfs.log ftpfs_mount "$FTPFS" "$MNT" \
