@@ -168,6 +168,13 @@ struct backend_ops {
 	 * (it ends, and is confirmed, at ->release).
 	 */
 	int (*flush)(struct backend *b, struct backend_file *f);
+	/*
+	 * fsync(2): after a successful ->flush, ask the server to put the
+	 * file's bytes on its stable storage (SFTP fsync@openssh.com).  0
+	 * when done or when the server has no way to (then ->flush was all
+	 * there is), -errno when the server failed it.  NULL: ->flush only.
+	 */
+	int (*fsync)(struct backend *b, struct backend_file *f);
 	/* Close the handle (flushing first); the result of the flush. */
 	int (*release)(struct backend *b, struct backend_file *f);
 	/*

@@ -871,6 +871,7 @@ static const struct backend_ops sftp_ops = {
 	.read = sb_read,
 	.write = sb_write,
 	.flush = sb_flush,
+	.fsync = sb_fsync,
 	.release = sb_release,
 	.mkdir = sftpb_mkdir,
 	.rmdir = sftpb_rmdir,
@@ -1105,12 +1106,13 @@ sftp_backend_new(const struct sftp_config *cfg, struct backend **out, char *msg,
 		snprintf(msg, msglen, "cannot create the session pool");
 		goto fail;
 	}
-	log_info("mounted sftp %s@%s port %u, remote directory %s%s%s%s",
+	log_info("mounted sftp %s@%s port %u, remote directory %s%s%s%s%s",
 	    cfg->conn.user, cfg->conn.host, cfg->conn.port, sb->root,
 	    sftp_conn_has_ext(sc->c, SFTP_EXT_POSIX_RENAME) ? ", posix-rename"
 	                                                    : "",
 	    sftp_conn_has_ext(sc->c, SFTP_EXT_HARDLINK) ? ", hardlink" : "",
-	    sftp_conn_has_ext(sc->c, SFTP_EXT_STATVFS) ? ", statvfs" : "");
+	    sftp_conn_has_ext(sc->c, SFTP_EXT_STATVFS) ? ", statvfs" : "",
+	    sftp_conn_has_ext(sc->c, SFTP_EXT_FSYNC) ? ", fsync" : "");
 	pool_adopt(sb->pool, sc);
 	sc = NULL;
 	sb->be.ops = &sftp_ops;
