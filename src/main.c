@@ -348,6 +348,48 @@ main_scrub_argv(
 			creds_scrub_url(argv[i]);
 }
 
+/* Why the mount source was refused, in the form the user meant. */
+static void
+main_bad_source(const char *arg)
+{
+	if (url_has_scheme(arg, strlen(arg)))
+		fprintf(stderr,
+		    "ftpfs: invalid URL: %s (expected "
+		    "ftp://[user[:password]@]host[:port][/path] or "
+		    "sftp://[user@]host[:port][/path])\n",
+		    arg);
+	else if (strchr(arg, ':') == NULL)
+		fprintf(stderr,
+		    "ftpfs: %s: not a URL (ftp://host/path, sftp://host/path) "
+		    "nor an SFTP [user@]host:[path]; a local directory cannot "
+		    "be mounted (the order is: SOURCE MOUNTPOINT)\n",
+		    arg);
+	else
+		fprintf(stderr,
+		    "ftpfs: invalid source: %s (expected [user@]host:[path], "
+		    "host a name, an IPv4 address or [an:ip:v6::address], or "
+		    "a URL such as sftp://host:port/path)\n",
+		    arg);
+}
+
+/*
+ * host:2222 is the directory 2222 (as scp reads it): say so, in case a
+ * port was meant.
+ */
+static void
+main_sshfs_port_hint(const struct url *u)
+{
+	const char *p = u->path + 3;
+
+	if (!u->sshfs_form || strncmp(u->path, "/~/", 3) != 0 || *p == '\0' ||
+	    strspn(p, "0123456789") != strlen(p))
+		return;
+	fprintf(stderr,
+	    "ftpfs: note: %s:%s is the directory %s in the login directory; "
+	    "for port %s write sftp://%s:%s/~ (or Port in ~/.ssh/config)\n",
+	    u->host, p, p, p, u->host, p);
+}
+
 /* "ftp://user@host:port/path" for the mount table: no password. */
 static int
 main_add_fsname(
@@ -709,12 +751,10 @@ main(int argc, char *argv[])
 	explicit_bzero(url_copy, strlen(url_copy));
 	if (rc < 0) {
 		/* o.url_arg was scrubbed above: no password in the message. */
-		fprintf(stderr,
-		    "ftpfs: invalid URL: %s (expected "
-		    "ftp://[user[:password]@]host[:port][/path])\n",
-		    o.url_arg);
+		main_bad_source(o.url_arg);
 		goto out;
 	}
+	main_sshfs_port_hint(&u);
 	if (backend_supported(&u, msg, sizeof(msg)) < 0) {
 		fprintf(stderr, "ftpfs: %s\n", msg);
 		goto out;
