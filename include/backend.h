@@ -262,6 +262,15 @@ int backend_supported(const struct url *u, char *msg, size_t msglen);
 int backend_open(const struct url *u, const struct backend_opts *opts,
     struct backend **out, char *msg, size_t msglen);
 
+/*
+ * Settle the mount source with the backend's own client configuration,
+ * before credentials are resolved (SFTP: ~/.ssh/config, see
+ * sftp_backend_prepare: host alias, port, user; may append -o items to
+ * extra, malloc'ed, up to max_extra).  0 or -errno with msg.
+ */
+int backend_prepare(struct url *u, char **extra, size_t *nextra,
+    size_t max_extra, char *msg, size_t msglen);
+
 /* The -o options of every backend, for --help. */
 void backend_print_help(void);
 

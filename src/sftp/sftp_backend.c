@@ -814,6 +814,7 @@ config_free(struct sftp_config *cfg)
 	free((char *)cfg->conn.host);
 	free((char *)cfg->conn.user);
 	free((char *)cfg->conn.known_hosts);
+	free((char *)cfg->conn.host_key_alias);
 	if (cfg->conn.password != NULL) {
 		explicit_bzero(
 		    (char *)cfg->conn.password, strlen(cfg->conn.password));
@@ -839,6 +840,7 @@ config_copy(struct sftp_config *dst, const struct sftp_config *src)
 	DUP(conn.host);
 	DUP(conn.user);
 	DUP(conn.known_hosts);
+	DUP(conn.host_key_alias);
 	DUP(conn.password);
 	DUP(root);
 	for (i = 0; i < src->conn.n_identity; i++)
@@ -939,6 +941,19 @@ sftp_backend_opt(
 			return 1;
 		}
 	}
+	if (strncmp(arg, "ssh_config=", 11) == 0) {
+		/* read by sftp_backend_prepare, before the mount */
+		if (arg[11] == '\0')
+			goto empty;
+		return 1;
+	}
+	if (strncasecmp(arg, "HostKeyAlias=", 13) == 0) {
+		if (arg[13] == '\0')
+			goto empty;
+		if (cfg != NULL)
+			cfg->conn.host_key_alias = arg + 13;
+		return 1;
+	}
 	if (strncasecmp(arg, "StrictHostKeyChecking=", 22) == 0) {
 		v = arg + 22;
 		enum sftp_hostkey_policy p;
@@ -987,7 +1002,8 @@ sftp_backend_print_help(void)
 {
 	printf("SFTP options (sftp://[user@]host[:port]/path: the path is "
 	       "absolute,\n/~/ starts at the login directory; "
-	       "connections, cache_timeout, connect_timeout\nand "
+	       "[user@]host:[path] as sshfs: relative to\nthe login "
+	       "directory; connections, cache_timeout, connect_timeout and\n"
 	       "password_stdin apply too):\n"
 	       "    -o identity_file=PATH  a private key to offer after the "
 	       "agent's\n"
@@ -999,7 +1015,20 @@ sftp_backend_print_help(void)
 	       "                           unknown host keys: refuse "
 	       "(default), add, or\n"
 	       "                           accept with a warning\n"
-	       "    -o ServerAliveInterval=N  keepalive every N seconds\n");
+	       "    -o ServerAliveInterval=N  keepalive every N seconds\n"
+	       "    -o HostKeyAlias=NAME   look the host key up as NAME in "
+	       "known_hosts\n"
+	       "    -F FILE, -o ssh_config=FILE\n"
+	       "                           ssh client configuration (default "
+	       "~/.ssh/config;\n"
+	       "                           none: no file): HostName, Port, "
+	       "User,\n"
+	       "                           IdentityFile, UserKnownHostsFile,\n"
+	       "                           StrictHostKeyChecking, "
+	       "HostKeyAlias,\n"
+	       "                           ServerAliveInterval of the host's "
+	       "Host blocks;\n"
+	       "                           the URL and -o options win\n");
 }
 
 /* The remote root: "~" and "~/x" are relative to the login directory. */
