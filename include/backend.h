@@ -168,6 +168,13 @@ struct backend_ops {
 	 * (it ends, and is confirmed, at ->release).
 	 */
 	int (*flush)(struct backend *b, struct backend_file *f);
+	/*
+	 * fsync(2): after a successful ->flush, ask the server to put the
+	 * file's bytes on its stable storage (SFTP fsync@openssh.com).  0
+	 * when done or when the server has no way to (then ->flush was all
+	 * there is), -errno when the server failed it.  NULL: ->flush only.
+	 */
+	int (*fsync)(struct backend *b, struct backend_file *f);
 	/* Close the handle (flushing first); the result of the flush. */
 	int (*release)(struct backend *b, struct backend_file *f);
 	/*
@@ -254,6 +261,15 @@ int backend_supported(const struct url *u, char *msg, size_t msglen);
  */
 int backend_open(const struct url *u, const struct backend_opts *opts,
     struct backend **out, char *msg, size_t msglen);
+
+/*
+ * Settle the mount source with the backend's own client configuration,
+ * before credentials are resolved (SFTP: ~/.ssh/config, see
+ * sftp_backend_prepare: host alias, port, user; may append -o items to
+ * extra, malloc'ed, up to max_extra).  0 or -errno with msg.
+ */
+int backend_prepare(struct url *u, char **extra, size_t *nextra,
+    size_t max_extra, char *msg, size_t msglen);
 
 /* The -o options of every backend, for --help. */
 void backend_print_help(void);

@@ -61,6 +61,23 @@ struct url;
 int sftp_backend_open(const struct url *u, const struct backend_opts *opts,
     struct backend **out, char *msg, size_t msglen);
 
+/*
+ * The factory's prepare step (backend.c), before credentials: read the ssh
+ * client configuration (-o ssh_config=FILE among extra, "none" for no
+ * file; default ~/.ssh/config, taken under $HOME) for u->host as typed,
+ * and apply it as ssh does, the command line first: u->host becomes the
+ * HostName (so the host key is looked up under the real name and port),
+ * u->port the Port unless the URL has one, u->user the User unless the
+ * URL has one; IdentityFile (expanded) are appended to extra as
+ * identity_file= items, after those given; UserKnownHostsFile,
+ * StrictHostKeyChecking, HostKeyAlias and ServerAliveInterval unless
+ * extra has them.  Appended items are malloc'ed (the caller frees extra).
+ * 0, or -errno with one line in msg (a malformed file, -ENOENT for a
+ * missing ssh_config=FILE, -E2BIG when extra is full).
+ */
+int sftp_backend_prepare(struct url *u, char **extra, size_t *nextra,
+    size_t max_extra, char *msg, size_t msglen);
+
 /* The "SFTP options" section of --help. */
 void sftp_backend_print_help(void);
 

@@ -85,6 +85,8 @@ ssize_t sb_read(struct backend *b, struct backend_file *f, char *buf,
 ssize_t sb_write(struct backend *b, struct backend_file *f, const char *buf,
     size_t size, off_t off);
 int sb_flush(struct backend *b, struct backend_file *f);
+/* fsync@openssh.com after the flush, where the server offers it. */
+int sb_fsync(struct backend *b, struct backend_file *f);
 int sb_release(struct backend *b, struct backend_file *f);
 /* pool reset() of a parked session: drain, close the owner's handle. */
 int sb_file_reclaim(struct sftp_be *sb, struct sb_conn *sc);

@@ -10,7 +10,8 @@
  *  1. TCP connect, SSH handshake with the host key algorithms recorded
  *     for the host in known_hosts (all of ed25519/ECDSA/RSA when none);
  *  2. host key check against known_hosts ("[host]:port" for ports other
- *     than 22, never the bare host), before any credential is sent:
+ *     than 22, never the bare host; host is the real name, as ssh uses
+ *     HostName; HostKeyAlias replaces both), before any credential is sent:
  *     unknown and changed keys are refused with the SHA256 fingerprint in
  *     OpenSSH's form; HK_ACCEPT_NEW appends an unknown key; HK_NO accepts
  *     anything (with a warning);
@@ -48,6 +49,8 @@ struct sftp_conn_config {
 	unsigned port;
 	const char *user;
 	const char *known_hosts; /* file; NULL: ~/.ssh/known_hosts */
+	/* the name to look host keys up by (HostKeyAlias), port not added */
+	const char *host_key_alias;
 	enum sftp_hostkey_policy hostkey_policy;
 	const char *identity[SFTP_CONN_MAX_IDENTITIES]; /* -o identity_file */
 	unsigned n_identity;

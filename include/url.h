@@ -4,7 +4,12 @@
  *
  *   ftp://[user[:password]@]host[:port][/path]
  *   ftps://...  (implicit TLS, port 990)   ftpes://... (explicit TLS, 21)
- *   sftp://...  (port 22)
+ *   sftp://...  (port 22; the path is absolute, "/~" = login directory)
+ *   [user@]host:[path]   sshfs/scp form, SFTP: the path is relative to
+ *               the login directory unless it starts with '/' (->path is
+ *               then "/~/path", or "/~" for an empty one); host may be
+ *               "[v6]"; no port (h:2222 is the directory 2222), no
+ *               password, no percent-decoding.
  *   host may be a name, IPv4, or "[v6]" (brackets removed in ->host).
  *   user, password and path are percent-decoded; a decoded user or path
  *   containing CR, LF or NUL is refused (-EINVAL).  An empty path is "/".
@@ -33,10 +38,15 @@ struct url {
 	unsigned port; /* the scheme's default when absent */
 	char *path; /* decoded, starts with "/", no trailing '/' */
 	bool path_absolute; /* "//" or "%2F" form: absolute on the server */
+	bool port_given; /* the port was written (else the default) */
+	bool sshfs_form; /* [user@]host:[path] */
 };
 
 /* 0 or -EINVAL (malformed, bad port, control bytes) / -ENOMEM. */
 int url_parse(const char *s, size_t len, struct url *out);
+
+/* Does s start like a URL ("scheme://")?  Else url_parse tries host:path. */
+bool url_has_scheme(const char *s, size_t len);
 
 /* Free the strings (the password is wiped first). NULL is accepted. */
 void url_free(struct url *u);

@@ -22,13 +22,19 @@ struct backend_kind {
 	int (*open)(const struct url *u, const struct backend_opts *opts,
 	    struct backend **out, char *msg, size_t msglen);
 	bool local_user; /* no user in the URL: the local one (ssh's way) */
+	/* the client configuration, before credentials; NULL: none */
+	int (*prepare)(struct url *u, char **extra, size_t *nextra,
+	    size_t max_extra, char *msg, size_t msglen);
 };
 
 static const struct backend_kind kinds[] = {
 	{ .scheme = URL_FTP, .open = ftp_backend_open },
 	{ .scheme = URL_FTPS, .open = ftp_backend_open },
 	{ .scheme = URL_FTPES, .open = ftp_backend_open },
-	{ .scheme = URL_SFTP, .open = sftp_backend_open, .local_user = true },
+	{ .scheme = URL_SFTP,
+	    .open = sftp_backend_open,
+	    .local_user = true,
+	    .prepare = sftp_backend_prepare },
 };
 
 static const struct backend_kind *
@@ -78,6 +84,17 @@ backend_open(const struct url *u, const struct backend_opts *opts,
 	if (rc < 0)
 		return rc;
 	return kind_of(u)->open(u, opts, out, msg, msglen);
+}
+
+int
+backend_prepare(struct url *u, char **extra, size_t *nextra, size_t max_extra,
+    char *msg, size_t msglen)
+{
+	const struct backend_kind *k = kind_of(u);
+
+	if (k == NULL || k->prepare == NULL)
+		return 0;
+	return k->prepare(u, extra, nextra, max_extra, msg, msglen);
 }
 
 void

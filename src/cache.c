@@ -889,6 +889,14 @@ cache_flush(struct backend *b, struct backend_file *f)
 	return rc;
 }
 
+static int
+cache_fsync(struct backend *b, struct backend_file *f)
+{
+	struct cache *c = b->priv;
+
+	return c->inner->ops->fsync(c->inner, f);
+}
+
 static int cache_close(struct backend *b, struct backend_file *f, bool abandon);
 
 static int
@@ -1114,6 +1122,7 @@ static const struct backend_ops cache_ops = {
 	.read_pipe = cache_read_pipe,
 	.write = cache_write,
 	.flush = cache_flush,
+	.fsync = cache_fsync,
 	.release = cache_release,
 	.abandon = cache_abandon,
 	.mkdir = cache_mkdir,
@@ -1151,6 +1160,7 @@ cache_ops_mask(struct backend_ops *o, const struct backend_ops *in)
 	CACHE_MASK(read_pipe);
 	CACHE_MASK(write);
 	CACHE_MASK(flush);
+	CACHE_MASK(fsync);
 	CACHE_MASK(release);
 	CACHE_MASK(abandon);
 	CACHE_MASK(mkdir);

@@ -699,10 +699,26 @@ fs_flush(const char *path, struct fuse_file_info *fi)
 	return rc > 0 ? 0 : rc;
 }
 
+/*
+ * What close(2) does, then, where the backend can, the server's own fsync
+ * of the file (FTP has none: its confirmed upload is all there is).
+ */
 int
 fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
-	return fs_flush(path, fi);
+	struct fs_ctx *ctx = fs_ctx();
+	struct backend *be = ctx->be;
+	struct fs_file *f = fs_file_of(fi);
+	int rc;
+
+	rc = fs_flush(path, fi);
+	if (rc < 0 || !(f->flags & BO_WRITE) || be->ops->fsync == NULL)
+		return rc;
+	pthread_mutex_lock(&f->io);
+	if (!f->detached && f->sp == NULL && f->bf != NULL)
+		rc = be->ops->fsync(be, f->bf);
+	pthread_mutex_unlock(&f->io);
+	return rc;
 }
 
 int

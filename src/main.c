@@ -80,6 +80,7 @@ enum {
 	KEY_SUBTYPE,
 	KEY_NEEDS_VALUE,
 	KEY_SPOOL_DIR,
+	KEY_SSH_CONFIG,
 };
 
 #define MAIN_FLAG(t, field)                                                    \
@@ -94,6 +95,7 @@ static const struct fuse_opt main_opts[] = {
 	FUSE_OPT_KEY("--version", KEY_VERSION),
 	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
 	FUSE_OPT_KEY("-s", KEY_SINGLE),
+	FUSE_OPT_KEY("-F ", KEY_SSH_CONFIG),
 	FUSE_OPT_KEY("-d", KEY_DEBUG),
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
 	FUSE_OPT_KEY("fuse_debug", KEY_FUSE_DEBUG),
@@ -131,17 +133,22 @@ main_usage(const char *prog)
 	printf(
 "usage: %s ftp://[user[:password]@]host[:port][/path] MOUNTPOINT [options]\n"
 "       %s sftp://[user@]host[:port][/path] MOUNTPOINT [options]\n"
+"       %s [user@]host:[path] MOUNTPOINT [options]     (SFTP, as sshfs)\n"
 "\n"
 "Mount a directory of an FTP, FTPS or SFTP server.  The FTP path is\n"
 "relative to the login directory; start it with %%2F (ftp://host/%%2Fsrv)\n"
 "for an absolute one.  ftpes:// (explicit TLS) and ftps:// (implicit TLS)\n"
-"mount over FTPS.\n"
+"mount over FTPS.  The sftp:// path is absolute (/~/ = the login\n"
+"directory); in host:path it is relative to the login directory unless it\n"
+"starts with /.  SFTP hosts may be Host aliases of ~/.ssh/config (-F FILE).\n"
 "\n"
 "General options:\n"
 "    -h, --help             print this help and exit\n"
 "    -V, --version          print the versions and exit\n"
 "    -f                     stay in the foreground\n"
 "    -s                     single-threaded operation\n"
+"    -F FILE                ssh client configuration for SFTP (default\n"
+"                           ~/.ssh/config; also -o ssh_config=FILE)\n"
 "    -d, -o debug           trace the FTP protocol on stderr (implies -f)\n"
 "    -o fuse_debug          also trace every FUSE request (implies -f)\n"
 "\n"
@@ -161,7 +168,7 @@ main_usage(const char *prog)
 "                           none: the server's numeric ids when it has any\n"
 "    -o reconnect           accepted for sshfs compatibility (always on)\n"
 "\n",
-	    prog, prog);
+	    prog, prog, prog);
 	/* clang-format on */
 	backend_print_help();
 	/* clang-format off */
@@ -314,6 +321,19 @@ main_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 	case KEY_SUBTYPE:
 		o->has_subtype = true;
 		return 1;
+	case KEY_SSH_CONFIG: {
+		/* ssh's -F FILE: the same as -o ssh_config=FILE */
+		char *item;
+		int rc;
+
+		if (asprintf(&item, "ssh_config=%s", arg + 2) < 0) {
+			fprintf(stderr, "ftpfs: out of memory\n");
+			return -1;
+		}
+		rc = main_backend_opt(o, item);
+		free(item);
+		return rc;
+	}
 	case KEY_NEEDS_VALUE:
 		fprintf(stderr, "ftpfs: -o %s needs a value (-o %s=...)\n", arg,
 		    arg);
@@ -346,6 +366,48 @@ main_scrub_argv(
 	for (i = 1; i < argc; i++)
 		if (strcmp(argv[i], url_copy) == 0)
 			creds_scrub_url(argv[i]);
+}
+
+/* Why the mount source was refused, in the form the user meant. */
+static void
+main_bad_source(const char *arg)
+{
+	if (url_has_scheme(arg, strlen(arg)))
+		fprintf(stderr,
+		    "ftpfs: invalid URL: %s (expected "
+		    "ftp://[user[:password]@]host[:port][/path] or "
+		    "sftp://[user@]host[:port][/path])\n",
+		    arg);
+	else if (strchr(arg, ':') == NULL)
+		fprintf(stderr,
+		    "ftpfs: %s: not a URL (ftp://host/path, sftp://host/path) "
+		    "nor an SFTP [user@]host:[path]; a local directory cannot "
+		    "be mounted (the order is: SOURCE MOUNTPOINT)\n",
+		    arg);
+	else
+		fprintf(stderr,
+		    "ftpfs: invalid source: %s (expected [user@]host:[path], "
+		    "host a name, an IPv4 address or [an:ip:v6::address], or "
+		    "a URL such as sftp://host:port/path)\n",
+		    arg);
+}
+
+/*
+ * host:2222 is the directory 2222 (as scp reads it): say so, in case a
+ * port was meant.
+ */
+static void
+main_sshfs_port_hint(const struct url *u)
+{
+	const char *p = u->path + 3;
+
+	if (!u->sshfs_form || strncmp(u->path, "/~/", 3) != 0 || *p == '\0' ||
+	    strspn(p, "0123456789") != strlen(p))
+		return;
+	fprintf(stderr,
+	    "ftpfs: note: %s:%s is the directory %s in the login directory; "
+	    "for port %s write sftp://%s:%s/~ (or Port in ~/.ssh/config)\n",
+	    u->host, p, p, p, u->host, p);
 }
 
 /* "ftp://user@host:port/path" for the mount table: no password. */
@@ -709,12 +771,10 @@ main(int argc, char *argv[])
 	explicit_bzero(url_copy, strlen(url_copy));
 	if (rc < 0) {
 		/* o.url_arg was scrubbed above: no password in the message. */
-		fprintf(stderr,
-		    "ftpfs: invalid URL: %s (expected "
-		    "ftp://[user[:password]@]host[:port][/path])\n",
-		    o.url_arg);
+		main_bad_source(o.url_arg);
 		goto out;
 	}
+	main_sshfs_port_hint(&u);
 	if (backend_supported(&u, msg, sizeof(msg)) < 0) {
 		fprintf(stderr, "ftpfs: %s\n", msg);
 		goto out;
@@ -724,6 +784,12 @@ main(int argc, char *argv[])
 		goto out;
 
 	log_init(o.debug ? LOG_LVL_TRACE : LOG_LVL_WARN, false);
+	/* ~/.ssh/config and the like: host, port and user for what follows */
+	if (backend_prepare(
+	        &u, o.extra, &o.nextra, MAIN_MAX_EXTRA, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "ftpfs: %s\n", msg);
+		goto out;
+	}
 	ctx.cache_timeout = o.cache_timeout;
 	ctx.kernel_timeouts = o.kernel_timeouts;
 	ctx.kernel_cache_mode = o.kernel_cache_mode;

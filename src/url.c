@@ -166,7 +166,7 @@ ipv6_host(const char *s, size_t n, char **out)
 }
 
 static int
-parse_port(const char *s, size_t n, unsigned *port)
+parse_port(const char *s, size_t n, struct url *u)
 {
 	unsigned v = 0;
 	size_t i;
@@ -182,7 +182,8 @@ parse_port(const char *s, size_t n, unsigned *port)
 	}
 	if (v == 0)
 		return -EINVAL;
-	*port = v;
+	u->port = v;
+	u->port_given = true;
 	return 0;
 }
 
@@ -207,7 +208,7 @@ parse_host(const char *s, size_t n, struct url *u)
 			return 0;
 		if (s[hn] != ':')
 			return -EINVAL;
-		return parse_port(s + hn + 1, n - hn - 1, &u->port);
+		return parse_port(s + hn + 1, n - hn - 1, u);
 	}
 	colon = memchr(s, ':', n);
 	hn = colon != NULL ? (size_t)(colon - s) : n;
@@ -218,7 +219,7 @@ parse_host(const char *s, size_t n, struct url *u)
 			return -EINVAL;
 	}
 	if (colon != NULL) {
-		rc = parse_port(colon + 1, n - hn - 1, &u->port);
+		rc = parse_port(colon + 1, n - hn - 1, u);
 		if (rc < 0)
 			return rc;
 	}
@@ -275,6 +276,120 @@ parse_path(const char *s, size_t n, struct url *u)
 	return 0;
 }
 
+/*
+ * The sshfs/scp form's path: "" and "~" are the login directory, "~/x"
+ * and "x" below it ("/~/x", as an sftp:// URL writes it), "/x" is
+ * absolute.  Not percent-decoded; "." components are dropped.
+ */
+static int
+sshfs_path(const char *s, size_t n, struct url *u)
+{
+	const char *prefix = "/~/";
+	size_t i = 0, k, c;
+	char *p;
+
+	if (n > 0 && s[0] == '/') {
+		prefix = "/";
+		u->path_absolute = true;
+	} else if (n > 0 && s[0] == '~' && (n == 1 || s[1] == '/')) {
+		i = 1;
+	}
+	p = malloc(strlen(prefix) + n + 2);
+	if (p == NULL)
+		return -ENOMEM;
+	k = strlen(prefix);
+	memcpy(p, prefix, k);
+	while (i < n) {
+		for (c = i; c < n && s[c] != '/'; c++)
+			;
+		if (!(c - i == 1 && s[i] == '.') && c > i) {
+			memcpy(p + k, s + i, c - i);
+			k += c - i;
+			p[k++] = '/';
+		}
+		i = c + 1;
+	}
+	p[k] = '\0';
+	normalise_path(p);
+	u->path = p;
+	return 0;
+}
+
+/*
+ * [user@]host:[path], as sshfs and scp take it: SFTP, port 22 (the
+ * ssh_config's Port or the default: url->port_given stays false).  The
+ * separating ':' is the first one outside "[v6]" brackets, so "h:2222"
+ * is the directory 2222, not a port (as scp reads it).
+ */
+static int
+parse_sshfs(const char *s, size_t len, struct url *out)
+{
+	const char *close;
+	size_t i, colon = SIZE_MAX, host_start = 0, hn;
+	int rc;
+
+	for (i = 0; i < len && colon == SIZE_MAX; i++) {
+		if (s[i] == '[') {
+			close = memchr(s + i, ']', len - i);
+			if (close == NULL)
+				return -EINVAL;
+			i = (size_t)(close - s);
+		} else if (s[i] == ':') {
+			colon = i;
+		}
+	}
+	if (colon == SIZE_MAX)
+		return -EINVAL;
+	for (i = colon; i > 0; i--) {
+		if (s[i - 1] == '@') {
+			host_start = i;
+			break;
+		}
+	}
+	if (host_start == 1)
+		return -EINVAL; /* "@host:" */
+	/* "ftp:/h", "sftp:h": a URL mistyped, not a host named "sftp" */
+	for (i = 0; host_start == 0 && i < NSCHEMES; i++)
+		if (strlen(schemes[i].name) == colon &&
+		    strncasecmp(s, schemes[i].name, colon) == 0)
+			return -EINVAL;
+	out->scheme = URL_SFTP;
+	out->port = 22;
+	out->sshfs_form = true;
+	if (host_start > 0) {
+		out->user = strndup(s, host_start - 1);
+		if (out->user == NULL)
+			return -ENOMEM;
+	}
+	hn = colon - host_start;
+	if (hn > 0 && s[host_start] == '[') {
+		/* exactly "[v6]" before the colon, no port inside */
+		if (hn < 3 || s[colon - 1] != ']')
+			return -EINVAL;
+		rc = ipv6_host(s + host_start + 1, hn - 2, &out->host);
+	} else {
+		rc = hn == 0 ? -EINVAL : 0;
+		for (i = host_start; rc == 0 && i < colon; i++)
+			if (!host_char(s[i]))
+				rc = -EINVAL;
+		if (rc == 0) {
+			out->host = strndup(s + host_start, hn);
+			rc = out->host == NULL ? -ENOMEM : 0;
+		}
+	}
+	if (rc == 0)
+		rc = sshfs_path(s + colon + 1, len - colon - 1, out);
+	return rc;
+}
+
+bool
+url_has_scheme(const char *s, size_t len)
+{
+	struct url_split sp;
+
+	return url_split(s, len, &sp);
+}
+
 int
 url_parse(const char *s, size_t len, struct url *out)
 {
@@ -283,12 +398,16 @@ url_parse(const char *s, size_t len, struct url *out)
 	int rc = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
-	if (!url_split(s, len, &sp))
-		return -EINVAL;
 	for (i = 0; i < len; i++) {
 		/* Raw controls (incl. NUL) never belong in a mount source. */
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return -EINVAL;
+	}
+	if (!url_split(s, len, &sp)) {
+		rc = parse_sshfs(s, len, out);
+		if (rc < 0)
+			url_free(out);
+		return rc;
 	}
 	for (i = 0; i < NSCHEMES; i++) {
 		if (strlen(schemes[i].name) == sp.scheme_len &&

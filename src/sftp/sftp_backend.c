@@ -814,6 +814,7 @@ config_free(struct sftp_config *cfg)
 	free((char *)cfg->conn.host);
 	free((char *)cfg->conn.user);
 	free((char *)cfg->conn.known_hosts);
+	free((char *)cfg->conn.host_key_alias);
 	if (cfg->conn.password != NULL) {
 		explicit_bzero(
 		    (char *)cfg->conn.password, strlen(cfg->conn.password));
@@ -839,6 +840,7 @@ config_copy(struct sftp_config *dst, const struct sftp_config *src)
 	DUP(conn.host);
 	DUP(conn.user);
 	DUP(conn.known_hosts);
+	DUP(conn.host_key_alias);
 	DUP(conn.password);
 	DUP(root);
 	for (i = 0; i < src->conn.n_identity; i++)
@@ -871,6 +873,7 @@ static const struct backend_ops sftp_ops = {
 	.read = sb_read,
 	.write = sb_write,
 	.flush = sb_flush,
+	.fsync = sb_fsync,
 	.release = sb_release,
 	.mkdir = sftpb_mkdir,
 	.rmdir = sftpb_rmdir,
@@ -938,6 +941,19 @@ sftp_backend_opt(
 			return 1;
 		}
 	}
+	if (strncmp(arg, "ssh_config=", 11) == 0) {
+		/* read by sftp_backend_prepare, before the mount */
+		if (arg[11] == '\0')
+			goto empty;
+		return 1;
+	}
+	if (strncasecmp(arg, "HostKeyAlias=", 13) == 0) {
+		if (arg[13] == '\0')
+			goto empty;
+		if (cfg != NULL)
+			cfg->conn.host_key_alias = arg + 13;
+		return 1;
+	}
 	if (strncasecmp(arg, "StrictHostKeyChecking=", 22) == 0) {
 		v = arg + 22;
 		enum sftp_hostkey_policy p;
@@ -986,7 +1002,8 @@ sftp_backend_print_help(void)
 {
 	printf("SFTP options (sftp://[user@]host[:port]/path: the path is "
 	       "absolute,\n/~/ starts at the login directory; "
-	       "connections, cache_timeout, connect_timeout\nand "
+	       "[user@]host:[path] as sshfs: relative to\nthe login "
+	       "directory; connections, cache_timeout, connect_timeout and\n"
 	       "password_stdin apply too):\n"
 	       "    -o identity_file=PATH  a private key to offer after the "
 	       "agent's\n"
@@ -998,7 +1015,20 @@ sftp_backend_print_help(void)
 	       "                           unknown host keys: refuse "
 	       "(default), add, or\n"
 	       "                           accept with a warning\n"
-	       "    -o ServerAliveInterval=N  keepalive every N seconds\n");
+	       "    -o ServerAliveInterval=N  keepalive every N seconds\n"
+	       "    -o HostKeyAlias=NAME   look the host key up as NAME in "
+	       "known_hosts\n"
+	       "    -F FILE, -o ssh_config=FILE\n"
+	       "                           ssh client configuration (default "
+	       "~/.ssh/config;\n"
+	       "                           none: no file): HostName, Port, "
+	       "User,\n"
+	       "                           IdentityFile, UserKnownHostsFile,\n"
+	       "                           StrictHostKeyChecking, "
+	       "HostKeyAlias,\n"
+	       "                           ServerAliveInterval of the host's "
+	       "Host blocks;\n"
+	       "                           the URL and -o options win\n");
 }
 
 /* The remote root: "~" and "~/x" are relative to the login directory. */
@@ -1105,12 +1135,13 @@ sftp_backend_new(const struct sftp_config *cfg, struct backend **out, char *msg,
 		snprintf(msg, msglen, "cannot create the session pool");
 		goto fail;
 	}
-	log_info("mounted sftp %s@%s port %u, remote directory %s%s%s%s",
+	log_info("mounted sftp %s@%s port %u, remote directory %s%s%s%s%s",
 	    cfg->conn.user, cfg->conn.host, cfg->conn.port, sb->root,
 	    sftp_conn_has_ext(sc->c, SFTP_EXT_POSIX_RENAME) ? ", posix-rename"
 	                                                    : "",
 	    sftp_conn_has_ext(sc->c, SFTP_EXT_HARDLINK) ? ", hardlink" : "",
-	    sftp_conn_has_ext(sc->c, SFTP_EXT_STATVFS) ? ", statvfs" : "");
+	    sftp_conn_has_ext(sc->c, SFTP_EXT_STATVFS) ? ", statvfs" : "",
+	    sftp_conn_has_ext(sc->c, SFTP_EXT_FSYNC) ? ", fsync" : "");
 	pool_adopt(sb->pool, sc);
 	sc = NULL;
 	sb->be.ops = &sftp_ops;

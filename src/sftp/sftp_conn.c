@@ -214,7 +214,9 @@ static const struct hk_type hk_types[] = {
 static void
 kh_name(const struct sftp_conn_config *cfg, char *out, size_t size)
 {
-	if (cfg->port == 22)
+	if (cfg->host_key_alias != NULL)
+		snprintf(out, size, "%s", cfg->host_key_alias);
+	else if (cfg->port == 22)
 		snprintf(out, size, "%s", cfg->host);
 	else
 		snprintf(out, size, "[%s]:%u", cfg->host, cfg->port);

@@ -641,6 +641,46 @@ sb_flush(struct backend *b, struct backend_file *f)
 	return rc;
 }
 
+/*
+ * fsync@openssh.com on the handle, once every WRITE is acknowledged (the
+ * server fsync(2)s its descriptor).  A server without the extension gets
+ * nothing more than the flush, as sshfs does.
+ */
+int
+sb_fsync(struct backend *b, struct backend_file *f)
+{
+	struct sftp_conn *c;
+	uint32_t id;
+	int rc;
+
+	(void)b;
+	pthread_mutex_lock(&f->lock);
+	if (!(f->flags & BO_WRITE)) {
+		pthread_mutex_unlock(&f->lock);
+		return 0;
+	}
+	rc = file_conn(f);
+	if (rc < 0)
+		goto out;
+	c = f->sc->c;
+	rc = ring_drain(f, c);
+	if (rc == 0)
+		rc = f->werr;
+	if (rc < 0 || !sftp_conn_has_ext(c, SFTP_EXT_FSYNC))
+		goto out;
+	id = sftp_conn_id(c);
+	rc = sftp_enc_fsync(sftp_conn_out(c), id, &f->h);
+	if (rc < 0) {
+		sftp_conn_unqueue(c);
+		goto out;
+	}
+	rc = sb_status(f->sb, c, id, "fsync", f->abs, NULL);
+out:
+	file_park(f);
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
 int
 sb_release(struct backend *b, struct backend_file *f)
 {

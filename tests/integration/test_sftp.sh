@@ -5,7 +5,9 @@
 # ProFTPD's mod_sftp where it applies): host keys (unknown refused with
 # the SHA256 fingerprint, changed refused, accept-new adds, hashed
 # entries), logins (ssh-agent, encrypted key with password_stdin, a
-# refusal naming what was tried), rename over an existing file atomically
+# refusal naming what was tried), ~/.ssh/config Host aliases (HostName,
+# Port, User, IdentityFile, HostKeyAlias; -F FILE), the sshfs form
+# user@host:path, fsync (fsync@openssh.com), rename over an existing file atomically
 # (posix-rename), df with the server's numbers, ln (hardlink), symlink.
 # Run as root.  Same conventions as test_read.sh: FTPFS, SERVERS (default
 # "sshd proftpd_sftp"), "ok"/"FAIL" lines, "N passed, N failed".
@@ -74,6 +76,164 @@ refused() {
 		not_ok "$name: refused with a message matching '$pat'" \
 			"exit $FTPFS_MOUNT_RC" "$(tail -n 5 "$LOG")"
 	fi
+}
+
+# mounted_reads NAME FILE: the mount is up and FILE in it reads "one".
+mounted_reads() {
+	check_eq "$1" "one" "$(t cat "$MNT/$2" 2>&1)"
+	umount_ok "$1: unmount"
+}
+
+# ~/.ssh/config (HOME is a directory of this test), -F, the sshfs form.
+sshconf_checks() {
+	local data=$1 P="[$cur]" home=$SRV_TMP/$cur-home port dir rel kh conf hk
+	port=$(srv_port "$cur")
+	dir=${SRV_DIRS[$cur]}
+	rel=${dir#/} # the test account's login directory is /
+	kh=$(srv_known_hosts "$cur")
+	hk=$(cut -d' ' -f1,2 "$SRV_TMP/srv-$cur/ssh_host_ed25519_key.pub")
+	mkdir -p "$home/.ssh"
+	chmod 700 "$home/.ssh"
+	cp "$SRV_SSH_KEY" "$home/.ssh/id_test"
+	chmod 600 "$home/.ssh/id_test"
+	# the catch-all comes last: the first value found wins
+	cat >"$home/.ssh/config" <<-CONF
+		# written by test_sftp.sh
+		Host unrelated
+		    Port 1
+		Match host *
+		    User matched-must-be-skipped
+		Host nothing-here !ftpfs-alias-$cur-* ftpfs-alias-* ftpfs-wrong-$cur ftpfs-other-* ftpfs-f?nly-*
+		    HostName 127.0.0.1
+		Host ftpfs-alias-$cur ftpfs-other-$cur
+		    Port $port
+		    User $SRV_USER
+		    IdentityFile %d/.ssh/id_test
+		    UserKnownHostsFile $kh
+		Host ftpfs-wrong-$cur
+		    Port 1
+		    User nobody
+		    IdentityFile ~/.ssh/id_test
+		    UserKnownHostsFile $kh
+		Host ftpfs-alias-$cur-keyalias
+		    HostName 127.0.0.1
+		    Port $port
+		    User $SRV_USER
+		    IdentityFile ~/.ssh/id_test
+		    HostKeyAlias the-test-server
+		    UserKnownHostsFile $SRV_TMP/$cur-kh-alias
+		Host ftpfs-alias-$cur-aliaskh
+		    HostName 127.0.0.1
+		    Port $port
+		    User $SRV_USER
+		    IdentityFile ~/.ssh/id_test
+		    UserKnownHostsFile $SRV_TMP/$cur-kh-aliasname
+		Host *
+		    User not-this-one
+		    Port 9
+	CONF
+	if HOME=$home mount_try "$P" "sftp://ftpfs-alias-$cur$dir" -d; then
+		if grep -q "authenticated with the key $home/.ssh/id_test" "$LOG"; then
+			ok "$P ~/.ssh/config alias: HostName, Port, User, IdentityFile %d"
+		else
+			not_ok "$P ~/.ssh/config alias: HostName, Port, User, IdentityFile %d" \
+				"$(grep -E 'authenticated|mounted' "$LOG")"
+		fi
+		mounted_reads "$P ~/.ssh/config alias: reads" a.txt
+	else
+		not_ok "$P ~/.ssh/config alias mounts" "$(tail -n 5 "$LOG")"
+	fi
+	# the URL's user and port win over the file's (Port 1, User nobody)
+	if HOME=$home mount_try "$P" "sftp://$SRV_USER@ftpfs-wrong-$cur:$port$dir"; then
+		mounted_reads "$P URL user and port win over ~/.ssh/config" a.txt
+	else
+		not_ok "$P URL user and port win over ~/.ssh/config" "$(tail -n 5 "$LOG")"
+	fi
+	# host keys are looked up under the real name and port, not the alias
+	printf 'ftpfs-alias-%s-aliaskh %s\n' "$cur" "$hk" >"$SRV_TMP/$cur-kh-aliasname"
+	HOME=$home refused "$P known_hosts: a key under the alias name does not vouch for HostName" \
+		"authenticity of host '\[127\.0\.0\.1\]:$port'" "sftp://ftpfs-alias-$cur-aliaskh$dir"
+	# ... unless HostKeyAlias says so (then the alias, without the port)
+	printf 'the-test-server %s\n' "$hk" >"$SRV_TMP/$cur-kh-alias"
+	if HOME=$home mount_try "$P" "sftp://ftpfs-alias-$cur-keyalias$dir"; then
+		mounted_reads "$P HostKeyAlias: the key recorded under the alias" a.txt
+	else
+		not_ok "$P HostKeyAlias: the key recorded under the alias" "$(tail -n 5 "$LOG")"
+	fi
+	# -F FILE and -o ssh_config=FILE: another file than ~/.ssh/config
+	conf=$SRV_TMP/$cur-ssh-config
+	sed "s/ftpfs-alias-$cur /ftpfs-fonly-$cur /" "$home/.ssh/config" >"$conf"
+	if HOME=$home mount_try "$P" "sftp://ftpfs-fonly-$cur$dir" -F "$conf"; then
+		mounted_reads "$P -F FILE" a.txt
+	else
+		not_ok "$P -F FILE" "$(tail -n 5 "$LOG")"
+	fi
+	if HOME=$home mount_try "$P" "ftpfs-fonly-$cur:$rel" -o "ssh_config=$conf"; then
+		mounted_reads "$P -o ssh_config=FILE, host:path" a.txt
+	else
+		not_ok "$P -o ssh_config=FILE, host:path" "$(tail -n 5 "$LOG")"
+	fi
+	HOME=$home refused "$P -F of a missing file" "ssh config $SRV_TMP/none: No such file" \
+		"sftp://ftpfs-alias-$cur$dir" -F "$SRV_TMP/none"
+	# the sshfs form: relative to the login directory (/ for this account)
+	if HOME=$home mount_try "$P" "$SRV_USER@ftpfs-other-$cur:$rel"; then
+		mounted_reads "$P user@host:path, relative to the login directory" a.txt
+	else
+		not_ok "$P user@host:path, relative to the login directory" "$(tail -n 5 "$LOG")"
+	fi
+	if HOME=$home mount_try "$P" "ftpfs-alias-$cur:"; then
+		mounted_reads "$P host: (empty path) is the login directory" "$rel/a.txt"
+	else
+		not_ok "$P host: (empty path) is the login directory" "$(tail -n 5 "$LOG")"
+	fi
+	if HOME=$home mount_try "$P" "ftpfs-alias-$cur:$dir"; then
+		mounted_reads "$P host:/abs is absolute" a.txt
+	else
+		not_ok "$P host:/abs is absolute" "$(tail -n 5 "$LOG")"
+	fi
+	refused "$P a local path is no mount source" "not a URL .* nor an SFTP" "$data"
+}
+
+# fsync(2) on a written file: fsync@openssh.com where the server offers it.
+fsync_checks() {
+	local data=$1 P="[$cur]" out
+	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
+	if ! mount_try "$P" "$(srv_url "$cur")" -d; then
+		not_ok "$P mount for fsync" "$(tail -n 5 "$LOG")"
+		SRV_MOUNT_OPTS=()
+		return
+	fi
+	SRV_MOUNT_OPTS=()
+	out=$(t python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, b"synced\n")
+os.fsync(fd)
+os.write(fd, b"more\n")
+os.fdatasync(fd)
+os.close(fd)
+print("ok")' "$MNT/synced.txt" 2>&1)
+	check_eq "$P fsync and fdatasync of a written file succeed" "ok" "$out"
+	check_eq "$P fsync: the server has the bytes" "synced more" \
+		"$(tr '\n' ' ' <"$data/synced.txt" | sed 's/ $//')"
+	t dd if=/dev/zero of="$MNT/dd.bin" bs=64k count=16 conv=fsync status=none 2>"$SRV_TMP/dd.err"
+	check_eq "$P dd conv=fsync" "1048576" "$(stat -c %s "$data/dd.bin" 2>&1)$(cat "$SRV_TMP/dd.err")"
+	if grep -q 'mounted sftp .*, fsync' "$LOG"; then
+		out=$(grep -cE -- '-> EXTENDED [0-9]+ fsync@openssh.com' "$LOG")
+		if [ "${out:-0}" -ge 3 ]; then
+			ok "$P fsync@openssh.com sent ($out requests in the -d trace)"
+		else
+			not_ok "$P fsync@openssh.com sent" "$(grep -E 'EXTENDED|fsync' "$LOG" | tail -n 5)"
+		fi
+	else
+		note "$cur does not offer fsync@openssh.com: fsync is the flush only"
+		if grep -qE -- '-> EXTENDED [0-9]+ fsync@openssh.com' "$LOG"; then
+			not_ok "$P fsync@openssh.com not sent to a server without it"
+		else
+			ok "$P fsync@openssh.com not sent to a server without it"
+		fi
+	fi
+	umount_ok "$P unmount (fsync)"
 }
 
 suite_server() {
@@ -181,6 +341,9 @@ suite_server() {
 	else
 		not_ok "$P ssh-agent login: could not start ssh-agent"
 	fi
+
+	sshconf_checks "$data"
+	fsync_checks "$data"
 
 	# --- semantics -----------------------------------------------------
 	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"

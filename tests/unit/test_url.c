@@ -96,7 +96,6 @@ test_schemes(void **state)
 	BAD("http://example.org/");
 	BAD("ftpx://example.org/");
 	BAD("ft://example.org/");
-	BAD("example.org:/srv");
 	BAD("example.org");
 	BAD("ftp:/example.org");
 	BAD("ftp:example.org");
@@ -254,6 +253,98 @@ test_paths(void **state)
 }
 
 static void
+expect_sshfs(const char *s, const char *user, const char *host,
+    const char *path, bool absolute)
+{
+	struct url u;
+
+	assert_int_equal(url_parse(s, strlen(s), &u), 0);
+	assert_int_equal(u.scheme, URL_SFTP);
+	assert_true(u.sshfs_form);
+	assert_false(u.port_given);
+	assert_int_equal(u.port, 22);
+	assert_null(u.password);
+	assert_str_or_null(u.user, user);
+	assert_string_equal(u.host, host);
+	assert_string_equal(u.path, path);
+	assert_int_equal(u.path_absolute, absolute);
+	url_free(&u);
+}
+
+/* sshfs and scp's [user@]host:[path]: relative to the login directory. */
+static void
+test_sshfs_form(void **state)
+{
+	size_t off, n;
+	struct url u;
+
+	(void)state;
+	expect_sshfs("me@example.org:", "me", "example.org", "/~", false);
+	expect_sshfs("example.org:", NULL, "example.org", "/~", false);
+	expect_sshfs("h:projects/x/", NULL, "h", "/~/projects/x", false);
+	expect_sshfs("h:/srv/data", NULL, "h", "/srv/data", true);
+	expect_sshfs("h:/", NULL, "h", "/", true);
+	expect_sshfs("h:/srv//a/", NULL, "h", "/srv/a", true);
+	expect_sshfs("h:~", NULL, "h", "/~", false);
+	expect_sshfs("h:~/", NULL, "h", "/~", false);
+	expect_sshfs("h:~/a", NULL, "h", "/~/a", false);
+	expect_sshfs("h:.", NULL, "h", "/~", false);
+	expect_sshfs("h:./a/./b", NULL, "h", "/~/a/b", false);
+	expect_sshfs("h:~other", NULL, "h", "/~/~other", false);
+	/* digits are a directory, as scp reads them, not a port */
+	expect_sshfs("h:2222", NULL, "h", "/~/2222", false);
+	/* the last '@' before the ':' ends the user; '@' and ':' in the path */
+	expect_sshfs("a@b@h:x@y:z", "a@b", "h", "/~/x@y:z", false);
+	/* no percent-decoding in this form */
+	expect_sshfs("h:my%20dir", NULL, "h", "/~/my%20dir", false);
+	/* IPv6 in brackets */
+	expect_sshfs("u@[::1]:data", "u", "::1", "/~/data", false);
+	expect_sshfs("[fe80::1%25eth0]:/x", NULL, "fe80::1%eth0", "/x", true);
+	/* an ssh_config alias is a host name like any other */
+	expect_sshfs("my_alias-1:", NULL, "my_alias-1", "/~", false);
+	/* the sftp:// URL keeps its own meaning: absolute, /~ = home */
+	assert_int_equal(url_parse(S_("sftp://h/srv"), &u), 0);
+	assert_false(u.sshfs_form);
+	assert_false(u.port_given);
+	assert_string_equal(u.path, "/srv");
+	url_free(&u);
+	assert_int_equal(url_parse(S_("sftp://h:2222/~/x"), &u), 0);
+	assert_true(u.port_given);
+	assert_string_equal(u.path, "/~/x");
+	url_free(&u);
+	assert_false(url_password_span(S_("u:pw@h:x"), &off, &n));
+	assert_true(url_has_scheme(S_("sftp://h/")));
+	assert_false(url_has_scheme(S_("h:/x")));
+
+	/* a local path has no colon */
+	BAD("/tmp/dir");
+	BAD("dir");
+	BAD("me@host");
+	/* a local path with a colon is no host */
+	BAD("./a:b");
+	BAD("/mnt/a:b");
+	BAD("ho st:x");
+	/* bare IPv6 is ambiguous: brackets needed */
+	BAD("::1:x");
+	BAD("[::1:x");
+	BAD("[::1]x:y");
+	BAD("[::1]");
+	BAD("[]:x");
+	BAD("[h]:x");
+	BAD(":x");
+	BAD("@h:x");
+	BAD("u@:x");
+	/* "h://x" reads as a URL of the unknown scheme "h" */
+	BAD("h://srv");
+	/* a mistyped URL is not a host called "sftp" */
+	BAD("sftp:h/x");
+	BAD("ftp:/h/x");
+	BAD("SFTP:h");
+	BAD("h:a\nb");
+	expect_bad("h:a\0b", 5);
+}
+
+static void
 test_len_bounds(void **state)
 {
 	struct url u;
@@ -318,6 +409,7 @@ main(void)
 		cmocka_unit_test(test_userinfo),
 		cmocka_unit_test(test_hosts_ports),
 		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_sshfs_form),
 		cmocka_unit_test(test_len_bounds),
 		cmocka_unit_test(test_password_span),
 	};
