@@ -174,7 +174,10 @@ conn_error(int rc)
 
 /*
  * Run fn on a pooled session; idempotent operations are retried once on
- * a fresh session when the first one turns out to be dead.
+ * a fresh session when the first one turns out to be dead (dropped, or
+ * garbled).  Not after a timeout: a server that let one session wait out
+ * the whole deadline is frozen or unreachable, and its other sessions
+ * would only make the caller wait as long again.
  */
 static int
 with_conn(struct sftp_be *sb, sb_fn fn, void *arg, bool idempotent)
@@ -190,7 +193,8 @@ with_conn(struct sftp_be *sb, sb_fn fn, void *arg, bool idempotent)
 		rc = fn(sb, sc->c, arg);
 		broken = sftp_conn_broken(sc->c);
 		sb_put(sb, sc);
-		if (!broken || !idempotent || attempt > 0 || !conn_error(rc))
+		if (!broken || !idempotent || attempt > 0 || !conn_error(rc) ||
+		    rc == -ETIMEDOUT)
 			break;
 		log_info("session lost (%s); retrying once", strerror(-rc));
 	}

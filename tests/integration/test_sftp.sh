@@ -7,7 +7,8 @@
 # entries), logins (ssh-agent, encrypted key with password_stdin, a
 # refusal naming what was tried), ~/.ssh/config Host aliases (HostName,
 # Port, User, IdentityFile, HostKeyAlias; -F FILE), the sshfs form
-# user@host:path, fsync (fsync@openssh.com), rename over an existing file atomically
+# user@host:path, fsync (fsync@openssh.com), dropped and frozen sessions
+# (sshd), rename over an existing file atomically
 # (posix-rename), df with the server's numbers, ln (hardlink), symlink.
 # Run as root.  Same conventions as test_read.sh: FTPFS, SERVERS (default
 # "sshd proftpd_sftp"), "ok"/"FAIL" lines, "N passed, N failed".
@@ -236,6 +237,60 @@ print("ok")' "$MNT/synced.txt" 2>&1)
 	umount_ok "$P unmount (fsync)"
 }
 
+# A dropped and a frozen session (sshd only: its sessions are the children
+# of the sshd the harness started, whose pid file we have).  Dropped: the
+# next operation reconnects and succeeds.  Frozen (SIGSTOP of sshd and
+# every session, so new connections stall too): the operation
+# fails within the command deadline (30 s), never hangs, and once the
+# server runs again the same mount works.
+descendants() { # PID: its children, theirs, ... (sshd: [priv], notty, sftp)
+	local c
+	for c in $(pgrep -P "$1"); do
+		printf '%s ' "$c"
+		descendants "$c"
+	done
+}
+session_checks() {
+	local data=$1 P="[$cur]" sshd_pid t0 secs out
+	# shellcheck disable=SC2034 # srv_opts' output goes to SRV_MOUNT_OPTS
+	sshd_pid=$(cat "$SRV_TMP/srv-$cur/sshd.pid" 2>/dev/null) || return 0
+	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
+	if ! mount_try "$P" "$(srv_url "$cur")" -o cache_timeout=0; then
+		not_ok "$P mount for the session checks" "$(tail -n 5 "$LOG")"
+		SRV_MOUNT_OPTS=()
+		return
+	fi
+	SRV_MOUNT_OPTS=()
+	check_eq "$P read before the session drops" "one" "$(t cat "$MNT/a.txt" 2>&1)"
+	# shellcheck disable=SC2046
+	kill -KILL $(descendants "$sshd_pid")
+	sleep 0.5
+	check_eq "$P session killed on the server: the next read reconnects" \
+		"one" "$(t cat "$MNT/a.txt" 2>&1)"
+	printf 'after\n' >"$MNT/after.txt" 2>"$SRV_TMP/after.err"
+	check_eq "$P ... and a write after it arrives" "after" \
+		"$(cat "$data/after.txt" 2>&1)$(cat "$SRV_TMP/after.err")"
+	# frozen: every session process stopped, a file the mount has never
+	# seen read (nothing cached can answer)
+	printf 'fresh\n' >"$data/fresh.txt"
+	chown "$SRV_USER": "$data/fresh.txt"
+	# shellcheck disable=SC2046 # a list of pids
+	kill -STOP "$sshd_pid" $(descendants "$sshd_pid")
+	t0=$EPOCHREALTIME
+	out=$(timeout -k 5 90 cat "$MNT/fresh.txt" 2>&1)
+	secs=$(srv_since "$t0")
+	# shellcheck disable=SC2046
+	kill -CONT "$sshd_pid" $(descendants "$sshd_pid")
+	if [ "$out" != fresh ] && awk -v s="$secs" 'BEGIN { exit !(s < 45) }'; then
+		ok "$P frozen server: the read fails in ${secs}s, no hang ($out)"
+	else
+		not_ok "$P frozen server: the read fails within 45 s" "after ${secs}s: $out"
+	fi
+	check_eq "$P the server runs again: the same mount reads" "fresh" \
+		"$(t cat "$MNT/fresh.txt" 2>&1)"
+	umount_ok "$P unmount (session checks)"
+}
+
 suite_server() {
 	cur=$1
 	local P="[$cur]" data=$SRV_TMP/$1-data url kh fpr out i pid
@@ -344,6 +399,7 @@ suite_server() {
 
 	sshconf_checks "$data"
 	fsync_checks "$data"
+	[ "$cur" != sshd ] || session_checks "$data"
 
 	# --- semantics -----------------------------------------------------
 	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
