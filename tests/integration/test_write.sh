@@ -979,6 +979,14 @@ suite_oneconn() {
 		step "append, sed -i, in-place dd (one connection)" \
 			'echo more >> t2 && sed -i "s/hi/HI/" t2 && printf ZZ | dd of=cpp/p1.bin bs=1 seek=9 conv=notrunc status=none'
 		step "mv, rm, ls -lR (one connection)" 'mv t1 t1.moved && rm t3 && ls -lR . >/dev/null'
+		# The steps above may all fit on one connection; make sure the
+		# pool asks for a second: a reader holds a transfer open while
+		# another command writes a new file.
+		exec 7<"$MNT/cpp/p1.bin"
+		head -c 4096 <&7 >/dev/null
+		step "echo > a new file while a read is under way (one connection)" \
+			'echo second > second.txt && cat second.txt >/dev/null'
+		exec 7<&-
 		if grep -q "server limits connections: pool shrunk to 1" "$FTPFS_MOUNT_LOG"; then
 			ok "$P the pool met the server's limit (logged) and shrank"
 		else
