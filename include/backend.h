@@ -33,6 +33,7 @@ enum {
 	BA_UID = 1 << 4,
 	BA_GID = 1 << 5,
 	BA_NLINK = 1 << 6,
+	BA_ATIME = 1 << 7, /* else the atime shown is the mtime */
 };
 
 /* Precision of mtime, so tools can be told how far to trust it. */
@@ -47,6 +48,7 @@ struct backend_attr {
 	mode_t mode; /* S_IFREG/S_IFDIR/S_IFLNK/... | perms */
 	uint64_t size;
 	struct timespec mtime; /* UTC */
+	struct timespec atime; /* UTC; with BA_ATIME */
 	enum ba_time_prec mtime_prec;
 	uid_t uid;
 	gid_t gid;
@@ -194,6 +196,13 @@ struct backend_ops {
 	int (*chmod)(struct backend *b, const char *path, mode_t mode);
 	int (*set_mtime)(
 	    struct backend *b, const char *path, const struct timespec *mtime);
+	/*
+	 * Optional: the access and modification times at once (utimensat);
+	 * NULL keeps that time as it is on the server.  Without it, the
+	 * atime is dropped and set_mtime sets the mtime.
+	 */
+	int (*set_times)(struct backend *b, const char *path,
+	    const struct timespec *atime, const struct timespec *mtime);
 	/* Set the size of a closed file (an open one goes through ->write). */
 	int (*truncate)(struct backend *b, const char *path, off_t size);
 	/*

@@ -1001,6 +1001,18 @@ cache_chmod(struct backend *b, const char *path, mode_t mode)
 }
 
 static int
+cache_set_times(struct backend *b, const char *path,
+    const struct timespec *atime, const struct timespec *mtime)
+{
+	struct cache *c = b->priv;
+	int rc;
+
+	rc = c->inner->ops->set_times(c->inner, path, atime, mtime);
+	cache_changed(c, path, false);
+	return rc;
+}
+
+static int
 cache_set_mtime(
     struct backend *b, const char *path, const struct timespec *mtime)
 {
@@ -1131,6 +1143,7 @@ static const struct backend_ops cache_ops = {
 	.rename = cache_rename,
 	.chmod = cache_chmod,
 	.set_mtime = cache_set_mtime,
+	.set_times = cache_set_times,
 	.truncate = cache_truncate,
 	.access = cache_access,
 	.symlink = cache_symlink,
@@ -1169,6 +1182,7 @@ cache_ops_mask(struct backend_ops *o, const struct backend_ops *in)
 	CACHE_MASK(rename);
 	CACHE_MASK(chmod);
 	CACHE_MASK(set_mtime);
+	CACHE_MASK(set_times);
 	CACHE_MASK(truncate);
 	CACHE_MASK(symlink);
 	CACHE_MASK(statfs);

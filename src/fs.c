@@ -100,7 +100,7 @@ fs_fill_stat(
 		st->st_mtim = a->mtime;
 	else
 		st->st_mtim.tv_sec = ctx->mount_time;
-	st->st_atim = st->st_mtim;
+	st->st_atim = (a->valid & BA_ATIME) ? a->atime : st->st_mtim;
 	st->st_ctim = st->st_mtim;
 }
 
@@ -527,26 +527,38 @@ fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 	return 0;
 }
 
+/* UTIME_NOW made a time; UTIME_OMIT is the caller's to handle. */
+static struct timespec
+fs_time_of(struct timespec t)
+{
+	if (t.tv_nsec == UTIME_NOW)
+		clock_gettime(CLOCK_REALTIME, &t);
+	return t;
+}
+
 static int
 fs_utimens(
     const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
 	struct backend *be = fs_be();
-	struct timespec mtime;
+	struct timespec atime, mtime;
+	bool with_atime;
 	int rc;
 
-	/* Only the mtime exists on the server; atime is dropped. */
 	if (tv == NULL) {
-		mtime.tv_nsec = UTIME_NOW;
+		atime.tv_nsec = mtime.tv_nsec = UTIME_NOW;
 	} else {
+		atime = tv[0];
 		mtime = tv[1];
 	}
-	if (mtime.tv_nsec == UTIME_OMIT)
+	/* Where the backend keeps no atime (FTP), only the mtime counts. */
+	with_atime = be->ops->set_times != NULL && atime.tv_nsec != UTIME_OMIT;
+	if (mtime.tv_nsec == UTIME_OMIT && !with_atime)
 		return 0;
 	if (path == NULL || fs_is_hidden_name(path))
 		return 0; /* no server file to stamp: futimens is a no-op */
 	fs_hides_settle(fs_ctx());
-	if (be->ops->set_mtime == NULL) {
+	if (be->ops->set_mtime == NULL && !with_atime) {
 		/*
 		 * Plain touch(1) (both times "now") right after creating or
 		 * writing a file: the server already stamped it with its
@@ -557,17 +569,27 @@ fs_utimens(
 			return 0;
 		return -ENOSYS;
 	}
-	if (mtime.tv_nsec == UTIME_NOW)
-		clock_gettime(CLOCK_REALTIME, &mtime);
 	pthread_mutex_lock(&fs_ctx()->attr_lock); /* see fs_apply_pending */
-	if (fs_writers_note(fs_ctx(), path, NULL, &mtime)) {
-		rc = 0; /* set when the upload ends */
+	if (mtime.tv_nsec != UTIME_OMIT) {
+		mtime = fs_time_of(mtime);
+		if (fs_writers_note(fs_ctx(), path, NULL, &mtime)) {
+			/* the mtime is set when the upload ends; the atime
+			   is not kept for it */
+			pthread_mutex_unlock(&fs_ctx()->attr_lock);
+			return 0;
+		}
+	}
+	if (with_atime) {
+		atime = fs_time_of(atime);
+		rc = be->ops->set_times(be, path, &atime,
+		    mtime.tv_nsec == UTIME_OMIT ? NULL : &mtime);
 	} else {
 		rc = be->ops->set_mtime(be, path, &mtime);
-		if (rc == 0)
-			fs_files_mtime_set(fs_ctx(), path, &mtime);
 	}
+	if (rc == 0 && mtime.tv_nsec != UTIME_OMIT)
+		fs_files_mtime_set(fs_ctx(), path, &mtime);
 	pthread_mutex_unlock(&fs_ctx()->attr_lock);
+	(void)fi;
 	return rc;
 }
 

@@ -72,7 +72,8 @@ sb_attr(const struct sftp_attrs *a, struct backend_attr *out)
 	if (a->flags & SSH_FILEXFER_ATTR_ACMODTIME) {
 		out->mtime.tv_sec = (time_t)a->mtime;
 		out->mtime_prec = BA_PREC_SECOND;
-		out->valid |= BA_MTIME;
+		out->atime.tv_sec = (time_t)a->atime;
+		out->valid |= BA_MTIME | BA_ATIME;
 	}
 	if (a->flags & SSH_FILEXFER_ATTR_UIDGID) {
 		out->uid = (uid_t)a->uid;
@@ -237,7 +238,8 @@ struct path_arg {
 	const char *path2;
 	char abs2[SFTP_PATH_MAX];
 	off_t length;
-	const struct timespec *ts;
+	bool keep_atime; /* SETSTAT of times: keep the server's atime */
+	bool keep_mtime; /* ... or its mtime */
 };
 
 static int
@@ -629,14 +631,19 @@ do_setstat(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 	uint32_t id;
 	int rc;
 
-	/* v3 sets atime and mtime together: keep the atime there is. */
-	if ((at->flags & SSH_FILEXFER_ATTR_ACMODTIME) && a->ts != NULL) {
+	/* v3 sets atime and mtime together: the one kept is read first. */
+	if ((at->flags & SSH_FILEXFER_ATTR_ACMODTIME) &&
+	    (a->keep_atime || a->keep_mtime)) {
 		rc = sb_lstat(sb, c, a->abs, &cur);
 		if (rc < 0)
 			return rc;
-		at->atime = (cur.flags & SSH_FILEXFER_ATTR_ACMODTIME)
-		    ? cur.atime
-		    : at->mtime;
+		if (!(cur.flags & SSH_FILEXFER_ATTR_ACMODTIME))
+			cur.atime = cur.mtime =
+			    a->keep_atime ? at->mtime : at->atime;
+		if (a->keep_atime)
+			at->atime = cur.atime;
+		if (a->keep_mtime)
+			at->mtime = cur.mtime;
 	}
 	id = sftp_conn_id(c);
 	rc = sftp_enc_path_attrs(
@@ -648,12 +655,16 @@ do_setstat(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 	return sb_status(sb, c, id, "SETSTAT", a->abs, NULL);
 }
 
+/* keep: 1 keeps the server's atime, 2 its mtime (SETSTAT of times). */
 static int
-setstat(struct backend *b, const char *path, struct sftp_attrs *at,
-    const struct timespec *ts)
+setstat(
+    struct backend *b, const char *path, struct sftp_attrs *at, unsigned keep)
 {
 	struct sftp_be *sb = b->priv;
-	struct path_arg a = { .path = path, .out = at, .ts = ts };
+	struct path_arg a = { .path = path,
+		.out = at,
+		.keep_atime = (keep & 1) != 0,
+		.keep_mtime = (keep & 2) != 0 };
 	int rc = sb_abs(sb, path, a.abs, sizeof(a.abs));
 
 	if (rc < 0)
@@ -680,19 +691,44 @@ sftpb_chmod(struct backend *b, const char *path, mode_t mode)
 	struct sftp_attrs at = { .flags = SSH_FILEXFER_ATTR_PERMISSIONS,
 		.perm = mode & 07777 };
 
-	return setstat(b, path, &at, NULL);
+	return setstat(b, path, &at, 0);
+}
+
+/* v3 times are 32-bit unsigned seconds. */
+static bool
+v3_time(const struct timespec *ts, uint32_t *out)
+{
+	if (ts->tv_sec < 0 || (uint64_t)ts->tv_sec > UINT32_MAX)
+		return false;
+	*out = (uint32_t)ts->tv_sec;
+	return true;
+}
+
+static int
+sftpb_set_times(struct backend *b, const char *path,
+    const struct timespec *atime, const struct timespec *mtime)
+{
+	struct sftp_attrs at = { .flags = SSH_FILEXFER_ATTR_ACMODTIME };
+	unsigned keep = 0;
+
+	if (atime == NULL && mtime == NULL)
+		return 0;
+	if (atime == NULL)
+		keep |= 1;
+	else if (!v3_time(atime, &at.atime))
+		return -EINVAL;
+	if (mtime == NULL)
+		keep |= 2;
+	else if (!v3_time(mtime, &at.mtime))
+		return -EINVAL;
+	return setstat(b, path, &at, keep);
 }
 
 static int
 sftpb_set_mtime(
     struct backend *b, const char *path, const struct timespec *mtime)
 {
-	struct sftp_attrs at = { .flags = SSH_FILEXFER_ATTR_ACMODTIME };
-
-	if (mtime->tv_sec < 0 || (uint64_t)mtime->tv_sec > UINT32_MAX)
-		return -EINVAL; /* v3 times are 32-bit unsigned */
-	at.mtime = (uint32_t)mtime->tv_sec;
-	return setstat(b, path, &at, mtime);
+	return sftpb_set_times(b, path, NULL, mtime);
 }
 
 static int
@@ -703,7 +739,7 @@ sftpb_truncate(struct backend *b, const char *path, off_t size)
 
 	if (size < 0)
 		return -EINVAL;
-	return setstat(b, path, &at, NULL);
+	return setstat(b, path, &at, 0);
 }
 
 /* W_OK: can the file be opened for writing?  (An exact answer.) */
@@ -885,6 +921,7 @@ static const struct backend_ops sftp_ops = {
 	.rename = sftpb_rename,
 	.chmod = sftpb_chmod,
 	.set_mtime = sftpb_set_mtime,
+	.set_times = sftpb_set_times,
 	.truncate = sftpb_truncate,
 	.access = sftpb_access,
 	.symlink = sftpb_symlink,

@@ -9,7 +9,8 @@
 # Port, User, IdentityFile, HostKeyAlias; -F FILE), the sshfs form
 # user@host:path, fsync (fsync@openssh.com), dropped and frozen sessions
 # (sshd), rename over an existing file atomically
-# (posix-rename), df with the server's numbers, ln (hardlink), symlink.
+# (posix-rename), df with the server's numbers, ln (hardlink), symlink,
+# and pjdfstest-style spot checks (posix_spot.py).
 # Run as root.  Same conventions as test_read.sh: FTPFS, SERVERS (default
 # "sshd proftpd_sftp"), "ok"/"FAIL" lines, "N passed, N failed".
 set -u
@@ -498,6 +499,18 @@ except OSError as e:
 	check_eq "$P touch -m: mtime set, atime kept" \
 		"$(date -d '2011-01-01 00:00:00' +%s) $(date -d '2012-02-02 02:02:02' +%s)" \
 		"$(stat -c '%X %Y' "$data/a.txt")"
+	# pjdfstest-style spot checks (chmod, utimensat, truncate, link,
+	# rename, unlink, mkdir): each of its lines is one check here
+	t python3 "$here/posix_spot.py" "$MNT" "$data" >"$SRV_TMP/$cur-posix.out" 2>&1
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) ok "$P posix: ${line#ok - }" ;;
+		"FAIL - "*) not_ok "$P posix: ${line#FAIL - }" ;;
+		"#   "*) printf '%s\n' "$line" ;;
+		esac
+	done <"$SRV_TMP/$cur-posix.out"
+	grep -qE '^[0-9]+ passed, 0 failed$' "$SRV_TMP/$cur-posix.out" ||
+		not_ok "$P posix_spot.py ran to the end" "$(tail -n 5 "$SRV_TMP/$cur-posix.out")"
 	umount_ok "$P unmount"
 	SRV_MOUNT_OPTS=()
 	srv_stop "$cur"
