@@ -410,7 +410,18 @@ seccomp_sandbox=NO
 EOF
 	if [ -n "${SRV_TLS:-}" ]; then
 		srv_tls_init || return 1
-		cat >>"$wd/vsftpd.conf" <<EOF
+		srv_vsftpd_tls >>"$wd/vsftpd.conf"
+	fi
+	# Lines added by a test (later settings win in vsftpd.conf).
+	[ -z "${SRV_VSFTPD_EXTRA:-}" ] ||
+		printf '%s\n' "$SRV_VSFTPD_EXTRA" >>"$wd/vsftpd.conf"
+	touch "$wd/protocol.log"
+	srv_spawn "$wd/stderr.log" /usr/sbin/vsftpd "$wd/vsftpd.conf"
+}
+
+# vsftpd.conf lines for SRV_TLS (also used by tests/lib/netns.sh).
+srv_vsftpd_tls() {
+	cat <<EOF
 ssl_enable=YES
 rsa_cert_file=$SRV_TLS_DIR/${SRV_TLS_CERT:-good}.crt
 rsa_private_key_file=$SRV_TLS_DIR/${SRV_TLS_CERT:-good}.key
@@ -419,13 +430,7 @@ force_local_data_ssl=NO
 require_ssl_reuse=YES
 ssl_request_cert=NO
 EOF
-		[ "$SRV_TLS" != implicit ] || echo implicit_ssl=YES >>"$wd/vsftpd.conf"
-	fi
-	# Lines added by a test (later settings win in vsftpd.conf).
-	[ -z "${SRV_VSFTPD_EXTRA:-}" ] ||
-		printf '%s\n' "$SRV_VSFTPD_EXTRA" >>"$wd/vsftpd.conf"
-	touch "$wd/protocol.log"
-	srv_spawn "$wd/stderr.log" /usr/sbin/vsftpd "$wd/vsftpd.conf"
+	[ "$SRV_TLS" != implicit ] || echo implicit_ssl=YES
 }
 
 srv_start_proftpd() {
@@ -506,6 +511,8 @@ EOF
 # Pure-FTPd logs commands only to syslog (-d).  It runs in a private mount
 # namespace whose /dev has a log socket of our own (served by a small Python
 # receiver writing protocol.log); the machine's /dev is not touched.
+# $SRV_PUREFTPD_EXTRA: more arguments (tests/lib/netns.sh: -p LO:HI);
+# $SRV_PUREFTPD_BIND: the address (default 127.0.0.1).
 srv_start_pureftpd() {
 	local dir=$1 port=$2 wd=$3 hash tls=
 	if [ -n "${SRV_TLS:-}" ]; then
@@ -551,8 +558,8 @@ mount --move "$wd/dev" /dev
 awk '{ for (i = 7; i < NF; i++) if (\$i == "-") break;
 	if (\$(i + 1) ~ /^fuse/ || \$(i + 1) == "nsfs") print \$5 }' /proc/self/mountinfo |
 	while read -r m; do umount -l "\$(printf '%b' "\$m")" 2>/dev/null || true; done
-exec "$SRV_ROOT/usr/sbin/pure-ftpd" -S 127.0.0.1,$port -l puredb:$wd/pureftpd.pdb \\
-	-E -A -H -d -d -u 1 -U 022:022 -c 50 -f ftp -O clf:$wd/xfer.log $tls
+exec "$SRV_ROOT/usr/sbin/pure-ftpd" -S ${SRV_PUREFTPD_BIND:-127.0.0.1},$port -l puredb:$wd/pureftpd.pdb \\
+	-E -A -H -d -d -u 1 -U 022:022 -c 50 -f ftp -O clf:$wd/xfer.log $tls ${SRV_PUREFTPD_EXTRA:-}
 EOF
 	chmod 755 "$wd/run-pureftpd.sh"
 	srv_spawn "$wd/stderr.log" unshare --mount --propagation slave \
