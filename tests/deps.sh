@@ -90,7 +90,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # Unpack the servers that cannot be installed next to vsftpd (and
-# proftpd-mod-crypto, whose mod_sftp is the second SFTP server).
+# proftpd-mod-crypto: mod_sftp, the second SFTP server, and mod_tls, FTPS).
 mkdir -p "$servers_dir/debs" "$servers_dir/root"
 stamp=$servers_dir/root/.unpacked
 want=""
@@ -123,7 +123,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 for bin in usr/sbin/proftpd usr/sbin/pure-ftpd usr/bin/pure-pw \
-	usr/lib/proftpd/mod_sftp.so; do
+	usr/lib/proftpd/mod_sftp.so usr/lib/proftpd/mod_tls.so; do
 	if [ ! -e "$servers_dir/root/$bin" ]; then
 		log "missing $servers_dir/root/$bin after unpacking"
 		exit 1

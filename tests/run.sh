@@ -32,8 +32,9 @@
 #   ASAN_SUITES="test_read test_write test_faults test_shared"
 #                            of those, run with the ASan binary
 #   INTEGRATION_JOBS=2       integration jobs run at a time
-#   TLS_SUITES="test_read test_write"    run again over ftpes:// (TLS, with a
-#   TLS_SERVERS=vsftpd                   test CA) on these servers ("" skips)
+#   TLS_SUITES="test_read test_write test_datachan"   run again over ftpes://
+#   TLS_SERVERS="vsftpd proftpd pureftpd"   (TLS, with a test CA) on these
+#                                        servers ("" skips)
 #   SKIP_DEPS=1              do not call tests/deps.sh
 set -u
 set -o pipefail
@@ -57,8 +58,8 @@ ASAN_SUITES=${ASAN_SUITES:-test_read test_write test_faults test_shared}
 # Integration jobs (suite x binary) run this many at a time.
 INTEGRATION_JOBS=${INTEGRATION_JOBS:-2}
 # Suites run again over explicit FTPS on $TLS_SERVERS (tests/lib/servers.sh).
-TLS_SUITES=${TLS_SUITES-test_read test_write}
-TLS_SERVERS=${TLS_SERVERS-vsftpd}
+TLS_SUITES=${TLS_SUITES-test_read test_write test_datachan}
+TLS_SERVERS=${TLS_SERVERS-vsftpd proftpd pureftpd}
 logs=$repo/build-logs
 mkdir -p "$logs"
 

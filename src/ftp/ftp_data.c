@@ -13,6 +13,8 @@
 
 /* How long to wait for the final reply after aborting a transfer. */
 #define ABORT_REPLY_MS 2000
+/* How long to wait for a refusal after the server closed a TLS data channel. */
+#define REFUSAL_REPLY_MS 2000
 /* Largest SO_RCVLOWAT a download asks for. */
 #define RCVLOWAT_MAX (256 * 1024)
 /* How long a download may wait for that much before it stops asking. */
@@ -95,18 +97,14 @@ send_rest(struct ftp_conn *c, int64_t rest, struct ftp_reply *rep)
 }
 
 /*
- * Read the answer to the transfer command.  0 (1xx, or a 2xx from a
- * server that skips the 1xx: *done set), DM_BLOCKED for 425/426, or
- * -EREMOTEIO with the refusal in *rep.
+ * The answer to the transfer command.  0 (1xx, or a 2xx from a server
+ * that skips the 1xx: *done set), DM_BLOCKED for 425/426, or -EREMOTEIO
+ * with the refusal in *rep.
  */
 static int
-read_prelim(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms,
-    bool *done, int *final_code)
+classify_prelim(
+    struct ftp_conn *c, struct ftp_reply *rep, bool *done, int *final_code)
 {
-	int rc = ftp_read_reply(c, rep, timeout_ms);
-
-	if (rc < 0)
-		return rc;
 	if (ftp_reply_is_prelim(rep->code)) {
 		ftp_reply_free(rep);
 		return 0;
@@ -124,6 +122,41 @@ read_prelim(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms,
 		return DM_BLOCKED;
 	}
 	return -EREMOTEIO;
+}
+
+/* Read the answer to the transfer command (classify_prelim). */
+static int
+read_prelim(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms,
+    bool *done, int *final_code)
+{
+	int rc = ftp_read_reply(c, rep, timeout_ms);
+
+	return rc < 0 ? rc : classify_prelim(c, rep, done, final_code);
+}
+
+/*
+ * The server closed the data connection during the handshake, before any
+ * 1xx: it may have refused the command and dropped the connection it had
+ * accepted for it (ProFTPD: "451 Append/Restart not permitted" to APPE,
+ * a 550 to RETR), with the refusal still on its way.  Then that reply is
+ * the answer (the control connection is in step); 1 when none came.
+ */
+static int
+refused_data(struct ftp_conn *c, struct ftp_reply *rep, struct ftp_xfer *x,
+    const char *msg)
+{
+	int rc = ftp_read_reply(c, rep, REFUSAL_REPLY_MS);
+
+	if (rc < 0)
+		return 1;
+	if (ftp_reply_is_prelim(rep->code) || ftp_reply_is_ok(rep->code)) {
+		ftp_reply_free(rep); /* a transfer under way, without us */
+		return 1;
+	}
+	log_debug("[%u] data channel: %s; the server refused the transfer: "
+	          "%d %s",
+	    c->id, msg, rep->code, ftp_reply_last_line(rep));
+	return classify_prelim(c, rep, &x->done, &x->final_code);
 }
 
 /*
@@ -161,6 +194,11 @@ data_tls(
 				return rc;
 			*prelim = true;
 			continue;
+		}
+		if ((rc == -ECONNRESET || rc == -EPROTO) && !*prelim) {
+			rc = refused_data(c, rep, x, msg);
+			if (rc != 1)
+				return rc;
 		}
 		log_warn("[%u] data channel: %s", c->id, msg);
 		c->broken = true; /* the server's side is in an unknown state */

@@ -10,6 +10,14 @@
 #   FTPFS=build/ftpfs tests/integration/test_datachan.sh
 #
 #   FTPFS=...               binary under test (default build/ftpfs)
+#   SERVERS="vsftpd proftpd pureftpd pyftpdlib"   the real servers to use
+#                           (each scenario uses those of its own it names;
+#                           the scripted fake server always runs)
+#   SRV_TLS=explicit SRV_TLS_DIR=DIR FTPFS_OPTS="-o cafile=DIR/ca.pem"
+#                           everything over FTPS (ftpes://) on the servers
+#                           with a TLS set-up (vsftpd, proftpd, pureftpd);
+#                           the others (pyftpdlib, fakeftp) are left out
+#   FTPFS_OPTS="-o ..."     extra mount arguments for every mount
 #   DC_SCENARIOS="1 2 3 4 5 6"   which scenarios (6 = IPv6)
 #   DC_DATA_TIMEOUT=3       -o data_timeout for most mounts (scenario 4 also
 #                           runs one mount with the default, 10)
@@ -27,19 +35,21 @@
 #
 # Scenarios
 #   1  server drops SYNs to its passive ports 40000-40100 (vsftpd, proftpd,
-#      pyftpdlib): reads, listings and a write work through active mode; the
-#      first operation costs about data_timeout, later ones are fast
+#      pureftpd, pyftpdlib): reads, listings and a write work through active
+#      mode; the first operation costs about data_timeout, later ones are
+#      fast
 #   2  client drops SYNs to -o port_range=45000-45100: passive just works;
 #      with -o data_mode=active the read fails within data_timeout + 5 s
 #   3  no EPSV, PASV announces 127.0.0.9 where SYNs vanish (pyftpdlib,
 #      fakeftp): works through PASV to the control peer; with
 #      -o trust_pasv_address it falls over to active mode
 #   4  both blocked (vsftpd with the default data_timeout, proftpd,
-#      pyftpdlib): a read fails in < 30 s, listings come from STAT, the
-#      next read fails at once, the mount stays usable
-#   5  forced modes (passive: EPSV/PASV only, active: EPRT/PORT only) and the
-#      scripted fake server: 425 on EPSV/PASV, 425 on EPRT/PORT after a
-#      switch, 425 after the data connection, malformed 227/229 replies
+#      pureftpd, pyftpdlib): a read fails in < 30 s, listings come from
+#      STAT, the next read fails at once, the mount stays usable
+#   5  forced modes (passive: EPSV/PASV only, active: EPRT/PORT only) on
+#      each real server, and the scripted fake server: 425 on EPSV/PASV,
+#      425 on EPRT/PORT after a switch, 425 after the data connection,
+#      malformed 227/229 replies
 #   6  IPv6: servers on [::1] (EPSV, EPRT |2|, fallback without PASV/PORT)
 # Conditions are passed to expect() in single quotes and evaluated there.
 # shellcheck disable=SC2016,SC2034 source-path=SCRIPTDIR
@@ -62,6 +72,7 @@ DT=${DC_DATA_TIMEOUT:-3}
 LATER_MAX=2     # seconds a later operation may take (unblocked: ~0.05 s)
 PASV_RANGE=40000-40100
 PORT_RANGE=45000-45100
+read -r -a EXTRA_OPTS <<<"${FTPFS_OPTS:-}"
 
 # ===========================================================================
 # Inside a scenario's namespace: "test_datachan.sh --inner N OUTDIR"
@@ -86,6 +97,18 @@ expect() {
 	local name=$1 cond=$2
 	shift 2
 	if eval "$cond"; then ok "$name"; else not_ok "$name" "$@"; fi
+}
+# want KIND: does this run use server KIND (SERVERS, SRV_TLS)?
+want() {
+	if ! dc_tls_kind "$1"; then
+		note "SKIP $1 in this scenario: no SRV_TLS=$SRV_TLS set-up"
+		return 1
+	fi
+	[ "$1" != fakeftp ] || return 0
+	case " ${SERVERS:-vsftpd proftpd pureftpd pyftpdlib} " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
 }
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
@@ -131,7 +154,8 @@ dc_mount() {
 	shift 2
 	LOG=$OUT/$label.log
 	: >"$LOG"
-	if FTPFS_MOUNT_LOG=$LOG ftpfs_mount "$FTPFS" "$MNT" "$url" -d "$@"; then
+	if FTPFS_MOUNT_LOG=$LOG ftpfs_mount "$FTPFS" "$MNT" "$url" -d "$@" \
+		"${EXTRA_OPTS[@]}"; then
 		note "$label: mounted ($*) in ${FTPFS_MOUNT_SECS}s"
 		return 0
 	fi
@@ -272,6 +296,7 @@ start_or_fail() { # LABEL NAME KIND DIR OPTS...
 # ===========================================================================
 s1_one() {
 	local srv=$1 p="S1 $1" first mode
+	want "$srv" || return 0
 	DATA=$SRV_TMP/data-$srv
 	make_tree "$DATA"
 	start_or_fail "$p" "s1-$srv" "$srv" "$DATA" --pasv "$PASV_RANGE" || return
@@ -299,7 +324,7 @@ s1_one() {
 scenario_1() {
 	note "scenario 1: SYNs to the server's passive ports $PASV_RANGE dropped; data_timeout=$DT"
 	netns_drop_syn "$PASV_RANGE" || { not_ok "S1: nft rule"; return; }
-	for s in vsftpd proftpd pyftpdlib; do
+	for s in vsftpd proftpd pureftpd pyftpdlib; do
 		s1_one "$s"
 	done
 }
@@ -309,6 +334,7 @@ scenario_1() {
 # ===========================================================================
 s2_one() {
 	local srv=$1 p="S2 $1" first mode ports bad mark
+	want "$srv" || return 0
 	DATA=$SRV_TMP/data-$srv
 	make_tree "$DATA"
 	start_or_fail "$p" "s2-$srv" "$srv" "$DATA" --pasv "$PASV_RANGE" || return
@@ -376,6 +402,7 @@ scenario_2() {
 # ===========================================================================
 s3_one() {
 	local label=$1 kind=$2 p="S3 $1" first mode
+	want "$kind" || return 0
 	shift 2
 	DATA=$SRV_TMP/data-$label
 	make_tree "$DATA"
@@ -426,6 +453,7 @@ scenario_3() {
 # ===========================================================================
 s4_one() {
 	local srv=$1 dt=$2 p="S4 $1" first second opts want got
+	want "$srv" || return 0
 	p="$p (data_timeout=${dt})"
 	DATA=$SRV_TMP/data-$srv
 	make_tree "$DATA"
@@ -475,6 +503,7 @@ scenario_4() {
 	fi
 	s4_one vsftpd default
 	s4_one proftpd "$DT"
+	s4_one pureftpd "$DT"
 	s4_one pyftpdlib "$DT"
 }
 
@@ -483,6 +512,7 @@ scenario_4() {
 # ===========================================================================
 s5_forced() {
 	local srv=$1 p first mode mark
+	want "$srv" || return 0
 	DATA=$SRV_TMP/data-$srv
 	make_tree "$DATA"
 	start_or_fail "S5 $srv" "s5-$srv" "$srv" "$DATA" || return
@@ -522,6 +552,7 @@ s5_forced() {
 # Mount the fake server with the given faults; everything must still work.
 s5_fake() {
 	local label=$1 want=$2 sw=$3 mopts=$4 p="S5 fakeftp $1" first mode
+	want fakeftp || return 0
 	shift 5
 	DATA=$SRV_TMP/data-fake
 	[ -d "$DATA" ] || make_tree "$DATA"
@@ -557,6 +588,9 @@ scenario_5() {
 	note "scenario 5: forced modes on unblocked servers; scripted faults (fakeftp)"
 	s5_forced pyftpdlib
 	s5_forced vsftpd
+	s5_forced proftpd
+	s5_forced pureftpd
+	want fakeftp || return 0
 
 	s5_fake no-epsv-passive PASV "" "data_mode=passive,data_timeout=$DT" -- --no EPSV
 	s5_fake 425-epsv-pasv EPRT "switched to active mode" "data_timeout=$DT" -- \
@@ -635,7 +669,7 @@ scenario_6() {
 	note "scenario 6: servers on [::1]"
 	DATA=$SRV_TMP/data-v6
 	make_tree "$DATA"
-	if start_or_fail "S6 pyftpdlib" s6-py pyftpdlib "$DATA" --v6; then
+	if want pyftpdlib && start_or_fail "S6 pyftpdlib" s6-py pyftpdlib "$DATA" --v6; then
 		p="S6 pyftpdlib [::1]"
 		if dc_mount s6-py "$(dc_url s6-py)" -o "data_timeout=$DT"; then
 			ls_check "$p: ls -la / (first op)"
@@ -661,7 +695,7 @@ scenario_6() {
 		fi
 		dc_srv_stop s6-py
 	fi
-	if start_or_fail "S6 vsftpd" s6-vs vsftpd "$DATA" --v6; then
+	if want vsftpd && start_or_fail "S6 vsftpd" s6-vs vsftpd "$DATA" --v6; then
 		p="S6 vsftpd [::1]"
 		if dc_mount s6-vs "$(dc_url s6-vs)" -o "data_timeout=$DT"; then
 			ls_check "$p: ls -la / (first op)"
@@ -674,7 +708,7 @@ scenario_6() {
 		fi
 		dc_srv_stop s6-vs
 	fi
-	if start_or_fail "S6 fakeftp" s6-fake fakeftp "$DATA" --v6 -- --fail EPSV=425; then
+	if want fakeftp && start_or_fail "S6 fakeftp" s6-fake fakeftp "$DATA" --v6 -- --fail EPSV=425; then
 		p="S6 fakeftp [::1] EPSV 425"
 		if dc_mount s6-fake "$(dc_url s6-fake)" -o "data_timeout=$DT"; then
 			ls_check "$p: ls -la / (first op)"

@@ -920,7 +920,7 @@ suite_noover() {
 		return
 	fi
 	note "$P proftpd with AllowOverwrite off on 127.0.0.1:$port"
-	MOUNT_URL="ftp://$SRV_USER:$SRV_PASS@127.0.0.1:$port/"
+	MOUNT_URL=$(srv_url proftpd)
 	if mount_it "$P mount"; then
 		step "create files" 'echo old > a.txt; echo new > b.txt; seq 1 3000 > c.txt; cp "$WORK/r1M" d.bin'
 		step "rename over an existing file (RNTO refused: DELE + retry)" 'mv b.txt a.txt && cat a.txt'

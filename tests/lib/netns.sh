@@ -21,8 +21,11 @@
 #   netns_rules              print the ruleset (for failure reports)
 #
 #   dc_srv_start NAME KIND DIR [OPTIONS...]
-#                            KIND: vsftpd | proftpd | pyftpdlib | fakeftp
-#                            serves DIR as user $SRV_USER / $SRV_PASS.
+#                            KIND: vsftpd | proftpd | pureftpd | pyftpdlib
+#                            | fakeftp
+#                            serves DIR as user $SRV_USER / $SRV_PASS; with
+#                            SRV_TLS=explicit (vsftpd, proftpd, pureftpd)
+#                            over FTPS as tests/lib/servers.sh sets it up.
 #                            OPTIONS: --pasv LO-HI   passive port range
 #                                     --v6           listen on ::1 only
 #                                     --masq ADDR    announce ADDR in 227
@@ -30,7 +33,9 @@
 #                                     --no-epsv      pyftpdlib without EPSV
 #                                     -- ARGS...     more fakeftp.py args
 #   dc_srv_stop NAME
-#   dc_url NAME [PATH]       ftp://user:pass@127.0.0.1:PORT/PATH (or [::1])
+#   dc_url NAME [PATH]       ftp://user:pass@127.0.0.1:PORT/PATH (or [::1];
+#                            ftpes:// under SRV_TLS)
+#   dc_tls_kind KIND         can KIND serve $SRV_TLS (always, without it)?
 #   dc_srv_log NAME          its protocol log
 #   dc_srv_cmds NAME         the commands it received, one a line
 #
@@ -291,6 +296,13 @@ dc_srv_start() {
 	done
 	netns_assert_private
 	[ -n "$SRV_TMP" ] || srv_init
+	if ! dc_tls_kind "$kind"; then
+		netns_msg "dc_srv_start: $kind cannot serve SRV_TLS=$SRV_TLS here"
+		return 1
+	fi
+	if [ -n "${SRV_TLS:-}" ]; then
+		srv_tls_init || return 1
+	fi
 	dir=$(cd "$dir" && pwd)
 	wd=$SRV_TMP/srv-$name
 	rm -rf "$wd"
@@ -301,12 +313,24 @@ dc_srv_start() {
 	case $kind in
 	vsftpd)
 		dc_vsftpd_conf "$dir" "$port" "$wd" "$host" "$lo" "$hi" >"$wd/vsftpd.conf"
+		[ -z "${SRV_TLS:-}" ] || srv_vsftpd_tls >>"$wd/vsftpd.conf"
 		dc_spawn "$wd/stderr.log" /usr/sbin/vsftpd "$wd/vsftpd.conf"
 		;;
 	proftpd)
 		dc_proftpd_conf "$dir" "$port" "$wd" "$host" "$lo" "$hi" >"$wd/proftpd.conf"
+		if [ -n "${SRV_TLS:-}" ]; then
+			srv_proftpd_tls "$wd" >>"$wd/proftpd.conf" || return 1
+		fi
 		dc_spawn "$wd/stderr.log" "$SRV_ROOT/usr/sbin/proftpd" -n -q \
 			-c "$wd/proftpd.conf"
+		;;
+	pureftpd)
+		# servers.sh starts it (its syslog catcher, TLS); -p: passive
+		# ports, -P: the address PASV announces.
+		DC_SPAWNED=$(SRV_PUREFTPD_BIND=$host \
+			SRV_PUREFTPD_EXTRA="${lo:+-p $lo:$hi}${masq:+ -P $masq}" \
+			srv_start_pureftpd "$dir" "$port" "$wd") || return 1
+		srv_track_pid "$DC_SPAWNED"
 		;;
 	pyftpdlib)
 		dc_pyftpdlib_script >"$wd/pyftpd.py"
@@ -362,8 +386,16 @@ dc_srv_stop() {
 dc_url() {
 	local name=$1 host=${DC_SRV_HOST[$1]}
 	[ "$host" != ::1 ] || host='[::1]'
-	printf 'ftp://%s:%s@%s:%s/%s' "$SRV_USER" "$SRV_PASS" "$host" \
-		"${DC_SRV_PORT[$name]}" "${2:-}"
+	printf '%s://%s:%s@%s:%s/%s' "$(srv_scheme)" "$SRV_USER" "$SRV_PASS" \
+		"$host" "${DC_SRV_PORT[$name]}" "${2:-}"
+}
+
+dc_tls_kind() {
+	case ${SRV_TLS:-} in
+	'') return 0 ;;
+	explicit) case $1 in vsftpd | proftpd | pureftpd) return 0 ;; esac ;;
+	esac
+	return 1
 }
 
 dc_srv_log() { printf '%s' "${DC_SRV_LOG[$1]}"; }
@@ -373,6 +405,8 @@ dc_srv_cmds() {
 	case ${DC_SRV_KIND[$name]} in
 	vsftpd) sed -n 's/.*FTP command: Client "[^"]*", "\(.*\)"$/\1/p' ;;
 	proftpd) sed -n 's/^CMD [^ ]* //p' ;;
+	pureftpd) sed -n 's/.*\[DEBUG\] Command \[\([^]]*\)\] \[\(.*\)\]$/\1 \2/p' |
+		awk '{ $1 = toupper($1); print }' ;;
 	pyftpdlib | fakeftp) sed -n 's/.*\] <- //p' ;;
 	esac <"${DC_SRV_LOG[$name]}"
 }

@@ -28,13 +28,17 @@
 #   srv_free_port                a TCP port nothing listens on now
 #   srv_cleanup                  what the traps run; safe to call twice
 #
-# FTPS (vsftpd only so far): with SRV_TLS=explicit (AUTH TLS; srv_url says
-# ftpes://) or SRV_TLS=implicit (TLS from the first byte; ftps://) in the
-# environment of srv_start, vsftpd serves TLS with require_ssl_reuse on,
-# using certificate $SRV_TLS_CERT (good, wrongname, expired or self; see
-# tests/lib/tlsca.sh) of the test CA in $SRV_TLS_DIR, made by srv_start
-# when the folder has none (default $SRV_TMP/tls).  Mounts then need
-# -o cafile=$SRV_TLS_DIR/ca.pem (or a pin) to trust it.
+# FTPS (vsftpd, proftpd, pureftpd): with SRV_TLS=explicit (AUTH TLS;
+# srv_url says ftpes://) or SRV_TLS=implicit (TLS from the first byte;
+# ftps://; vsftpd and proftpd) in the environment of srv_start, the server
+# requires TLS for the login and the data connections (pure-ftpd -Y 3,
+# ProFTPD TLSRequired on), and vsftpd (require_ssl_reuse) and ProFTPD
+# (mod_tls's default) refuse a data connection that does not resume the
+# control connection's TLS session.  The certificate is $SRV_TLS_CERT (good,
+# wrongname, expired or self; see tests/lib/tlsca.sh) of the test CA in
+# $SRV_TLS_DIR, made by srv_start when the folder has none (default
+# $SRV_TMP/tls).  Mounts then need -o cafile=$SRV_TLS_DIR/ca.pem (or a pin)
+# to trust it.
 #
 # Every server runs in the foreground in its own session (setsid), so the
 # cleanup kills exactly the process groups it started, never by name.
@@ -406,7 +410,18 @@ seccomp_sandbox=NO
 EOF
 	if [ -n "${SRV_TLS:-}" ]; then
 		srv_tls_init || return 1
-		cat >>"$wd/vsftpd.conf" <<EOF
+		srv_vsftpd_tls >>"$wd/vsftpd.conf"
+	fi
+	# Lines added by a test (later settings win in vsftpd.conf).
+	[ -z "${SRV_VSFTPD_EXTRA:-}" ] ||
+		printf '%s\n' "$SRV_VSFTPD_EXTRA" >>"$wd/vsftpd.conf"
+	touch "$wd/protocol.log"
+	srv_spawn "$wd/stderr.log" /usr/sbin/vsftpd "$wd/vsftpd.conf"
+}
+
+# vsftpd.conf lines for SRV_TLS (also used by tests/lib/netns.sh).
+srv_vsftpd_tls() {
+	cat <<EOF
 ssl_enable=YES
 rsa_cert_file=$SRV_TLS_DIR/${SRV_TLS_CERT:-good}.crt
 rsa_private_key_file=$SRV_TLS_DIR/${SRV_TLS_CERT:-good}.key
@@ -415,13 +430,7 @@ force_local_data_ssl=NO
 require_ssl_reuse=YES
 ssl_request_cert=NO
 EOF
-		[ "$SRV_TLS" != implicit ] || echo implicit_ssl=YES >>"$wd/vsftpd.conf"
-	fi
-	# Lines added by a test (later settings win in vsftpd.conf).
-	[ -z "${SRV_VSFTPD_EXTRA:-}" ] ||
-		printf '%s\n' "$SRV_VSFTPD_EXTRA" >>"$wd/vsftpd.conf"
-	touch "$wd/protocol.log"
-	srv_spawn "$wd/stderr.log" /usr/sbin/vsftpd "$wd/vsftpd.conf"
+	[ "$SRV_TLS" != implicit ] || echo implicit_ssl=YES
 }
 
 srv_start_proftpd() {
@@ -463,15 +472,53 @@ TransferLog		$wd/xfer.log
 LogFormat		cmds "CMD %m %r"
 ExtendedLog		$wd/protocol.log ALL cmds
 EOF
+	if [ -n "${SRV_TLS:-}" ]; then
+		srv_tls_init || return 1
+		srv_proftpd_tls "$wd" >>"$wd/proftpd.conf" || return 1
+	fi
 	touch "$wd/protocol.log"
 	srv_spawn "$wd/stderr.log" "$SRV_ROOT/usr/sbin/proftpd" -n -q -c "$wd/proftpd.conf"
+}
+
+# mod_tls lines of proftpd.conf for SRV_TLS (WD: where its log goes); also
+# used by tests/lib/netns.sh.  TLSRequired on: no login and no transfer in
+# clear text.  TLSOptions leaves out NoSessionReuseRequired: data
+# connections must resume the control connection's session, as in real
+# deployments.
+srv_proftpd_tls() {
+	local wd=$1 mods=$SRV_ROOT/usr/lib/proftpd cert=${SRV_TLS_CERT:-good}
+	[ -f "$mods/mod_tls.so" ] || {
+		srv_msg "proftpd: $mods/mod_tls.so missing (tests/deps.sh unpacks proftpd-mod-crypto)"
+		return 1
+	}
+	cat <<EOF
+ModulePath		$mods
+LoadModule		mod_tls.c
+TLSEngine		on
+TLSLog			$wd/tls.log
+TLSProtocol		TLSv1.2 TLSv1.3
+TLSRSACertificateFile	$SRV_TLS_DIR/$cert.crt
+TLSRSACertificateKeyFile $SRV_TLS_DIR/$cert.key
+TLSVerifyClient		off
+TLSRequired		on
+TLSRenegotiate		none
+EOF
+	if [ "$SRV_TLS" = implicit ]; then
+		printf 'TLSOptions\t\tUseImplicitSSL\n'
+	fi
 }
 
 # Pure-FTPd logs commands only to syslog (-d).  It runs in a private mount
 # namespace whose /dev has a log socket of our own (served by a small Python
 # receiver writing protocol.log); the machine's /dev is not touched.
+# $SRV_PUREFTPD_EXTRA: more arguments (tests/lib/netns.sh: -p LO:HI);
+# $SRV_PUREFTPD_BIND: the address (default 127.0.0.1).
 srv_start_pureftpd() {
-	local dir=$1 port=$2 wd=$3 hash
+	local dir=$1 port=$2 wd=$3 hash tls=
+	if [ -n "${SRV_TLS:-}" ]; then
+		srv_tls_init || return 1
+		tls=$(srv_pureftpd_tls) || return 1
+	fi
 	hash=$(openssl passwd -6 "$SRV_PASS")
 	printf '%s:%s:%s:%s::%s/./::::::::::::\n' "$SRV_USER" "$hash" \
 		"$SRV_UID" "$SRV_GID" "$dir" >"$wd/pureftpd.passwd"
@@ -511,12 +558,23 @@ mount --move "$wd/dev" /dev
 awk '{ for (i = 7; i < NF; i++) if (\$i == "-") break;
 	if (\$(i + 1) ~ /^fuse/ || \$(i + 1) == "nsfs") print \$5 }' /proc/self/mountinfo |
 	while read -r m; do umount -l "\$(printf '%b' "\$m")" 2>/dev/null || true; done
-exec "$SRV_ROOT/usr/sbin/pure-ftpd" -S 127.0.0.1,$port -l puredb:$wd/pureftpd.pdb \\
-	-E -A -H -d -d -u 1 -U 022:022 -c 50 -f ftp -O clf:$wd/xfer.log
+exec "$SRV_ROOT/usr/sbin/pure-ftpd" -S ${SRV_PUREFTPD_BIND:-127.0.0.1},$port -l puredb:$wd/pureftpd.pdb \\
+	-E -A -H -d -d -u 1 -U 022:022 -c 50 -f ftp -O clf:$wd/xfer.log $tls ${SRV_PUREFTPD_EXTRA:-}
 EOF
 	chmod 755 "$wd/run-pureftpd.sh"
 	srv_spawn "$wd/stderr.log" unshare --mount --propagation slave \
 		"$wd/run-pureftpd.sh"
+}
+
+# pure-ftpd's TLS arguments for SRV_TLS: -Y 3 refuses logins and data
+# connections in clear text (-Y 2 would still allow PROT C); -2 names one
+# file with the key and the certificate.  It has no implicit TLS.
+srv_pureftpd_tls() {
+	if [ "$SRV_TLS" != explicit ]; then
+		srv_msg "pureftpd: no implicit TLS (SRV_TLS=$SRV_TLS)"
+		return 1
+	fi
+	printf -- '-Y 3 -2 %s' "$SRV_TLS_DIR/${SRV_TLS_CERT:-good}.pem"
 }
 
 srv_start_pyftpdlib() {
@@ -555,9 +613,13 @@ srv_start() {
 	fi
 	mkdir -p "$wd"
 	chmod 755 "$wd"
-	if [ -n "${SRV_TLS:-}" ] && [ "$name" != vsftpd ]; then
+	if [ -n "${SRV_TLS:-}" ] && [ "$name" = pyftpdlib ]; then
 		srv_msg "$name: no FTPS set-up in tests/lib/servers.sh yet (SRV_TLS=$SRV_TLS)"
 		return 1
+	fi
+	# Here, not in the subshell below: the caller sees SRV_TLS_DIR.
+	if [ -n "${SRV_TLS:-}" ]; then
+		srv_tls_init || return 1
 	fi
 	case $name in
 	vsftpd | proftpd | pureftpd | pyftpdlib | sshd | proftpd_sftp)

@@ -8,7 +8,7 @@
 #                      is told to trust), and for the servers, each as
 #                      NAME.crt + NAME.key and NAME.pem (both, for
 #                      pure-ftpd):
-#                        good     CA-signed for IP 127.0.0.1 and localhost
+#                        good     CA-signed for IP 127.0.0.1, ::1 and localhost
 #                        wrongname  CA-signed for wrong.invalid only
 #                        expired  CA-signed for 127.0.0.1, valid in 2020
 #                        self     self-signed for 127.0.0.1
@@ -51,7 +51,7 @@ CNF
 		for n in good wrongname expired; do
 			case $n in
 			wrongname) san=DNS:wrong.invalid ;;
-			*) san=IP:127.0.0.1,DNS:localhost ;;
+			*) san=IP:127.0.0.1,IP:::1,DNS:localhost ;;
 			esac
 			openssl req -newkey rsa:2048 \
 				-nodes -keyout "$n.key" -out "$n.csr" \
@@ -67,7 +67,7 @@ CNF
 		openssl req -x509 -newkey rsa:2048 \
 			-nodes -keyout self.key -out self.crt -days 30 \
 			-subj "/CN=ftpfs test self-signed" \
-			-addext subjectAltName=IP:127.0.0.1,DNS:localhost
+			-addext subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost
 		for n in good wrongname expired self; do
 			cat "$n.key" "$n.crt" >"$n.pem"
 		done
