@@ -27,12 +27,13 @@
 #                            link, which 3 read checks see)
 #   SFTP_RW_SUITES="test_read test_write"   suites run again over SFTP
 #   ASAN_SERVERS=vsftpd      servers the ASan binary is run against ("" skips)
-#   INTEGRATION_SUITES="test_read test_session test_datachan test_write test_faults test_shared test_tls"
+#   INTEGRATION_SUITES="test_write test_read test_datachan test_shared test_faults test_tls test_session"
 #                            suites of tests/integration/ to run
 #   ASAN_SUITES="test_read test_write test_faults test_shared"
 #                            of those, run with the ASan binary
-#   INTEGRATION_JOBS=2       integration jobs run at a time
-#   TLS_SUITES="test_read test_write test_datachan"   run again over ftpes://
+#   INTEGRATION_JOBS=2       integration jobs run at a time (one queue)
+#   SPLIT_SUITES="test_write test_read"   run as one job per server
+#   TLS_SUITES="test_write test_read test_datachan"   run again over ftpes://
 #   TLS_SERVERS="vsftpd proftpd pureftpd"   (TLS, with a test CA) on these
 #                                        servers ("" skips)
 #   SKIP_DEPS=1              do not call tests/deps.sh
@@ -52,13 +53,13 @@ SFTP_RW_SUITES=${SFTP_RW_SUITES-test_read test_write}
 ASAN_SERVERS=${ASAN_SERVERS-vsftpd}
 # Suites in tests/integration/ (NAME.sh; each takes FTPFS and SERVERS and
 # ends with "N passed, N failed").
-INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_read test_session test_datachan test_write test_faults test_shared test_tls}
+INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_write test_read test_datachan test_shared test_faults test_tls test_session}
 # Suites run again with the ASan+UBSan binary on $ASAN_SERVERS.
 ASAN_SUITES=${ASAN_SUITES:-test_read test_write test_faults test_shared}
 # Integration jobs (suite x binary) run this many at a time.
 INTEGRATION_JOBS=${INTEGRATION_JOBS:-2}
 # Suites run again over explicit FTPS on $TLS_SERVERS (tests/lib/servers.sh).
-TLS_SUITES=${TLS_SUITES-test_read test_write test_datachan}
+TLS_SUITES=${TLS_SUITES-test_write test_read test_datachan}
 TLS_SERVERS=${TLS_SERVERS-vsftpd proftpd pureftpd}
 logs=$repo/build-logs
 mkdir -p "$logs"
@@ -217,10 +218,39 @@ banner "integration: real servers through FUSE mounts ($SERVERS; $INTEGRATION_JO
 # their output goes to build-logs/integration-SUITE-NAME.log and the
 # failures are shown below once every job is done.
 jobs=()
+# The longest suites run as one job per server, so that the lanes stay
+# evenly loaded; the others as one job for all servers.
+SPLIT_SUITES=${SPLIT_SUITES-test_write test_read}
+add_jobs() { # NAME BINARY SUITE SERVERS...
+	local name=$1 bin=$2 suite=$3 srv
+	shift 3
+	if [[ " $SPLIT_SUITES " == *" $suite "* ]]; then
+		for srv in "$@"; do
+			jobs+=("$name $bin $suite $srv")
+		done
+	else
+		jobs+=("$name $bin $suite $*")
+	fi
+}
 if [ "$build_ok" -eq 1 ]; then
 	for suite in $INTEGRATION_SUITES; do
-		jobs+=("build build/ftpfs $suite $SERVERS")
+		add_jobs build build/ftpfs "$suite" $SERVERS
 	done
+	# The same suites over explicit FTPS, with a test CA made here (the
+	# long ones early: the lanes share one queue).
+	tls_dir=$logs/tls-ca
+	if [ -n "$TLS_SERVERS" ] && [ -n "$TLS_SUITES" ]; then
+		# shellcheck source=lib/tlsca.sh
+		. tests/lib/tlsca.sh
+		rm -rf "$tls_dir"
+		if tlsca_make "$tls_dir"; then
+			for suite in $TLS_SUITES; do
+				add_jobs ftpes build/ftpfs "$suite" $TLS_SERVERS
+			done
+		else
+			step_fail "test CA for the FTPS runs (log: ${tls_dir#"$repo"/}/make.log)"
+		fi
+	fi
 	# SFTP: its own suite, and the read/write suites again over SFTP.
 	[ -z "${SFTP_SERVERS// /}" ] ||
 		jobs+=("sftp build/ftpfs test_sftp $SFTP_SERVERS")
@@ -237,43 +267,54 @@ if [ "$asan_ok" -eq 1 ] && [ -n "$ASAN_SERVERS" ]; then
 		jobs+=("asan build-asan/ftpfs $suite $ASAN_SERVERS")
 	done
 fi
-# The same suites over explicit FTPS, with a test CA made here.
-tls_dir=$logs/tls-ca
-if [ "$build_ok" -eq 1 ] && [ -n "$TLS_SERVERS" ] && [ -n "$TLS_SUITES" ]; then
-	# shellcheck source=lib/tlsca.sh
-	. tests/lib/tlsca.sh
-	rm -rf "$tls_dir"
-	if tlsca_make "$tls_dir"; then
-		for suite in $TLS_SUITES; do
-			jobs+=("ftpes build/ftpfs $suite $TLS_SERVERS")
-		done
+# A job's log: build-logs/integration-SUITE-NAME[-SERVER].log (the server
+# when a split suite runs one job per server).
+job_log() { # NAME SUITE SERVERS...
+	local name=$1 suite=$2
+	shift 2
+	if [ $# -eq 1 ] && [[ " $SPLIT_SUITES " == *" $suite "* ]]; then
+		printf '%s' "$logs/integration-$suite-$name-$1"
 	else
-		step_fail "test CA for the FTPS runs (log: ${tls_dir#"$repo"/}/make.log)"
+		printf '%s' "$logs/integration-$suite-$name"
 	fi
-fi
+}
 run_job() { # NAME BINARY SUITE SERVERS...
-	local name=$1 bin=$2 suite=$3 t0=$EPOCHREALTIME rc=0
+	local name=$1 bin=$2 suite=$3 t0=$EPOCHREALTIME rc=0 log
 	local -a env=()
 	shift 3
+	log=$(job_log "$name" "$suite" "$@")
 	[ "$name" != ftpes ] || env=(SRV_TLS=explicit SRV_TLS_DIR="$tls_dir"
 		FTPFS_OPTS="-o cafile=$tls_dir/ca.pem")
 	env "${env[@]}" FTPFS="$bin" SERVERS="$*" bash "tests/integration/$suite.sh" \
-		>"$logs/integration-$suite-$name.log" 2>&1 || rc=$?
-	printf '%s %s\n' "$rc" "$(since "$t0")" >"$logs/integration-$suite-$name.rc"
+		>"$log.log" 2>&1 || rc=$?
+	printf '%s %s\n' "$rc" "$(since "$t0")" >"$log.rc"
 	printf '# finished: %s (%s; %s) in %ss, exit %s: %s\n' "$suite" "$name" "$*" \
 		"$(since "$t0")" "$rc" \
-		"$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logs/integration-$suite-$name.log" | tail -n 1)"
+		"$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log.log" | tail -n 1)"
 }
-lane() { # LANE: every INTEGRATION_JOBS-th job from LANE on
+# The lanes take the next job from one queue (a counter under flock), so
+# a long job in one lane does not leave the other idle; the jobs are
+# listed longest first (test_write, then test_read).
+echo 0 >"$logs/.next-job"
+next_job() {
+	local n
+	{
+		flock 9
+		n=$(cat "$logs/.next-job")
+		echo $((n + 1)) >"$logs/.next-job"
+	} 9>"$logs/.next-job.lock"
+	printf '%s' "$n"
+}
+lane() {
 	local k
-	for ((k = $1; k < ${#jobs[@]}; k += INTEGRATION_JOBS)); do
+	while k=$(next_job) && [ "$k" -lt "${#jobs[@]}" ]; do
 		# shellcheck disable=SC2086 # the job is split into its words
 		run_job ${jobs[$k]}
 	done
 }
 lane_pids=()
 for ((l = 0; l < INTEGRATION_JOBS && l < ${#jobs[@]}; l++)); do
-	lane "$l" &
+	lane &
 	lane_pids+=($!)
 done
 for pid in "${lane_pids[@]}"; do
@@ -281,8 +322,10 @@ for pid in "${lane_pids[@]}"; do
 done
 for job in "${jobs[@]}"; do
 	read -r name bin suite servers <<<"$job"
-	log=$logs/integration-$suite-$name.log
-	read -r rc secs <"$logs/integration-$suite-$name.rc" 2>/dev/null || { rc=1; secs=?; }
+	# shellcheck disable=SC2086 # the servers are words
+	base=$(job_log "$name" "$suite" $servers)
+	log=$base.log
+	read -r rc secs <"$base.rc" 2>/dev/null || { rc=1; secs=?; }
 	grep -E '^FAIL' -A 12 "$log" | head -n 80 | sed 's/^/#   /'
 	add_counts "integration $suite ($name, $servers; ${secs}s)" "$log" "$rc"
 done
