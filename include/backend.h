@@ -185,6 +185,15 @@ struct backend_ops {
 	 * created, verified or removed on the server.  NULL: ->release.
 	 */
 	void (*abandon)(struct backend *b, struct backend_file *f);
+	/*
+	 * Optional: the open file f was renamed on the server (itself, or a
+	 * directory above it) and is now path.  A backend that may reopen a
+	 * handle by name (SFTP, after its session was lent to another
+	 * operation) uses the new name from now on.  NULL: the handle keeps
+	 * the name it was opened with.
+	 */
+	void (*renamed)(
+	    struct backend *b, struct backend_file *f, const char *path);
 
 	int (*mkdir)(struct backend *b, const char *path, mode_t mode);
 	int (*rmdir)(struct backend *b, const char *path);

@@ -88,6 +88,8 @@ int sb_flush(struct backend *b, struct backend_file *f);
 /* fsync@openssh.com after the flush, where the server offers it. */
 int sb_fsync(struct backend *b, struct backend_file *f);
 int sb_release(struct backend *b, struct backend_file *f);
+/* The open file f is now path (backend.h ->renamed). */
+void sb_renamed(struct backend *b, struct backend_file *f, const char *path);
 /* pool reset() of a parked session: drain, close the owner's handle. */
 int sb_file_reclaim(struct sftp_be *sb, struct sb_conn *sc);
 

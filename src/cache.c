@@ -911,6 +911,26 @@ cache_abandon(struct backend *b, struct backend_file *f)
 	cache_close(b, f, true);
 }
 
+static void
+cache_renamed(struct backend *b, struct backend_file *f, const char *path)
+{
+	struct cache *c = b->priv;
+	struct wfile *w;
+	char *dup = strdup(path);
+
+	/* The listing to refresh at close is the new name's. */
+	pthread_mutex_lock(&c->lock);
+	w = wfile_find(c, f, false);
+	if (w != NULL && dup != NULL) {
+		free(w->path);
+		w->path = dup;
+		dup = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	free(dup);
+	c->inner->ops->renamed(c->inner, f, path);
+}
+
 static int
 cache_close(struct backend *b, struct backend_file *f, bool abandon)
 {
@@ -1137,6 +1157,7 @@ static const struct backend_ops cache_ops = {
 	.fsync = cache_fsync,
 	.release = cache_release,
 	.abandon = cache_abandon,
+	.renamed = cache_renamed,
 	.mkdir = cache_mkdir,
 	.rmdir = cache_rmdir,
 	.unlink = cache_unlink,
@@ -1176,6 +1197,7 @@ cache_ops_mask(struct backend_ops *o, const struct backend_ops *in)
 	CACHE_MASK(fsync);
 	CACHE_MASK(release);
 	CACHE_MASK(abandon);
+	CACHE_MASK(renamed);
 	CACHE_MASK(mkdir);
 	CACHE_MASK(rmdir);
 	CACHE_MASK(unlink);

@@ -352,8 +352,10 @@ fs_moved_is(const struct fs_file *f, const char *from)
 /*
  * A rename on the server succeeded: handles of from, and of files below
  * it when from is a directory, follow it.  Their spools upload under the
- * new name; a backend handle keeps the name it was opened with (its
- * transfers then fail with an error, never write elsewhere).
+ * new name; a backend handle is told its new name where the backend
+ * wants it (->renamed: SFTP reopens by name), else keeps the name it was
+ * opened with (an FTP transfer then fails with an error, never writes
+ * elsewhere).
  */
 void
 fs_files_renamed(struct fs_ctx *ctx, const char *from, const char *to)
@@ -399,6 +401,9 @@ fs_files_renamed(struct fs_ctx *ctx, const char *from, const char *to)
 		else if (v[i]->sp != NULL &&
 		    (names[i] == NULL || spool_rename(v[i]->sp, names[i]) < 0))
 			fs_file_detach_locked(ctx, v[i]);
+		else if (v[i]->bf != NULL && names[i] != NULL &&
+		    ctx->be->ops->renamed != NULL)
+			ctx->be->ops->renamed(ctx->be, v[i]->bf, names[i]);
 		pthread_mutex_unlock(&v[i]->io);
 		if (names != NULL)
 			free(names[i]);

@@ -915,6 +915,7 @@ static const struct backend_ops sftp_ops = {
 	.flush = sb_flush,
 	.fsync = sb_fsync,
 	.release = sb_release,
+	.renamed = sb_renamed,
 	.mkdir = sftpb_mkdir,
 	.rmdir = sftpb_rmdir,
 	.unlink = sftpb_unlink,

@@ -169,23 +169,38 @@ pflags_of(unsigned flags)
  * pool reclaimed it, check out another and open the file again (without
  * CREAT/TRUNC/EXCL: it exists now and keeps what was written).
  */
+/*
+ * Take the parked session back (f->lock held): true when f holds it now;
+ * false when it has none (never had, or it was reclaimed: then the handle
+ * is closed and the ring drained).  Either way no reclaim of f's session
+ * is under way afterwards.
+ */
+static bool
+file_take(struct backend_file *f)
+{
+	int rc;
+
+	if (f->sc == NULL)
+		return false;
+	if (pool_unpark_owner(f->sb->pool, f->sc, f))
+		return true;
+	f->sc = NULL;
+	ring_clear(f);
+	ahead_drop(f);
+	rc = atomic_exchange(&f->reclaim_err, 0);
+	if (rc < 0 && f->werr == 0)
+		f->werr = rc;
+	return false;
+}
+
 static int
 file_conn(struct backend_file *f)
 {
 	struct sftp_be *sb = f->sb;
 	int rc;
 
-	if (f->sc != NULL) {
-		if (pool_unpark_owner(sb->pool, f->sc, f))
-			return 0;
-		/* Reclaimed: the handle is closed, the ring drained. */
-		f->sc = NULL;
-		ring_clear(f);
-		ahead_drop(f);
-		rc = atomic_exchange(&f->reclaim_err, 0);
-		if (rc < 0 && f->werr == 0)
-			f->werr = rc;
-	}
+	if (file_take(f))
+		return 0;
 	rc = sb_get(sb, &f->sc);
 	if (rc < 0) {
 		f->sc = NULL;
@@ -432,6 +447,38 @@ request_upto(
 		f->next_off += len;
 	}
 	return sftp_conn_flush(c, f->sb->tmo);
+}
+
+void
+sb_renamed(struct backend *b, struct backend_file *f, const char *path)
+{
+	struct sftp_be *sb = b->priv;
+	char abs[SFTP_PATH_MAX];
+	char *dup = NULL;
+	unsigned slot;
+
+	if (sb_abs(sb, path, abs, sizeof(abs)) == 0)
+		dup = strdup(abs);
+	if (dup == NULL) {
+		log_err(
+		    "%s: cannot follow the rename (a reopen will fail)", path);
+		return;
+	}
+	pthread_mutex_lock(&f->lock);
+	/* A reclaim reads f->abs: none may be under way while it changes. */
+	file_take(f);
+	free(f->abs);
+	f->abs = dup;
+	slot = sb_path_slot(abs);
+	if (slot != f->slot) {
+		atomic_fetch_sub(&sb->open_files[f->slot], 1);
+		atomic_fetch_add(&sb->open_files[slot], 1);
+		f->slot = slot;
+		/* what ahead holds is still this file's */
+		f->gen_seen = atomic_load(&sb->gen[slot]);
+	}
+	file_park(f);
+	pthread_mutex_unlock(&f->lock);
 }
 
 ssize_t

@@ -499,6 +499,17 @@ except OSError as e:
 	check_eq "$P touch -m: mtime set, atime kept" \
 		"$(date -d '2011-01-01 00:00:00' +%s) $(date -d '2012-02-02 02:02:02' +%s)" \
 		"$(stat -c '%X %Y' "$data/a.txt")"
+	# files renamed while open: their handles follow (a handle whose
+	# session was lent out reopens under the new name)
+	SRV_UID=$SRV_UID SRV_GID=$SRV_GID python3 "$here/shared_ops.py" prepare "$data" >/dev/null 2>&1
+	for out in many-files many-fds; do
+		if SRV_UID=$SRV_UID SRV_GID=$SRV_GID t python3 "$here/shared_ops.py" \
+			"$out" "$MNT" "$data" 20 >"$SRV_TMP/$cur-$out.out" 2>&1; then
+			ok "$P 20 handles renamed while open ($out): writes land under the new names"
+		else
+			not_ok "$P 20 handles renamed while open ($out)" "$(grep -m5 -E 'problem|setup' "$SRV_TMP/$cur-$out.out")"
+		fi
+	done
 	# pjdfstest-style spot checks (chmod, utimensat, truncate, link,
 	# rename, unlink, mkdir): each of its lines is one check here
 	t python3 "$here/posix_spot.py" "$MNT" "$data" >"$SRV_TMP/$cur-posix.out" 2>&1
