@@ -83,7 +83,6 @@ struct sb_prefetch {
 	bool stop;
 	bool no_session; /* a worker found no session to spare */
 	struct pf_worker w[SB_PF_WORKERS];
-	char *mem; /* PF_SLOTS x PF_SLOT */
 };
 
 static int64_t
@@ -437,6 +436,17 @@ pf_spawn(struct sb_prefetch *pf)
 
 /* ---- the reader's side -------------------------------------------------- */
 
+static void
+pf_free(struct sb_prefetch *pf)
+{
+	unsigned i;
+
+	for (i = 0; i < PF_SLOTS; i++)
+		free(pf->slot[i].data);
+	free(pf->abs);
+	free(pf);
+}
+
 int
 sb_pf_start(struct sftp_be *sb, const char *abs, uint64_t off, uint64_t end,
     struct sb_prefetch **out)
@@ -450,11 +460,15 @@ sb_pf_start(struct sftp_be *sb, const char *abs, uint64_t off, uint64_t end,
 	if (pf == NULL)
 		return -ENOMEM;
 	pf->abs = strdup(abs);
-	pf->mem = malloc((size_t)PF_SLOTS * PF_SLOT);
-	if (pf->abs == NULL || pf->mem == NULL) {
-		free(pf->abs);
-		free(pf->mem);
-		free(pf);
+	/* Slot by slot: below M_MMAP_THRESHOLD (main.c), so the heap's
+	   pages are used again instead of faulting fresh ones in per file. */
+	for (i = 0; i < PF_SLOTS && pf->abs != NULL; i++) {
+		pf->slot[i].data = malloc(PF_SLOT);
+		if (pf->slot[i].data == NULL)
+			break;
+	}
+	if (pf->abs == NULL || i < PF_SLOTS) {
+		pf_free(pf);
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&pf->lock, NULL);
@@ -465,8 +479,6 @@ sb_pf_start(struct sftp_be *sb, const char *abs, uint64_t off, uint64_t end,
 	pf->sb = sb;
 	pf->next = pf->hi = off;
 	pf->end = end;
-	for (i = 0; i < PF_SLOTS; i++)
-		pf->slot[i].data = pf->mem + (size_t)i * PF_SLOT;
 	pthread_mutex_lock(&pf->lock);
 	pf_fill(pf);
 	pf_spawn(pf);
@@ -573,7 +585,5 @@ sb_pf_stop(struct sb_prefetch *pf)
 			pthread_join(pf->w[i].tid, NULL);
 	pthread_cond_destroy(&pf->cond);
 	pthread_mutex_destroy(&pf->lock);
-	free(pf->mem);
-	free(pf->abs);
-	free(pf);
+	pf_free(pf);
 }
