@@ -238,9 +238,12 @@ pf_recv(struct pf_run *r)
 	struct pf_req q = r->q[r->head];
 	struct sftp_reply rep;
 	struct pf_slot *s = q.s;
+	char *dst = s->data + (q.off - s->off);
 	int rc;
 
-	rc = sftp_conn_wait(r->c, q.id, &rep, r->pf->sb->tmo);
+	/* DATA straight into the slot (no copy through the session's
+	   buffer: ~5 % of a worker's samples). */
+	rc = sftp_conn_recv_data(r->c, q.id, dst, q.len, &rep, r->pf->sb->tmo);
 	if (rc < 0)
 		return rc;
 	r->head = (r->head + 1) % PF_REQS;
@@ -248,8 +251,8 @@ pf_recv(struct pf_run *r)
 	s->pending--;
 	if (rep.type == SSH_FXP_DATA && rep.u.data.len > 0 &&
 	    rep.u.data.len <= q.len) {
-		memcpy(
-		    s->data + (q.off - s->off), rep.u.data.p, rep.u.data.len);
+		if (rep.u.data.p != (const uint8_t *)dst)
+			memcpy(dst, rep.u.data.p, rep.u.data.len);
 		if (rep.u.data.len < q.len && s->err == 0) {
 			rc = pf_send(r, s, q.off + rep.u.data.len,
 			    q.len - rep.u.data.len);
