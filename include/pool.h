@@ -72,6 +72,14 @@ void pool_destroy(struct pool *p);
 /* 0 and *conn, or -errno from connect, -ETIMEDOUT, -ESHUTDOWN. */
 int pool_checkout(struct pool *p, void **conn);
 /*
+ * The same without waiting and without reclaiming a parked connection,
+ * for optional work (parallel read-ahead): only while more than spare
+ * connections are idle or could still be opened, so that spare of them
+ * stay for other callers.  0 and *conn, -EAGAIN (none to spare), or as
+ * pool_checkout.
+ */
+int pool_try_checkout(struct pool *p, unsigned spare, void **conn);
+/*
  * Add a connection opened outside the pool (the mount's first, checked
  * connection) as an idle member.  If the pool is full it is destroyed.
  */

@@ -50,6 +50,8 @@ int sb_abs(const struct sftp_be *sb, const char *path, char *out, size_t size);
 
 /* Check out a session: 0 or -errno.  sb_put: back (broken ones closed). */
 int sb_get(struct sftp_be *sb, struct sb_conn **out);
+/* Without waiting, leaving spare sessions (pool_try_checkout): -EAGAIN. */
+int sb_try_get(struct sftp_be *sb, unsigned spare, struct sb_conn **out);
 void sb_put(struct sftp_be *sb, struct sb_conn *sc);
 
 /*
@@ -92,5 +94,27 @@ int sb_release(struct backend *b, struct backend_file *f);
 void sb_renamed(struct backend *b, struct backend_file *f, const char *path);
 /* pool reset() of a parked session: drain, close the owner's handle. */
 int sb_file_reclaim(struct sftp_be *sb, struct sb_conn *sc);
+
+/*
+ * sftp_prefetch.c: parallel read-ahead of [off, end) of abs for one
+ * sequential reader, by up to SB_PF_WORKERS threads with a pooled session
+ * each (taken only when spare, given back when idle).  The caller
+ * serialises calls for one pf (the file's lock).
+ */
+#define SB_PF_WORKERS 2
+struct sb_prefetch;
+/* 0 and *out, or -ENOMEM. */
+int sb_pf_start(struct sftp_be *sb, const char *abs, uint64_t off, uint64_t end,
+    struct sb_prefetch **out);
+/*
+ * Copy what is fetched at off (waiting for it): the count, or -EAGAIN
+ * when the prefetcher cannot serve off (outside its window, at EOF, a
+ * failed fetch, no session to spare, a hung worker); then stop it and
+ * read from the server directly.
+ */
+ssize_t sb_pf_read(
+    struct sb_prefetch *pf, char *buf, size_t size, uint64_t off);
+/* Stop the workers (they finish their READs in flight), free. NULL ok. */
+void sb_pf_stop(struct sb_prefetch *pf);
 
 #endif

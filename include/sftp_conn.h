@@ -96,6 +96,14 @@ int sftp_conn_recv(struct sftp_conn *c, struct sftp_reply *r, int timeout_ms);
  */
 int sftp_conn_wait(
     struct sftp_conn *c, uint32_t id, struct sftp_reply *r, int timeout_ms);
+/*
+ * sftp_conn_wait for a READ whose DATA goes to dst (cap bytes): the data
+ * is read from the channel into dst, without a copy through the
+ * connection's buffer, and r->u.data.p == dst.  Any other reply (STATUS,
+ * DATA larger than cap) is returned as sftp_conn_wait does.
+ */
+int sftp_conn_recv_data(struct sftp_conn *c, uint32_t id, char *dst, size_t cap,
+    struct sftp_reply *r, int timeout_ms);
 /* Requests sent (or queued) whose replies have not been read yet. */
 unsigned sftp_conn_pending(const struct sftp_conn *c);
 /* Read and drop every outstanding reply. 0 or -errno (then broken). */

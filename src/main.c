@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -707,6 +708,24 @@ out:
 	return status;
 }
 
+/*
+ * glibc's malloc, tuned for READ replies: each is a fresh buffer of up to
+ * 1 MiB (libfuse frees it after the reply) unless it is spliced.  With the
+ * defaults such buffers were mmap'd, or carved from a heap top that free()
+ * then trimmed, so every READ faulted its pages in again: 22 % of the
+ * daemon's CPU on an SFTP download (7.4 -> 5.8 CPU-s/GiB with these
+ * settings).  Fixed thresholds also stop glibc's dynamic adjustment; the
+ * price is up to M_TRIM_THRESHOLD of freed memory kept per arena.
+ */
+static void
+main_tune_malloc(void)
+{
+#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+	(void)mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+	(void)mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+#endif
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -727,6 +746,7 @@ main(int argc, char *argv[])
 
 	/* Sockets and the status pipe report EPIPE instead of killing us. */
 	signal(SIGPIPE, SIG_IGN);
+	main_tune_malloc();
 	/* The backends' libraries, before any thread exists */
 	if (backend_global_init(msg, sizeof(msg)) < 0) {
 		fprintf(stderr, "ftpfs: %s\n", msg);

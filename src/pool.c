@@ -291,8 +291,27 @@ pool_connect_locked(struct pool *p, void **conn, bool *retry)
 	return rc;
 }
 
-int
-pool_checkout(struct pool *p, void **conn)
+/*
+ * Connections in the pool that a checkout could still get without waiting
+ * or reclaiming: the idle ones and the room below max (p->lock held).
+ */
+static unsigned
+pool_free_locked(const struct pool *p)
+{
+	const struct pool_ent *e;
+	unsigned n = 0;
+
+	for (e = p->ents; e != NULL; e = e->next)
+		if (e->state == PE_IDLE)
+			n++;
+	if (pool_count(p) < p->max)
+		n += p->max - pool_count(p);
+	return n;
+}
+
+/* try: only while more than spare are free (pool_try_checkout). */
+static int
+pool_checkout_ex(struct pool *p, void **conn, bool try, unsigned spare)
 {
 	struct pool_ent *e;
 	uint64_t deadline = 0;
@@ -307,6 +326,10 @@ pool_checkout(struct pool *p, void **conn)
 	for (;;) {
 		if (p->stopping) {
 			rc = -ESHUTDOWN;
+			break;
+		}
+		if (try && pool_free_locked(p) <= spare) {
+			rc = -EAGAIN;
 			break;
 		}
 		/* 1. The most recently used idle connection, if healthy. */
@@ -338,6 +361,10 @@ pool_checkout(struct pool *p, void **conn)
 			continue;
 		}
 		/* 3. Take a parked one away from its owner. */
+		if (try) {
+			rc = -EAGAIN;
+			break;
+		}
 		e = ent_oldest_parked(p);
 		if (e != NULL) {
 			if (pool_reclaim_locked(p, e) == 0) {
@@ -367,6 +394,18 @@ pool_checkout(struct pool *p, void **conn)
 		pthread_cond_broadcast(&p->quiet_cond);
 	pthread_mutex_unlock(&p->lock);
 	return rc;
+}
+
+int
+pool_checkout(struct pool *p, void **conn)
+{
+	return pool_checkout_ex(p, conn, false, 0);
+}
+
+int
+pool_try_checkout(struct pool *p, unsigned spare, void **conn)
+{
+	return pool_checkout_ex(p, conn, true, spare);
 }
 
 void

@@ -157,6 +157,12 @@ sb_get(struct sftp_be *sb, struct sb_conn **out)
 	return pool_checkout(sb->pool, (void **)out);
 }
 
+int
+sb_try_get(struct sftp_be *sb, unsigned spare, struct sb_conn **out)
+{
+	return pool_try_checkout(sb->pool, spare, (void **)out);
+}
+
 void
 sb_put(struct sftp_be *sb, struct sb_conn *sc)
 {

@@ -812,6 +812,110 @@ sftp_conn_recv(struct sftp_conn *c, struct sftp_reply *r, int timeout_ms)
 	return 0;
 }
 
+/*
+ * Read up to want bytes from the channel into dst, within deadline: the
+ * count (> 0) or -errno (the connection is then broken).
+ */
+static ssize_t
+chan_read(struct sftp_conn *c, char *dst, size_t want, int64_t deadline)
+{
+	ssize_t n;
+	int w;
+
+	for (;;) {
+		n = libssh2_channel_read(c->ch, dst, want);
+		if (n == LIBSSH2_ERROR_EAGAIN) {
+			w = wait_io(c, deadline);
+			if (w < 0) {
+				c->broken = true;
+				log_warn("sftp: waiting for a reply: %s",
+				    strerror(-w));
+				return w;
+			}
+			continue;
+		}
+		if (n < 0) {
+			c->broken = true;
+			log_warn("sftp: reading: %s", ssh_err(c->ssh));
+			return ssh_errno((int)n);
+		}
+		if (n == 0 && libssh2_channel_eof(c->ch)) {
+			c->broken = true;
+			log_warn("sftp: the server closed the channel");
+			return -ECONNRESET;
+		}
+		if (n > 0)
+			return n;
+	}
+}
+
+/* DATA header: length, type, id, data length. */
+#define DATA_HDR 13
+
+int
+sftp_conn_recv_data(struct sftp_conn *c, uint32_t id, char *dst, size_t cap,
+    struct sftp_reply *r, int timeout_ms)
+{
+	int64_t deadline = net_now_ms() + timeout_ms;
+	const uint8_t *p;
+	size_t have, n;
+	ssize_t k;
+	int rc;
+
+	if (c->out.len > c->out_sent) {
+		rc = sftp_conn_flush(c, timeout_ms);
+		if (rc < 0)
+			return rc;
+	}
+	if (c->broken)
+		return -ECONNRESET;
+	c->in_pos += c->in_last;
+	c->in_last = 0;
+	/* The header only: what follows it is read into dst directly. */
+	while (c->in.len - c->in_pos < DATA_HDR) {
+		if (c->in_pos > 0 && c->in.cap - 1 - c->in.len < DATA_HDR) {
+			buf_consume(&c->in, c->in_pos);
+			c->in_pos = 0;
+		}
+		k = chan_read(c, c->in.data + c->in.len,
+		    DATA_HDR - (c->in.len - c->in_pos), deadline);
+		if (k < 0)
+			return (int)k;
+		c->in.len += (size_t)k;
+		c->in.data[c->in.len] = '\0';
+	}
+	p = (const uint8_t *)c->in.data + c->in_pos;
+	n = be32(p + 9);
+	if (p[4] != SSH_FXP_DATA || be32(p + 5) != id || n > cap ||
+	    be32(p) != n + DATA_HDR - 4) {
+		/* Anything else (STATUS, a bad reply) the usual way. */
+		return sftp_conn_wait(c, id, r, timeout_ms);
+	}
+	have = c->in.len - c->in_pos - DATA_HDR;
+	if (have > n)
+		have = n;
+	memcpy(dst, p + DATA_HDR, have);
+	c->in_pos += DATA_HDR + have;
+	if (c->in_pos >= c->in.len) {
+		buf_reset(&c->in);
+		c->in_pos = 0;
+	}
+	while (have < n) {
+		k = chan_read(c, dst + have, n - have, deadline);
+		if (k < 0)
+			return (int)k;
+		have += (size_t)k;
+	}
+	if (c->pending > 0)
+		c->pending--;
+	memset(r, 0, sizeof(*r));
+	r->type = SSH_FXP_DATA;
+	r->id = id;
+	r->u.data.p = (const uint8_t *)dst;
+	r->u.data.len = (uint32_t)n;
+	return 0;
+}
+
 int
 sftp_conn_wait(
     struct sftp_conn *c, uint32_t id, struct sftp_reply *r, int timeout_ms)

@@ -11,6 +11,12 @@
  * starts and keeps KEEP_BEHIND bytes below the furthest read, so that the
  * kernel's parallel reads may arrive in any order.  f->lock serialises the FUSE
  * threads that use one file (the kernel sends concurrent reads).
+ *
+ * A read-only handle that has read a large file sequentially for a while
+ * hands the rest to the parallel read-ahead (sftp_prefetch.c) from
+ * pf_start on: its own ring then stops there.  Whatever the prefetcher
+ * cannot serve (a jump, EOF, an error) ends it, and the ring starts
+ * again where the reader is.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,10 +29,23 @@
 #define RING_MAX 64
 #define RA_MIN (256 * 1024) /* first read-ahead window */
 #define RA_MAX (8 * 1024 * 1024) /* largest (field guide 6: 32 x 256K) */
-#define WB_MAX 32 /* WRITEs in flight behind a writer */
+/*
+ * Bytes of WRITEs in flight behind a writer: half the 2 MiB window
+ * OpenSSH grants a session channel (field guide 3.3).  With more (32 x
+ * 128 KiB was 4 MiB) the sender stalls on the window with the
+ * acknowledgements unread: 56 -> 118 MB/s for a 256 MiB upload when cut
+ * to 1 MiB (4-6 requests of 128 KiB did the same).
+ */
+#define WB_BYTES (1024 * 1024)
+#define WB_MAX 32 /* and at most this many WRITEs (small max_write) */
 /* kept below the reader: the kernel's parallel reads come in any order */
 #define KEEP_BEHIND (2 * 1024 * 1024)
 #define AHEAD_MAX (4 * RA_MAX)
+/* Parallel read-ahead: files this large, once the window is at RA_MAX,
+   with this much left; after it failed, not again for PF_RETRY bytes. */
+#define PF_MIN_FILE (32 * 1024 * 1024)
+#define PF_MIN_LEFT (16 * 1024 * 1024)
+#define PF_RETRY (64 * 1024 * 1024)
 
 struct req {
 	uint32_t id;
@@ -55,6 +74,9 @@ struct backend_file {
 	unsigned slot; /* sb_path_slot(abs) */
 	unsigned gen_seen; /* sb->gen[slot] when ahead was valid */
 	atomic_int reclaim_err; /* set by sb_file_reclaim */
+	struct sb_prefetch *pf; /* parallel read-ahead from pf_start; NULL */
+	uint64_t pf_start; /* the ring requests nothing from here on */
+	uint64_t pf_retry; /* no new pf before this offset */
 };
 
 static void
@@ -370,6 +392,7 @@ sb_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	f->known_size = known_size;
 	f->eof_off = -1;
 	f->window = RA_MIN;
+	f->pf_start = UINT64_MAX;
 	f->slot = sb_path_slot(abs);
 	f->gen_seen = atomic_load(&sb->gen[f->slot]);
 	atomic_init(&f->reclaim_err, 0);
@@ -427,6 +450,8 @@ request_upto(
 		limit = (uint64_t)f->known_size + 1;
 	if (limit < need)
 		limit = need;
+	if (limit > f->pf_start)
+		limit = f->pf_start; /* the prefetcher's part */
 	while (f->next_off < limit && f->count < RING_MAX) {
 		if (f->eof_off >= 0 && f->next_off >= (uint64_t)f->eof_off)
 			break;
@@ -449,6 +474,36 @@ request_upto(
 	return sftp_conn_flush(c, f->sb->tmo);
 }
 
+/* End the parallel read-ahead (f->lock held): the ring takes over. */
+static void
+pf_end(struct backend_file *f)
+{
+	sb_pf_stop(f->pf);
+	f->pf = NULL;
+	f->pf_start = UINT64_MAX;
+}
+
+/*
+ * After the ring (f->lock held): a read-only handle of a large file whose
+ * reader stayed sequential until the window reached RA_MAX.  Read-write
+ * handles never: their own writes would have to stop it.
+ */
+static void
+pf_maybe_start(struct backend_file *f, uint64_t o)
+{
+	if (f->pf != NULL || (f->flags & BO_WRITE) ||
+	    f->known_size < PF_MIN_FILE || f->window < RA_MAX ||
+	    o < f->pf_retry || f->eof_off >= 0 ||
+	    f->next_off + PF_MIN_LEFT > (uint64_t)f->known_size)
+		return;
+	if (sb_pf_start(f->sb, f->abs, f->next_off, (uint64_t)f->known_size,
+	        &f->pf) == 0) {
+		f->pf_start = f->next_off;
+		log_debug("%s: parallel read-ahead from %llu", f->abs,
+		    (unsigned long long)f->pf_start);
+	}
+}
+
 void
 sb_renamed(struct backend *b, struct backend_file *f, const char *path)
 {
@@ -467,6 +522,8 @@ sb_renamed(struct backend *b, struct backend_file *f, const char *path)
 	pthread_mutex_lock(&f->lock);
 	/* A reclaim reads f->abs: none may be under way while it changes. */
 	file_take(f);
+	if (f->pf != NULL)
+		pf_end(f); /* its workers would reopen under the old name */
 	free(f->abs);
 	f->abs = dup;
 	slot = sb_path_slot(abs);
@@ -487,7 +544,9 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 {
 	uint64_t o = (uint64_t)off;
 	struct sftp_conn *c;
+	bool restart = false;
 	unsigned gen;
+	ssize_t got;
 	size_t n;
 	int rc;
 
@@ -501,6 +560,8 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 	if (gen != f->gen_seen) {
 		/* Written through another handle: what we hold is stale. */
 		f->gen_seen = gen;
+		if (f->pf != NULL)
+			pf_end(f);
 		if (f->count > 0 && !f->ring[f->head].write && f->sc != NULL) {
 			rc = file_conn(f);
 			if (rc == 0)
@@ -515,6 +576,19 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 		ahead_drop(f);
 		f->eof_off = -1;
 	}
+	if (f->pf != NULL && o >= f->pf_start) {
+		got = sb_pf_read(f->pf, buf, size, o);
+		if (got > 0) {
+			pthread_mutex_unlock(&f->lock);
+			return got;
+		}
+		/* It cannot serve o (see sb_pf_read): the ring restarts. */
+		log_debug("%s: parallel read-ahead ends at %llu", f->abs,
+		    (unsigned long long)o);
+		pf_end(f);
+		f->pf_retry = o + PF_RETRY;
+		restart = true;
+	}
 	/* Moving forward within reach: the window grows (a restart below
 	   sets it back). */
 	if (o + size > f->hi_off && o <= f->next_off + f->window &&
@@ -523,7 +597,7 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 	n = from_ahead(f, buf, size, o);
 	if (n > 0 &&
 	    ((f->count > 0 && f->next_off > f->hi_off + f->window / 2) ||
-	        (f->count == 0 && f->eof_off >= 0))) {
+	        (f->count == 0 && f->eof_off >= 0) || f->pf != NULL)) {
 		/* enough in flight: answer from memory, no session needed */
 		pthread_mutex_unlock(&f->lock);
 		return (ssize_t)n;
@@ -538,7 +612,8 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 			goto out;
 	}
 	if (n == 0) {
-		if (o < f->ahead_off || o > f->next_off + f->window) {
+		if (restart || o < f->ahead_off ||
+		    o > f->next_off + f->window) {
 			/* Out of reach: drop the stream and start at o. */
 			rc = ring_drain(f, c);
 			if (rc < 0)
@@ -578,6 +653,7 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 		if (rc < 0)
 			goto out;
 	}
+	pf_maybe_start(f, o);
 	/* Keep the pipeline full for the next call. */
 	rc = request_upto(f, c, 0, f->hi_off + f->window);
 	if (rc < 0 && n == 0)
@@ -595,7 +671,7 @@ sb_write(struct backend *b, struct backend_file *f, const char *buf,
 {
 	struct sftp_conn *c;
 	struct req *q;
-	uint32_t chunk;
+	uint32_t chunk, depth;
 	size_t done = 0, len;
 	int rc;
 
@@ -624,8 +700,10 @@ sb_write(struct backend *b, struct backend_file *f, const char *buf,
 	/* Whole SSH packets: a WRITE plus its header in 32 KiB multiples
 	   would still leave a tail; the server's max wins (field guide). */
 	chunk = sftp_conn_max_write(c);
+	depth = WB_BYTES / chunk;
+	depth = depth < 1 ? 1 : depth > WB_MAX ? WB_MAX : depth;
 	while (done < size) {
-		while (f->count >= WB_MAX) {
+		while (f->count >= depth) {
 			rc = ring_pop(f, c);
 			if (rc < 0)
 				goto out;
@@ -737,6 +815,8 @@ sb_release(struct backend *b, struct backend_file *f)
 	int rc, rc2;
 
 	pthread_mutex_lock(&f->lock);
+	if (f->pf != NULL)
+		pf_end(f);
 	rc = f->werr;
 	if (f->sc != NULL && !pool_unpark_owner(sb->pool, f->sc, f)) {
 		/* reclaimed: closed already */

@@ -522,9 +522,78 @@ except OSError as e:
 	done <"$SRV_TMP/$cur-posix.out"
 	grep -qE '^[0-9]+ passed, 0 failed$' "$SRV_TMP/$cur-posix.out" ||
 		not_ok "$P posix_spot.py ran to the end" "$(tail -n 5 "$SRV_TMP/$cur-posix.out")"
+	[ "$cur" = sshd ] && parallel_reads "$P" "$data"
 	umount_ok "$P unmount"
 	SRV_MOUNT_OPTS=()
 	srv_stop "$cur"
+}
+
+# The parallel read-ahead of a large file read sequentially (sftp_prefetch.c):
+# the bytes, a write through another handle in the range it has fetched,
+# and its sessions killed mid-read (an error or the right bytes, no hang).
+parallel_reads() {
+	local P=$1 data=$2 big=$SRV_TMP/large.bin want out rc pid p
+	head -c $((48 * 1048576)) /dev/urandom >"$big"
+	# a file each: none is in the page cache from the check before
+	for p in large.bin large2.bin large3.bin; do cp "$big" "$data/$p"; done
+	chown "$SRV_USER": "$data"/large*.bin
+	want=$(sha256sum <"$big")
+	check_eq "$P 48 MiB read sequentially (parallel read-ahead)" \
+		"$want" "$(t sha256sum <"$MNT/large.bin" 2>&1)"
+	# 20 MiB read, then 4 KiB written 3 MiB ahead of the reader through
+	# another handle: the reader must see them (fetched ahead before).
+	out=$(t python3 - "$MNT/large2.bin" "$data/large2.bin" <<'PY' 2>&1
+import os, sys
+m, d = sys.argv[1], sys.argv[2]
+r = os.open(m, os.O_RDONLY)
+pos = 0
+while pos < 20 << 20:
+    pos += len(os.pread(r, 1 << 20, pos))
+w = os.open(m, os.O_WRONLY)
+os.pwrite(w, b"X" * 4096, (23 << 20) + 5)
+os.close(w)
+got = b""
+while True:
+    b = os.pread(r, 1 << 20, pos + len(got))
+    if not b:
+        break
+    got += b
+with open(d, "rb") as f:
+    f.seek(pos)
+    exp = f.read()
+print("same" if got == exp else "differs (%d vs %d bytes)" % (len(got), len(exp)))
+PY
+)
+	check_eq "$P a write through another handle ahead of a sequential reader is read back" "same" "$out"
+	# A slow sequential reader; its server sessions killed after 1 s.
+	t python3 - "$MNT/large3.bin" >"$SRV_TMP/killed.out" 2>&1 <<'PY' &
+import hashlib, os, sys, time
+h = hashlib.sha256()
+try:
+    with open(sys.argv[1], "rb", buffering=0) as f:
+        while True:
+            b = f.read(1 << 20)
+            if not b:
+                break
+            h.update(b)
+            time.sleep(0.05)
+    print(h.hexdigest() + "  -")
+except OSError as e:
+    print("error", e.strerror)
+PY
+	pid=$!
+	sleep 1
+	for p in $(ps -o pid= --ppid "${SRV_PIDS[$cur]}"); do kill "$p" 2>/dev/null; done
+	rc=0
+	wait "$pid" || rc=$?
+	out=$(cat "$SRV_TMP/killed.out")
+	case $rc:$out in
+	"0:$want" | 0:error*) ok "$P sessions killed during a parallel read: no hang (${out%% *})" ;;
+	*) not_ok "$P sessions killed during a parallel read: no hang" "exit $rc" "$out" ;;
+	esac
+	check_eq "$P ... and the next read is whole" \
+		"$want" "$(t sha256sum <"$MNT/large3.bin" 2>&1)"
+	rm -f "$data"/large*.bin
 }
 
 for s in $SERVERS; do

@@ -629,6 +629,35 @@ test_reclaim_on_demand(void **state)
 }
 
 static void
+test_try_checkout(void **state)
+{
+	struct fixture *fx = fixture_new(3, 0, 0, 1000);
+	int owner;
+	void *a, *b, *c, *d;
+
+	(void)state;
+	/* max 3, one to spare: a new one while 3 and then 2 are free */
+	assert_int_equal(pool_try_checkout(fx->pool, 1, &a), 0);
+	assert_int_equal(pool_try_checkout(fx->pool, 1, &b), 0);
+	assert_int_equal(pool_try_checkout(fx->pool, 1, &c), -EAGAIN);
+	/* an idle one counts as free */
+	pool_checkin(fx->pool, b, true);
+	assert_int_equal(pool_try_checkout(fx->pool, 1, &c), 0);
+	assert_ptr_equal(c, b);
+	/* nothing to spare left: never waits, never reclaims a parked one */
+	pool_park_owner(fx->pool, a, &owner);
+	assert_int_equal(pool_try_checkout(fx->pool, 0, &b), 0);
+	assert_int_equal(pool_try_checkout(fx->pool, 0, &d), -EAGAIN);
+	assert_null(d);
+	assert_int_equal(atomic_load(&fx->fake.resets), 0);
+	assert_true(pool_unpark_owner(fx->pool, a, &owner));
+	pool_checkin(fx->pool, a, true);
+	pool_checkin(fx->pool, b, true);
+	pool_checkin(fx->pool, c, true);
+	fixture_free(fx);
+}
+
+static void
 test_reclaim_prefers_idle(void **state)
 {
 	struct fixture *fx = fixture_new(2, 0, 0, 1000);
@@ -809,6 +838,7 @@ main(void)
 		cmocka_unit_test(test_eusers_shrinks_while_waiting),
 		cmocka_unit_test(test_park_unpark),
 		cmocka_unit_test(test_reclaim_on_demand),
+		cmocka_unit_test(test_try_checkout),
 		cmocka_unit_test(test_reclaim_prefers_idle),
 		cmocka_unit_test(test_reclaim_reset_fails),
 		cmocka_unit_test(test_unpark_during_reclaim),
