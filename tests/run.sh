@@ -27,6 +27,7 @@
 #                            link, which 3 read checks see)
 #   SFTP_RW_SUITES="test_read test_write"   suites run again over SFTP
 #   ASAN_SERVERS=vsftpd      servers the ASan binary is run against ("" skips)
+#   ASAN_SFTP_SERVERS=sshd   SFTP servers of the ASan test_sftp job ("" skips)
 #   INTEGRATION_SUITES="test_write test_read test_datachan test_shared test_faults test_tls test_session"
 #                            suites of tests/integration/ to run
 #   ASAN_SUITES="test_read test_write test_faults test_shared"
@@ -51,6 +52,7 @@ SFTP_SERVERS=${SFTP_SERVERS-sshd proftpd_sftp}
 SFTP_RW_SERVERS=${SFTP_RW_SERVERS-sshd}
 SFTP_RW_SUITES=${SFTP_RW_SUITES-test_read test_write}
 ASAN_SERVERS=${ASAN_SERVERS-vsftpd}
+ASAN_SFTP_SERVERS=${ASAN_SFTP_SERVERS-sshd}
 # Suites in tests/integration/ (NAME.sh; each takes FTPFS and SERVERS and
 # ends with "N passed, N failed").
 INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_write test_read test_datachan test_shared test_faults test_tls test_session}
@@ -266,6 +268,9 @@ if [ "$asan_ok" -eq 1 ] && [ -n "$ASAN_SERVERS" ]; then
 	for suite in $ASAN_SUITES; do
 		jobs+=("asan build-asan/ftpfs $suite $ASAN_SERVERS")
 	done
+	# SFTP's own code (codec, sessions, read-ahead threads) under ASan too
+	[ -z "${ASAN_SFTP_SERVERS// /}" ] ||
+		jobs+=("asan build-asan/ftpfs test_sftp $ASAN_SFTP_SERVERS")
 fi
 # A job's log: build-logs/integration-SUITE-NAME[-SERVER].log (the server
 # when a split suite runs one job per server).
