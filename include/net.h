@@ -93,6 +93,8 @@ int net_write_all(int fd, const void *buf, size_t n, int timeout_ms);
 
 /* shutdown(SHUT_WR) ignoring ENOTCONN. */
 void net_shutdown_write(int fd);
+/* shutdown(SHUT_RDWR): every later read or write fails at once. */
+void net_shutdown_both(int fd);
 
 /* close(2); fd < 0 is ignored. */
 void net_close(int fd);

@@ -436,6 +436,13 @@ net_shutdown_write(int fd)
 }
 
 void
+net_shutdown_both(int fd)
+{
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
+}
+
+void
 net_close(int fd)
 {
 	if (fd >= 0)

@@ -1243,6 +1243,14 @@ sftp_conn_close(struct sftp_conn *c)
 		 */
 		libssh2_session_set_timeout(c->ssh, 1000);
 		libssh2_session_set_blocking(c->ssh, 1);
+		/*
+		 * A broken session gets no goodbye: with the socket shut,
+		 * libssh2 sees a send failure at once and frees all.  Waited
+		 * for instead (a frozen server), the channel's close timed
+		 * out and libssh2_session_free() gave up on the session.
+		 */
+		if (c->broken)
+			net_shutdown_both(c->fd);
 		if (c->ch != NULL) {
 			if (!c->broken)
 				(void)libssh2_channel_close(c->ch);
