@@ -665,6 +665,43 @@ be32(const uint8_t *p)
 }
 
 /*
+ * Read up to want bytes from the channel into dst, within deadline: the
+ * count (> 0) or -errno (the connection is then broken).
+ */
+static ssize_t
+chan_read(struct sftp_conn *c, char *dst, size_t want, int64_t deadline)
+{
+	ssize_t n;
+	int w;
+
+	for (;;) {
+		n = libssh2_channel_read(c->ch, dst, want);
+		if (n == LIBSSH2_ERROR_EAGAIN) {
+			w = wait_io(c, deadline);
+			if (w < 0) {
+				c->broken = true;
+				log_warn("sftp: waiting for a reply: %s",
+				    strerror(-w));
+				return w;
+			}
+			continue;
+		}
+		if (n < 0) {
+			c->broken = true;
+			log_warn("sftp: reading: %s", ssh_err(c->ssh));
+			return ssh_errno((int)n);
+		}
+		if (n == 0 && libssh2_channel_eof(c->ch)) {
+			c->broken = true;
+			log_warn("sftp: the server closed the channel");
+			return -ECONNRESET;
+		}
+		if (n > 0)
+			return n;
+	}
+}
+
+/*
  * -d: one line per request queued in out from off on: type, id and its
  * first string (a path, or an extension's name: neither is secret; data
  * and attributes are not shown).
@@ -738,7 +775,7 @@ sftp_conn_recv(struct sftp_conn *c, struct sftp_reply *r, int timeout_ms)
 	int64_t deadline = net_now_ms() + timeout_ms;
 	size_t plen;
 	ssize_t n;
-	int rc, w;
+	int rc;
 
 	if (c->out.len > c->out_sent) {
 		rc = sftp_conn_flush(c, timeout_ms);
@@ -774,28 +811,10 @@ sftp_conn_recv(struct sftp_conn *c, struct sftp_reply *r, int timeout_ms)
 			c->broken = true;
 			return rc;
 		}
-		n = libssh2_channel_read(
-		    c->ch, c->in.data + c->in.len, c->in.cap - 1 - c->in.len);
-		if (n == LIBSSH2_ERROR_EAGAIN) {
-			w = wait_io(c, deadline);
-			if (w < 0) {
-				c->broken = true;
-				log_warn("sftp: waiting for a reply: %s",
-				    strerror(-w));
-				return w;
-			}
-			continue;
-		}
-		if (n < 0) {
-			c->broken = true;
-			log_warn("sftp: reading: %s", ssh_err(c->ssh));
-			return ssh_errno((int)n);
-		}
-		if (n == 0 && libssh2_channel_eof(c->ch)) {
-			c->broken = true;
-			log_warn("sftp: the server closed the channel");
-			return -ECONNRESET;
-		}
+		n = chan_read(c, c->in.data + c->in.len,
+		    c->in.cap - 1 - c->in.len, deadline);
+		if (n < 0)
+			return (int)n;
 		c->in.len += (size_t)n;
 		c->in.data[c->in.len] = '\0';
 	}
@@ -810,43 +829,6 @@ sftp_conn_recv(struct sftp_conn *c, struct sftp_reply *r, int timeout_ms)
 	if (c->pending > 0)
 		c->pending--;
 	return 0;
-}
-
-/*
- * Read up to want bytes from the channel into dst, within deadline: the
- * count (> 0) or -errno (the connection is then broken).
- */
-static ssize_t
-chan_read(struct sftp_conn *c, char *dst, size_t want, int64_t deadline)
-{
-	ssize_t n;
-	int w;
-
-	for (;;) {
-		n = libssh2_channel_read(c->ch, dst, want);
-		if (n == LIBSSH2_ERROR_EAGAIN) {
-			w = wait_io(c, deadline);
-			if (w < 0) {
-				c->broken = true;
-				log_warn("sftp: waiting for a reply: %s",
-				    strerror(-w));
-				return w;
-			}
-			continue;
-		}
-		if (n < 0) {
-			c->broken = true;
-			log_warn("sftp: reading: %s", ssh_err(c->ssh));
-			return ssh_errno((int)n);
-		}
-		if (n == 0 && libssh2_channel_eof(c->ch)) {
-			c->broken = true;
-			log_warn("sftp: the server closed the channel");
-			return -ECONNRESET;
-		}
-		if (n > 0)
-			return n;
-	}
 }
 
 /* DATA header: length, type, id, data length. */
