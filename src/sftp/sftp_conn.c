@@ -769,12 +769,13 @@ sftp_conn_flush(struct sftp_conn *c, int timeout_ms)
 	return 0;
 }
 
-int
-sftp_conn_recv(struct sftp_conn *c, struct sftp_reply *r, int timeout_ms)
+/*
+ * Before reading a reply: send what is queued, refuse a broken session,
+ * and drop the reply handed out last time.
+ */
+static int
+recv_begin(struct sftp_conn *c, int timeout_ms)
 {
-	int64_t deadline = net_now_ms() + timeout_ms;
-	size_t plen;
-	ssize_t n;
 	int rc;
 
 	if (c->out.len > c->out_sent) {
@@ -784,9 +785,22 @@ sftp_conn_recv(struct sftp_conn *c, struct sftp_reply *r, int timeout_ms)
 	}
 	if (c->broken)
 		return -ECONNRESET;
-	/* Drop the reply handed out last time. */
 	c->in_pos += c->in_last;
 	c->in_last = 0;
+	return 0;
+}
+
+int
+sftp_conn_recv(struct sftp_conn *c, struct sftp_reply *r, int timeout_ms)
+{
+	int64_t deadline = net_now_ms() + timeout_ms;
+	size_t plen;
+	ssize_t n;
+	int rc;
+
+	rc = recv_begin(c, timeout_ms);
+	if (rc < 0)
+		return rc;
 	for (;;) {
 		rc = sftp_frame((const uint8_t *)c->in.data + c->in_pos,
 		    c->in.len - c->in_pos, SFTP_REPLY_MAX, &plen);
@@ -844,15 +858,9 @@ sftp_conn_recv_data(struct sftp_conn *c, uint32_t id, char *dst, size_t cap,
 	ssize_t k;
 	int rc;
 
-	if (c->out.len > c->out_sent) {
-		rc = sftp_conn_flush(c, timeout_ms);
-		if (rc < 0)
-			return rc;
-	}
-	if (c->broken)
-		return -ECONNRESET;
-	c->in_pos += c->in_last;
-	c->in_last = 0;
+	rc = recv_begin(c, timeout_ms);
+	if (rc < 0)
+		return rc;
 	/* The header only: what follows it is read into dst directly. */
 	while (c->in.len - c->in_pos < DATA_HDR) {
 		if (c->in_pos > 0 && c->in.cap - 1 - c->in.len < DATA_HDR) {
