@@ -464,7 +464,7 @@ AuthUserFile		$wd/ftpd.passwd
 AuthGroupFile		$wd/ftpd.group
 RequireValidShell	off
 DefaultRoot		~
-AllowOverwrite		on
+AllowOverwrite		${SRV_PROFTPD_OVERWRITE:-on}
 TimeoutIdle		600
 TimeoutNoTransfer	600
 SystemLog		$wd/system.log
