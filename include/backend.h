@@ -101,6 +101,10 @@ enum {
 	BCAP_CREATE_MODE = 1 << 3, /* ->open gives a file it creates its
 	                              mode (SFTP); without it fs.c chmods
 	                              the file after its upload */
+	BCAP_HANDLES = 1 << 4, /* an open file's handle outlives its name
+	                          on the server (SFTP on a POSIX server):
+	                          libfuse's hidden name for a file unlinked
+	                          while open is made on the server too */
 };
 
 struct backend;

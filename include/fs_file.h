@@ -140,12 +140,17 @@ void fs_gate_leave(struct fs_ctx *ctx, struct fs_file *f);
 /*
  * libfuse's hiding of a file unlinked (or renamed over) while open: it
  * renames the name to ".fuse_hiddenXXXX" and uses that name for the open
- * handles afterwards.  The hidden name never exists on the server.
+ * handles afterwards.  The hidden name never exists on the server,
+ * except with BCAP_HANDLES (fs_hide_on_server).
  */
 bool fs_is_hidden_name(const char *path);
 /* rename(from, hidden): detach from's handles under the hidden name,
  * and note that from is to be removed unless a rename replaces it. */
 int fs_hide(struct fs_ctx *ctx, const char *from, const char *hidden);
+/* The same where the backend's handles outlive their names (BCAP_HANDLES):
+ * the hidden name is made on the server and the handles follow it. */
+int fs_hide_on_server(
+    struct fs_ctx *ctx, const char *from, const char *hidden);
 /* A rename onto path by this thread: the pending removal is its own. */
 bool fs_hide_claim(struct fs_ctx *ctx, const char *path);
 /* Carry out the pending removals (every op starts with this). */

@@ -143,8 +143,9 @@ fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	/*
 	 * A file unlinked (or renamed over) while open: libfuse renames it
 	 * to a ".fuse_hidden" name, which keeps fstat(2) working on it (with
-	 * hard_remove it could only answer ESTALE).  That rename never
-	 * reaches the server: fs_hide() keeps the name local (fs_files.c).
+	 * hard_remove it could only answer ESTALE).  That rename reaches
+	 * the server only where handles outlive names (BCAP_HANDLES,
+	 * fs_hide_on_server); elsewhere fs_hide() keeps the name local.
 	 */
 	cfg->hard_remove = 0;
 	/*
@@ -170,6 +171,17 @@ fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	return ctx;
 }
 
+/*
+ * A name libfuse gave a file unlinked while open, kept only here
+ * (fs_hide): never asked of the server.  With BCAP_HANDLES the hidden
+ * name exists on the server (fs_hide_on_server) and is an ordinary name.
+ */
+static bool
+fs_hidden_here(const struct fs_ctx *ctx, const char *path)
+{
+	return !(ctx->be->caps & BCAP_HANDLES) && fs_is_hidden_name(path);
+}
+
 static int
 fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
@@ -192,9 +204,7 @@ fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	if (path == NULL)
 		return -ESTALE;
 	fs_hides_settle(ctx);
-	/* A name libfuse gave a file unlinked while open: never on the
-	 * server, so never asked there. */
-	if (fs_is_hidden_name(path))
+	if (fs_hidden_here(ctx, path))
 		return fs_hidden_attr(ctx, path, st) ? 0 : -ENOENT;
 	memset(&a, 0, sizeof(a));
 	writing = fs_writer_find(ctx, path, &w);
@@ -256,7 +266,7 @@ fs_readlink(const char *path, char *buf, size_t size)
 
 	if (path == NULL)
 		return -ESTALE;
-	if (fs_is_hidden_name(path))
+	if (fs_hidden_here(fs_ctx(), path))
 		return -EINVAL; /* a hidden name is a regular file */
 	fs_hides_settle(fs_ctx());
 	if (be->ops->readlink == NULL)
@@ -387,7 +397,7 @@ fs_unlink(const char *path)
 	if (path == NULL)
 		return -ESTALE;
 	/* The last handle of a file unlinked while open is gone. */
-	if (fs_is_hidden_name(path))
+	if (fs_hidden_here(ctx, path))
 		return fs_hidden_unlink(ctx, path);
 	fs_hides_settle(ctx);
 	if (be->ops->unlink == NULL)
@@ -450,8 +460,10 @@ fs_rename(const char *from, const char *to, unsigned int flags)
 		return -EROFS;
 	/* libfuse hides a file unlinked or replaced while it is open. */
 	if (fs_is_hidden_name(to) && !fs_is_hidden_name(from))
-		return fs_hide(ctx, from, to);
-	if (fs_is_hidden_name(from))
+		return (ctx->be->caps & BCAP_HANDLES)
+		    ? fs_hide_on_server(ctx, from, to)
+		    : fs_hide(ctx, from, to);
+	if (fs_hidden_here(ctx, from))
 		return -EBUSY; /* a hidden name has no server file to move */
 	/* Replacing a file just hidden: the rename itself replaces it. */
 	fs_hide_claim(ctx, to);
@@ -495,7 +507,7 @@ fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	struct backend *be = ctx->be;
 	int rc;
 
-	if (path == NULL || fs_is_hidden_name(path))
+	if (path == NULL || fs_hidden_here(ctx, path))
 		return fs_chmod_nameless(ctx, path, mode & 07777, fi);
 	fs_hides_settle(ctx);
 	if (be->ops->chmod == NULL)
@@ -555,7 +567,7 @@ fs_utimens(
 	with_atime = be->ops->set_times != NULL && atime.tv_nsec != UTIME_OMIT;
 	if (mtime.tv_nsec == UTIME_OMIT && !with_atime)
 		return 0;
-	if (path == NULL || fs_is_hidden_name(path))
+	if (path == NULL || fs_hidden_here(fs_ctx(), path))
 		return 0; /* no server file to stamp: futimens is a no-op */
 	fs_hides_settle(fs_ctx());
 	if (be->ops->set_mtime == NULL && !with_atime) {
@@ -615,7 +627,7 @@ fs_statfs(const char *path, struct statvfs *st)
 	struct backend *be = fs_be();
 	int rc = -ENOSYS;
 
-	if (path == NULL || fs_is_hidden_name(path))
+	if (path == NULL || fs_hidden_here(fs_ctx(), path))
 		path = "/";
 	if (be->ops->statfs != NULL)
 		rc = be->ops->statfs(be, path, st);

@@ -638,19 +638,17 @@ fs_settler_stop(struct fs_ctx *ctx)
 		pthread_join(ctx->settler, NULL);
 }
 
-int
-fs_hide(struct fs_ctx *ctx, const char *from, const char *hidden)
+/* A pending removal of from, due after HIDE_GRACE_NS; NULL: no memory. */
+static struct fs_hide *
+fs_hide_new(const char *from, const char *hidden)
 {
 	struct fs_hide *h = calloc(1, sizeof(*h));
-	struct fs_file **v;
-	size_t n, i;
-	char *dup;
 
 	if (h == NULL || (h->orig = strdup(from)) == NULL ||
 	    (h->hidden = strdup(hidden)) == NULL) {
 		if (h != NULL)
 			fs_hide_free(h);
-		return -ENOMEM;
+		return NULL;
 	}
 	h->thread = pthread_self();
 	clock_gettime(CLOCK_MONOTONIC, &h->due);
@@ -659,8 +657,31 @@ fs_hide(struct fs_ctx *ctx, const char *from, const char *hidden)
 		h->due.tv_sec++;
 		h->due.tv_nsec -= 1000000000L;
 	}
-	pthread_mutex_lock(&ctx->lock);
+	return h;
+}
+
+/* ctx->lock held: h joins the pending removals. */
+static void
+fs_hide_add_locked(struct fs_ctx *ctx, struct fs_hide *h)
+{
 	fs_settler_start_locked(ctx);
+	h->next = ctx->hides;
+	ctx->hides = h;
+	atomic_fetch_add(&ctx->hides_pending, 1);
+	pthread_cond_broadcast(&ctx->hide_cond);
+}
+
+int
+fs_hide(struct fs_ctx *ctx, const char *from, const char *hidden)
+{
+	struct fs_hide *h = fs_hide_new(from, hidden);
+	struct fs_file **v;
+	size_t n, i;
+	char *dup;
+
+	if (h == NULL)
+		return -ENOMEM;
+	pthread_mutex_lock(&ctx->lock);
 	v = fs_files_collect(ctx, from, fs_attached_is, &n);
 	for (i = 0; i < n; i++) {
 		v[i]->gone = true;
@@ -671,13 +692,53 @@ fs_hide(struct fs_ctx *ctx, const char *from, const char *hidden)
 			v[i]->path = dup;
 		}
 	}
-	h->next = ctx->hides;
-	ctx->hides = h;
-	atomic_fetch_add(&ctx->hides_pending, 1);
-	pthread_cond_broadcast(&ctx->hide_cond);
+	fs_hide_add_locked(ctx, h);
 	pthread_mutex_unlock(&ctx->lock);
 	log_debug("%s: open while its name goes; now %s", from, hidden);
 	fs_files_detach_all(ctx, v, n);
+	return 0;
+}
+
+/*
+ * fs_hide for a backend whose handles outlive their names (BCAP_HANDLES,
+ * SFTP): the hidden name is made on the server, so the open handles keep
+ * reading and writing the same file (and can open it again under that
+ * name after a lost session); libfuse's unlink of the hidden name at the
+ * last release removes it there.  A hard link leaves from in place, so a
+ * rename replacing from (the second half of libfuse's rename over an open
+ * file) is still one atomic rename on the server; otherwise from is
+ * removed as fs_hide's are.  Without hard links the name moves, and for a
+ * moment from does not exist (as with sshfs).
+ */
+int
+fs_hide_on_server(struct fs_ctx *ctx, const char *from, const char *hidden)
+{
+	struct backend *be = ctx->be;
+	struct fs_hide *h;
+	int rc = -EPERM;
+
+	if (be->ops->link != NULL)
+		rc = be->ops->link(be, from, hidden);
+	if (rc < 0) {
+		log_debug("%s: no hard link for its hidden name (%s); renaming",
+		    from, strerror(-rc));
+		rc = be->ops->rename(be, from, hidden, RENAME_NOREPLACE);
+		if (rc == 0)
+			fs_files_renamed(ctx, from, hidden);
+		return rc;
+	}
+	fs_files_renamed(ctx, from, hidden);
+	h = fs_hide_new(from, hidden);
+	if (h == NULL) {
+		/* the open handles are safe under the hidden name */
+		rc = be->ops->unlink(be, from);
+		return rc == -ENOENT ? 0 : rc;
+	}
+	pthread_mutex_lock(&ctx->lock);
+	fs_hide_add_locked(ctx, h);
+	pthread_mutex_unlock(&ctx->lock);
+	log_debug("%s: open while its name goes; also %s on the server", from,
+	    hidden);
 	return 0;
 }
 

@@ -25,7 +25,7 @@
 #                            ProFTPD's mod_sftp is left out: its READDIR
 #                            shows a link's target while LSTAT shows the
 #                            link, which 3 read checks see)
-#   SFTP_RW_SUITES="test_read test_write"   suites run again over SFTP
+#   SFTP_RW_SUITES="test_read test_write test_shared"   suites run again over SFTP
 #   ASAN_SERVERS=vsftpd      servers the ASan binary is run against ("" skips)
 #   ASAN_SFTP_SERVERS=sshd   SFTP servers of the ASan test_sftp job ("" skips)
 #   INTEGRATION_SUITES="test_write test_read test_datachan test_shared test_faults test_tls test_session"
@@ -50,7 +50,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 SERVERS=${SERVERS:-vsftpd proftpd pureftpd pyftpdlib}
 SFTP_SERVERS=${SFTP_SERVERS-sshd proftpd_sftp}
 SFTP_RW_SERVERS=${SFTP_RW_SERVERS-sshd}
-SFTP_RW_SUITES=${SFTP_RW_SUITES-test_read test_write}
+SFTP_RW_SUITES=${SFTP_RW_SUITES-test_read test_write test_shared}
 ASAN_SERVERS=${ASAN_SERVERS-vsftpd}
 ASAN_SFTP_SERVERS=${ASAN_SFTP_SERVERS-sshd}
 # Suites in tests/integration/ (NAME.sh; each takes FTPFS and SERVERS and

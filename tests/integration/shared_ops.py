@@ -22,6 +22,9 @@ every expectation held, 1 otherwise (2: the scenario could not be set up).
                                   (when ftpfs removes the old name on its own)
                                   create the name again and write it: every
                                   create works and the server keeps it
+  replaced-open MNT DISK NAME     rename over a file open for reading: the
+                                  descriptor reads the old file, the name
+                                  the new one, no hidden name left
   rename-writing MNT DISK NAME    pwrite at offsets (spooled) in one thread
                                   while the file is renamed in another
   many-files MNT DISK N           N spooled writers on N files, renamed while
@@ -54,6 +57,9 @@ import random
 import sys
 import threading
 import time
+
+# The server keeps an unlinked file for its open handles (SFTP).
+HANDLES = os.environ.get("SHARED_HANDLES") == "1"
 
 # Errors that mean the mount itself is gone (ftpfs crashed or hung).
 DEAD = {errno.ENOTCONN, errno.ECONNABORTED}
@@ -148,6 +154,20 @@ def wait_gone(disk, name, secs=3.0):
     return not os.path.lexists(os.path.join(disk, name))
 
 
+def no_hidden(disk, name, secs=3.0):
+    """After the last close, no ".fuse_hidden" name (where the server
+    keeps a file unlinked while open, on SFTP) is left in name's folder."""
+    d = os.path.join(disk, os.path.dirname(name))
+    t_end = time.time() + secs
+    while True:
+        left = [e for e in os.listdir(d) if e.startswith(".fuse_hidden")]
+        if not left or time.time() >= t_end:
+            break
+        time.sleep(0.2)
+    if left:
+        fail("hidden names left on the server after close: %s" % " ".join(left))
+
+
 # --- open-unlinked files ---------------------------------------------------
 
 def unlinked_rdwr(mnt, disk, name):
@@ -177,6 +197,7 @@ def unlinked_rdwr(mnt, disk, name):
     if not wait_gone(disk, name):
         fail("the unlinked name is back on the server after close (%s)" %
              sha(disk_get(disk, name) or b""))
+    no_hidden(disk, name)
     alive(mnt)
 
 
@@ -193,6 +214,7 @@ def unlinked_stream(mnt, disk, name):
     if not wait_gone(disk, name):
         fail("the unlinked name is back on the server after close (%s)" %
              sha(disk_get(disk, name) or b""))
+    no_hidden(disk, name)
     alive(mnt)
 
 
@@ -233,13 +255,21 @@ def unlinked_rdonly(mnt, disk, name):
     ok, v = step("fstat after unlink", os.fstat, fd, want="st_size")
     if ok and v.st_size != len(data):
         fail("fstat after unlink: st_size %d, expected %d" % (v.st_size, len(data)))
-    # Reading may work (from what ftpfs holds) or fail cleanly.
-    ok, v = step("pread after unlink (may fail cleanly)", os.pread, fd, 100, 0)
-    if ok and v and v != data[:len(v)]:
-        fail("pread after unlink gives other bytes: %s" % sha(v))
+    # Reading may work (from what ftpfs holds) or fail cleanly; where the
+    # server holds the file for the handle (SFTP: $SHARED_HANDLES), it works.
+    if HANDLES:
+        ok, v = step("pread after unlink", os.pread, fd, len(data) + 10, 0,
+                     want="the file's bytes")
+        if ok and v != data:
+            fail("pread after unlink gives %s, expected %s" % (sha(v), sha(data)))
+    else:
+        ok, v = step("pread after unlink (may fail cleanly)", os.pread, fd, 100, 0)
+        if ok and v and v != data[:len(v)]:
+            fail("pread after unlink gives other bytes: %s" % sha(v))
     step("close", os.close, fd, want="ok")
     if not wait_gone(disk, name):
         fail("the unlinked name is back on the server after close")
+    no_hidden(disk, name)
     alive(mnt)
 
 
@@ -297,8 +327,39 @@ def unlinked_ops(mnt, disk, name):
         step("close", os.close, fd)
         if not wait_gone(disk, name):
             fail("%s: the unlinked name is back on the server after close" % label)
+        no_hidden(disk, name)
         if not alive(mnt):
             return
+
+
+def replaced_open(mnt, disk, name):
+    """rename(new, name) while name is open for reading: the descriptor
+    keeps reading the old file; the server has the new one under name at
+    once (no moment without it, where the backend can link); nothing of
+    either is left under another name after close."""
+    old, new = rnd(31, 70000), rnd(32, 50000)
+    p, q = os.path.join(mnt, name), os.path.join(mnt, name + ".new")
+    with open(p, "wb") as f:
+        f.write(old)
+    with open(q, "wb") as f:
+        f.write(new)
+    fd = os.open(p, os.O_RDONLY)
+    step("read the first 100 bytes", os.pread, fd, 100, 0)
+    step("rename over the open file", os.rename, q, p, want="ok")
+    if disk_get(disk, name) != new:
+        fail("after the rename the server's file is not the new one")
+    ok, v = step("pread of the old file after the rename", os.pread, fd,
+                 len(old) + 10, 0, want="the old file's bytes" if HANDLES else None)
+    if ok and v != (old if HANDLES else old[:len(v)]):
+        fail("pread after rename-over gives other bytes: %s" % sha(v))
+    ok, v = step("fstat of the old file", os.fstat, fd)
+    step("close", os.close, fd, want="ok")
+    with open(p, "rb") as f:
+        got = f.read()
+    if got != new:
+        fail("the name reads %s, expected the new file %s" % (sha(got), sha(new)))
+    no_hidden(disk, name)
+    alive(mnt)
 
 
 # --- rename while written -------------------------------------------------------
@@ -599,7 +660,7 @@ def main():
     cmds = {
         "unlinked-rdwr": unlinked_rdwr, "unlinked-stream": unlinked_stream,
         "unlinked-rdonly": unlinked_rdonly, "unlinked-ops": unlinked_ops,
-        "unlinked-recreate": unlinked_recreate,
+        "unlinked-recreate": unlinked_recreate, "replaced-open": replaced_open,
         "rename-writing": rename_writing, "many-files": many_files,
         "many-fds": many_fds, "spool-conflict": spool_conflict,
         "prepare": prepare,

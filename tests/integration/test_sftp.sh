@@ -271,6 +271,23 @@ session_checks() {
 	printf 'after\n' >"$MNT/after.txt" 2>"$SRV_TMP/after.err"
 	check_eq "$P ... and a write after it arrives" "after" \
 		"$(cat "$data/after.txt" 2>&1)$(cat "$SRV_TMP/after.err")"
+	# A file unlinked while open keeps its data on the server under
+	# libfuse's hidden name: after its session dies, the descriptor opens
+	# it again there and still reads it; the last close removes it.
+	local fd left
+	printf 'kept\n' >"$data/gone.txt"
+	chown "$SRV_USER": "$data/gone.txt"
+	exec {fd}<"$MNT/gone.txt"
+	rm "$MNT/gone.txt"
+	# shellcheck disable=SC2046
+	kill -KILL $(descendants "$sshd_pid")
+	sleep 0.5
+	check_eq "$P unlinked while open, session killed: the descriptor still reads" \
+		"kept" "$(t cat <&"$fd" 2>&1)"
+	exec {fd}<&-
+	sleep 0.3
+	left=$(cd "$data" && ls -A | grep -c '^\.fuse_hidden' || true)
+	check_eq "$P ... and its close leaves no hidden name on the server" "0" "$left"
 	# frozen: every session process stopped, a file the mount has never
 	# seen read (nothing cached can answer)
 	printf 'fresh\n' >"$data/fresh.txt"

@@ -497,6 +497,8 @@ suite_server() {
 				spool-conflict "$MNT1" "$DATA" "$SPOOL1" sc-before/sc.bin before
 	fi
 	if item 4; then
+		# SFTP handles outlive names: reading an unlinked file must work there.
+		srv_is_sftp "$cur" && export SHARED_HANDLES=1 || unset SHARED_HANDLES
 		ensure_mounts && ops "$P 4. open O_RDWR|O_CREAT, write, unlink, pread, fstat, close (pjdfstest unlink/14)" \
 			unlinked-rdwr "$MNT1" "$DATA" ul/ul-rdwr.bin
 		ensure_mounts && ops "$P 4. open O_WRONLY|O_CREAT|O_TRUNC, write, unlink, write, close" \
@@ -507,6 +509,8 @@ suite_server() {
 			unlinked-ops "$MNT1" "$DATA" ul/ul-ops.bin
 		ensure_mounts && ops "$P 4. open, unlink, create the name again as ftpfs removes the old one (40 rounds)" \
 			unlinked-recreate "$MNT1" "$DATA" ul/ul-recreate.txt 40
+		ensure_mounts && ops "$P 4. rename over a file open for reading: the descriptor keeps the old file" \
+			replaced-open "$MNT1" "$DATA" ul/ul-replaced.bin
 	fi
 
 	if item 7 && [ "$MW_OPS" -gt 0 ] && ensure_mounts; then
