@@ -303,6 +303,8 @@ void backend_print_help(void);
  */
 int backend_global_init(char *msg, size_t msglen);
 void backend_global_exit(void);
+/* The backends' libraries and the versions we run with, for --version. */
+void backend_print_versions(void);
 
 /*
  * The login name for a URL that names none, or NULL to leave it to the

@@ -2,15 +2,20 @@
 /*
  * creds: decide the login user, password and account for a mount.
  *
- * User: the URL's, else the netrc entry's login, else "anonymous".
+ * User: the URL's, else the credentials file's (-o credentials=FILE),
+ * else the netrc entry's login, else "anonymous".
  * Password, first that applies:
  *   1. the URL's password;
- *   2. one line read from standard input (-o password_stdin);
- *   3. the netrc entry (only when -o netrc[=FILE] was given);
- *   4. a prompt on /dev/tty, echo off, when standard input is a terminal
+ *   2. the credentials file's;
+ *   3. one line read from standard input (-o password_stdin);
+ *   4. the netrc entry (only when -o netrc[=FILE] was given);
+ *   5. a prompt on /dev/tty, echo off, when standard input is a terminal
  *      and the user is not anonymous;
- *   5. "ftpfs@" for anonymous, else the empty password.
- * The account (ACCT) comes from the netrc entry only.
+ *   6. "ftpfs@" for anonymous, else the empty password.
+ * The account (ACCT): the credentials file's, else the netrc entry's.
+ * A credentials file others may read or write is refused; a netrc file
+ * with no entry for the host, or with a password and readable by others,
+ * is used with a warning.
  *
  * Secrets are never logged; every copy made here is wiped before it is
  * freed.  Called from main before any thread exists.
@@ -27,6 +32,7 @@ struct creds_request {
 	const char *url_password; /* NULL when the URL has none */
 	bool password_stdin;
 	const char *netrc_path; /* NULL: netrc is not consulted */
+	const char *credentials_path; /* NULL: no -o credentials= */
 };
 
 struct creds {

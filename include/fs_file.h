@@ -149,8 +149,7 @@ bool fs_is_hidden_name(const char *path);
 int fs_hide(struct fs_ctx *ctx, const char *from, const char *hidden);
 /* The same where the backend's handles outlive their names (BCAP_HANDLES):
  * the hidden name is made on the server and the handles follow it. */
-int fs_hide_on_server(
-    struct fs_ctx *ctx, const char *from, const char *hidden);
+int fs_hide_on_server(struct fs_ctx *ctx, const char *from, const char *hidden);
 /* A rename onto path by this thread: the pending removal is its own. */
 bool fs_hide_claim(struct fs_ctx *ctx, const char *path);
 /* Carry out the pending removals (every op starts with this). */

@@ -125,6 +125,8 @@ int sftp_conn_check_idle(struct sftp_conn *c);
 int sftp_conn_global_init(void);
 /* And once at the end, after every session is closed (libssh2_exit). */
 void sftp_conn_global_exit(void);
+/* The version of the libssh2 we run with ("1.10.0"). */
+const char *sftp_conn_lib_version(void);
 
 /*
  * "SHA256:" + unpadded base64 of a 32-byte digest into out (>= 51 bytes),

@@ -39,6 +39,8 @@ int tls_ctx_new(const struct tls_config *cfg, struct tls_ctx **out, char *msg,
     size_t msglen);
 /* NULL is accepted; streams made from ctx must be closed first. */
 void tls_ctx_free(struct tls_ctx *ctx);
+/* The version of the OpenSSL we run with ("3.0.17"). */
+const char *tls_lib_version(void);
 
 /* Is s a valid -o fingerprint value ("sha256:" + 64 hex digits)? */
 bool tls_fingerprint_ok(const char *s);

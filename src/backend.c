@@ -14,6 +14,7 @@
 #include "ftp_backend.h"
 #include "sftp_backend.h"
 #include "sftp_conn.h"
+#include "tls.h"
 #include "url.h"
 
 /* One line per scheme; open == NULL: not implemented yet. */
@@ -113,6 +114,13 @@ backend_global_init(char *msg, size_t msglen)
 		return -1;
 	}
 	return 0;
+}
+
+void
+backend_print_versions(void)
+{
+	printf("OpenSSL library version %s\n", tls_lib_version());
+	printf("libssh2 library version %s\n", sftp_conn_lib_version());
 }
 
 void

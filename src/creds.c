@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "credfile.h"
 #include "creds.h"
 #include "log.h"
 #include "netrc.h"
@@ -208,10 +210,88 @@ out_close:
 	return rc;
 }
 
+#define CREDS_FILE_MAX (64 * 1024)
+
+/*
+ * -o credentials=FILE: read and parse it.  Like ssh with its keys, a file
+ * others may read or write is refused: it holds a password in clear.
+ */
 static int
-creds_netrc(const struct creds_request *req, struct netrc_entry *ne, char *msg,
-    size_t msglen)
+creds_file(const char *path, struct credfile *cf, char *msg, size_t msglen)
 {
+	char *text = NULL;
+	struct stat st;
+	size_t len = 0;
+	unsigned line = 0;
+	ssize_t n;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = -errno;
+		snprintf(msg, msglen, "credentials file %s: %s", path,
+		    strerror(-rc));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > CREDS_FILE_MAX) {
+		rc = -EINVAL;
+		snprintf(msg, msglen,
+		    "credentials file %s: not a regular file of at most %d "
+		    "bytes",
+		    path, CREDS_FILE_MAX);
+		goto out;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		rc = -EACCES;
+		snprintf(msg, msglen,
+		    "credentials file %s may be read or changed by others "
+		    "(mode %04o): refused; chmod 600 %s",
+		    path, (unsigned)(st.st_mode & 07777), path);
+		goto out;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (text == NULL) {
+		rc = -ENOMEM;
+		snprintf(msg, msglen, "out of memory");
+		goto out;
+	}
+	while (len < (size_t)st.st_size) {
+		n = read(fd, text + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			snprintf(msg, msglen, "credentials file %s: %s", path,
+			    strerror(-rc));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	rc = credfile_parse(text, len, cf, &line);
+	if (rc == -EINVAL)
+		snprintf(msg, msglen,
+		    "credentials file %s, line %u: expected username=, "
+		    "password= or account= (each once)",
+		    path, line);
+	else if (rc < 0)
+		snprintf(msg, msglen, "out of memory");
+out:
+	if (text != NULL) {
+		explicit_bzero(text, len);
+		free(text);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static int
+creds_netrc(const struct creds_request *req, const char *user,
+    struct netrc_entry *ne, char *msg, size_t msglen)
+{
+	struct stat st;
 	int rc;
 
 	/* Asked for explicitly, so a missing file is an error. */
@@ -221,9 +301,22 @@ creds_netrc(const struct creds_request *req, struct netrc_entry *ne, char *msg,
 		    strerror(-rc));
 		return rc;
 	}
-	rc = netrc_lookup_file(req->netrc_path, req->host, req->url_user, ne);
-	if (rc == -ENOENT)
-		return 0; /* no entry for this host: go on without */
+	rc = netrc_lookup_file(req->netrc_path, req->host, user, ne);
+	if (rc == -ENOENT) {
+		/* go on without, but say so: a typo here is a silent
+		   anonymous login otherwise */
+		log_warn("netrc file %s has no entry for %s%s%s",
+		    req->netrc_path, user != NULL ? user : "",
+		    user != NULL ? " at " : "", req->host);
+		return 0;
+	}
+	if (rc == 0 && ne->password != NULL &&
+	    stat(req->netrc_path, &st) == 0 &&
+	    (st.st_mode & (S_IRWXG | S_IRWXO)))
+		log_warn("netrc file %s holds a password and may be read by "
+		         "others (mode %04o): chmod 600 %s",
+		    req->netrc_path, (unsigned)(st.st_mode & 07777),
+		    req->netrc_path);
 	if (rc == -EINVAL)
 		snprintf(msg, msglen, "netrc file %s: syntax error",
 		    req->netrc_path);
@@ -238,19 +331,29 @@ creds_resolve(const struct creds_request *req, struct creds *out, char *msg,
     size_t msglen)
 {
 	struct netrc_entry ne = { 0 };
+	struct credfile cf = { 0 };
 	const char *user;
 	bool anon;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (req->credentials_path != NULL) {
+		rc = creds_file(req->credentials_path, &cf, msg, msglen);
+		if (rc < 0)
+			goto out;
+	}
 	if (req->netrc_path != NULL) {
-		rc = creds_netrc(req, &ne, msg, msglen);
+		rc = creds_netrc(req,
+		    req->url_user != NULL ? req->url_user : cf.user, &ne, msg,
+		    msglen);
 		if (rc < 0)
 			goto out;
 	}
 
 	if (req->url_user != NULL)
 		user = req->url_user;
+	else if (cf.user != NULL)
+		user = cf.user;
 	else if (ne.login != NULL)
 		user = ne.login;
 	else
@@ -261,8 +364,9 @@ creds_resolve(const struct creds_request *req, struct creds *out, char *msg,
 		rc = -ENOMEM;
 		goto nomem;
 	}
-	if (ne.account != NULL) {
-		out->account = strdup(ne.account);
+	if (cf.account != NULL || ne.account != NULL) {
+		out->account =
+		    strdup(cf.account != NULL ? cf.account : ne.account);
 		if (out->account == NULL) {
 			rc = -ENOMEM;
 			goto nomem;
@@ -271,6 +375,8 @@ creds_resolve(const struct creds_request *req, struct creds *out, char *msg,
 
 	if (req->url_password != NULL) {
 		out->password = strdup(req->url_password);
+	} else if (cf.password != NULL) {
+		out->password = strdup(cf.password);
 	} else if (req->password_stdin) {
 		rc = creds_read_line(STDIN_FILENO, &out->password);
 		if (rc == -ENODATA)
@@ -315,6 +421,7 @@ nomem:
 	snprintf(msg, msglen, "out of memory");
 out:
 	netrc_entry_free(&ne);
+	credfile_free(&cf);
 	if (rc < 0)
 		creds_free(out);
 	return rc;

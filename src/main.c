@@ -45,6 +45,8 @@ struct options {
 	unsigned connect_timeout;
 	int password_stdin; /* set by fuse_opt: int */
 	char *netrc_path; /* NULL without -o netrc */
+	char *credentials_path; /* NULL without -o credentials= */
+	int log_level; /* enum log_level; -1: by -d (trace) or warn */
 	char *spool_dir; /* -o spool_dir, NULL = default */
 	/* -o items a backend parses (backend_opt_check), in order */
 	char *extra[MAIN_MAX_EXTRA];
@@ -82,6 +84,8 @@ enum {
 	KEY_NEEDS_VALUE,
 	KEY_SPOOL_DIR,
 	KEY_SSH_CONFIG,
+	KEY_CREDENTIALS,
+	KEY_LOG_LEVEL,
 };
 
 #define MAIN_FLAG(t, field)                                                    \
@@ -106,6 +110,8 @@ static const struct fuse_opt main_opts[] = {
 	MAIN_FLAG("password_stdin", password_stdin),
 	FUSE_OPT_KEY("netrc", KEY_NETRC),
 	FUSE_OPT_KEY("netrc=", KEY_NETRC_FILE),
+	FUSE_OPT_KEY("credentials=", KEY_CREDENTIALS),
+	FUSE_OPT_KEY("log_level=", KEY_LOG_LEVEL),
 	FUSE_OPT_KEY("reconnect", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("idmap=", KEY_IDMAP),
 	FUSE_OPT_KEY("spool_dir=", KEY_SPOOL_DIR),
@@ -124,6 +130,8 @@ static const struct fuse_opt main_opts[] = {
 	FUSE_OPT_KEY("connect_timeout", KEY_NEEDS_VALUE),
 	FUSE_OPT_KEY("idmap", KEY_NEEDS_VALUE),
 	FUSE_OPT_KEY("spool_dir", KEY_NEEDS_VALUE),
+	FUSE_OPT_KEY("credentials", KEY_NEEDS_VALUE),
+	FUSE_OPT_KEY("log_level", KEY_NEEDS_VALUE),
 	FUSE_OPT_END,
 };
 
@@ -165,6 +173,11 @@ main_usage(const char *prog)
 "    -o password_stdin      read the password from the first line of stdin\n"
 "    -o netrc[=FILE]        take login, password and account from FILE\n"
 "                           (default ~/.netrc)\n"
+"    -o credentials=FILE    username=, password= and account= lines, as\n"
+"                           mount.cifs reads them; the file must not be\n"
+"                           readable by others (chmod 600)\n"
+"    -o log_level=LEVEL     error, warn (default), info or debug; to\n"
+"                           stderr with -f, else to syslog as ftpfs[PID]\n"
 "    -o idmap=user|none     user (default): every file belongs to you;\n"
 "                           none: the server's numeric ids when it has any\n"
 "    -o reconnect           accepted for sshfs compatibility (always on)\n"
@@ -174,8 +187,13 @@ main_usage(const char *prog)
 	backend_print_help();
 	/* clang-format off */
 	printf(
-"Without a password in the URL, -o password_stdin or a netrc entry, the\n"
-"password is asked for on the terminal (anonymous logins use \"ftpfs@\").\n"
+"Without a password in the URL, a credentials file, -o password_stdin or\n"
+"a netrc entry, the password is asked for on the terminal (anonymous\n"
+"logins use \"ftpfs@\").\n"
+"\n"
+"fstab options for mount(8) and systemd are accepted and ignored: _netdev,\n"
+"auto, noauto, nofail, user, nouser, users, owner, group, defaults,\n"
+"comment=..., x-* and X-* (x-systemd.automount, x-gvfs-show, ...).\n"
 "\n"
 "FUSE options (allow_other, ro, uid=, gid=, umask=, ...).  ftpfs turns\n"
 "auto_cache on and sets entry_timeout, negative_timeout and attr_timeout\n"
@@ -223,6 +241,50 @@ main_backend_opt(struct options *o, const char *arg)
 	}
 	o->nextra++;
 	return 0;
+}
+
+/*
+ * Options that belong to fstab, mount(8) or systemd, not to the
+ * filesystem: mount.fuse3 drops some of them, libmount keeps others away
+ * from helpers, but an fstab line or a unit may still hand them over.
+ */
+static bool
+main_fstab_only(const char *arg)
+{
+	static const char *const names[] = { "_netdev", "auto", "noauto",
+		"nofail", "user", "nouser", "users", "owner", "group",
+		"defaults" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(arg, names[i]) == 0)
+			return true;
+	return strncmp(arg, "x-", 2) == 0 || strncmp(arg, "X-", 2) == 0 ||
+	    strncmp(arg, "comment=", 8) == 0;
+}
+
+/* -o log_level=NAME: enum log_level, or -1. */
+static int
+main_log_level(const char *name)
+{
+	static const struct {
+		const char *name;
+		enum log_level level;
+	} levels[] = {
+		{ "error", LOG_LVL_ERR },
+		{ "err", LOG_LVL_ERR },
+		{ "warn", LOG_LVL_WARN },
+		{ "warning", LOG_LVL_WARN },
+		{ "info", LOG_LVL_INFO },
+		{ "debug", LOG_LVL_DEBUG },
+		{ "trace", LOG_LVL_TRACE },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (strcmp(name, levels[i].name) == 0)
+			return (int)levels[i].level;
+	return -1;
 }
 
 static int
@@ -288,6 +350,26 @@ main_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 			return -1;
 		}
 		return 0;
+	case KEY_CREDENTIALS:
+		free(o->credentials_path);
+		o->credentials_path = strdup(arg + strlen("credentials="));
+		if (o->credentials_path == NULL ||
+		    o->credentials_path[0] == '\0') {
+			fprintf(stderr,
+			    "ftpfs: -o credentials= needs a file name\n");
+			return -1;
+		}
+		return 0;
+	case KEY_LOG_LEVEL:
+		o->log_level = main_log_level(arg + strlen("log_level="));
+		if (o->log_level < 0) {
+			fprintf(stderr,
+			    "ftpfs: -o %s: expected error, warn, info or "
+			    "debug\n",
+			    arg);
+			return -1;
+		}
+		return 0;
 	case KEY_IDMAP:
 		if (strcmp(arg, "idmap=user") == 0) {
 			o->remote_ids = false;
@@ -340,6 +422,8 @@ main_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 		    arg);
 		return -1;
 	case FUSE_OPT_KEY_OPT:
+		if (main_fstab_only(arg))
+			return 0;
 		return main_backend_opt(o, arg);
 	default:
 		return 1; /* libfuse's: it rejects what nobody knows */
@@ -734,6 +818,7 @@ main(int argc, char *argv[])
 		.connections = 4,
 		.cache_timeout = 20,
 		.connect_timeout = 10,
+		.log_level = -1,
 	};
 	struct creds_request req = { 0 };
 	struct creds cr = { 0 };
@@ -767,6 +852,7 @@ main(int argc, char *argv[])
 	if (o.version) {
 		printf("ftpfs version %s\n", FTPFS_VERSION);
 		printf("FUSE library version %s\n", fuse_pkgversion());
+		backend_print_versions();
 		fflush(stdout); /* fusermount3 --version runs next */
 		fuse_lowlevel_version();
 		status = 0;
@@ -803,7 +889,11 @@ main(int argc, char *argv[])
 	if (mnt == NULL)
 		goto out;
 
-	log_init(o.debug ? LOG_LVL_TRACE : LOG_LVL_WARN, false);
+	/* -d traces whatever log_level says */
+	log_init(o.debug           ? LOG_LVL_TRACE
+	        : o.log_level >= 0 ? (enum log_level)o.log_level
+	                           : LOG_LVL_WARN,
+	    false);
 	/* ~/.ssh/config and the like: host, port and user for what follows */
 	if (backend_prepare(
 	        &u, o.extra, &o.nextra, MAIN_MAX_EXTRA, msg, sizeof(msg)) < 0) {
@@ -840,6 +930,7 @@ main(int argc, char *argv[])
 	req.url_password = u.password;
 	req.password_stdin = o.password_stdin != 0;
 	req.netrc_path = o.netrc_path;
+	req.credentials_path = o.credentials_path;
 	if (creds_resolve(&req, &cr, msg, sizeof(msg)) < 0) {
 		fprintf(stderr, "ftpfs: %s\n", msg);
 		goto out;
@@ -863,6 +954,7 @@ out:
 	free(url_copy);
 	free(mnt);
 	free(o.netrc_path);
+	free(o.credentials_path);
 	free(o.spool_dir);
 	for (size_t i = 0; i < o.nextra; i++)
 		free(o.extra[i]);

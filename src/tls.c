@@ -275,6 +275,16 @@ nomem:
 	return -ENOMEM;
 }
 
+const char *
+tls_lib_version(void)
+{
+#ifdef OPENSSL_VERSION_STRING /* 3.0: "3.0.17" */
+	return OpenSSL_version(OPENSSL_VERSION_STRING);
+#else
+	return OpenSSL_version(OPENSSL_VERSION);
+#endif
+}
+
 void
 tls_ctx_free(struct tls_ctx *ctx)
 {

@@ -131,7 +131,7 @@ fi
 # ---------------------------------------------------------------------------
 banner "style (clang-format, the root .clang-format)"
 run_step "clang-format --dry-run --Werror" "$logs/format.log" \
-	clang-format --dry-run --Werror src/*.c src/sftp/*.c include/*.h \
+	clang-format --dry-run --Werror src/*.c src/ftp/*.c src/sftp/*.c include/*.h \
 	tests/unit/*.c tests/fuzz/*.c
 
 banner "build (build/, -Dwerror=true)"
@@ -185,7 +185,7 @@ if [ "$asan_ok" -eq 1 ]; then unit build-asan asan; fi
 
 # ---------------------------------------------------------------------------
 banner "fuzzing (${FUZZ_SECONDS}s per target)"
-fuzz_targets=(fuzz_reply fuzz_parse fuzz_list fuzz_url fuzz_netrc fuzz_sftp fuzz_ssh_config)
+fuzz_targets=(fuzz_reply fuzz_parse fuzz_list fuzz_url fuzz_netrc fuzz_credfile fuzz_sftp fuzz_ssh_config)
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
 	if run_step "meson setup + ninja: build-fuzz (clang, -Dfuzz=true)" \
 		"$logs/build-fuzz.log" bash -c "$(declare -f setup); \

@@ -1194,9 +1194,8 @@ sftp_backend_new(const struct sftp_config *cfg, struct backend **out, char *msg,
 	sc = NULL;
 	sb->be.ops = &sftp_ops;
 	sb->be.priv = sb;
-	sb->be.caps =
-	    BCAP_PWRITE | BCAP_CHEAP_STAT | BCAP_SYMLINK | BCAP_CREATE_MODE |
-	    BCAP_HANDLES;
+	sb->be.caps = BCAP_PWRITE | BCAP_CHEAP_STAT | BCAP_SYMLINK |
+	    BCAP_CREATE_MODE | BCAP_HANDLES;
 	*out = &sb->be;
 	return 0;
 fail:

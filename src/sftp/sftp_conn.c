@@ -120,6 +120,14 @@ sftp_conn_global_exit(void)
 	libssh2_exit();
 }
 
+const char *
+sftp_conn_lib_version(void)
+{
+	const char *v = libssh2_version(0);
+
+	return v != NULL ? v : "unknown";
+}
+
 /*
  * Wait until libssh2 can make progress, at most until deadline (ms on the
  * monotonic clock).  -ETIMEDOUT when it passes.

@@ -5,7 +5,10 @@
 #  - a server that caps connections per address (vsftpd max_per_ip=2, which
 #    answers 421 at connect) shrinks the pool: 4 parallel readers on a mount
 #    with -o connections=4 all succeed, and the shrink is logged;
-#  - -o netrc=FILE supplies login and password;
+#  - -o netrc=FILE supplies login and password (no entry: a warning);
+#  - -o credentials=FILE (mode 600; 644 refused), an fstab line through
+#    mount -T and mount -t fuse.ftpfs, umount; the password nowhere in
+#    /proc/mounts or a command line;
 #  - the password prompt on a terminal (script(1) gives ftpfs a tty);
 #  - -d traces the protocol with PASS redacted and the password nowhere.
 #
@@ -119,6 +122,159 @@ if ftpfs_mount "$FTPFS" "$MNT" "$URL_BARE" -o "netrc=$NETRC"; then
 	ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
 else
 	ok "-o netrc with a wrong password fails (exit $FTPFS_MOUNT_RC)"
+fi
+
+# --- credentials file, fstab and mount(8) ----------------------------------
+# No password in argv, /proc/mounts or the mount's output: only the file has it.
+pw_nowhere() { # NAME
+	local where=""
+	grep -qF "$SRV_PASS" /proc/mounts && where+=" /proc/mounts"
+	for p in $(srv_tagged_pids); do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$SRV_PASS" &&
+			where+=" /proc/$p/cmdline"
+	done
+	if [ -z "$where" ]; then
+		ok "$1: the password is nowhere in /proc/mounts or any command line"
+	else
+		not_ok "$1: the password shows in$where"
+	fi
+}
+CRED=$SRV_TMP/ftp.cred
+printf '# test account\nusername=%s\npassword=%s\n' "$SRV_USER" "$SRV_PASS" >"$CRED"
+chmod 600 "$CRED"
+if ftpfs_mount "$FTPFS" "$MNT" "$URL_BARE" -o "credentials=$CRED"; then
+	ok "-o credentials=FILE: mounts with the file's user and password"
+	check "-o credentials=FILE: read a file" grep -q "hello from ftpfs" "$MNT/hello.txt"
+	pw_nowhere "-o credentials=FILE"
+	ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+else
+	not_ok "-o credentials=FILE: mount" "$(tail -n 5 "$SRV_TMP/ftpfs-mount.log")"
+fi
+chmod 644 "$CRED"
+t0=$EPOCHREALTIME
+out=$(timeout 20 "$FTPFS" "$URL_BARE" "$MNT" -o "credentials=$CRED" 2>&1)
+rc=$?
+if [ "$rc" -ne 0 ] && ! srv_is_mounted "$MNT" && printf '%s' "$out" | grep -q "chmod 600" &&
+	! printf '%s' "$out" | grep -qF "$SRV_PASS"; then
+	ok "a credentials file with mode 644 is refused in $(srv_since "$t0")s: $out"
+else
+	not_ok "a credentials file with mode 644 is refused with a clear line" "exit $rc: $out"
+	ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+fi
+chmod 600 "$CRED"
+printf 'username=%s\npasswd=%s\n' "$SRV_USER" "$SRV_PASS" >"$SRV_TMP/bad.cred"
+chmod 600 "$SRV_TMP/bad.cred"
+out=$(timeout 20 "$FTPFS" "$URL_BARE" "$MNT" -o "credentials=$SRV_TMP/bad.cred" 2>&1)
+rc=$?
+if [ "$rc" -ne 0 ] && printf '%s' "$out" | grep -q "line 2" &&
+	! printf '%s' "$out" | grep -qF "$SRV_PASS"; then
+	ok "a malformed credentials file names the line, not the password: $out"
+else
+	not_ok "a malformed credentials file: refused naming the line" "exit $rc: $out"
+	ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+fi
+for o in log_level=loud credentials; do
+	out=$(timeout 20 "$FTPFS" "$URL_BARE" "$MNT" -o "$o" 2>&1)
+	rc=$?
+	if [ "$rc" -ne 0 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ]; then
+		ok "-o $o refused in one line: $out"
+	else
+		not_ok "-o $o refused in one line" "exit $rc: $out"
+		ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+	fi
+done
+# mount(8) with a fuse.ftpfs line: libmount runs mount.fuse3 with PATH
+# set to the standard one, and mount.fuse3 runs "ftpfs" from it, which
+# finds an installed /usr/local/bin/ftpfs.  The test gives it ours the
+# same way, in a private mount namespace where $SRV_TMP/bin is bind-mounted
+# over /usr/local/bin; the checks run in there and report back (the mount
+# exists only in that namespace, and goes with it).
+mkdir -p "$SRV_TMP/bin"
+ln -sf "$FTPFS" "$SRV_TMP/bin/ftpfs"
+FSTAB=$SRV_TMP/fstab
+printf '%s %s fuse.ftpfs %s 0 0\n' "$URL_BARE" "$MNT" \
+	"credentials=$CRED,_netdev,nofail,noauto,users,x-systemd.automount,x-systemd.mount-timeout=30,x-gvfs-show,comment=test,cache_timeout=0,log_level=info" \
+	>"$FSTAB"
+RES=$SRV_TMP/fstab.results
+: >"$RES"
+# (the password goes in through the environment: an argument would show)
+FTPFS_TEST_TAG=$SRV_TMP PW=$SRV_PASS timeout 60 unshare -m --propagation private bash -s \
+	"$SRV_TMP/bin" "$FSTAB" "$MNT" "$URL_BARE" "$CRED" "$RES" <<'INNER' >"$SRV_TMP/fstab.log" 2>&1
+bin=$1 fstab=$2 mnt=$3 url=$4 cred=$5 res=$6 pw=$PW
+unset PW
+say() { printf '%s\t%s\n' "$1" "$2" >>"$res"; }
+mounted() { grep -q " $mnt fuse.ftpfs " /proc/mounts; }
+pw_seen() {
+	grep -qF "$pw" /proc/mounts && return 0
+	for p in /proc/[0-9]*; do
+		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$pw" && return 0
+	done
+	return 1
+}
+mount --bind "$bin" /usr/local/bin || { say FAIL "bind $bin over /usr/local/bin"; exit 0; }
+out=$(timeout 30 mount -T "$fstab" "$mnt" 2>&1); rc=$?
+if [ "$rc" -eq 0 ] && mounted; then
+	say ok "mount -T FSTAB DIR: a fuse.ftpfs line with credentials= and fstab-only options mounts"
+	grep -q "hello from ftpfs" "$mnt/hello.txt" && say ok "mount -T: read a file" ||
+		say FAIL "mount -T: read a file"
+	pw_seen && say FAIL "mount -T: the password shows in /proc" ||
+		say ok "mount -T: the password is nowhere in /proc/mounts or any command line"
+	out=$(timeout 30 umount "$mnt" 2>&1); rc=$?
+	for _ in $(seq 40); do mounted || break; sleep 0.05; done
+	if [ "$rc" -eq 0 ] && ! mounted; then say ok "umount DIR unmounts it"
+	else say FAIL "umount DIR unmounts it: exit $rc: $out"; fi
+else
+	say FAIL "mount -T FSTAB DIR with a fuse.ftpfs line: exit $rc: $out"
+fi
+mounted && { timeout 10 umount -l "$mnt"; }
+out=$(timeout 30 mount -t fuse.ftpfs "$url" "$mnt" -o "credentials=$cred,nofail" 2>&1); rc=$?
+if [ "$rc" -eq 0 ] && mounted; then
+	say ok "mount -t fuse.ftpfs URL DIR -o credentials=FILE mounts"
+	timeout 30 umount "$mnt" || timeout 10 umount -l "$mnt"
+else
+	say FAIL "mount -t fuse.ftpfs URL DIR -o credentials=FILE: exit $rc: $out"
+fi
+INNER
+if [ -s "$RES" ]; then
+	while IFS=$'\t' read -r verdict text; do
+		if [ "$verdict" = ok ]; then ok "$text"; else not_ok "$text"; fi
+	done <"$RES"
+else
+	not_ok "mount(8) checks in a private mount namespace" "$(tail -n 10 "$SRV_TMP/fstab.log")"
+fi
+# -o netrc with no entry for the host: a warning, not a silent anonymous login
+printf 'machine other.host.test login nobody password nothing\n' >"$NETRC"
+chmod 600 "$NETRC"
+out=$(timeout 20 "$FTPFS" "$URL_BARE" "$MNT" -o "netrc=$NETRC" 2>&1)
+rc=$?
+if printf '%s' "$out" | grep -q "no entry for 127.0.0.1"; then
+	ok "-o netrc with no entry for the host says so (exit $rc)"
+else
+	not_ok "-o netrc with no entry for the host says so" "exit $rc: $out"
+fi
+srv_is_mounted "$MNT" && ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+
+# --- versions and log levels ------------------------------------------------
+out=$("$FTPFS" --version 2>&1)
+if printf '%s' "$out" | grep -q "^ftpfs version" && printf '%s' "$out" | grep -q "^FUSE library version" &&
+	printf '%s' "$out" | grep -q "^OpenSSL library version [0-9]" &&
+	printf '%s' "$out" | grep -q "^libssh2 library version [0-9]"; then
+	ok "--version names ftpfs, libfuse, OpenSSL and libssh2 with their versions"
+else
+	not_ok "--version names ftpfs, libfuse, OpenSSL and libssh2" "$out"
+fi
+LOG=$SRV_TMP/level.log
+if fg_mount "$LOG" "$URL_BARE" -o "credentials=$CRED,log_level=info"; then
+	ls "$MNT" >/dev/null 2>&1
+	ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+	sleep 0.2
+	if grep -q "mounted ftp://" "$LOG" && ! grep -q "> USER" "$LOG"; then
+		ok "-o log_level=info: the mount is logged, the protocol is not"
+	else
+		not_ok "-o log_level=info: the mount is logged, the protocol is not" "$(head -n 10 "$LOG")"
+	fi
+else
+	not_ok "-o log_level=info: mount" "$(tail -n 10 "$LOG")"
 fi
 
 # --- password prompt on a terminal -----------------------------------------
