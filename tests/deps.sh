@@ -24,6 +24,8 @@ pkgs=(
 	# test harness
 	vsftpd python3 python3-pyftpdlib curl util-linux procps psmisc
 	rsync git vim-tiny gdb
+	# checks of contrib/ (units, man page)
+	systemd groff-base
 	iproute2 nftables openssl passwd coreutils findutils
 	# comparisons in the benchmark (and, later, SFTP tests)
 	rclone sshfs openssh-server

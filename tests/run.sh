@@ -28,7 +28,7 @@
 #   SFTP_RW_SUITES="test_read test_write test_shared"   suites run again over SFTP
 #   ASAN_SERVERS=vsftpd      servers the ASan binary is run against ("" skips)
 #   ASAN_SFTP_SERVERS=sshd   SFTP servers of the ASan test_sftp job ("" skips)
-#   INTEGRATION_SUITES="test_write test_read test_datachan test_shared test_faults test_tls test_session"
+#   INTEGRATION_SUITES="test_write test_read test_datachan test_shared test_faults test_tls test_session test_install"
 #                            suites of tests/integration/ to run
 #   ASAN_SUITES="test_read test_write test_faults test_shared"
 #                            of those, run with the ASan binary
@@ -55,7 +55,7 @@ ASAN_SERVERS=${ASAN_SERVERS-vsftpd}
 ASAN_SFTP_SERVERS=${ASAN_SFTP_SERVERS-sshd}
 # Suites in tests/integration/ (NAME.sh; each takes FTPFS and SERVERS and
 # ends with "N passed, N failed").
-INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_write test_read test_datachan test_shared test_faults test_tls test_session}
+INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_write test_read test_datachan test_shared test_faults test_tls test_session test_install}
 # Suites run again with the ASan+UBSan binary on $ASAN_SERVERS.
 ASAN_SUITES=${ASAN_SUITES:-test_read test_write test_faults test_shared}
 # Integration jobs (suite x binary) run this many at a time.
