@@ -303,6 +303,9 @@ void backend_print_help(void);
  */
 int backend_global_init(char *msg, size_t msglen);
 void backend_global_exit(void);
+/* Can a login to u go without a password (SFTP: keys, the agent)? */
+bool backend_password_optional(const struct url *u);
+
 /* The backends' libraries and the versions we run with, for --version. */
 void backend_print_versions(void);
 

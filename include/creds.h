@@ -11,7 +11,9 @@
  *   4. the netrc entry (only when -o netrc[=FILE] was given);
  *   5. a prompt on /dev/tty, echo off, when standard input is a terminal
  *      and the user is not anonymous;
- *   6. "ftpfs@" for anonymous, else the empty password.
+ *   6. "ftpfs@" for anonymous; the empty password where password_optional
+ *      (SFTP: keys first); otherwise an error (-ENOKEY) that says how to
+ *      give one.
  * The account (ACCT): the credentials file's, else the netrc entry's.
  * A credentials file others may read or write is refused; a netrc file
  * with no entry for the host, or with a password and readable by others,
@@ -33,6 +35,9 @@ struct creds_request {
 	bool password_stdin;
 	const char *netrc_path; /* NULL: netrc is not consulted */
 	const char *credentials_path; /* NULL: no -o credentials= */
+	/* a login may go without a password (SFTP keys): no error when
+	   none can be found, the empty one is passed on */
+	bool password_optional;
 };
 
 struct creds {

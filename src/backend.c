@@ -23,6 +23,7 @@ struct backend_kind {
 	int (*open)(const struct url *u, const struct backend_opts *opts,
 	    struct backend **out, char *msg, size_t msglen);
 	bool local_user; /* no user in the URL: the local one (ssh's way) */
+	bool keys; /* logs in with keys too: a password is optional */
 	/* the client configuration, before credentials; NULL: none */
 	int (*prepare)(struct url *u, char **extra, size_t *nextra,
 	    size_t max_extra, char *msg, size_t msglen);
@@ -35,6 +36,7 @@ static const struct backend_kind kinds[] = {
 	{ .scheme = URL_SFTP,
 	    .open = sftp_backend_open,
 	    .local_user = true,
+	    .keys = true,
 	    .prepare = sftp_backend_prepare },
 };
 
@@ -114,6 +116,14 @@ backend_global_init(char *msg, size_t msglen)
 		return -1;
 	}
 	return 0;
+}
+
+bool
+backend_password_optional(const struct url *u)
+{
+	const struct backend_kind *k = kind_of(u);
+
+	return k != NULL && k->keys;
 }
 
 void

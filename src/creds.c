@@ -408,8 +408,16 @@ creds_resolve(const struct creds_request *req, struct creds *out, char *msg,
 			    strerror(-rc));
 		if (rc < 0)
 			goto out;
-	} else {
+	} else if (anon || req->password_optional) {
 		out->password = strdup(anon ? CREDS_ANON_PASSWORD : "");
+	} else {
+		snprintf(msg, msglen,
+		    "no password for %s at %s: give it with -o password_stdin, "
+		    "-o credentials=FILE or -o netrc, or run ftpfs on a "
+		    "terminal to be asked",
+		    out->user, req->host);
+		rc = -ENOKEY;
+		goto out;
 	}
 	if (out->password == NULL) {
 		rc = -ENOMEM;

@@ -931,6 +931,7 @@ main(int argc, char *argv[])
 	req.password_stdin = o.password_stdin != 0;
 	req.netrc_path = o.netrc_path;
 	req.credentials_path = o.credentials_path;
+	req.password_optional = backend_password_optional(&u);
 	if (creds_resolve(&req, &cr, msg, sizeof(msg)) < 0) {
 		fprintf(stderr, "ftpfs: %s\n", msg);
 		goto out;

@@ -253,7 +253,7 @@ check_root(struct ftp_be *fb, struct ftp_conn *c, char *msg, size_t msglen)
 {
 	struct ftp_reply rep;
 	char abs[FTP_PATH_MAX];
-	int rc;
+	int rc, code;
 
 	rc = ftp_server_path(&fb->srv, "/", abs, sizeof(abs));
 	if (rc < 0) {
@@ -271,6 +271,17 @@ check_root(struct ftp_be *fb, struct ftp_conn *c, char *msg, size_t msglen)
 			rc = -ENOENT;
 		snprintf(msg, msglen, "remote directory %s: %s (%d %s)", abs,
 		    strerror(-rc), rep.code, ftp_reply_last_line(&rep));
+		/* CWD says 550 for a file too: MDTM answers only for files */
+		if (rc == -ENOTDIR ||
+		    (rc == -ENOENT &&
+		        ftp_cmd_code(c, &code, "MDTM", abs) == 0 &&
+		        code == 213)) {
+			rc = -ENOTDIR;
+			snprintf(msg, msglen,
+			    "remote path %s is a file, not a directory: mount "
+			    "the directory it is in",
+			    abs);
+		}
 	}
 	ftp_reply_free(&rep);
 	return rc;

@@ -302,6 +302,24 @@ is_limit_text(const char *text)
 	return false;
 }
 
+/* A refused login's text that asks for TLS first. */
+static bool
+wants_tls_text(const char *text)
+{
+	static const char *const pats[] = {
+		"encryption",
+		"ssl",
+		"tls",
+		"secure connection",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+		if (strcasestr(text, pats[i]) != NULL)
+			return true;
+	return false;
+}
+
 static int
 do_feat(struct ftp_conn *c)
 {
@@ -323,8 +341,9 @@ do_feat(struct ftp_conn *c)
 	return 0;
 }
 
+/* USER/PASS/ACCT; secured: the control connection is TLS already. */
 static int
-login(struct ftp_conn *c, char *msg, size_t msglen)
+login(struct ftp_conn *c, bool secured, char *msg, size_t msglen)
 {
 	struct ftp_server *srv = c->srv;
 	struct ftp_reply rep = { 0 };
@@ -359,7 +378,16 @@ login(struct ftp_conn *c, char *msg, size_t msglen)
 	pthread_mutex_lock(&srv->lock);
 	once = srv->logged_in_once;
 	pthread_mutex_unlock(&srv->lock);
-	if (rep.code == 421 ||
+	if (!secured && wants_tls_text(rep.text)) {
+		/* vsftpd 530 "must use encryption", ProFTPD 550 "SSL/TLS
+		   required", Pure-FTPd 421 "reconnect using TLS" */
+		set_msg(msg, msglen,
+		    "the server requires TLS (%d %s): mount it with "
+		    "ftpes://%s:%u/ (or ftps:// for an implicit-TLS port)",
+		    rep.code, ftp_reply_last_line(&rep), srv->cfg.host,
+		    srv->cfg.port);
+		rc = -EACCES;
+	} else if (rep.code == 421 ||
 	    (rep.code == 530 && once && is_limit_text(rep.text))) {
 		set_msg(msg, msglen, "server connection limit: %s",
 		    ftp_reply_last_line(&rep));
@@ -445,6 +473,15 @@ start_tls(struct ftp_conn *c, char *msg, size_t msglen)
 		return rc;
 	rc = tls_handshake(
 	    c->ctl, NULL, srv->cfg.connect_timeout_ms, msg, msglen);
+	if (rc == -EPROTO && srv->cfg.tls == FTP_TLS_IMPLICIT && msg != NULL) {
+		/* a plain FTP port answers our ClientHello with "220 ..." */
+		size_t n = strlen(msg);
+
+		snprintf(msg + n, msglen > n ? msglen - n : 0,
+		    " (not an implicit-TLS port? ftpes://%s:%u/ uses AUTH TLS "
+		    "on a plain FTP port)",
+		    srv->cfg.host, srv->cfg.port);
+	}
 	if (rc < 0)
 		return rc;
 	log_debug("[%u] control connection: %s", c->id,
@@ -537,6 +574,43 @@ prot_private(struct ftp_conn *c, char *msg, size_t msglen)
 	return 0;
 }
 
+/*
+ * The first bytes of a plain connection, before the greeting is parsed:
+ * an SSH server speaks first with "SSH-2.0-...", which the FTP reply
+ * reader would skip as garbage and then wait out the whole greeting
+ * timeout.  Whatever was read stays in c->in for ftp_read_reply.
+ * 0, or -EPROTO with the message.
+ */
+static int
+greeting_peek(struct ftp_conn *c, char *msg, size_t msglen)
+{
+	struct ftp_server *srv = c->srv;
+	ssize_t r;
+	size_t n;
+
+	if (c->in_len > c->in_off)
+		return 0;
+	r = net_stream_read(
+	    c->ctl, c->in, sizeof(c->in), srv->cfg.connect_timeout_ms);
+	if (r <= 0)
+		return 0; /* ftp_read_reply reports it */
+	c->in_off = 0;
+	c->in_len = (size_t)r;
+	if (c->in_len < 4 || memcmp(c->in, "SSH-", 4) != 0)
+		return 0;
+	/* the banner's first line, printable, at most 60 bytes */
+	for (n = 0; n < c->in_len && n < 60; n++)
+		if (c->in[n] < 0x20 || c->in[n] > 0x7e)
+			break;
+	set_msg(msg, msglen,
+	    "%s port %u is an SSH server (\"%.*s\"), not FTP: mount it "
+	    "with sftp://%s:%u/",
+	    srv->cfg.host, srv->cfg.port, (int)n, c->in, srv->cfg.host,
+	    srv->cfg.port);
+	c->in_off = c->in_len = 0;
+	return -EPROTO;
+}
+
 /* Connect and log in on c (fresh, or reset by ftp_conn_reopen). */
 static int
 conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
@@ -544,6 +618,7 @@ conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 	struct ftp_server *srv = c->srv;
 	struct ftp_reply rep = { 0 };
 	bool need_root, feat_known, secured = false;
+	int64_t greet_deadline;
 	int rc, fd = -1;
 
 	rc = net_connect_host(
@@ -574,14 +649,27 @@ conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 	    srv->cfg.port);
 
 	/* Greeting: 220, possibly after 120 "ready in n minutes". */
+	greet_deadline = net_now_ms() + srv->cfg.connect_timeout_ms;
+	if (!secured) {
+		rc = greeting_peek(c, msg, msglen);
+		if (rc < 0)
+			goto fail;
+	}
 	do {
+		int64_t left = greet_deadline - net_now_ms();
+
 		ftp_reply_free(&rep);
-		rc = ftp_read_reply(c, &rep, srv->cfg.connect_timeout_ms);
+		rc = ftp_read_reply(c, &rep, left > 0 ? (int)left : 0);
 		if (rc < 0) {
+			/* an implicit-TLS port waits for our ClientHello */
 			set_msg(msg, msglen,
-			    "no FTP greeting from %s port %u: %s",
+			    "no FTP greeting from %s port %u: %s%s",
 			    srv->cfg.host, srv->cfg.port,
-			    rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
+			    rc == -ETIMEDOUT ? "timed out" : strerror(-rc),
+			    rc == -ETIMEDOUT && !secured
+			        ? " (an implicit-TLS FTPS port says nothing "
+			          "first: try ftps://)"
+			        : "");
 			if (rc == -ETIMEDOUT)
 				rc = -EPROTO;
 			goto fail;
@@ -614,7 +702,7 @@ conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 		if (rc < 0)
 			goto io;
 	}
-	rc = login(c, msg, msglen);
+	rc = login(c, secured, msg, msglen);
 	if (rc < 0)
 		goto fail;
 	if (secured) {

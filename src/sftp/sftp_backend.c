@@ -1136,7 +1136,12 @@ resolve_root(struct sftp_be *sb, struct sftp_conn *c, char *msg, size_t msglen)
 	if (rc == 0 && (at.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
 	    !S_ISDIR(at.perm))
 		rc = -ENOTDIR;
-	if (rc < 0)
+	if (rc == -ENOTDIR)
+		snprintf(msg, msglen,
+		    "remote path %s is a file, not a directory: mount the "
+		    "directory it is in",
+		    sb->root);
+	else if (rc < 0)
 		snprintf(msg, msglen, "remote directory %s: %s", sb->root,
 		    strerror(-rc));
 	return rc;

@@ -346,12 +346,14 @@ suite_server() {
 	fail_fast "$P wrong password" 20 "$(srv_url_badpass "$cur")"
 	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
 	fail_fast "$P missing remote directory" 20 "$(srv_url "$cur" no/such/dir)"
+	FAIL_SAYS="plain.txt is a file, not a directory" \
+		fail_fast "$P a URL path that is a file" 20 "$(srv_url "$cur" plain.txt)"
 	SRV_MOUNT_OPTS=()
 
 	srv_stop "$cur"
 }
 
-# fail_fast NAME SECONDS URL [ARGS...]
+# fail_fast NAME SECONDS URL [ARGS...]; $FAIL_SAYS: a regex the message matches
 fail_fast() {
 	local name=$1 limit=$2 url=$3 t0 rc=0 secs
 	shift 3
@@ -367,6 +369,8 @@ fail_fast() {
 		not_ok "$name: fails fast, no mount left" "exit $rc after ${secs}s" "$out"
 	elif awk -v s="$secs" -v l="$limit" 'BEGIN { exit !(s > l) }'; then
 		not_ok "$name: fails fast, no mount left" "took ${secs}s (limit ${limit}s), exit $rc" "$out"
+	elif [ -n "${FAIL_SAYS:-}" ] && ! printf '%s' "$out" | grep -qE -- "$FAIL_SAYS"; then
+		not_ok "$name: fails saying /$FAIL_SAYS/" "exit $rc after ${secs}s" "$out"
 	else
 		ok "$name: fails fast, no mount left (exit $rc, ${secs}s: $(printf '%s' "$out" | head -n1 | cut -c1-100))"
 	fi

@@ -242,6 +242,17 @@ if [ -s "$RES" ]; then
 else
 	not_ok "mount(8) checks in a private mount namespace" "$(tail -n 10 "$SRV_TMP/fstab.log")"
 fi
+# A user with no password anywhere and no terminal: say how to give one
+# (an empty password used to be sent).
+out=$(timeout 20 "$FTPFS" "$(srv_url_nopass vsftpd)" "$MNT" </dev/null 2>&1)
+rc=$?
+if [ "$rc" -ne 0 ] && ! srv_is_mounted "$MNT" &&
+	printf '%s' "$out" | grep -q "no password for $SRV_USER.*password_stdin.*credentials"; then
+	ok "no password and no terminal: refused, saying how to give one: $out"
+else
+	not_ok "no password and no terminal: refused, saying how to give one" "exit $rc: $out"
+	srv_is_mounted "$MNT" && ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+fi
 # -o netrc with no entry for the host: a warning, not a silent anonymous login
 printf 'machine other.host.test login nobody password nothing\n' >"$NETRC"
 chmod 600 "$NETRC"

@@ -325,6 +325,15 @@ suite_server() {
 	fre=$(printf '%s' "$fpr" | sed 's/[+./]/\\&/g')
 	kh=$SRV_TMP/$cur-kh
 
+	# An ftp:// URL on the SSH port: said at once, with the URL to use.
+	refused "$P ftp:// to an SSH port names sftp://" "is an SSH server.*sftp://127.0.0.1:$(srv_port "$cur")/" \
+		"ftp://$SRV_USER:$SRV_PASS@127.0.0.1:$(srv_port "$cur")/"
+	if awk -v s="${FTPFS_MOUNT_SECS:-99}" 'BEGIN { exit !(s < 3) }'; then
+		ok "$P ... within 3 s (${FTPFS_MOUNT_SECS}s)"
+	else
+		not_ok "$P ... within 3 s" "${FTPFS_MOUNT_SECS:-?}s"
+	fi
+
 	# --- host keys ---------------------------------------------------
 	: >"$kh"
 	refused "$P unknown host key (empty known_hosts)" \

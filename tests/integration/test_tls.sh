@@ -227,7 +227,7 @@ if mount_tls implicit "$(SRV_TLS=implicit srv_url vsftpd)" -o "$CA"; then
 	umount_tls implicit
 	SRV_TLS=implicit cleartext_check implicit
 fi
-refuse "ftp:// to an implicit FTPS port" "greeting|timed out|not speak" \
+refuse "ftp:// to an implicit FTPS port suggests ftps://" "implicit-TLS.*try ftps://" \
 	"$(srv_url vsftpd)" -o connect_timeout=3
 srv_stop vsftpd
 
@@ -235,12 +235,29 @@ srv_stop vsftpd
 srv_start vsftpd "$DATA" || exit 1
 refuse "ftpes:// to a server without TLS" "refuses TLS" \
 	"$(SRV_TLS=explicit srv_url vsftpd)" -o "$CA"
+refuse "ftps:// (implicit) to a plain FTP port suggests ftpes://" \
+	"not an implicit-TLS port.*ftpes://" \
+	"ftps://$SRV_USER:$SRV_PASS@127.0.0.1:$(srv_port vsftpd)/" -o "$CA"
 if mount_tls "tls=try without TLS" "$(srv_url vsftpd)" -o "tls=try,$CA"; then
 	check "tls=try: cat hello.txt" grep -qx "hello over TLS" "$MNT/hello.txt"
 	umount_tls tls-try
 	check "tls=try: warns that it goes in clear text" grep -q "refuses TLS.*clear text" "$LOG"
 fi
 srv_stop vsftpd
+
+# --- servers that require TLS, mounted with ftp:// ------------------------
+# The refusal names the cure (ftpes://) instead of "login incorrect" or a
+# connection limit: ProFTPD answers USER with 550, Pure-FTPd with 421.
+for s in proftpd pureftpd; do
+	case " ${SERVERS:-proftpd pureftpd} " in *" $s "*) ;; *) continue ;; esac
+	if SRV_TLS=explicit SRV_TLS_CERT=good srv_start "$s" "$DATA"; then
+		refuse "ftp:// to $s requiring TLS suggests ftpes://" \
+			"requires TLS.*ftpes://127.0.0.1:$(srv_port "$s")/" "$(srv_url "$s")"
+		srv_stop "$s"
+	else
+		not_ok "start $s with TLS required"
+	fi
+done
 
 printf '%d passed, %d failed\n' "$passed" "$failed"
 [ "$failed" -eq 0 ]
