@@ -59,6 +59,13 @@ struct fs_ctx {
 	uid_t uid; /* owner reported for every file */
 	gid_t gid;
 	bool remote_ids; /* idmap=none: the server's ids when known */
+	/*
+	 * -o strict_times: a directory time the server cannot set fails
+	 * utimensat (ENOTSUP/EPERM).  Without it that is accepted with one
+	 * log line, as rsync -a and tar x need (dir_times_logged).
+	 */
+	bool strict_times;
+	int dir_times_logged;
 	mode_t umask; /* applied to permissions the listing lacks */
 	time_t mount_time; /* mtime of entries without one */
 

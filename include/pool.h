@@ -80,6 +80,13 @@ int pool_checkout(struct pool *p, void **conn);
  */
 int pool_try_checkout(struct pool *p, unsigned spare, void **conn);
 /*
+ * A connect failed (refused, timed out, reset, login lost...) after the
+ * pool had connected before, and none has worked since.  The pool logs
+ * the loss and the return once each; connect callbacks use this to keep
+ * their own per-attempt message at debug level meanwhile.
+ */
+bool pool_server_lost(struct pool *p);
+/*
  * Add a connection opened outside the pool (the mount's first, checked
  * connection) as an idle member.  If the pool is full it is destroyed.
  */

@@ -548,6 +548,32 @@ fs_time_of(struct timespec t)
 	return t;
 }
 
+/*
+ * A directory time the server cannot set (vsftpd's MDTM and pyftpdlib's
+ * MFMT take files only): rsync -a and tar x would report every directory
+ * (exit 23 and 2) and rsync would then skip the directory's chmod, leaving
+ * it 0700.  Like other network filesystems, accept it with one log line
+ * unless -o strict_times asks for the error.
+ */
+static int
+fs_dir_time_refused(struct fs_ctx *ctx, const char *path, int rc)
+{
+	struct backend_attr a;
+
+	if (ctx->strict_times ||
+	    (rc != -ENOTSUP && rc != -EPERM && rc != -ENOSYS))
+		return rc;
+	memset(&a, 0, sizeof(a));
+	if (ctx->be->ops->stat(ctx->be, path, &a) < 0 ||
+	    !(a.valid & BA_MODE_TYPE) || !S_ISDIR(a.mode))
+		return rc;
+	log_once(&ctx->dir_times_logged, LOG_LVL_WARN, __func__,
+	    "the server cannot set directory times (%s: %s): accepted and "
+	    "ignored from now on (-o strict_times reports it)",
+	    path, strerror(-rc));
+	return 0;
+}
+
 static int
 fs_utimens(
     const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
@@ -601,6 +627,8 @@ fs_utimens(
 	if (rc == 0 && mtime.tv_nsec != UTIME_OMIT)
 		fs_files_mtime_set(fs_ctx(), path, &mtime);
 	pthread_mutex_unlock(&fs_ctx()->attr_lock);
+	if (rc < 0)
+		rc = fs_dir_time_refused(fs_ctx(), path, rc);
 	(void)fi;
 	return rc;
 }

@@ -60,6 +60,7 @@ struct options {
 	bool kernel_timeouts; /* user set attr_timeout= and friends */
 	bool kernel_cache_mode; /* user set [no]auto_cache or kernel_cache */
 	bool remote_ids; /* idmap=none */
+	int strict_times; /* set by fuse_opt: int */
 	bool has_fsname;
 	bool has_subtype;
 };
@@ -108,6 +109,7 @@ static const struct fuse_opt main_opts[] = {
 	FUSE_OPT_KEY("cache_timeout=", KEY_CACHE_TIMEOUT),
 	FUSE_OPT_KEY("connect_timeout=", KEY_CONNECT_TIMEOUT),
 	MAIN_FLAG("password_stdin", password_stdin),
+	MAIN_FLAG("strict_times", strict_times),
 	FUSE_OPT_KEY("netrc", KEY_NETRC),
 	FUSE_OPT_KEY("netrc=", KEY_NETRC_FILE),
 	FUSE_OPT_KEY("credentials=", KEY_CREDENTIALS),
@@ -181,6 +183,10 @@ main_usage(const char *prog)
 "    -o idmap=user|none     user (default): every file belongs to you;\n"
 "                           none: the server's numeric ids when it has any\n"
 "    -o reconnect           accepted for sshfs compatibility (always on)\n"
+"    -o strict_times        fail utimensat on a directory whose time the\n"
+"                           server cannot set (vsftpd, pyftpdlib); by\n"
+"                           default that is accepted and logged once, so\n"
+"                           rsync -a and tar x finish cleanly\n"
 "\n",
 	    prog, prog, prog);
 	/* clang-format on */
@@ -904,6 +910,7 @@ main(int argc, char *argv[])
 	ctx.kernel_timeouts = o.kernel_timeouts;
 	ctx.kernel_cache_mode = o.kernel_cache_mode;
 	ctx.remote_ids = o.remote_ids;
+	ctx.strict_times = o.strict_times != 0;
 	if (o.spool_dir != NULL) {
 		free(ctx.spool_dir);
 		ctx.spool_dir = o.spool_dir;

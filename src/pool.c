@@ -61,6 +61,10 @@ struct pool {
 	uint64_t maint_wake_ms; /* protected by p->lock; its next wakeup */
 	bool stopping; /* protected by p->lock */
 	bool shrink_logged; /* protected by p->lock */
+	/* a connect failed for the network's or the server's sake and none
+	   has worked since: said once, and once more when one works */
+	bool server_lost; /* protected by p->lock */
+	bool ever_connected; /* protected by p->lock */
 	bool shrink_pending; /* protected by p->lock; max fell, not told yet */
 };
 
@@ -257,6 +261,20 @@ pool_connect_locked(struct pool *p, void **conn, bool *retry)
 	rc = e == NULL ? -ENOMEM : p->ops.connect(p->ctx, &c);
 	pthread_mutex_lock(&p->lock);
 	p->connecting--;
+	if (rc == 0 && p->server_lost) {
+		p->server_lost = false;
+		log_warn("the server answers again: connected");
+	}
+	if (rc == 0)
+		p->ever_connected = true;
+	if (rc < 0 && rc != -EUSERS && rc != -ENOMEM && rc != -ESHUTDOWN &&
+	    p->ever_connected && !p->server_lost) {
+		/* refused, timed out, reset, unreachable, login lost ... */
+		p->server_lost = true;
+		log_warn("lost the server: %s (operations fail until it "
+		         "answers again; said once)",
+		    strerror(-rc));
+	}
 	if (rc == 0 && !p->stopping) {
 		e->conn = c;
 		e->state = PE_BUSY;
@@ -433,6 +451,17 @@ out:
 	pthread_mutex_unlock(&p->lock);
 }
 
+bool
+pool_server_lost(struct pool *p)
+{
+	bool lost;
+
+	pthread_mutex_lock(&p->lock);
+	lost = p->server_lost;
+	pthread_mutex_unlock(&p->lock);
+	return lost;
+}
+
 void
 pool_adopt(struct pool *p, void *conn)
 {
@@ -450,6 +479,7 @@ pool_adopt(struct pool *p, void *conn)
 	e->stamp_ms = now_ms();
 	ent_push_head(p, e);
 	p->nents++;
+	p->ever_connected = true;
 	pthread_cond_broadcast(&p->cond);
 	pool_timer_started(p, p->cfg.idle_timeout_ms);
 	pthread_mutex_unlock(&p->lock);

@@ -110,7 +110,10 @@ pool_connect(void *ctx, void **conn)
 		return -ENOMEM;
 	rc = sftp_conn_open(&sb->cfg.conn, &sc->c, msg, sizeof(msg));
 	if (rc < 0) {
-		log_warn("%s", msg);
+		if (pool_server_lost(sb->pool))
+			log_debug("%s", msg);
+		else
+			log_warn("%s", msg);
 		free(sc);
 		return rc;
 	}

@@ -288,6 +288,34 @@ else
 	not_ok "-o log_level=info: mount" "$(tail -n 10 "$LOG")"
 fi
 
+# --- the server goes away and comes back: said once each way ---------------
+LOG=$SRV_TMP/lost.log
+if fg_mount "$LOG" "$URL_BARE" -o "credentials=$CRED,cache_timeout=0"; then
+	ls "$MNT" >/dev/null 2>&1
+	srv_stop vsftpd
+	# its sessions too (vsftpd's session processes outlive the listener)
+	# shellcheck disable=SC2046
+	kill $(srv_tagged_pids "$(readlink -f "$(command -v vsftpd)")") 2>/dev/null
+	sleep 0.3
+	for _ in 1 2 3; do timeout 30 ls "$MNT" >/dev/null 2>&1; done
+	port=$(srv_port vsftpd)
+	for _ in $(seq 50); do srv_port_busy "$port" || break; sleep 0.1; done
+	srv_start vsftpd "$DATA" "$port" >/dev/null || not_ok "restart vsftpd on port $port"
+	check "server back: ls works again on the same mount" timeout 30 ls "$MNT/hello.txt"
+	ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+	sleep 0.2
+	lost=$(grep -c "lost the server" "$LOG")
+	back=$(grep -c "the server answers again" "$LOG")
+	tries=$(grep -c "cannot connect" "$LOG")
+	if [ "$lost" = 1 ] && [ "$back" = 1 ] && [ "$tries" -le 1 ]; then
+		ok "server lost and back: logged once each ($(grep -m1 "lost the server" "$LOG" | cut -c1-90))"
+	else
+		not_ok "server lost and back: logged once each (lost $lost, back $back, connect failures $tries)" "$(tail -n 12 "$LOG")"
+	fi
+else
+	not_ok "mount for the lost-server check" "$(tail -n 10 "$LOG")"
+fi
+
 # --- password prompt on a terminal -----------------------------------------
 if command -v script >/dev/null; then
 	srv_track_mount "$MNT"
