@@ -5,6 +5,8 @@
  *   ftp://[user[:password]@]host[:port][/path]
  *   ftps://...  (implicit TLS, port 990)   ftpes://... (explicit TLS, 21)
  *   sftp://...  (port 22; the path is absolute, "/~" = login directory)
+ *   auto://...  (probed; port 0 unless given: each protocol's default;
+ *               the path as in ftp://)
  *   [user@]host:[path]   sshfs/scp form, SFTP: the path is relative to
  *               the login directory unless it starts with '/' (->path is
  *               then "/~/path", or "/~" for an empty one); host may be
@@ -28,6 +30,7 @@ enum url_scheme {
 	URL_FTPS, /* implicit TLS */
 	URL_FTPES, /* explicit TLS (AUTH TLS) */
 	URL_SFTP,
+	URL_AUTO, /* auto://: probed (probe.h), then one of the above */
 };
 
 struct url {

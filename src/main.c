@@ -31,6 +31,7 @@
 #include "cache.h"
 #include "creds.h"
 #include "log.h"
+#include "probe.h"
 #include "url.h"
 
 #define MAIN_MAX_CONNECTIONS 64
@@ -46,6 +47,9 @@ struct options {
 	int password_stdin; /* set by fuse_opt: int */
 	char *netrc_path; /* NULL without -o netrc */
 	char *credentials_path; /* NULL without -o credentials= */
+	char *protocol; /* -o protocol=: auto://'s order; NULL: default */
+	bool protocol_open; /* the last -o item was protocol=: a bare
+	                       sftp/ftpes/ftp/ftps continues its list */
 	int log_level; /* enum log_level; -1: by -d (trace) or warn */
 	char *spool_dir; /* -o spool_dir, NULL = default */
 	/* -o items a backend parses (backend_opt_check), in order */
@@ -86,6 +90,7 @@ enum {
 	KEY_SPOOL_DIR,
 	KEY_SSH_CONFIG,
 	KEY_CREDENTIALS,
+	KEY_PROTOCOL,
 	KEY_LOG_LEVEL,
 };
 
@@ -113,6 +118,7 @@ static const struct fuse_opt main_opts[] = {
 	FUSE_OPT_KEY("netrc", KEY_NETRC),
 	FUSE_OPT_KEY("netrc=", KEY_NETRC_FILE),
 	FUSE_OPT_KEY("credentials=", KEY_CREDENTIALS),
+	FUSE_OPT_KEY("protocol=", KEY_PROTOCOL),
 	FUSE_OPT_KEY("log_level=", KEY_LOG_LEVEL),
 	FUSE_OPT_KEY("reconnect", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("idmap=", KEY_IDMAP),
@@ -133,6 +139,7 @@ static const struct fuse_opt main_opts[] = {
 	FUSE_OPT_KEY("idmap", KEY_NEEDS_VALUE),
 	FUSE_OPT_KEY("spool_dir", KEY_NEEDS_VALUE),
 	FUSE_OPT_KEY("credentials", KEY_NEEDS_VALUE),
+	FUSE_OPT_KEY("protocol", KEY_NEEDS_VALUE),
 	FUSE_OPT_KEY("log_level", KEY_NEEDS_VALUE),
 	FUSE_OPT_END,
 };
@@ -145,6 +152,7 @@ main_usage(const char *prog)
 "usage: %s ftp://[user[:password]@]host[:port][/path] MOUNTPOINT [options]\n"
 "       %s sftp://[user@]host[:port][/path] MOUNTPOINT [options]\n"
 "       %s [user@]host:[path] MOUNTPOINT [options]     (SFTP, as sshfs)\n"
+"       %s auto://[user@]host[:port][/path] MOUNTPOINT [options]\n"
 "\n"
 "Mount a directory of an FTP, FTPS or SFTP server.  The FTP path is\n"
 "relative to the login directory; start it with %%2F (ftp://host/%%2Fsrv)\n"
@@ -152,6 +160,9 @@ main_usage(const char *prog)
 "mount over FTPS.  The sftp:// path is absolute (/~/ = the login\n"
 "directory); in host:path it is relative to the login directory unless it\n"
 "starts with /.  SFTP hosts may be Host aliases of ~/.ssh/config (-F FILE).\n"
+"auto:// asks the server: SFTP (an SSH banner), then FTPS (AUTH TLS\n"
+"accepted), then plain FTP, and says what it chose and why; the path is\n"
+"read as in ftp://.\n"
 "\n"
 "General options:\n"
 "    -h, --help             print this help and exit\n"
@@ -178,6 +189,8 @@ main_usage(const char *prog)
 "    -o credentials=FILE    username=, password= and account= lines, as\n"
 "                           mount.cifs reads them; the file must not be\n"
 "                           readable by others (chmod 600)\n"
+"    -o protocol=LIST       what auto:// tries, in order (default\n"
+"                           sftp,ftpes,ftp)\n"
 "    -o log_level=LEVEL     error, warn (default), info or debug; to\n"
 "                           stderr with -f, else to syslog as ftpfs[PID]\n"
 "    -o idmap=user|none     user (default): every file belongs to you;\n"
@@ -188,7 +201,7 @@ main_usage(const char *prog)
 "                           default that is accepted and logged once, so\n"
 "                           rsync -a and tar x finish cleanly\n"
 "\n",
-	    prog, prog, prog);
+	    prog, prog, prog, prog);
 	/* clang-format on */
 	backend_print_help();
 	/* clang-format off */
@@ -293,11 +306,45 @@ main_log_level(const char *name)
 	return -1;
 }
 
+/*
+ * fuse_opt splits -o values at commas, so "-o protocol=sftp,ftpes,ftp"
+ * arrives as "protocol=sftp", "ftpes", "ftp": a bare protocol name right
+ * after it belongs to its list (none is an option of its own).
+ */
+static int
+main_protocol_more(struct options *o, const char *arg)
+{
+	static const char *const names[] = { "sftp", "ftpes", "ftp", "ftps" };
+	char *more;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(arg, names[i]) == 0)
+			break;
+	if (i == sizeof(names) / sizeof(names[0]))
+		return 1; /* not ours */
+	if (asprintf(&more, "%s,%s", o->protocol, arg) < 0) {
+		fprintf(stderr, "ftpfs: out of memory\n");
+		return -1;
+	}
+	free(o->protocol);
+	o->protocol = more;
+	return 0;
+}
+
 static int
 main_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
 	struct options *o = data;
 
+	if (o->protocol_open) {
+		int rc =
+		    key == FUSE_OPT_KEY_OPT ? main_protocol_more(o, arg) : 1;
+
+		if (rc <= 0)
+			return rc;
+		o->protocol_open = false;
+	}
 	switch (key) {
 	case FUSE_OPT_KEY_NONOPT:
 		if (o->url_arg == NULL) {
@@ -365,6 +412,16 @@ main_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 			    "ftpfs: -o credentials= needs a file name\n");
 			return -1;
 		}
+		return 0;
+	case KEY_PROTOCOL:
+		/* checked by main_probe once the whole list is in */
+		free(o->protocol);
+		o->protocol = strdup(arg + strlen("protocol="));
+		if (o->protocol == NULL) {
+			fprintf(stderr, "ftpfs: out of memory\n");
+			return -1;
+		}
+		o->protocol_open = true;
 		return 0;
 	case KEY_LOG_LEVEL:
 		o->log_level = main_log_level(arg + strlen("log_level="));
@@ -799,6 +856,63 @@ out:
 }
 
 /*
+ * auto://: ask the server which protocol it speaks (probe.h) and go on as
+ * if that scheme had been written.  The path keeps ftp://'s meaning
+ * (relative to the login directory unless "//"): for SFTP it becomes
+ * "/~/path", or the absolute path.  Says what it chose and why.
+ */
+static int
+main_probe(const struct options *o, struct url *u)
+{
+	enum url_scheme order[PROBE_MAX];
+	unsigned port = 0;
+	char why[512], msg[256];
+	size_t n;
+	int rc;
+
+	rc = probe_parse_order(
+	    o->protocol != NULL ? o->protocol : "sftp,ftpes,ftp", order, &n,
+	    msg, sizeof(msg));
+	if (rc < 0) {
+		fprintf(stderr, "ftpfs: %s\n", msg);
+		return rc;
+	}
+	rc = probe_choose(u->host, u->port_given ? u->port : 0, order, n,
+	    (int)o->connect_timeout * 1000, &u->scheme, &port, why,
+	    sizeof(why));
+	if (rc < 0) {
+		fprintf(stderr, "ftpfs: auto://%s: %s (%s)\n", u->host,
+		    rc == -EADDRNOTAVAIL ? "cannot resolve the host name"
+		        : rc == -EPROTONOSUPPORT
+		        ? "no protocol of -o protocol answers"
+		        : strerror(-rc),
+		    why);
+		return rc;
+	}
+	u->port = port;
+	u->port_given = true;
+	if (u->scheme == URL_SFTP) {
+		char *p = NULL;
+
+		if (u->path_absolute)
+			p = strdup(u->path);
+		else if (asprintf(&p, "/~%s",
+		             strcmp(u->path, "/") == 0 ? "" : u->path) < 0)
+			p = NULL;
+		if (p == NULL) {
+			fprintf(stderr, "ftpfs: out of memory\n");
+			return -ENOMEM;
+		}
+		free(u->path);
+		u->path = p;
+		u->path_absolute = false;
+	}
+	fprintf(stderr, "ftpfs: auto://%s: %s://%s:%u/ (%s)\n", u->host,
+	    url_scheme_name(u->scheme), u->host, u->port, why);
+	return 0;
+}
+
+/*
  * glibc's malloc, tuned for READ replies: each is a fresh buffer of up to
  * 1 MiB (libfuse frees it after the reply) unless it is spliced.  With the
  * defaults such buffers were mmap'd, or carved from a heap top that free()
@@ -834,6 +948,7 @@ main(int argc, char *argv[])
 	char *url_copy = NULL, *mnt = NULL;
 	char msg[512] = "";
 	int status = 1, status_fd = -1, rc;
+	bool probed;
 
 	/* Sockets and the status pipe report EPIPE instead of killing us. */
 	signal(SIGPIPE, SIG_IGN);
@@ -887,6 +1002,14 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	main_sshfs_port_hint(&u);
+	probed = u.scheme == URL_AUTO;
+	if (probed && main_probe(&o, &u) < 0)
+		goto out;
+	if (!probed && o.protocol != NULL)
+		fprintf(stderr,
+		    "ftpfs: warning: -o protocol is for auto:// URLs; %s:// "
+		    "is used as written\n",
+		    url_scheme_name(u.scheme));
 	if (backend_supported(&u, msg, sizeof(msg)) < 0) {
 		fprintf(stderr, "ftpfs: %s\n", msg);
 		goto out;
@@ -943,6 +1066,11 @@ main(int argc, char *argv[])
 		fprintf(stderr, "ftpfs: %s\n", msg);
 		goto out;
 	}
+	if (probed && u.scheme == URL_FTP && !creds_is_anonymous(cr.user))
+		fprintf(stderr,
+		    "ftpfs: warning: ftp:// sends the password of %s to %s "
+		    "in clear text\n",
+		    cr.user, u.host);
 
 	if (!o.foreground) {
 		rc = main_fork(&status_fd);
@@ -963,6 +1091,7 @@ out:
 	free(mnt);
 	free(o.netrc_path);
 	free(o.credentials_path);
+	free(o.protocol);
 	free(o.spool_dir);
 	for (size_t i = 0; i < o.nextra; i++)
 		free(o.extra[i]);

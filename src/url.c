@@ -17,6 +17,7 @@ static const struct {
 	{ "ftps", URL_FTPS, 990 },
 	{ "ftpes", URL_FTPES, 21 },
 	{ "sftp", URL_SFTP, 22 },
+	{ "auto", URL_AUTO, 0 },
 };
 
 #define NSCHEMES (sizeof(schemes) / sizeof(schemes[0]))

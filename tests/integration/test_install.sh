@@ -137,7 +137,7 @@ out=$(bash -c '
 ' _ "$repo" "$FTPFS" 2>&1)
 schemes=$(printf '%s\n' "$out" | sed -n 's/^schemes: //p')
 opts=$(printf '%s\n' "$out" | sed -n 's/^options: //p')
-if [ "$schemes" = "ftp:// ftpes:// ftps:// sftp:// " ]; then
+if [ "$schemes" = "ftp:// ftpes:// ftps:// sftp:// auto:// " ]; then
 	ok "bash completion: the first word offers the schemes"
 else
 	not_ok "bash completion: schemes" "$out"

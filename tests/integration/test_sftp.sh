@@ -325,6 +325,20 @@ suite_server() {
 	fre=$(printf '%s' "$fpr" | sed 's/[+./]/\\&/g')
 	kh=$SRV_TMP/$cur-kh
 
+	# auto:// on the SSH port: sftp://, the path as in ftp:// ("//" absolute)
+	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
+	if mount_try "$P auto://" "auto://$SRV_USER@127.0.0.1:$(srv_port "$cur")/$data"; then
+		if grep -q "auto://127.0.0.1: sftp://127.0.0.1:$(srv_port "$cur")/ (an SSH banner" "$LOG"; then
+			ok "$P auto:// picks sftp:// on an SSH port and says why"
+		else
+			not_ok "$P auto:// picks sftp:// and says why" "$(head -n 5 "$LOG")"
+		fi
+		mounted_reads "$P auto:// (sftp): the mount reads" a.txt
+	else
+		not_ok "$P auto:// on an SSH server: mount" "$(tail -n 5 "$LOG")"
+	fi
+	SRV_MOUNT_OPTS=()
+
 	# An ftp:// URL on the SSH port: said at once, with the URL to use.
 	refused "$P ftp:// to an SSH port names sftp://" "is an SSH server.*sftp://127.0.0.1:$(srv_port "$cur")/" \
 		"ftp://$SRV_USER:$SRV_PASS@127.0.0.1:$(srv_port "$cur")/"

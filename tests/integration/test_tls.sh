@@ -177,6 +177,16 @@ if mount_tls active "$URL" -o "$CA,data_mode=active" -d; then
 	umount_tls active
 	check "active: EPRT used" grep -q "> EPRT" "$LOG"
 fi
+# auto:// on this port: SSH is not there, AUTH TLS is: ftpes://
+LOG=$SRV_TMP/auto-ftpes.log
+if FTPFS_MOUNT_LOG=$LOG ftpfs_mount "$FTPFS" "$MNT" "auto://$SRV_USER:$SRV_PASS@127.0.0.1:$(srv_port vsftpd)/" -o "$CA"; then
+	check "auto:// picks ftpes:// where AUTH TLS is accepted, and says why" \
+		grep -q "auto://127.0.0.1: ftpes://127.0.0.1:$(srv_port vsftpd)/ (AUTH TLS accepted" "$LOG"
+	check "auto:// (ftpes): cat hello.txt" grep -qx "hello over TLS" "$MNT/hello.txt"
+	umount_tls auto-ftpes
+else
+	not_ok "auto:// on an FTPS server: mount" "$(tail -n 5 "$LOG")"
+fi
 refuse "ftpes:// without -o cafile (CA unknown to the system)" \
 	"unknown CA.*fingerprint=sha256:[0-9a-f]{64}" "$URL"
 if mount_tls "tls-require" "$PLAIN" -o "tls=require,$CA"; then
@@ -238,6 +248,20 @@ refuse "ftpes:// to a server without TLS" "refuses TLS" \
 refuse "ftps:// (implicit) to a plain FTP port suggests ftpes://" \
 	"not an implicit-TLS port.*ftpes://" \
 	"ftps://$SRV_USER:$SRV_PASS@127.0.0.1:$(srv_port vsftpd)/" -o "$CA"
+LOG=$SRV_TMP/auto-ftp.log
+if FTPFS_MOUNT_LOG=$LOG ftpfs_mount "$FTPFS" "$MNT" "auto://$SRV_USER:$SRV_PASS@127.0.0.1:$(srv_port vsftpd)/"; then
+	check "auto:// falls back to ftp:// without SSH or TLS, and says why" \
+		grep -q "auto://127.0.0.1: ftp://127.0.0.1:$(srv_port vsftpd)/ (an FTP greeting" "$LOG"
+	check "auto:// (ftp): warns that the password goes in clear text" \
+		grep -q "sends the password of $SRV_USER to 127.0.0.1 in clear text" "$LOG"
+	check "auto:// (ftp): cat hello.txt" grep -qx "hello over TLS" "$MNT/hello.txt"
+	umount_tls auto-ftp
+else
+	not_ok "auto:// on a plain FTP server: mount" "$(tail -n 5 "$LOG")"
+fi
+refuse "auto:// with -o protocol=sftp,ftpes on a plain FTP server" \
+	"no protocol of -o protocol answers.*sftp: port .*ftpes: port [0-9]+: AUTH TLS refused" \
+	"auto://$SRV_USER:$SRV_PASS@127.0.0.1:$(srv_port vsftpd)/" -o protocol=sftp,ftpes
 if mount_tls "tls=try without TLS" "$(srv_url vsftpd)" -o "tls=try,$CA"; then
 	check "tls=try: cat hello.txt" grep -qx "hello over TLS" "$MNT/hello.txt"
 	umount_tls tls-try
