@@ -28,6 +28,9 @@ struct net_addr {
  * -EADDRNOTAVAIL (-EAGAIN for a temporary DNS failure).
  */
 int net_connect_host(const char *host, unsigned port, int timeout_ms, int *fd);
+/* The one-line message for a net_connect_host failure rc into msg. */
+void net_connect_msg(
+    int rc, const char *host, unsigned port, char *msg, size_t msglen);
 
 /*
  * Connect to addr, binding first to local (port 0) when local is not NULL.

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@
 #include "cache.h"
 #include "creds.h"
 #include "log.h"
+#include "net.h"
 #include "probe.h"
 #include "url.h"
 
@@ -218,6 +220,63 @@ main_usage(const char *prog)
 "auto_cache on and sets entry_timeout, negative_timeout and attr_timeout\n"
 "to cache_timeout unless they are given:\n");
 	/* clang-format on */
+}
+
+/*
+ * libfuse's option help with ftpfs's defaults where they differ: it says
+ * auto_cache is off and the kernel timeouts 1 s or 0 s, and would
+ * contradict the lines above it.  Its text goes through a pipe (it is a
+ * few KiB, far below a pipe's capacity) and each such line is corrected.
+ */
+static void
+main_fuse_help(struct fuse_args *args)
+{
+	static const struct {
+		const char *opt, *was, *now;
+	} fixes[] = {
+		{ "[no]auto_cache", "(off)", "(on in ftpfs)" },
+		{ "entry_timeout=", "(1.0s)", "(cache_timeout in ftpfs)" },
+		{ "negative_timeout=", "(0.0s)", "(cache_timeout in ftpfs)" },
+		{ "attr_timeout=", "(1.0s)", "(cache_timeout in ftpfs)" },
+	};
+	char *line = NULL, *at;
+	size_t cap = 0, i;
+	FILE *in;
+	int fds[2], saved;
+
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	if (saved < 0 || pipe(fds) < 0) {
+		if (saved >= 0)
+			close(saved);
+		fuse_lib_help(args);
+		return;
+	}
+	dup2(fds[1], STDOUT_FILENO);
+	close(fds[1]);
+	fuse_lib_help(args);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	in = fdopen(fds[0], "r");
+	if (in == NULL) {
+		close(fds[0]);
+		return;
+	}
+	while (getline(&line, &cap, in) >= 0) {
+		for (i = 0; i < sizeof(fixes) / sizeof(fixes[0]); i++) {
+			at = strstr(line, fixes[i].was);
+			if (strstr(line, fixes[i].opt) != NULL && at != NULL) {
+				printf("%.*s%s%s", (int)(at - line), line,
+				    fixes[i].now, at + strlen(fixes[i].was));
+				break;
+			}
+		}
+		if (i == sizeof(fixes) / sizeof(fixes[0]))
+			fputs(line, stdout);
+	}
+	free(line);
+	fclose(in);
 }
 
 static int
@@ -520,7 +579,20 @@ main_scrub_argv(
 static void
 main_bad_source(const char *arg)
 {
-	if (url_has_scheme(arg, strlen(arg)))
+	static const char *const known[] = { "ftp://", "ftps://", "ftpes://",
+		"sftp://", "auto://" };
+	size_t i, n = strcspn(arg, ":");
+	bool scheme_ok = false;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strncasecmp(arg, known[i], strlen(known[i])) == 0)
+			scheme_ok = true;
+	if (url_has_scheme(arg, strlen(arg)) && !scheme_ok)
+		fprintf(stderr,
+		    "ftpfs: %.*s:// is not a protocol ftpfs speaks: use "
+		    "ftp://, ftpes://, ftps://, sftp:// or auto://\n",
+		    (int)n, arg);
+	else if (url_has_scheme(arg, strlen(arg)))
 		fprintf(stderr,
 		    "ftpfs: invalid URL: %s (expected "
 		    "ftp://[user[:password]@]host[:port][/path] or "
@@ -595,9 +667,70 @@ out:
 }
 
 /* The mount point, made absolute (the daemon leaves the cwd). */
+/*
+ * Undo the octal escapes of a mountinfo field ("\\040" for a space) in place.
+ */
+static void
+main_unescape_mountinfo(char *s)
+{
+	char *w = s;
+
+	for (; *s != '\0'; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
+			    (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/*
+ * The mount on mnt, from /proc/self/mountinfo (the last one listed is on
+ * top): its device "major:minor" and filesystem type.  false: none.
+ */
+static bool
+main_mount_of(
+    const char *mnt, char *devid, size_t devlen, char *type, size_t typelen)
+{
+	char *line = NULL, *f[5], *sp, *dash;
+	size_t cap = 0;
+	bool found = false;
+	FILE *fp;
+	int i;
+
+	fp = fopen("/proc/self/mountinfo", "re");
+	if (fp == NULL)
+		return false;
+	/* id parent major:minor root mountpoint ... - fstype source ... */
+	while (getline(&line, &cap, fp) > 0) {
+		dash = strstr(line, " - ");
+		sp = line;
+		for (i = 0; i < 5; i++)
+			if ((f[i] = strsep(&sp, " \n")) == NULL)
+				break;
+		if (i < 5 || dash == NULL || dash < sp)
+			continue;
+		main_unescape_mountinfo(f[4]);
+		if (strcmp(f[4], mnt) != 0)
+			continue;
+		found = true;
+		snprintf(devid, devlen, "%s", f[2]);
+		snprintf(type, typelen, "%.*s", (int)strcspn(dash + 3, " \n"),
+		    dash + 3);
+	}
+	free(line);
+	fclose(fp);
+	return found;
+}
+
 static char *
 main_check_mountpoint(const char *path)
 {
+	char devid[32], type[64];
 	struct stat st;
 	char *abs;
 
@@ -625,28 +758,17 @@ main_check_mountpoint(const char *path)
 		free(abs);
 		return NULL;
 	}
-	return abs;
-}
-
-/*
- * Undo the octal escapes of a mountinfo field ("\\040" for a space) in place.
- */
-static void
-main_unescape_mountinfo(char *s)
-{
-	char *w = s;
-
-	for (; *s != '\0'; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
-		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
-			    (s[3] - '0'));
-			s += 3;
-		} else {
-			*w++ = *s;
-		}
+	/* a second ftpfs on the same directory would hide the first */
+	if (main_mount_of(abs, devid, sizeof(devid), type, sizeof(type)) &&
+	    strcmp(type, "fuse.ftpfs") == 0) {
+		fprintf(stderr,
+		    "ftpfs: mountpoint %s is already an ftpfs mount: unmount "
+		    "it first (fusermount3 -u %s)\n",
+		    path, path);
+		free(abs);
+		return NULL;
 	}
-	*w = '\0';
+	return abs;
 }
 
 /*
@@ -661,32 +783,11 @@ main_unescape_mountinfo(char *s)
 static void
 main_raise_readahead(const char *mnt)
 {
-	char devid[32] = "", path[96], kb[16];
-	char *line = NULL, *f[5], *sp;
-	size_t cap = 0;
-	FILE *fp;
-	int i, fd, n;
+	char devid[32] = "", type[64], path[96], kb[16];
+	int fd, n;
 
-	if (geteuid() != 0)
-		return;
-	fp = fopen("/proc/self/mountinfo", "re");
-	if (fp == NULL)
-		return;
-	/* id parent major:minor root mountpoint ...: the last match wins. */
-	while (getline(&line, &cap, fp) > 0) {
-		sp = line;
-		for (i = 0; i < 5; i++)
-			if ((f[i] = strsep(&sp, " \n")) == NULL)
-				break;
-		if (i < 5)
-			continue;
-		main_unescape_mountinfo(f[4]);
-		if (strcmp(f[4], mnt) == 0)
-			snprintf(devid, sizeof(devid), "%s", f[2]);
-	}
-	free(line);
-	fclose(fp);
-	if (devid[0] == '\0')
+	if (geteuid() != 0 ||
+	    !main_mount_of(mnt, devid, sizeof(devid), type, sizeof(type)))
 		return;
 	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", devid);
 	n = snprintf(kb, sizeof(kb), "%d", FS_READAHEAD_KB);
@@ -881,8 +982,11 @@ main_probe(const struct options *o, struct url *u)
 	    (int)o->connect_timeout * 1000, &u->scheme, &port, why,
 	    sizeof(why));
 	if (rc < 0) {
+		char cm[256];
+
+		net_connect_msg(rc, u->host, 0, cm, sizeof(cm));
 		fprintf(stderr, "ftpfs: auto://%s: %s (%s)\n", u->host,
-		    rc == -EADDRNOTAVAIL ? "cannot resolve the host name"
+		    rc == -EADDRNOTAVAIL || rc == -EAGAIN ? cm
 		        : rc == -EPROTONOSUPPORT
 		        ? "no protocol of -o protocol answers"
 		        : strerror(-rc),
@@ -966,7 +1070,7 @@ main(int argc, char *argv[])
 		goto out;
 	if (o.help) {
 		main_usage(argv[0]);
-		fuse_lib_help(&args); /* mount options included */
+		main_fuse_help(&args); /* mount options included */
 		status = 0;
 		goto out;
 	}

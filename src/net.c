@@ -146,6 +146,24 @@ fail:
 	return rc;
 }
 
+void
+net_connect_msg(
+    int rc, const char *host, unsigned port, char *msg, size_t msglen)
+{
+	if (msg == NULL || msglen == 0)
+		return;
+	if (rc == -EADDRNOTAVAIL)
+		snprintf(msg, msglen, "cannot resolve host name %s", host);
+	else if (rc == -EAGAIN)
+		snprintf(msg, msglen,
+		    "cannot resolve host name %s: no answer from the name "
+		    "server (temporary failure, or no network)",
+		    host);
+	else
+		snprintf(msg, msglen, "cannot connect to %s port %u: %s", host,
+		    port, strerror(-rc));
+}
+
 int
 net_connect_host(const char *host, unsigned port, int timeout_ms, int *fd)
 {

@@ -624,12 +624,7 @@ conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 	rc = net_connect_host(
 	    srv->cfg.host, srv->cfg.port, srv->cfg.connect_timeout_ms, &fd);
 	if (rc < 0) {
-		if (rc == -EADDRNOTAVAIL)
-			set_msg(msg, msglen, "cannot resolve host name %s",
-			    srv->cfg.host);
-		else
-			set_msg(msg, msglen, "cannot connect to %s port %u: %s",
-			    srv->cfg.host, srv->cfg.port, strerror(-rc));
+		net_connect_msg(rc, srv->cfg.host, srv->cfg.port, msg, msglen);
 		goto fail;
 	}
 	net_tune_control(fd);

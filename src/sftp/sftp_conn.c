@@ -1177,8 +1177,7 @@ sftp_conn_open(const struct sftp_conn_config *cfg, struct sftp_conn **out,
 	rc = net_connect_host(
 	    cfg->host, cfg->port, cfg->connect_timeout_ms, &c->fd);
 	if (rc < 0) {
-		set_msg(msg, msglen, "cannot connect to %s port %u: %s",
-		    cfg->host, cfg->port, strerror(-rc));
+		net_connect_msg(rc, cfg->host, cfg->port, msg, msglen);
 		goto fail;
 	}
 	net_tune_control(c->fd); /* TCP_NODELAY: guide 4.3 */

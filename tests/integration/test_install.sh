@@ -44,6 +44,17 @@ mkdir -p "$MNT"
 # every -o name --help shows ("netrc[=FILE]" as netrc)
 HELP_OPTS=$("$FTPFS" --help 2>&1 | grep -o -E -- '-o [A-Za-z_]+' | sed 's/^-o //' | sort -u)
 
+# --- --help -------------------------------------------------------------------
+help=$("$FTPFS" --help 2>&1)
+if printf '%s\n' "$help" | grep -q -- "-o \[no\]auto_cache .*(on in ftpfs)" &&
+	! printf '%s\n' "$help" | grep -q -- "auto_cache .*(off)" &&
+	printf '%s\n' "$help" | grep -q -- "-o attr_timeout=T .*(cache_timeout in ftpfs)"; then
+	ok "--help: libfuse's option list shows ftpfs's defaults (auto_cache on, timeouts)"
+else
+	not_ok "--help: libfuse's option list shows ftpfs's defaults" \
+		"$(printf '%s\n' "$help" | grep -E "auto_cache|_timeout=")"
+fi
+
 # --- meson install ------------------------------------------------------------
 DEST=$SRV_TMP/dest
 if out=$(DESTDIR=$DEST meson install -C "$BUILD" --quiet 2>&1); then

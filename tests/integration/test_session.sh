@@ -265,6 +265,70 @@ else
 fi
 srv_is_mounted "$MNT" && ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
 
+# --- bad input: each fails within seconds, exit 1, one clear line ----------
+# (wrong password and a missing remote directory: test_read, every server)
+bad() { # NAME REGEX ARGS...: no mount, exit 1 within 15 s, one line matching REGEX
+	local name=$1 want=$2 out rc t0 secs
+	shift 2
+	t0=$EPOCHREALTIME
+	out=$(FTPFS_TEST_TAG=$SRV_TMP timeout -k 5 30 "$@" </dev/null 2>&1)
+	rc=$?
+	secs=$(srv_since "$t0")
+	if srv_is_mounted "$MNT"; then
+		not_ok "$name: refused" "mounted: $out"
+		ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+	elif [ "$rc" -eq 1 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] &&
+		printf '%s' "$out" | grep -qE -- "$want" &&
+		awk -v s="$secs" 'BEGIN { exit !(s < 15) }'; then
+		ok "$name: exit 1 in ${secs}s: $out"
+	else
+		not_ok "$name: exit 1, one line matching /$want/, within 15 s" \
+			"exit $rc after ${secs}s: $out"
+	fi
+}
+mkdir -p "$SRV_TMP/notdir-parent"
+: >"$SRV_TMP/a-file"
+bad "malformed URL" "invalid URL: ftp://" "$FTPFS" "ftp://" "$MNT"
+bad "unknown scheme" "http:// is not a protocol ftpfs speaks" "$FTPFS" "http://127.0.0.1/" "$MNT"
+bad "port out of range" "invalid URL" "$FTPFS" "ftp://127.0.0.1:99999/" "$MNT"
+bad "connection refused" "cannot connect to 127.0.0.1 port 1: Connection refused" \
+	"$FTPFS" "ftp://127.0.0.1:1/" "$MNT"
+# no network at all (a namespace of our own): the name cannot be resolved
+bad "unknown host (no name server reachable)" "cannot resolve host name no-such-host.invalid" \
+	unshare -n "$FTPFS" "ftp://no-such-host.invalid/" "$MNT"
+# a server that accepts and says nothing
+SILENT_PORT=$(srv_free_port)
+"$SRV_PY" -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+' "$SILENT_PORT" &
+srv_track_pid $!
+sleep 0.3
+bad "silent server (-o connect_timeout=3)" "no FTP greeting from 127.0.0.1 port $SILENT_PORT: timed out" \
+	"$FTPFS" "ftp://127.0.0.1:$SILENT_PORT/" "$MNT" -o connect_timeout=3
+bad "mountpoint missing" "mountpoint $SRV_TMP/no-such-dir: No such file or directory" \
+	"$FTPFS" "$URL_BARE" "$SRV_TMP/no-such-dir"
+bad "mountpoint is a file" "mountpoint $SRV_TMP/a-file: Not a directory" \
+	"$FTPFS" "$URL_BARE" "$SRV_TMP/a-file"
+if ftpfs_mount "$FTPFS" "$MNT" "$URL_BARE" -o "credentials=$CRED"; then
+	out=$(timeout 30 "$FTPFS" "$URL_BARE" "$MNT" -o "credentials=$CRED" 2>&1)
+	rc=$?
+	n=$(grep -c " $MNT fuse.ftpfs " /proc/mounts)
+	if [ "$rc" -eq 1 ] && [ "$n" -eq 1 ] && printf '%s' "$out" | grep -q "is already an ftpfs mount"; then
+		ok "mountpoint busy (already an ftpfs mount): exit 1: $out"
+	else
+		not_ok "mountpoint busy: refused, one mount left" "exit $rc, $n mounts: $out"
+	fi
+	ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+	srv_is_mounted "$MNT" && ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+else
+	not_ok "mount for the busy-mountpoint check" "$(tail -n 5 "$SRV_TMP/ftpfs-mount.log")"
+fi
+
 # --- versions and log levels ------------------------------------------------
 out=$("$FTPFS" --version 2>&1)
 if printf '%s' "$out" | grep -q "^ftpfs version" && printf '%s' "$out" | grep -q "^FUSE library version" &&
