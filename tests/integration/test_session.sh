@@ -36,6 +36,10 @@ not_ok() {
 	printf 'FAIL - %s\n' "$1"
 	[ -z "${2:-}" ] || printf '%s\n' "$2" | head -n 20 | sed 's/^/#   /'
 }
+check_eq() { # NAME EXPECTED ACTUAL
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $2
+actual:   $3"; fi
+}
 check() { # NAME CMD...
 	local name=$1 out
 	shift
@@ -327,6 +331,50 @@ if ftpfs_mount "$FTPFS" "$MNT" "$URL_BARE" -o "credentials=$CRED"; then
 	srv_is_mounted "$MNT" && ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
 else
 	not_ok "mount for the busy-mountpoint check" "$(tail -n 5 "$SRV_TMP/ftpfs-mount.log")"
+fi
+
+# --- the FUSE options fstab users write: ro, uid/gid/umask, allow_other ------
+printf 'mine\n' >"$DATA/private.txt"
+chown "$SRV_USER" "$DATA/private.txt"
+chmod 600 "$DATA/private.txt"
+if ftpfs_mount "$FTPFS" "$MNT" "$URL_BARE" -o "credentials=$CRED,ro"; then
+	out=$( (echo x >"$MNT/ro-new.txt") 2>&1)
+	if [ ! -e "$DATA/ro-new.txt" ] && printf '%s' "$out" | grep -q "Read-only file system"; then
+		ok "-o ro: a create fails with EROFS and nothing reaches the server"
+	else
+		not_ok "-o ro: a create fails with EROFS" "$out"
+	fi
+	ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+else
+	not_ok "-o ro: mount"
+fi
+if ftpfs_mount "$FTPFS" "$MNT" "$URL_BARE" -o "credentials=$CRED,uid=1234,gid=2345,umask=027"; then
+	check_eq "-o uid=,gid=,umask=: owner, group and mode as asked" \
+		"1234 2345 750" "$(stat -c '%u %g %a' "$MNT/private.txt" 2>&1)"
+	ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+else
+	not_ok "-o uid=,gid=,umask=: mount"
+fi
+if ftpfs_mount "$FTPFS" "$MNT" "$URL_BARE" -o "credentials=$CRED,allow_other,default_permissions"; then
+	listed=$(su -s /bin/sh nobody -c "ls '$MNT'" 2>&1)
+	read_out=$(su -s /bin/sh nobody -c "cat '$MNT/private.txt'" 2>&1)
+	if printf '%s' "$listed" | grep -q "hello.txt" && printf '%s' "$read_out" | grep -q "Permission denied"; then
+		ok "-o allow_other,default_permissions: another user lists, and a 0600 file is refused to them"
+	else
+		not_ok "-o allow_other,default_permissions" "ls: $listed" "cat: $read_out"
+	fi
+	ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+else
+	not_ok "-o allow_other,default_permissions: mount"
+fi
+if ftpfs_mount "$FTPFS" "$MNT" "$URL_BARE" -o "credentials=$CRED"; then
+	out=$(su -s /bin/sh nobody -c "ls '$MNT'" 2>&1)
+	if printf '%s' "$out" | grep -q "Permission denied"; then
+		ok "without allow_other another user cannot enter the mount"
+	else
+		not_ok "without allow_other another user cannot enter the mount" "$out"
+	fi
+	ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
 fi
 
 # --- versions and log levels ------------------------------------------------
