@@ -45,6 +45,11 @@ struct ftp_config {
 	const char *cafile; /* -o cafile, NULL: the system store */
 	const char *fingerprint; /* -o fingerprint=sha256:HEX, or NULL */
 	bool insecure; /* -o insecure: no certificate check */
+	/* -o time_offset: seconds the server's LIST and MDTM times are
+	   ahead of UTC (servers that report local time); time_offset_auto:
+	   learnt from the first upload instead */
+	long time_offset;
+	bool time_offset_auto;
 };
 
 /* Fill cfg with defaults (cfg->host etc. stay NULL). */

@@ -15,6 +15,7 @@
 #define FTPFS_FTP_CONN_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -69,6 +70,13 @@ struct ftp_server {
 	struct tls_ctx *tls; /* NULL without TLS; set before connecting */
 	int pasv_addr_warned; /* log_once flags */
 	int tls_refused_warned;
+	/*
+	 * Seconds the server's LIST and MDTM times are ahead of UTC
+	 * (-o time_offset, or learnt: time_offset_auto); read without the
+	 * lock.  MLSD/MLST/MFMT times are UTC by RFC 3659 and never shifted.
+	 */
+	_Atomic long time_offset;
+	atomic_bool time_offset_learn; /* auto: not learnt yet */
 	unsigned next_id; /* connection ids for the log */
 };
 

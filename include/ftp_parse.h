@@ -74,4 +74,11 @@ int ftp_parse_time(const char *s, size_t len, struct timespec *out);
 /* Same for a full "213 YYYYMMDDHHMMSS" MDTM reply text. */
 int ftp_parse_mdtm(const char *text, size_t len, struct timespec *out);
 
+/*
+ * A -o time_offset= value: "[+|-]H[:MM]" (H 0..14, MM 0..59), the hours
+ * the server's clock is ahead of UTC ("+5:30", "-8", "0").  0 and the
+ * offset in seconds, or -EINVAL.
+ */
+int ftp_parse_time_offset(const char *s, long *secs);
+
 #endif

@@ -38,7 +38,7 @@ struct url {
 	char *user; /* NULL when absent */
 	char *password; /* NULL when absent */
 	char *host; /* never NULL on success */
-	unsigned port; /* the scheme's default when absent */
+	unsigned port; /* the scheme's default when absent (auto://: 0) */
 	char *path; /* decoded, starts with "/", no trailing '/' */
 	bool path_absolute; /* "//" or "%2F" form: absolute on the server */
 	bool port_given; /* the port was written (else the default) */

@@ -496,7 +496,7 @@ ftp_backend_opt(
     struct ftp_config *cfg, const char *arg, char *msg, size_t msglen)
 {
 	static const char *const need_value[] = { "data_timeout", "data_mode",
-		"port_range", "tls", "cafile", "fingerprint" };
+		"port_range", "tls", "cafile", "fingerprint", "time_offset" };
 	unsigned long v;
 	size_t i;
 	int rc;
@@ -527,6 +527,23 @@ ftp_backend_opt(
 	if (strcmp(arg, "no_mlsd") == 0) {
 		if (cfg != NULL)
 			cfg->disable_mlsd = true;
+		return 1;
+	}
+	if (strncmp(arg, "time_offset=", 12) == 0) {
+		long secs = 0;
+
+		if (strcmp(arg + 12, "auto") != 0 &&
+		    ftp_parse_time_offset(arg + 12, &secs) < 0) {
+			snprintf(msg, msglen,
+			    "-o %s: expected auto or hours ahead of UTC, "
+			    "[+|-]H[:MM] (time_offset=+5:30, time_offset=-8)",
+			    arg);
+			return -1;
+		}
+		if (cfg != NULL) {
+			cfg->time_offset = secs;
+			cfg->time_offset_auto = strcmp(arg + 12, "auto") == 0;
+		}
 		return 1;
 	}
 	return opt_tls(cfg, arg, msg, msglen);
@@ -579,6 +596,9 @@ ftp_backend_print_help(void)
 "                           to the server's own address\n"
 "    -o no_mlsd             list directories with LIST even when the server\n"
 "                           offers MLSD\n"
+"    -o time_offset=H[:MM]|auto\n"
+"                           the server lists local time this far ahead of\n"
+"                           UTC (+5:30, -8); auto: learnt at the first upload\n"
 "\n"
 "FTPS (ftpes:// explicit TLS, port 21; ftps:// implicit TLS, port 990):\n"
 "    -o tls=try|require     ftp:// with AUTH TLS: try (clear text, with a\n"

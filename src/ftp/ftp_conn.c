@@ -43,6 +43,8 @@ ftp_server_init(struct ftp_server *srv, const struct ftp_config *cfg)
 		return -ENOMEM;
 	}
 	srv->list_a = -1;
+	atomic_init(&srv->time_offset, cfg->time_offset);
+	atomic_init(&srv->time_offset_learn, cfg->time_offset_auto);
 	pthread_mutex_init(&srv->lock, NULL);
 	return 0;
 }

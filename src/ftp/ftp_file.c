@@ -460,6 +460,94 @@ upload_start(struct backend_file *f)
 }
 
 /*
+ * Names some servers change when they store a file (Pure-FTPd: control
+ * characters, and blanks at the end, become '_'): worth one listing after
+ * the upload (name_listed) to see that the name is really there.
+ */
+static bool
+name_may_be_changed(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base != NULL ? base + 1 : path;
+	n = strlen(base);
+	if (n > 0 && (base[n - 1] == ' ' || base[n - 1] == '\t'))
+		return true;
+	for (; *base != '\0'; base++)
+		if ((unsigned char)*base < 0x20 || *base == 0x7f)
+			return true;
+	return false;
+}
+
+/*
+ * -o time_offset=auto: a file just written carries the server's clock in
+ * its MDTM.  Its distance from ours, if it is within two minutes of a
+ * whole quarter of an hour (time zones are), is how far the server's
+ * LIST and MDTM times are ahead of UTC.  Tried on the first upload only.
+ */
+static void
+learn_time_offset(struct ftp_be *fb, struct ftp_conn *c, const char *abs)
+{
+	struct timespec server;
+	long diff, q;
+
+	if (!atomic_exchange(&fb->srv.time_offset_learn, false))
+		return;
+	if (ftp_mdtm_abs(c, abs, &server) < 0) {
+		log_warn("time_offset=auto: no MDTM for %s; times stay as the "
+		         "server lists them (set -o time_offset=H[:MM])",
+		    abs);
+		return;
+	}
+	/* ftp_mdtm_abs shifted it by the offset in force (still 0) */
+	diff = (long)(server.tv_sec - time(NULL)) +
+	    atomic_load(&fb->srv.time_offset);
+	q = (diff >= 0 ? diff + 450 : diff - 450) / 900 * 900;
+	if (labs(diff - q) > 120) {
+		log_warn("time_offset=auto: the server's clock is %ld s from "
+		         "ours, not a time zone; times stay as listed (set -o "
+		         "time_offset=H[:MM])",
+		    diff);
+		return;
+	}
+	atomic_store(&fb->srv.time_offset, q);
+	if (q == 0)
+		log_info("time_offset=auto: the server's times are UTC");
+	else
+		log_warn("time_offset=auto: the server reports local time, "
+		         "UTC%c%ld:%02ld (learnt from %s): its LIST and MDTM "
+		         "times are corrected",
+		    q < 0 ? '-' : '+', labs(q) / 3600, labs(q) % 3600 / 60,
+		    abs);
+}
+
+/*
+ * Does the listing of abs's folder hold its exact name?  (SIZE and MLST
+ * cannot tell: Pure-FTPd changes their argument the way it changed the
+ * name.)  A listing that fails answers yes: nothing is claimed then.
+ */
+static bool
+name_listed(struct ftp_be *fb, struct ftp_conn *c, const char *abs)
+{
+	struct backend_dirlist dl = { 0 };
+	const char *slash = strrchr(abs, '/');
+	char *dir;
+	bool found = true;
+
+	if (slash == NULL)
+		return true;
+	dir = slash == abs ? strdup("/") : strndup(abs, (size_t)(slash - abs));
+	if (dir == NULL)
+		return true;
+	if (ftp_list_abs(fb, c, dir, false, &dl) == 0)
+		found = backend_dirlist_find(&dl, slash + 1) != NULL;
+	backend_dirlist_free(&dl);
+	free(dir);
+	return found;
+}
+
+/*
  * The transfer in progress ended (transfer_ok: with a 2xx and every byte
  * sent) on connection c: measure what the server has and judge it by
  * upload_verdict().  Removes the file only when the verdict says it is
@@ -500,6 +588,17 @@ upload_judge(struct backend_file *f, struct ftp_conn **cp, bool transfer_ok)
 	if (!c->broken && (fb->srv.feat & FTP_FEAT_SIZE) &&
 	    ftp_size_abs(c, f->path, &uf.after) == 0)
 		uf.have_after = true;
+	if (transfer_ok && uf.created && !c->broken &&
+	    name_may_be_changed(f->path) && !name_listed(fb, c, f->path)) {
+		/* stored, but not under this name: it would be a file that
+		   cannot be found, and could replace another's */
+		log_err("upload of %s: the server stored it under another "
+		        "name (Pure-FTPd turns control characters and "
+		        "trailing spaces into '_'): the data is there, under "
+		        "that name",
+		    f->path);
+		return -EIO;
+	}
 	if (c->broken && !transfer_ok && uf.created) {
 		ftp_orphan_add(fb, f->path, uf.sent);
 		return -EIO;
@@ -508,6 +607,8 @@ upload_judge(struct backend_file *f, struct ftp_conn **cp, bool transfer_ok)
 	switch (v) {
 	case UV_OK:
 	case UV_OK_UNVERIFIED:
+		if (atomic_load(&fb->srv.time_offset_learn))
+			learn_time_offset(fb, c, f->path);
 		return 0;
 	case UV_OK_FOREIGN:
 		log_warn("upload of %s: the server has %" PRIu64 " bytes where "

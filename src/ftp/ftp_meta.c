@@ -118,6 +118,8 @@ ftp_mdtm_abs(struct ftp_conn *c, const char *abs, struct timespec *mtime)
 	    ? 0
 	    : -EREMOTEIO;
 	ftp_reply_free(&rep);
+	if (rc == 0) /* the server's local time, when it says so */
+		mtime->tv_sec -= atomic_load(&c->srv->time_offset);
 	return rc;
 }
 
@@ -294,6 +296,7 @@ struct list_arg {
 
 struct list_ctx {
 	struct backend_dirlist *out;
+	long time_offset; /* LIST times: seconds ahead of UTC */
 	bool saw_dot; /* "." or ".." appeared (LIST -a honoured) */
 	char tail[4]; /* last bytes of the previous chunk */
 };
@@ -302,16 +305,18 @@ static int
 add_entry(const struct ftp_list_entry *e, void *arg)
 {
 	struct list_ctx *lc = arg;
+	struct backend_attr a = e->attr;
 	char *target = NULL;
 	int rc;
 
+	if (a.valid & BA_MTIME)
+		a.mtime.tv_sec -= lc->time_offset;
 	if (e->target != NULL) {
 		target = strndup(e->target, e->target_len);
 		if (target == NULL)
 			return -ENOMEM;
 	}
-	rc = backend_dirlist_add(
-	    lc->out, e->name, e->name_len, target, &e->attr);
+	rc = backend_dirlist_add(lc->out, e->name, e->name_len, target, &a);
 	free(target);
 	return rc;
 }
@@ -387,6 +392,7 @@ list_mlsd(
 	struct ftp_reply ref;
 	int rc;
 
+	lc->time_offset = 0; /* MLSD times are UTC (RFC 3659) */
 	rc = list_transfer(c, "MLSD", abs, FTP_LIST_MLSD, lc, &ref);
 	if (rc == -EREMOTEIO) {
 		if (ref.code == 500 || ref.code == 502) {
@@ -412,6 +418,7 @@ list_unix(
 	struct ftp_reply ref;
 	int rc, list_a;
 
+	lc->time_offset = atomic_load(&fb->srv.time_offset);
 	/* LIST takes options and globs: CWD, then list "." (guide 1.8). */
 	rc = ftp_cmd(c, &ref, "CWD", abs);
 	if (rc < 0)
@@ -469,7 +476,8 @@ list_stat(
 	size_t i;
 	int rc;
 
-	(void)fb;
+	/* LIST lines: in the server's time */
+	lc->time_offset = atomic_load(&fb->srv.time_offset);
 	if (c->broken && (rc = ftp_conn_reopen(c)) < 0)
 		return rc;
 	rc = ftp_cmd(c, &rep, "CWD", abs);

@@ -372,14 +372,26 @@ struct mtime_arg {
 };
 
 /* Try one way of setting the time: 0, -ENOSYS (not this way), -errno. */
+/*
+ * MFMT and MFF take UTC (RFC 3659 facts); SITE UTIME and vsftpd's
+ * two-argument MDTM the server's own time, as its listings show it
+ * (-o time_offset).
+ */
 static int
-try_utime(struct ftp_be *fb, struct ftp_conn *c, int how, const char *abs,
-    const char *stamp)
+try_utime(
+    struct ftp_be *fb, struct ftp_conn *c, int how, const char *abs, time_t t)
 {
 	struct ftp_reply rep;
-	char arg[FTP_PATH_MAX + 64];
+	char arg[FTP_PATH_MAX + 64], stamp[32];
 	const char *verb;
+	struct tm tm;
 	int rc;
+
+	if (how != FTP_UTIME_MFMT && how != FTP_UTIME_MFF)
+		t += atomic_load(&fb->srv.time_offset);
+	if (gmtime_r(&t, &tm) == NULL)
+		return -EINVAL;
+	strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
 
 	switch (how) {
 	case FTP_UTIME_MFMT:
@@ -438,28 +450,24 @@ static int
 do_set_mtime(struct ftp_be *fb, struct ftp_conn *c, void *arg)
 {
 	struct mtime_arg *a = arg;
-	char abs[FTP_PATH_MAX], stamp[32];
-	struct tm tm;
+	char abs[FTP_PATH_MAX];
 	int how, rc;
 
 	rc = ftp_server_path(&fb->srv, a->path, abs, sizeof(abs));
 	if (rc < 0)
 		return rc;
-	if (gmtime_r(&a->t, &tm) == NULL)
-		return -EINVAL;
-	strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
 	pthread_mutex_lock(&fb->srv.lock);
 	how = fb->srv.utime_cmd;
 	pthread_mutex_unlock(&fb->srv.lock);
 	if (how == FTP_UTIME_NONE)
 		return -ENOTSUP;
 	if (how != FTP_UTIME_UNKNOWN) {
-		rc = try_utime(fb, c, how, abs, stamp);
+		rc = try_utime(fb, c, how, abs, a->t);
 		return rc == -ENOSYS ? -ENOTSUP : rc;
 	}
 	/* Learn which command works: MFMT, MFF, SITE UTIME, MDTM. */
 	for (how = FTP_UTIME_MFMT; how <= FTP_UTIME_MDTM; how++) {
-		rc = try_utime(fb, c, how, abs, stamp);
+		rc = try_utime(fb, c, how, abs, a->t);
 		if (rc != -ENOSYS)
 			break;
 	}

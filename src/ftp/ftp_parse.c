@@ -445,3 +445,30 @@ ftp_parse_mdtm(const char *text, size_t len, struct timespec *out)
 		return -EPROTO;
 	return ftp_parse_time(text + b, e - b, out);
 }
+
+int
+ftp_parse_time_offset(const char *s, long *secs)
+{
+	long sign = 1, h = 0, m = 0;
+	int digits = 0;
+
+	if (*s == '+' || *s == '-')
+		sign = *s++ == '-' ? -1 : 1;
+	while (*s >= '0' && *s <= '9' && digits < 2) {
+		h = h * 10 + (*s++ - '0');
+		digits++;
+	}
+	if (digits == 0 || h > 14)
+		return -EINVAL;
+	if (*s == ':') {
+		s++;
+		if (s[0] < '0' || s[0] > '5' || s[1] < '0' || s[1] > '9')
+			return -EINVAL;
+		m = (s[0] - '0') * 10 + (s[1] - '0');
+		s += 2;
+	}
+	if (*s != '\0')
+		return -EINVAL;
+	*secs = sign * (h * 3600 + m * 60);
+	return 0;
+}

@@ -40,7 +40,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		plen = strlen(u.path);
 		if (plen > 1 && u.path[plen - 1] == '/')
 			abort();
-		if (u.port == 0 || u.port > 65535)
+		/* auto:// without a port: 0, each protocol's default */
+		if ((u.port == 0 && (u.scheme != URL_AUTO || u.port_given)) ||
+		    u.port > 65535)
 			abort();
 		check_clean(u.user);
 		check_clean(u.password);

@@ -400,6 +400,88 @@ else
 	not_ok "-o log_level=info: mount" "$(tail -n 10 "$LOG")"
 fi
 
+# --- a detached daemon logs to syslog as ftpfs[PID], by level --------------
+# In a private mount namespace whose /dev/log is a socket of this test (the
+# machine's syslog is not touched): mount without -f, list, unmount, and
+# read what arrived.
+SYSLOG=$SRV_TMP/syslog.txt
+: >"$SYSLOG"
+cat >"$SRV_TMP/syslogd.py" <<'PYEOF'
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
+with open(sys.argv[2], "ab", buffering=0) as f:
+    while True:
+        f.write(s.recv(65536).rstrip(b"\0\n") + b"\n")
+PYEOF
+FTPFS_TEST_TAG=$SRV_TMP timeout 60 unshare --mount --propagation private bash -s \
+	"$SRV_TMP" "$FTPFS" "$URL_BARE" "$MNT" "$CRED" "$SYSLOG" "$SRV_PY" <<'INNER' >"$SRV_TMP/syslog-run.log" 2>&1
+tmp=$1 ftpfs=$2 url=$3 mnt=$4 cred=$5 out=$6 py=$7
+mkdir -p "$tmp/dev"
+mount -t tmpfs -o mode=755 tmpfs "$tmp/dev"
+for n in null zero full random urandom tty fuse; do
+	touch "$tmp/dev/$n"
+	mount --bind "/dev/$n" "$tmp/dev/$n"
+done
+"$py" "$tmp/syslogd.py" "$tmp/dev/log" "$out" &
+for _ in $(seq 50); do [ -S "$tmp/dev/log" ] && break; sleep 0.1; done
+mount --move "$tmp/dev" /dev
+"$ftpfs" "$url" "$mnt" -o "credentials=$cred,log_level=info" || exit 1
+ls "$mnt" >/dev/null
+fusermount3 -u "$mnt"
+sleep 0.5
+INNER
+if grep -qE "ftpfs\[[0-9]+\]: .*mounted ftp://" "$SYSLOG"; then
+	ok "detached: logs to syslog as ftpfs[PID] at -o log_level=info ($(grep -m1 -oE 'ftpfs\[[0-9]+\]: .*mounted ftp://[^ ]*' "$SYSLOG"))"
+else
+	not_ok "detached: logs to syslog as ftpfs[PID]" "syslog: $(head -n 5 "$SYSLOG")" "$(tail -n 5 "$SRV_TMP/syslog-run.log")"
+fi
+if grep -qF "$SRV_PASS" "$SYSLOG"; then
+	not_ok "detached: the password is not in syslog"
+else
+	ok "detached: the password is not in syslog"
+fi
+
+# --- a server that lists local time (vsftpd use_localtime, UTC+5:30) -------
+srv_stop vsftpd
+printf 'x\n' >"$DATA/tz-old.txt"
+touch -d '2024-03-04 05:06:07 UTC' "$DATA/tz-old.txt"
+chown "$SRV_USER" "$DATA/tz-old.txt"
+TZ=IST-5:30 SRV_VSFTPD_EXTRA="use_localtime=YES" srv_start vsftpd "$DATA" >/dev/null ||
+	not_ok "start vsftpd with use_localtime=YES"
+URL_TZ="ftp://127.0.0.1:$(srv_port vsftpd)/"
+mtime_of() { TZ=UTC stat -c %y "$1" 2>&1 | cut -c1-19; }
+if ftpfs_mount "$FTPFS" "$MNT" "$URL_TZ" -o "credentials=$CRED,cache_timeout=0"; then
+	check_eq "local-time server, no option: times are 5:30 off (as listed)" \
+		"2024-03-04 10:36:07" "$(mtime_of "$MNT/tz-old.txt")"
+	ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+fi
+if ftpfs_mount "$FTPFS" "$MNT" "$URL_TZ" -o "credentials=$CRED,cache_timeout=0,time_offset=+5:30"; then
+	check_eq "-o time_offset=+5:30: the listed time is UTC again" \
+		"2024-03-04 05:06:07" "$(mtime_of "$MNT/tz-old.txt")"
+	touch -d '2020-01-02 03:04:05 UTC' "$MNT/tz-old.txt"
+	check_eq "-o time_offset=+5:30: touch -d sets that UTC time on the server" \
+		"2020-01-02 03:04:05" "$(date -u -r "$DATA/tz-old.txt" '+%F %T')"
+	ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+fi
+LOG=$SRV_TMP/tz-auto.log
+if fg_mount "$LOG" "$URL_TZ" -o "credentials=$CRED,cache_timeout=0,time_offset=auto"; then
+	echo new >"$MNT/tz-new.txt"
+	check_eq "-o time_offset=auto: after the first upload, listed times are UTC" \
+		"2020-01-02 03:04:05" "$(mtime_of "$MNT/tz-old.txt")"
+	check "-o time_offset=auto: the offset it learnt is logged" \
+		grep -q "reports local time, UTC+5:30" "$LOG"
+	ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+else
+	not_ok "-o time_offset=auto: mount" "$(tail -n 5 "$LOG")"
+fi
+out=$(timeout 20 "$FTPFS" "$URL_TZ" "$MNT" -o "credentials=$CRED,time_offset=5h" 2>&1)
+check_eq "-o time_offset=5h is refused in one line" "1" "$(printf '%s\n' "$out" | grep -c "time_offset=5h: expected auto or hours")"
+srv_stop vsftpd
+srv_start vsftpd "$DATA" >/dev/null || not_ok "restart vsftpd"
+URL_BARE="ftp://127.0.0.1:$(srv_port vsftpd)/"
+
 # --- the server goes away and comes back: said once each way ---------------
 LOG=$SRV_TMP/lost.log
 if fg_mount "$LOG" "$URL_BARE" -o "credentials=$CRED,cache_timeout=0"; then

@@ -568,6 +568,7 @@ suite_server() {
 	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
 	if mount_it "$P mount (-f, spool_dir=$SPOOL)"; then
 		suite_steps
+		suite_changed_names
 		umount_it "$P unmount after the steps"
 	fi
 	# A fresh mount (cold caches) sees exactly what the disk has.
@@ -628,6 +629,31 @@ suite_fresh_utimens() {
 		"rc 0 2008-07-06 05:04:03" \
 		"rc $rc $(date -u -r "$DATA/fresh-utime-dir/f" '+%F %T')${out:+ $out}"
 	rm -rf "$MNT/fresh-utime-dir"
+}
+
+# A name with a trailing blank or a tab: stored as written, or (Pure-FTPd
+# turns them into '_') close() fails with EIO: never a success that leaves
+# a file no one can find under the name that was written.
+suite_changed_names() {
+	local P="[$cur]" name out rc disk
+	for name in "trail " $'tab\there'; do
+		rc=0
+		out=$(t python3 -c 'import sys
+f = open(sys.argv[1], "w"); f.write("x\n"); f.close()' "$MNT/$name" 2>&1) || rc=$?
+		if [ "$rc" -eq 0 ] && [ "$(cat "$DATA/$name" 2>/dev/null)" = x ]; then
+			ok "$P create '${name//$'\t'/\\t}': stored under that very name"
+		elif [ "$rc" -ne 0 ] && printf '%s' "$out" | grep -q "Input/output error" &&
+			[ ! -e "$DATA/$name" ]; then
+			disk=$(cd "$DATA" && ls -A | grep -E '^(trail|tab)' | tr '\n' ' ')
+			ok "$P create '${name//$'\t'/\\t}': the server changed the name ($disk): close() fails with EIO"
+		else
+			not_ok "$P create '${name//$'\t'/\\t}': stored as written, or EIO" "exit $rc: $out" \
+				"disk: $(cd "$DATA" && ls -A | grep -E '^(trail|tab)' | cat -A)"
+		fi
+		rm -f "$MNT/$name" 2>/dev/null
+	done
+	# what a server made of them, so that later checks see the model
+	rm -f "$DATA/trail_" "$DATA/tab_here"
 }
 
 suite_steps() {

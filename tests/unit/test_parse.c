@@ -449,6 +449,34 @@ test_mdtm(void **state)
 	assert_int_equal(ftp_parse_mdtm(S("213 "), &ts), -EPROTO);
 }
 
+static void
+test_time_offset(void **state)
+{
+	long s = 99;
+
+	(void)state;
+	assert_int_equal(ftp_parse_time_offset("+5:30", &s), 0);
+	assert_int_equal(s, 5 * 3600 + 30 * 60);
+	assert_int_equal(ftp_parse_time_offset("-8", &s), 0);
+	assert_int_equal(s, -8 * 3600);
+	assert_int_equal(ftp_parse_time_offset("0", &s), 0);
+	assert_int_equal(s, 0);
+	assert_int_equal(ftp_parse_time_offset("14", &s), 0);
+	assert_int_equal(s, 14 * 3600);
+	assert_int_equal(ftp_parse_time_offset("-09:45", &s), 0);
+	assert_int_equal(s, -(9 * 3600 + 45 * 60));
+	s = 99;
+	assert_int_equal(ftp_parse_time_offset("", &s), -EINVAL);
+	assert_int_equal(ftp_parse_time_offset("+", &s), -EINVAL);
+	assert_int_equal(ftp_parse_time_offset("15", &s), -EINVAL);
+	assert_int_equal(ftp_parse_time_offset("5h", &s), -EINVAL);
+	assert_int_equal(ftp_parse_time_offset("5:3", &s), -EINVAL);
+	assert_int_equal(ftp_parse_time_offset("5:60", &s), -EINVAL);
+	assert_int_equal(ftp_parse_time_offset("123", &s), -EINVAL);
+	assert_int_equal(ftp_parse_time_offset("5:30:00", &s), -EINVAL);
+	assert_int_equal(s, 99);
+}
+
 int
 main(void)
 {
@@ -461,6 +489,7 @@ main(void)
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_mdtm),
+		cmocka_unit_test(test_time_offset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

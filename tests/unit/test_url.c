@@ -91,7 +91,15 @@ test_schemes(void **state)
 	assert_string_equal(url_scheme_name(URL_FTPS), "ftps");
 	assert_string_equal(url_scheme_name(URL_FTPES), "ftpes");
 	assert_string_equal(url_scheme_name(URL_SFTP), "sftp");
+	assert_string_equal(url_scheme_name(URL_AUTO), "auto");
 	assert_string_equal(url_scheme_name((enum url_scheme)42), "?");
+	/* auto://: port 0 (each protocol's default) unless one is given */
+	expect_url("auto://u@example.org/pub",
+	    &(struct want){
+	        URL_AUTO, "u", NULL, "example.org", 0, "/pub", false });
+	expect_url("auto://example.org:2121//srv",
+	    &(struct want){
+	        URL_AUTO, NULL, NULL, "example.org", 2121, "/srv", true });
 
 	BAD("http://example.org/");
 	BAD("ftpx://example.org/");
