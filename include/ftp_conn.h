@@ -49,7 +49,9 @@ enum {
 struct ftp_server {
 	struct ftp_config cfg; /* strings owned (copied at creation) */
 	pthread_mutex_t lock; /* protects the fields below */
-	unsigned feat; /* FTP_FEAT_* from the first FEAT */
+	/* FTP_FEAT_* from the first FEAT: written once, read everywhere
+	   without the lock, hence atomic */
+	_Atomic unsigned feat;
 	bool feat_known;
 	char *home; /* PWD after the first login */
 	char *root; /* absolute remote path of the mount root */

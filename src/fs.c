@@ -674,6 +674,109 @@ fs_destroy(void *private_data)
 	fs_hides_settle(private_data);
 }
 
+/*
+ * The kernel remembers an ENOSYS from create, open, flush and fsync as
+ * "not implemented" for the rest of the mount (it then falls back to
+ * mknod, or skips the call: an fsync that never flushes again).  These
+ * operations are implemented; a server's 500/502 behind one (ftp_errno's
+ * ENOSYS) is an I/O error of this call, never that.
+ */
+static int
+fs_kernel_rc(int rc, const char *op, const char *path)
+{
+	if (rc != -ENOSYS)
+		return rc;
+	log_debug("%s %s: the server does not implement what it needs (EIO)",
+	    op, path != NULL ? path : "(unlinked)");
+	return -EIO;
+}
+
+/* The rest: ENOSYS would only read "Function not implemented". */
+static int
+fs_mkdir_op(const char *path, mode_t mode)
+{
+	return fs_kernel_rc(fs_mkdir(path, mode), "mkdir", path);
+}
+
+static int
+fs_unlink_op(const char *path)
+{
+	return fs_kernel_rc(fs_unlink(path), "unlink", path);
+}
+
+static int
+fs_rmdir_op(const char *path)
+{
+	return fs_kernel_rc(fs_rmdir(path), "rmdir", path);
+}
+
+static int
+fs_rename_op(const char *from, const char *to, unsigned int flags)
+{
+	return fs_kernel_rc(fs_rename(from, to, flags), "rename", from);
+}
+
+static int
+fs_chmod_op(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	return fs_kernel_rc(fs_chmod(path, mode, fi), "chmod", path);
+}
+
+static int
+fs_truncate_op(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	return fs_kernel_rc(fs_truncate(path, size, fi), "truncate", path);
+}
+
+static int
+fs_write_op(const char *path, const char *buf, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	return fs_kernel_rc(fs_write(path, buf, size, off, fi), "write", path);
+}
+
+/* A filesystem without symlinks or settable times answers EPERM (POSIX). */
+static int
+fs_symlink_op(const char *target, const char *linkpath)
+{
+	int rc = fs_symlink(target, linkpath);
+
+	return rc == -ENOSYS ? -EPERM : rc;
+}
+
+static int
+fs_utimens_op(
+    const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	int rc = fs_utimens(path, tv, fi);
+
+	return rc == -ENOSYS ? -EPERM : fs_kernel_rc(rc, "utimens", path);
+}
+
+static int
+fs_create_op(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	return fs_kernel_rc(fs_create(path, mode, fi), "create", path);
+}
+
+static int
+fs_open_op(const char *path, struct fuse_file_info *fi)
+{
+	return fs_kernel_rc(fs_open(path, fi), "open", path);
+}
+
+static int
+fs_flush_op(const char *path, struct fuse_file_info *fi)
+{
+	return fs_kernel_rc(fs_flush(path, fi), "flush", path);
+}
+
+static int
+fs_fsync_op(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	return fs_kernel_rc(fs_fsync(path, datasync, fi), "fsync", path);
+}
+
 static const struct fuse_operations fs_ops = {
 	.init = fs_init,
 	.destroy = fs_destroy,
@@ -682,23 +785,23 @@ static const struct fuse_operations fs_ops = {
 	.opendir = fs_opendir,
 	.readdir = fs_readdir,
 	.releasedir = fs_releasedir,
-	.mkdir = fs_mkdir,
-	.unlink = fs_unlink,
-	.rmdir = fs_rmdir,
-	.symlink = fs_symlink,
+	.mkdir = fs_mkdir_op,
+	.unlink = fs_unlink_op,
+	.rmdir = fs_rmdir_op,
+	.symlink = fs_symlink_op,
 	.link = fs_link,
-	.rename = fs_rename,
-	.chmod = fs_chmod,
+	.rename = fs_rename_op,
+	.chmod = fs_chmod_op,
 	.chown = fs_chown,
-	.truncate = fs_truncate,
-	.utimens = fs_utimens,
-	.open = fs_open,
-	.create = fs_create,
+	.truncate = fs_truncate_op,
+	.utimens = fs_utimens_op,
+	.open = fs_open_op,
+	.create = fs_create_op,
 	.read = fs_read,
 	.read_buf = fs_read_buf,
-	.write = fs_write,
-	.flush = fs_flush,
-	.fsync = fs_fsync,
+	.write = fs_write_op,
+	.flush = fs_flush_op,
+	.fsync = fs_fsync_op,
 	.release = fs_release,
 	.statfs = fs_statfs,
 };

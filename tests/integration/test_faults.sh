@@ -33,6 +33,9 @@
 # And once, with pyftpdlib plus a quota handler (552 like a quota-limited
 # server): 552 in the middle of a STOR, 552 after all the data (the file
 # truncated), and a lying "226" with a short file (SIZE must catch it).
+# And once, with the scripted fake server answering 502 to STOR, APPE and
+# MKD (enosys): EIO each time, never ENOSYS, and every later create still
+# reaches the server.
 #
 # Prints "ok - NAME" or "FAIL - NAME" per check and "N passed, N failed";
 # exits non-zero on any failure.
@@ -48,7 +51,7 @@ export LC_ALL=C.UTF-8
 FTPFS=${FTPFS:-build/ftpfs}
 case $FTPFS in /*) ;; *) FTPFS=$repo/$FTPFS ;; esac
 SERVERS=${SERVERS:-$SRV_ALL}
-FAULTS=${FAULTS:-kill diskfull perms quota}
+FAULTS=${FAULTS:-kill diskfull perms quota enosys}
 read -r -a EXTRA_OPTS <<<"${FTPFS_OPTS:-}"
 T=${FTPFS_TEST_TIMEOUT:-60}
 FTPFS_REAL=$(readlink -f "$FTPFS" 2>/dev/null || printf '%s' "$FTPFS")
@@ -243,6 +246,64 @@ holder_of() {
 			fi
 		done
 	done
+}
+
+# A server that answers 502 where a write needs a command (the scripted
+# fake server): each such call fails with EIO, never ENOSYS, which the
+# kernel would take as "not implemented" and stop sending for the rest of
+# the mount (create would become mknod, fsync a no-op).
+suite_enosys() {
+	cur=fakeftp
+	local P="[fakeftp 502]" port dir=$SRV_TMP/fake-root out i pid
+	mkdir -p "$dir"
+	printf 'hello\n' >"$dir/hello.txt"
+	port=$(srv_free_port)
+	"$SRV_PY" "$repo/tests/fakeftp/fakeftp.py" --root "$dir" --port "$port" \
+		--fail STOR=502 --fail APPE=502 --fail MKD=502 \
+		--log "$SRV_TMP/fake.log" >"$SRV_TMP/fake.out" 2>&1 &
+	pid=$!
+	srv_track_pid "$pid"
+	if ! srv_wait_listen "$port" "$pid"; then
+		not_ok "$P start the fake server" "$(tail -n 5 "$SRV_TMP/fake.out")"
+		return
+	fi
+	SPOOL=$SRV_TMP/fake-spool
+	mkdir -p "$SPOOL"
+	if mount_it "$P mount" "ftp://127.0.0.1:$port/"; then
+		for i in 1 2; do
+			out=$(t python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, b"x" * 1000)
+try:
+    os.fsync(fd)
+    print("fsync ok")
+except OSError as e:
+    print("fsync", os.strerror(e.errno))
+try:
+    os.close(fd)
+    print("close ok")
+except OSError as e:
+    print("close", os.strerror(e.errno))' "$MNT/new$i.txt" 2>&1)
+			if printf '%s' "$out" | grep -q "Function not implemented" ||
+				! printf '%s' "$out" | grep -q "Input/output error"; then
+				not_ok "$P upload $i refused by 502: EIO, not ENOSYS" "$out"
+			else
+				ok "$P upload $i refused by 502: EIO, not ENOSYS ($(printf '%s' "$out" | tr '\n' ' '))"
+			fi
+		done
+		# the kernel still sends every create and fsync: a STOR each time
+		check_eq "$P both uploads reached the server (no call skipped as unimplemented)" \
+			"2" "$(grep -c '<- STOR /new[12].txt' "$SRV_TMP/fake.log")"
+		out=$(mkdir "$MNT/newdir" 2>&1)
+		if printf '%s' "$out" | grep -q "Function not implemented"; then
+			not_ok "$P mkdir refused by 502 is not ENOSYS" "$out"
+		else
+			ok "$P mkdir refused by 502: $out"
+		fi
+		check_eq "$P the mount still reads" "hello" "$(t cat "$MNT/hello.txt" 2>&1)"
+		umount_it "$P unmount"
+	fi
+	srv_kill_group "$pid"
 }
 
 suite_kill() {
@@ -621,6 +682,7 @@ for s in $SERVERS; do
 	note "[$s] done in $(srv_since "$t_srv")s"
 done
 case " $FAULTS " in *" quota "*) suite_quota ;; esac
+case " $FAULTS " in *" enosys "*) suite_enosys ;; esac
 
 if compgen -G "$SRV_TMP/asan/*" >/dev/null; then
 	not_ok "no ASan/UBSan reports" "$(head -n 40 "$SRV_TMP"/asan/*)"
