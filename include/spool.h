@@ -40,6 +40,12 @@ struct spool;
  * (0 = leave what the server picks).  dir: the spool directory, created
  * 0700 if missing.  0 or -errno.
  */
+/*
+ * The spool directory exists (made 0700 if missing) and we may write in
+ * it: 0 or -errno.  main checks it at mount time, so that a bad
+ * -o spool_dir fails the mount instead of every later in-place write.
+ */
+int spool_dir_check(const char *dir);
 int spool_open(struct backend *be, const char *path, uint64_t remote_size,
     mode_t mode, const char *dir, struct spool **out);
 

@@ -684,11 +684,84 @@ fs_destroy(void *private_data)
 static int
 fs_kernel_rc(int rc, const char *op, const char *path)
 {
-	if (rc != -ENOSYS)
+	switch (rc) {
+	case -ENOSYS:
+		log_debug("%s %s: the server does not implement what it "
+		          "needs (EIO)",
+		    op, path != NULL ? path : "(unlinked)");
+		return -EIO;
+	/*
+	 * How the connection failed is for the log, not for a program
+	 * reading a file: "Connection refused" or "Transport endpoint is
+	 * not connected" from read(2) would look like a dead mount.
+	 */
+	case -ECONNREFUSED:
+	case -ECONNRESET:
+	case -ECONNABORTED:
+	case -ETIMEDOUT:
+	case -EPROTO:
+	case -EHOSTUNREACH:
+	case -ENETUNREACH:
+	case -ENETDOWN:
+	case -EPIPE:
+	case -ENOTCONN:
+	case -EADDRNOTAVAIL:
+	case -EREMOTEIO:
+	case -EUSERS:
+	case -ESHUTDOWN:
+		log_debug("%s %s: %s (EIO)", op,
+		    path != NULL ? path : "(unlinked)", strerror(-rc));
+		return -EIO;
+	default:
 		return rc;
-	log_debug("%s %s: the server does not implement what it needs (EIO)",
-	    op, path != NULL ? path : "(unlinked)");
-	return -EIO;
+	}
+}
+
+static int
+fs_getattr_op(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	return fs_kernel_rc(fs_getattr(path, st, fi), "stat", path);
+}
+
+static int
+fs_readlink_op(const char *path, char *buf, size_t size)
+{
+	return fs_kernel_rc(fs_readlink(path, buf, size), "readlink", path);
+}
+
+static int
+fs_opendir_op(const char *path, struct fuse_file_info *fi)
+{
+	return fs_kernel_rc(fs_opendir(path, fi), "opendir", path);
+}
+
+static int
+fs_readdir_op(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+    struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	return fs_kernel_rc(
+	    fs_readdir(path, buf, filler, off, fi, flags), "readdir", path);
+}
+
+static int
+fs_read_op(const char *path, char *buf, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	return fs_kernel_rc(fs_read(path, buf, size, off, fi), "read", path);
+}
+
+static int
+fs_read_buf_op(const char *path, struct fuse_bufvec **bufp, size_t size,
+    off_t off, struct fuse_file_info *fi)
+{
+	return fs_kernel_rc(
+	    fs_read_buf(path, bufp, size, off, fi), "read", path);
+}
+
+static int
+fs_link_op(const char *from, const char *to)
+{
+	return fs_kernel_rc(fs_link(from, to), "link", from);
 }
 
 /* The rest: ENOSYS would only read "Function not implemented". */
@@ -741,7 +814,7 @@ fs_symlink_op(const char *target, const char *linkpath)
 {
 	int rc = fs_symlink(target, linkpath);
 
-	return rc == -ENOSYS ? -EPERM : rc;
+	return rc == -ENOSYS ? -EPERM : fs_kernel_rc(rc, "symlink", linkpath);
 }
 
 static int
@@ -780,16 +853,16 @@ fs_fsync_op(const char *path, int datasync, struct fuse_file_info *fi)
 static const struct fuse_operations fs_ops = {
 	.init = fs_init,
 	.destroy = fs_destroy,
-	.getattr = fs_getattr,
-	.readlink = fs_readlink,
-	.opendir = fs_opendir,
-	.readdir = fs_readdir,
+	.getattr = fs_getattr_op,
+	.readlink = fs_readlink_op,
+	.opendir = fs_opendir_op,
+	.readdir = fs_readdir_op,
 	.releasedir = fs_releasedir,
 	.mkdir = fs_mkdir_op,
 	.unlink = fs_unlink_op,
 	.rmdir = fs_rmdir_op,
 	.symlink = fs_symlink_op,
-	.link = fs_link,
+	.link = fs_link_op,
 	.rename = fs_rename_op,
 	.chmod = fs_chmod_op,
 	.chown = fs_chown,
@@ -797,8 +870,8 @@ static const struct fuse_operations fs_ops = {
 	.utimens = fs_utimens_op,
 	.open = fs_open_op,
 	.create = fs_create_op,
-	.read = fs_read,
-	.read_buf = fs_read_buf,
+	.read = fs_read_op,
+	.read_buf = fs_read_buf_op,
 	.write = fs_write_op,
 	.flush = fs_flush_op,
 	.fsync = fs_fsync_op,

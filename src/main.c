@@ -34,6 +34,7 @@
 #include "log.h"
 #include "net.h"
 #include "probe.h"
+#include "spool.h"
 #include "url.h"
 
 #define MAIN_MAX_CONNECTIONS 64
@@ -1152,6 +1153,19 @@ main(int argc, char *argv[])
 		free(ctx.spool_dir);
 		ctx.spool_dir = o.spool_dir;
 		o.spool_dir = NULL;
+		rc = spool_dir_check(ctx.spool_dir);
+		if (rc < 0) {
+			fprintf(stderr,
+			    "ftpfs: -o spool_dir=%s: %s (local copies of files "
+			    "rewritten in place go there: it must be a "
+			    "directory we can write, or one we can create)\n",
+			    ctx.spool_dir, strerror(-rc));
+			goto out;
+		}
+	} else if ((rc = spool_dir_check(ctx.spool_dir)) < 0) {
+		log_warn("spool directory %s: %s: writes into the middle of "
+		         "files will fail (-o spool_dir=DIR)",
+		    ctx.spool_dir, strerror(-rc));
 	}
 	if (main_add_fsname(&args, &o, &u) < 0) {
 		fprintf(stderr, "ftpfs: out of memory\n");

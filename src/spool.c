@@ -71,6 +71,16 @@ make_dir(const char *dir)
 }
 
 int
+spool_dir_check(const char *dir)
+{
+	int rc = make_dir(dir);
+
+	if (rc == 0 && access(dir, W_OK | X_OK) < 0)
+		rc = -errno;
+	return rc;
+}
+
+int
 spool_open(struct backend *be, const char *path, uint64_t remote_size,
     mode_t mode, const char *dir, struct spool **out)
 {

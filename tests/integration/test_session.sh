@@ -314,6 +314,10 @@ srv_track_pid $!
 sleep 0.3
 bad "silent server (-o connect_timeout=3)" "no FTP greeting from 127.0.0.1 port $SILENT_PORT: timed out" \
 	"$FTPFS" "ftp://127.0.0.1:$SILENT_PORT/" "$MNT" -o connect_timeout=3
+bad "-o spool_dir in a folder that does not exist" "spool_dir=$SRV_TMP/no/such: No such file or directory" \
+	"$FTPFS" "$URL_BARE" "$MNT" -o "credentials=$CRED,spool_dir=$SRV_TMP/no/such"
+bad "-o spool_dir naming a file" "spool_dir=$SRV_TMP/a-file: Not a directory" \
+	"$FTPFS" "$URL_BARE" "$MNT" -o "credentials=$CRED,spool_dir=$SRV_TMP/a-file"
 bad "mountpoint missing" "mountpoint $SRV_TMP/no-such-dir: No such file or directory" \
 	"$FTPFS" "$URL_BARE" "$SRV_TMP/no-such-dir"
 bad "mountpoint is a file" "mountpoint $SRV_TMP/a-file: Not a directory" \
@@ -491,7 +495,13 @@ if fg_mount "$LOG" "$URL_BARE" -o "credentials=$CRED,cache_timeout=0"; then
 	# shellcheck disable=SC2046
 	kill $(srv_tagged_pids "$(readlink -f "$(command -v vsftpd)")") 2>/dev/null
 	sleep 0.3
-	for _ in 1 2 3; do timeout 30 ls "$MNT" >/dev/null 2>&1; done
+	out=$(timeout 30 ls "$MNT" 2>&1 >/dev/null)
+	if printf '%s' "$out" | grep -q "Input/output error"; then
+		ok "server gone: ls fails with EIO, not the socket's error ($out)"
+	else
+		not_ok "server gone: ls fails with EIO" "$out"
+	fi
+	for _ in 1 2; do timeout 30 ls "$MNT" >/dev/null 2>&1; done
 	port=$(srv_port vsftpd)
 	for _ in $(seq 50); do srv_port_busy "$port" || break; sleep 0.1; done
 	srv_start vsftpd "$DATA" "$port" >/dev/null || not_ok "restart vsftpd on port $port"
