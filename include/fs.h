@@ -65,6 +65,8 @@ struct fs_ctx {
 	 * log line, as rsync -a and tar x need (dir_times_logged).
 	 */
 	bool strict_times;
+	/* -o timeout: each FUSE request's deadline (net_op_begin), ms */
+	int op_timeout_ms;
 	int dir_times_logged;
 	mode_t umask; /* applied to permissions the listing lacks */
 	time_t mount_time; /* mtime of entries without one */

@@ -65,6 +65,20 @@ const char *net_addr_str(const struct net_addr *a, char *buf, size_t len);
 int net_wait(int fd, short events, int timeout_ms);
 
 /*
+ * One deadline for a whole operation (fs.c sets it per FUSE request, -o
+ * timeout): every wait of the calling thread in net.c, tls.c and
+ * sftp_conn.c is cut to what is left of it, and each byte that moves
+ * pushes it on, so that against a frozen server an operation fails
+ * within timeout_ms however many steps and reconnects it takes, while a
+ * slow transfer that progresses goes on.  Thread-local; 0: none.
+ */
+void net_op_begin(int timeout_ms);
+void net_op_end(void);
+void net_op_progress(void);
+/* timeout_ms (< 0: none) cut to the operation's deadline. */
+int net_op_clamp(int timeout_ms);
+
+/*
  * Wait until fd_a has events_a or fd_b has events_b (fd_b < 0: only
  * fd_a); *which gets NET_READY_A / NET_READY_B bits.  0, -ETIMEDOUT or
  * -errno.

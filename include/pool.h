@@ -87,6 +87,13 @@ int pool_try_checkout(struct pool *p, unsigned spare, void **conn);
  */
 bool pool_server_lost(struct pool *p);
 /*
+ * A request timed out on a connection of the pool (a frozen server): as a
+ * failed connect that had to wait, the server counts as lost, and for a
+ * second new connects fail at once with rc instead of each waiting out
+ * the deadline.
+ */
+void pool_timed_out(struct pool *p, int rc);
+/*
  * Add a connection opened outside the pool (the mount's first, checked
  * connection) as an idle member.  If the pool is full it is destroyed.
  */

@@ -13,6 +13,7 @@
 
 #include "fs_file.h"
 #include "log.h"
+#include "net.h"
 #include "spool.h"
 
 #define FS_BLKSIZE (128 * 1024) /* st_blksize: what cp/dd use per read */
@@ -681,6 +682,26 @@ fs_destroy(void *private_data)
  * operations are implemented; a server's 500/502 behind one (ftp_errno's
  * ENOSYS) is an I/O error of this call, never that.
  */
+static int fs_kernel_rc(int rc, const char *op, const char *path);
+
+/*
+ * Every FUSE request runs under one deadline (-o timeout, net_op_begin):
+ * against a frozen server it fails with EIO within it, whatever steps it
+ * takes; fs_op_end() also turns what the kernel must not see into EIO.
+ */
+static void
+fs_op_begin(void)
+{
+	net_op_begin(fs_ctx()->op_timeout_ms);
+}
+
+static int
+fs_op_end(int rc, const char *op, const char *path)
+{
+	net_op_end();
+	return fs_kernel_rc(rc, op, path);
+}
+
 static int
 fs_kernel_rc(int rc, const char *op, const char *path)
 {
@@ -720,26 +741,30 @@ fs_kernel_rc(int rc, const char *op, const char *path)
 static int
 fs_getattr_op(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
-	return fs_kernel_rc(fs_getattr(path, st, fi), "stat", path);
+	fs_op_begin();
+	return fs_op_end(fs_getattr(path, st, fi), "stat", path);
 }
 
 static int
 fs_readlink_op(const char *path, char *buf, size_t size)
 {
-	return fs_kernel_rc(fs_readlink(path, buf, size), "readlink", path);
+	fs_op_begin();
+	return fs_op_end(fs_readlink(path, buf, size), "readlink", path);
 }
 
 static int
 fs_opendir_op(const char *path, struct fuse_file_info *fi)
 {
-	return fs_kernel_rc(fs_opendir(path, fi), "opendir", path);
+	fs_op_begin();
+	return fs_op_end(fs_opendir(path, fi), "opendir", path);
 }
 
 static int
 fs_readdir_op(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
     struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-	return fs_kernel_rc(
+	fs_op_begin();
+	return fs_op_end(
 	    fs_readdir(path, buf, filler, off, fi, flags), "readdir", path);
 }
 
@@ -747,107 +772,149 @@ static int
 fs_read_op(const char *path, char *buf, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
-	return fs_kernel_rc(fs_read(path, buf, size, off, fi), "read", path);
+	fs_op_begin();
+	return fs_op_end(fs_read(path, buf, size, off, fi), "read", path);
 }
 
 static int
 fs_read_buf_op(const char *path, struct fuse_bufvec **bufp, size_t size,
     off_t off, struct fuse_file_info *fi)
 {
-	return fs_kernel_rc(
-	    fs_read_buf(path, bufp, size, off, fi), "read", path);
+	fs_op_begin();
+	return fs_op_end(fs_read_buf(path, bufp, size, off, fi), "read", path);
 }
 
 static int
 fs_link_op(const char *from, const char *to)
 {
-	return fs_kernel_rc(fs_link(from, to), "link", from);
+	fs_op_begin();
+	return fs_op_end(fs_link(from, to), "link", from);
 }
 
 /* The rest: ENOSYS would only read "Function not implemented". */
 static int
 fs_mkdir_op(const char *path, mode_t mode)
 {
-	return fs_kernel_rc(fs_mkdir(path, mode), "mkdir", path);
+	fs_op_begin();
+	return fs_op_end(fs_mkdir(path, mode), "mkdir", path);
 }
 
 static int
 fs_unlink_op(const char *path)
 {
-	return fs_kernel_rc(fs_unlink(path), "unlink", path);
+	fs_op_begin();
+	return fs_op_end(fs_unlink(path), "unlink", path);
 }
 
 static int
 fs_rmdir_op(const char *path)
 {
-	return fs_kernel_rc(fs_rmdir(path), "rmdir", path);
+	fs_op_begin();
+	return fs_op_end(fs_rmdir(path), "rmdir", path);
 }
 
 static int
 fs_rename_op(const char *from, const char *to, unsigned int flags)
 {
-	return fs_kernel_rc(fs_rename(from, to, flags), "rename", from);
+	fs_op_begin();
+	return fs_op_end(fs_rename(from, to, flags), "rename", from);
 }
 
 static int
 fs_chmod_op(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	return fs_kernel_rc(fs_chmod(path, mode, fi), "chmod", path);
+	fs_op_begin();
+	return fs_op_end(fs_chmod(path, mode, fi), "chmod", path);
 }
 
 static int
 fs_truncate_op(const char *path, off_t size, struct fuse_file_info *fi)
 {
-	return fs_kernel_rc(fs_truncate(path, size, fi), "truncate", path);
+	fs_op_begin();
+	return fs_op_end(fs_truncate(path, size, fi), "truncate", path);
 }
 
 static int
 fs_write_op(const char *path, const char *buf, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
-	return fs_kernel_rc(fs_write(path, buf, size, off, fi), "write", path);
+	fs_op_begin();
+	return fs_op_end(fs_write(path, buf, size, off, fi), "write", path);
 }
 
 /* A filesystem without symlinks or settable times answers EPERM (POSIX). */
 static int
 fs_symlink_op(const char *target, const char *linkpath)
 {
-	int rc = fs_symlink(target, linkpath);
+	int rc;
 
-	return rc == -ENOSYS ? -EPERM : fs_kernel_rc(rc, "symlink", linkpath);
+	fs_op_begin();
+	rc = fs_symlink(target, linkpath);
+	if (rc == -ENOSYS)
+		rc = -EPERM;
+	return fs_op_end(rc, "symlink", linkpath);
 }
 
 static int
 fs_utimens_op(
     const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
-	int rc = fs_utimens(path, tv, fi);
+	int rc;
 
-	return rc == -ENOSYS ? -EPERM : fs_kernel_rc(rc, "utimens", path);
+	fs_op_begin();
+	rc = fs_utimens(path, tv, fi);
+	if (rc == -ENOSYS)
+		rc = -EPERM;
+	return fs_op_end(rc, "utimens", path);
 }
 
 static int
 fs_create_op(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	return fs_kernel_rc(fs_create(path, mode, fi), "create", path);
+	fs_op_begin();
+	return fs_op_end(fs_create(path, mode, fi), "create", path);
 }
 
 static int
 fs_open_op(const char *path, struct fuse_file_info *fi)
 {
-	return fs_kernel_rc(fs_open(path, fi), "open", path);
+	fs_op_begin();
+	return fs_op_end(fs_open(path, fi), "open", path);
 }
 
 static int
 fs_flush_op(const char *path, struct fuse_file_info *fi)
 {
-	return fs_kernel_rc(fs_flush(path, fi), "flush", path);
+	fs_op_begin();
+	return fs_op_end(fs_flush(path, fi), "flush", path);
 }
 
 static int
 fs_fsync_op(const char *path, int datasync, struct fuse_file_info *fi)
 {
-	return fs_kernel_rc(fs_fsync(path, datasync, fi), "fsync", path);
+	fs_op_begin();
+	return fs_op_end(fs_fsync(path, datasync, fi), "fsync", path);
+}
+
+static int
+fs_release_op(const char *path, struct fuse_file_info *fi)
+{
+	fs_op_begin();
+	return fs_op_end(fs_release(path, fi), "release", path);
+}
+
+static int
+fs_chown_op(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	fs_op_begin();
+	return fs_op_end(fs_chown(path, uid, gid, fi), "chown", path);
+}
+
+static int
+fs_statfs_op(const char *path, struct statvfs *st)
+{
+	fs_op_begin();
+	return fs_op_end(fs_statfs(path, st), "statfs", path);
 }
 
 static const struct fuse_operations fs_ops = {
@@ -865,7 +932,7 @@ static const struct fuse_operations fs_ops = {
 	.link = fs_link_op,
 	.rename = fs_rename_op,
 	.chmod = fs_chmod_op,
-	.chown = fs_chown,
+	.chown = fs_chown_op,
 	.truncate = fs_truncate_op,
 	.utimens = fs_utimens_op,
 	.open = fs_open_op,
@@ -875,8 +942,8 @@ static const struct fuse_operations fs_ops = {
 	.write = fs_write_op,
 	.flush = fs_flush_op,
 	.fsync = fs_fsync_op,
-	.release = fs_release,
-	.statfs = fs_statfs,
+	.release = fs_release_op,
+	.statfs = fs_statfs_op,
 };
 
 const struct fuse_operations *

@@ -47,6 +47,7 @@ struct options {
 	unsigned connections;
 	unsigned cache_timeout; /* seconds, 0 disables */
 	unsigned connect_timeout;
+	unsigned timeout; /* -o timeout: each operation's deadline, s */
 	int password_stdin; /* set by fuse_opt: int */
 	char *netrc_path; /* NULL without -o netrc */
 	char *credentials_path; /* NULL without -o credentials= */
@@ -82,6 +83,7 @@ enum {
 	KEY_CONNECTIONS,
 	KEY_CACHE_TIMEOUT,
 	KEY_CONNECT_TIMEOUT,
+	KEY_TIMEOUT,
 	KEY_NETRC,
 	KEY_NETRC_FILE,
 	KEY_IDMAP,
@@ -116,6 +118,7 @@ static const struct fuse_opt main_opts[] = {
 	FUSE_OPT_KEY("connections=", KEY_CONNECTIONS),
 	FUSE_OPT_KEY("cache_timeout=", KEY_CACHE_TIMEOUT),
 	FUSE_OPT_KEY("connect_timeout=", KEY_CONNECT_TIMEOUT),
+	FUSE_OPT_KEY("timeout=", KEY_TIMEOUT),
 	MAIN_FLAG("password_stdin", password_stdin),
 	MAIN_FLAG("strict_times", strict_times),
 	FUSE_OPT_KEY("netrc", KEY_NETRC),
@@ -139,6 +142,7 @@ static const struct fuse_opt main_opts[] = {
 	FUSE_OPT_KEY("connections", KEY_NEEDS_VALUE),
 	FUSE_OPT_KEY("cache_timeout", KEY_NEEDS_VALUE),
 	FUSE_OPT_KEY("connect_timeout", KEY_NEEDS_VALUE),
+	FUSE_OPT_KEY("timeout", KEY_NEEDS_VALUE),
 	FUSE_OPT_KEY("idmap", KEY_NEEDS_VALUE),
 	FUSE_OPT_KEY("spool_dir", KEY_NEEDS_VALUE),
 	FUSE_OPT_KEY("credentials", KEY_NEEDS_VALUE),
@@ -183,6 +187,9 @@ main_usage(const char *prog)
 "                           (default 20; 0 disables)\n"
 "    -o connect_timeout=S   give up connecting or logging in after S seconds\n"
 "                           (default 10)\n"
+"    -o timeout=S           an operation that gets nothing through for S\n"
+"                           seconds (a frozen server) fails with EIO\n"
+"                           (default 30); the mount stays and recovers\n"
 "    -o spool_dir=DIR       local copies of files being rewritten in place\n"
 "                           (default /var/tmp/ftpfs-UID); kept there, and\n"
 "                           logged, when an upload fails\n"
@@ -456,6 +463,9 @@ main_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 	case KEY_CONNECT_TIMEOUT:
 		return main_parse_seconds(
 		    arg, 1, MAIN_MAX_SECONDS, &o->connect_timeout);
+	case KEY_TIMEOUT:
+		return main_parse_seconds(
+		    arg, 1, MAIN_MAX_SECONDS, &o->timeout);
 	case KEY_NETRC:
 		free(o->netrc_path);
 		o->netrc_path = creds_default_netrc();
@@ -1053,6 +1063,7 @@ main(int argc, char *argv[])
 		.connections = 4,
 		.cache_timeout = 20,
 		.connect_timeout = 10,
+		.timeout = 30,
 		.log_level = -1,
 	};
 	struct creds_request req = { 0 };
@@ -1149,6 +1160,7 @@ main(int argc, char *argv[])
 	ctx.kernel_cache_mode = o.kernel_cache_mode;
 	ctx.remote_ids = o.remote_ids;
 	ctx.strict_times = o.strict_times != 0;
+	ctx.op_timeout_ms = (int)o.timeout * 1000;
 	if (o.spool_dir != NULL) {
 		free(ctx.spool_dir);
 		ctx.spool_dir = o.spool_dir;

@@ -25,6 +25,48 @@ net_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * The calling thread's operation deadline (net_op_begin): every wait of
+ * this module, of tls.c and of sftp_conn.c is cut to what is left of it,
+ * and each byte that moves pushes it on (a slow transfer that progresses
+ * is not a stalled one).  0: none (the mount's own threads, mount time).
+ */
+static _Thread_local int64_t op_deadline;
+static _Thread_local int op_timeout;
+
+void
+net_op_begin(int timeout_ms)
+{
+	op_timeout = timeout_ms;
+	op_deadline = timeout_ms > 0 ? net_now_ms() + timeout_ms : 0;
+}
+
+void
+net_op_end(void)
+{
+	op_deadline = 0;
+}
+
+void
+net_op_progress(void)
+{
+	if (op_deadline != 0)
+		op_deadline = net_now_ms() + op_timeout;
+}
+
+int
+net_op_clamp(int timeout_ms)
+{
+	int64_t left;
+
+	if (op_deadline == 0)
+		return timeout_ms;
+	left = op_deadline - net_now_ms();
+	if (left < 0)
+		left = 0;
+	return timeout_ms < 0 || left < timeout_ms ? (int)left : timeout_ms;
+}
+
 static int
 remaining_ms(int64_t deadline)
 {
@@ -40,9 +82,11 @@ int
 net_wait(int fd, short events, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
-	int64_t deadline = timeout_ms < 0 ? -1 : net_now_ms() + timeout_ms;
+	int64_t deadline;
 	int rc;
 
+	timeout_ms = net_op_clamp(timeout_ms);
+	deadline = timeout_ms < 0 ? -1 : net_now_ms() + timeout_ms;
 	for (;;) {
 		rc = poll(&pfd, 1, remaining_ms(deadline));
 		if (rc > 0)
@@ -62,11 +106,13 @@ net_wait_pair(int fd_a, short events_a, int fd_b, short events_b,
 		{ .fd = fd_a, .events = events_a },
 		{ .fd = fd_b, .events = events_b },
 	};
-	int64_t deadline = timeout_ms < 0 ? -1 : net_now_ms() + timeout_ms;
+	int64_t deadline;
 	short bad = POLLHUP | POLLERR | POLLNVAL;
 	int rc;
 
 	*which = 0;
+	timeout_ms = net_op_clamp(timeout_ms);
+	deadline = timeout_ms < 0 ? -1 : net_now_ms() + timeout_ms;
 	for (;;) {
 		rc = poll(pfd, 2, remaining_ms(deadline));
 		if (rc > 0)
@@ -371,6 +417,8 @@ net_read(int fd, void *buf, size_t n, int timeout_ms)
 
 	for (;;) {
 		r = recv(fd, buf, n, 0);
+		if (r > 0)
+			net_op_progress();
 		if (r >= 0)
 			return r;
 		if (errno == EINTR)
@@ -401,6 +449,8 @@ net_splice(int fd, int pipe_wr, size_t n, int timeout_ms)
 	for (;;) {
 		r = splice(fd, NULL, pipe_wr, NULL, n,
 		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (r > 0)
+			net_op_progress();
 		if (r >= 0)
 			return r;
 		if (errno == EINTR)
@@ -433,6 +483,7 @@ net_write_all(int fd, const void *buf, size_t n, int timeout_ms)
 		if (w > 0) {
 			p += w;
 			n -= (size_t)w;
+			net_op_progress();
 			continue;
 		}
 		if (w < 0 && errno == EINTR)

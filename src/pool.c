@@ -37,6 +37,9 @@ struct pool_ent {
 	uint64_t stamp_ms; /* last checkin, park or reclaim */
 };
 
+/* After a failed connect to a lost server, others fail at once this long. */
+#define POOL_LOST_HOLDOFF_MS 1000
+
 struct pool {
 	/*
 	 * Lock order: p->lock is a leaf; it is never held while calling ops
@@ -65,6 +68,11 @@ struct pool {
 	   has worked since: said once, and once more when one works */
 	bool server_lost; /* protected by p->lock */
 	bool ever_connected; /* protected by p->lock */
+	/* while lost: connects before this fail at once with lost_rc, so
+	   that the requests of one syscall do not each wait for a frozen
+	   server (POOL_LOST_HOLDOFF_MS after each try that had to wait) */
+	uint64_t lost_retry_ms; /* protected by p->lock */
+	int lost_rc; /* protected by p->lock */
 	bool shrink_pending; /* protected by p->lock; max fell, not told yet */
 };
 
@@ -242,6 +250,46 @@ pool_report_shrink_locked(struct pool *p)
 }
 
 /*
+ * A connect failed, or a request timed out on a connection (p->lock
+ * held).  waited: it took its time (a frozen or black-holed server): then
+ * the next connects fail at once for a moment; a quick refusal is cheap
+ * to try again, and the first try after a restart must not be refused.
+ */
+static void
+pool_lost_locked(struct pool *p, int rc, bool waited)
+{
+	if (!p->ever_connected)
+		return;
+	if (!p->server_lost) {
+		p->server_lost = true;
+		log_warn("lost the server: %s (operations fail until it "
+		         "answers again; said once)",
+		    strerror(-rc));
+	}
+	p->lost_rc = rc;
+	if (waited)
+		p->lost_retry_ms = now_ms() + POOL_LOST_HOLDOFF_MS;
+}
+
+/* A connect or a whole request worked (p->lock held). */
+static void
+pool_back_locked(struct pool *p)
+{
+	if (!p->server_lost)
+		return;
+	p->server_lost = false;
+	log_warn("the server answers again");
+}
+
+void
+pool_timed_out(struct pool *p, int rc)
+{
+	pthread_mutex_lock(&p->lock);
+	pool_lost_locked(p, rc, true);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/*
  * Open a new connection for pool_checkout.  Lock held on entry and exit.
  * *retry is set when the caller should go round its loop again (the
  * server limit was hit while we have others, or we are shutting down).
@@ -252,29 +300,26 @@ pool_connect_locked(struct pool *p, void **conn, bool *retry)
 	struct pool_ent *e;
 	void *c = NULL;
 	unsigned alive;
+	uint64_t t0;
 	int rc;
 
 	*retry = false;
+	if (p->server_lost && now_ms() < p->lost_retry_ms)
+		return p->lost_rc;
 	p->connecting++;
 	pthread_mutex_unlock(&p->lock);
+	t0 = now_ms();
 	e = calloc(1, sizeof(*e));
 	rc = e == NULL ? -ENOMEM : p->ops.connect(p->ctx, &c);
 	pthread_mutex_lock(&p->lock);
 	p->connecting--;
-	if (rc == 0 && p->server_lost) {
-		p->server_lost = false;
-		log_warn("the server answers again: connected");
-	}
+	if (rc == 0)
+		pool_back_locked(p);
 	if (rc == 0)
 		p->ever_connected = true;
-	if (rc < 0 && rc != -EUSERS && rc != -ENOMEM && rc != -ESHUTDOWN &&
-	    p->ever_connected && !p->server_lost) {
-		/* refused, timed out, reset, unreachable, login lost ... */
-		p->server_lost = true;
-		log_warn("lost the server: %s (operations fail until it "
-		         "answers again; said once)",
-		    strerror(-rc));
-	}
+	/* refused, timed out, reset, unreachable, login lost ... */
+	if (rc < 0 && rc != -EUSERS && rc != -ENOMEM && rc != -ESHUTDOWN)
+		pool_lost_locked(p, rc, now_ms() - t0 >= POOL_LOST_HOLDOFF_MS);
 	if (rc == 0 && !p->stopping) {
 		e->conn = c;
 		e->state = PE_BUSY;
@@ -445,6 +490,7 @@ pool_checkin(struct pool *p, void *conn, bool reusable)
 	e->stamp_ms = now_ms();
 	ent_unlink(p, e);
 	ent_push_head(p, e);
+	pool_back_locked(p); /* it came back whole: the server answered */
 	pthread_cond_broadcast(&p->cond);
 	pool_timer_started(p, p->cfg.idle_timeout_ms);
 out:

@@ -559,8 +559,10 @@ tls_read(struct net_stream *s, void *buf, size_t n, int timeout_ms)
 		ERR_clear_error();
 		errno = 0;
 		r = SSL_read_ex(ts->ssl, buf, n, &got);
-		if (r == 1)
+		if (r == 1) {
+			net_op_progress();
 			return (ssize_t)got;
+		}
 		rc = tls_io_wait(ts, r, deadline, "read");
 		if (rc == 1)
 			return 0;
@@ -585,6 +587,7 @@ tls_write(struct net_stream *s, const void *buf, size_t n, int timeout_ms)
 		if (r == 1) {
 			p += done;
 			n -= done;
+			net_op_progress();
 			continue;
 		}
 		rc = tls_io_wait(ts, r, deadline, "write");

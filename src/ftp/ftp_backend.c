@@ -189,6 +189,8 @@ ftp_with_conn(struct ftp_be *fb, ftp_conn_fn fn, void *arg, bool idempotent)
 		rc = fn(fb, c, arg);
 		broken = c->broken;
 		pool_checkin(fb->pool, c, !broken);
+		if (broken && rc == -ETIMEDOUT)
+			pool_timed_out(fb->pool, rc);
 		if (!broken || !idempotent || attempt > 0 ||
 		    !ftp_is_conn_error(rc))
 			break;

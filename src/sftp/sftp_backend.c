@@ -203,6 +203,8 @@ with_conn(struct sftp_be *sb, sb_fn fn, void *arg, bool idempotent)
 		rc = fn(sb, sc->c, arg);
 		broken = sftp_conn_broken(sc->c);
 		sb_put(sb, sc);
+		if (broken && rc == -ETIMEDOUT)
+			pool_timed_out(sb->pool, rc);
 		if (!broken || !idempotent || attempt > 0 || !conn_error(rc) ||
 		    rc == -ETIMEDOUT)
 			break;

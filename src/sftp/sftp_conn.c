@@ -5,6 +5,7 @@
  * that talks to libssh2 for the SFTP backend.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -146,6 +147,13 @@ wait_io(struct sftp_conn *c, int64_t deadline)
 		p.events |= POLLOUT;
 	if (p.events == 0)
 		p.events = POLLIN;
+	/* the FUSE request's deadline (net_op_begin) comes first */
+	if (left > INT_MAX)
+		left = INT_MAX;
+	if (net_op_clamp((int)left) < left) {
+		left = net_op_clamp((int)left);
+		deadline = net_now_ms() + left;
+	}
 	if (left <= 0)
 		return -ETIMEDOUT;
 	if (c->keepalive_s > 0 && left > c->keepalive_s * 1000)
@@ -684,6 +692,8 @@ chan_read(struct sftp_conn *c, char *dst, size_t want, int64_t deadline)
 
 	for (;;) {
 		n = libssh2_channel_read(c->ch, dst, want);
+		if (n > 0)
+			net_op_progress();
 		if (n == LIBSSH2_ERROR_EAGAIN) {
 			w = wait_io(c, deadline);
 			if (w < 0) {

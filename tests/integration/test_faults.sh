@@ -51,7 +51,7 @@ export LC_ALL=C.UTF-8
 FTPFS=${FTPFS:-build/ftpfs}
 case $FTPFS in /*) ;; *) FTPFS=$repo/$FTPFS ;; esac
 SERVERS=${SERVERS:-$SRV_ALL}
-FAULTS=${FAULTS:-kill diskfull perms quota enosys}
+FAULTS=${FAULTS:-kill diskfull perms quota enosys frozen}
 read -r -a EXTRA_OPTS <<<"${FTPFS_OPTS:-}"
 T=${FTPFS_TEST_TIMEOUT:-60}
 FTPFS_REAL=$(readlink -f "$FTPFS" 2>/dev/null || printf '%s' "$FTPFS")
@@ -246,6 +246,90 @@ holder_of() {
 			fi
 		done
 	done
+}
+
+# A frozen server (pyftpdlib, one process for every session, SIGSTOPped)
+# under a reader in the middle of a file, a reader of a file never seen, a
+# writer and an uncached ls, with -o timeout=5: each fails with EIO (not
+# the socket's errno) within the deadline, the mount stays, and after
+# SIGCONT the same mount works again without a remount.
+suite_frozen() {
+	cur=pyftpdlib
+	local P="[frozen pyftpdlib, -o timeout=5]" dir=$SRV_TMP/frozen-data pid
+	local out secs t0 lim=8 flag=$SRV_TMP/frozen.flag
+	mkdir -p "$dir/d1" "$dir/d2"
+	head -c $((48 * 1048576)) /dev/urandom >"$dir/stream.bin"
+	head -c 100000 /dev/urandom >"$dir/unseen.bin"
+	chown -R "$SRV_USER" "$dir"
+	if ! srv_start pyftpdlib "$dir"; then
+		not_ok "$P start pyftpdlib"
+		return
+	fi
+	pid=${SRV_PIDS[pyftpdlib]}
+	SPOOL=$SRV_TMP/frozen-spool
+	mkdir -p "$SPOOL"
+	if ! mount_it "$P mount" "$(srv_url pyftpdlib)" -o timeout=5,cache_timeout=0; then
+		srv_stop pyftpdlib
+		return
+	fi
+	ls "$MNT" >/dev/null 2>&1
+	rm -f "$flag"
+	# a reader that has begun: 1 MiB in, it waits for the freeze, then reads on
+	(t python3 -c 'import os, sys, time
+f = open(sys.argv[1], "rb", buffering=0)
+f.read(1 << 20)
+open(sys.argv[2] + ".reading", "w").close()
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.05)
+t0 = time.time()
+try:
+    while f.read(1 << 20):
+        pass
+    print("read to the end in %.1fs" % (time.time() - t0))
+except OSError as e:
+    print("%s after %.1fs" % (os.strerror(e.errno), time.time() - t0))' \
+		"$MNT/stream.bin" "$flag" >"$SRV_TMP/frozen-reader.out" 2>&1) &
+	local rpid=$!
+	for _ in $(seq 100); do [ -e "$flag.reading" ] && break; sleep 0.05; done
+	kill -STOP "$pid"
+	: >"$flag"
+	wait "$rpid"
+	out=$(cat "$SRV_TMP/frozen-reader.out")
+	secs=$(printf '%s' "$out" | sed -n 's/.* after \([0-9.]*\)s$/\1/p')
+	if printf '%s' "$out" | grep -q "^Input/output error after" &&
+		awk -v s="$secs" -v l="$lim" 'BEGIN { exit !(s < l) }'; then
+		ok "$P a reader in the middle of a file: $out"
+	else
+		not_ok "$P a reader in the middle of a file: EIO within ${lim}s" "$out"
+	fi
+	for what in "cat unseen.bin" "cp to new.txt" "ls d2"; do
+		t0=$EPOCHREALTIME
+		case $what in
+		cat*) out=$(timeout 60 cat "$MNT/unseen.bin" 2>&1 >/dev/null) ;;
+		cp*) out=$(timeout 60 cp "$WORK/r100K" "$MNT/new.txt" 2>&1) ;;
+		ls*) out=$(timeout 60 ls "$MNT/d2" 2>&1) ;;
+		esac
+		secs=$(srv_since "$t0")
+		if printf '%s' "$out" | grep -q "Input/output error" &&
+			awk -v s="$secs" -v l="$lim" 'BEGIN { exit !(s < l) }'; then
+			ok "$P $what: EIO in ${secs}s"
+		else
+			not_ok "$P $what: EIO within ${lim}s" "after ${secs}s: $out"
+		fi
+	done
+	kill -CONT "$pid"
+	sleep 1.2 # past the one second new connects fail at once after a loss
+	check_eq "$P after SIGCONT: the same mount reads again" \
+		"$(sha "$dir/unseen.bin")" "$(t cat "$MNT/unseen.bin" | sha256sum | cut -c1-16)"
+	out=$(t cp "$WORK/r100K" "$MNT/after.bin" 2>&1)
+	check_eq "$P after SIGCONT: and writes" "$(sha "$WORK/r100K")" "$(sha "$dir/after.bin")"
+	if grep -q "lost the server" "$MLOG" && grep -q "the server answers again" "$MLOG"; then
+		ok "$P lost and back: both logged"
+	else
+		not_ok "$P lost and back: both logged" "$(grep -E "lost|answers" "$MLOG")"
+	fi
+	umount_it "$P unmount"
+	srv_stop pyftpdlib
 }
 
 # A server that answers 502 where a write needs a command (the scripted
@@ -683,6 +767,7 @@ for s in $SERVERS; do
 done
 case " $FAULTS " in *" quota "*) suite_quota ;; esac
 case " $FAULTS " in *" enosys "*) suite_enosys ;; esac
+case " $FAULTS " in *" frozen "*) suite_frozen ;; esac
 
 if compgen -G "$SRV_TMP/asan/*" >/dev/null; then
 	not_ok "no ASan/UBSan reports" "$(head -n 40 "$SRV_TMP"/asan/*)"
