@@ -8,23 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-credfile_wipe(char *s)
-{
-	if (s == NULL)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
-}
+#include "secret.h"
 
 void
 credfile_free(struct credfile *c)
 {
 	if (c == NULL)
 		return;
-	credfile_wipe(c->user);
-	credfile_wipe(c->password);
-	credfile_wipe(c->account);
+	secret_free(c->user);
+	secret_free(c->password);
+	secret_free(c->account);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -16,6 +16,7 @@
 #include "creds.h"
 #include "log.h"
 #include "netrc.h"
+#include "secret.h"
 #include "url.h"
 
 #define CREDS_LINE_MAX 1024 /* longest password line accepted */
@@ -42,23 +43,14 @@ creds_on_signal(int sig)
 	creds_signo = sig;
 }
 
-static void
-creds_wipe_free(char *s)
-{
-	if (s == NULL)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
-}
-
 void
 creds_free(struct creds *c)
 {
 	if (c == NULL)
 		return;
-	creds_wipe_free(c->user);
-	creds_wipe_free(c->password);
-	creds_wipe_free(c->account);
+	secret_free(c->user);
+	secret_free(c->password);
+	secret_free(c->account);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -197,7 +189,7 @@ out_signals:
 		sigaction(creds_prompt_signals[i], &old[i], NULL);
 	if (creds_signo != 0) {
 		if (rc == 0) {
-			creds_wipe_free(*out);
+			secret_free(*out);
 			*out = NULL;
 		}
 		rc = -EINTR;

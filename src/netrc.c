@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "netrc.h"
+#include "secret.h"
 
 #define NETRC_FILE_MAX (1024 * 1024)
 #define NETRC_TOKEN_MAX 4096
@@ -132,22 +133,14 @@ skip_macdef(struct lexer *lx)
 	}
 }
 
-static void
-wipe(char *s)
-{
-	if (s != NULL)
-		explicit_bzero(s, strlen(s));
-	free(s);
-}
-
 void
 netrc_entry_free(struct netrc_entry *e)
 {
 	if (e == NULL)
 		return;
 	free(e->login);
-	wipe(e->password);
-	wipe(e->account);
+	secret_free(e->password);
+	secret_free(e->account);
 	e->login = NULL;
 	e->password = NULL;
 	e->account = NULL;
@@ -238,7 +231,7 @@ netrc_lookup(const char *text, size_t len, const char *host, const char *user,
 			goto out;
 		}
 		if (kind == ENTRY_MACHINE || kind == ENTRY_DEFAULT) {
-			wipe(*field);
+			secret_free(*field);
 			*field = strdup(lx.tok.data);
 			if (*field == NULL) {
 				rc = -ENOMEM;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "secret.h"
 #include "url.h"
 
 static const struct {
@@ -456,10 +457,7 @@ url_free(struct url *u)
 {
 	if (u == NULL)
 		return;
-	if (u->password != NULL) {
-		explicit_bzero(u->password, strlen(u->password));
-		free(u->password);
-	}
+	secret_free(u->password);
 	free(u->user);
 	free(u->host);
 	free(u->path);

@@ -11,6 +11,7 @@
 #include "ftp_conn.h"
 #include "ftp_parse.h"
 #include "log.h"
+#include "secret.h"
 #include "tls.h"
 
 /* How long QUIT may take before we just close. */
@@ -49,22 +50,13 @@ ftp_server_init(struct ftp_server *srv, const struct ftp_config *cfg)
 	return 0;
 }
 
-static void
-free_secret(const char *s)
-{
-	if (s != NULL) {
-		explicit_bzero((char *)s, strlen(s));
-		free((char *)s);
-	}
-}
-
 void
 ftp_server_free(struct ftp_server *srv)
 {
 	free((char *)srv->cfg.host);
 	free((char *)srv->cfg.user);
-	free_secret(srv->cfg.password);
-	free_secret(srv->cfg.account);
+	secret_free(srv->cfg.password);
+	secret_free(srv->cfg.account);
 	free((char *)srv->cfg.root);
 	free((char *)srv->cfg.cafile);
 	free((char *)srv->cfg.fingerprint);

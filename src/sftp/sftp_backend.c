@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "secret.h"
 #include "sftp_be.h"
 #include "url.h"
 
@@ -866,11 +867,7 @@ config_free(struct sftp_config *cfg)
 	free((char *)cfg->conn.user);
 	free((char *)cfg->conn.known_hosts);
 	free((char *)cfg->conn.host_key_alias);
-	if (cfg->conn.password != NULL) {
-		explicit_bzero(
-		    (char *)cfg->conn.password, strlen(cfg->conn.password));
-		free((char *)cfg->conn.password);
-	}
+	secret_free(cfg->conn.password);
 	for (i = 0; i < cfg->conn.n_identity; i++)
 		free((char *)cfg->conn.identity[i]);
 	free((char *)cfg->root);
