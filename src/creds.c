@@ -218,7 +218,8 @@ creds_file(const char *path, struct credfile *cf, char *msg, size_t msglen)
 	ssize_t n;
 	int fd, rc = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO named here must not hang the mount */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = -errno;
 		snprintf(msg, msglen, "credentials file %s: %s", path,
@@ -231,6 +232,14 @@ creds_file(const char *path, struct credfile *cf, char *msg, size_t msglen)
 		    "credentials file %s: not a regular file of at most %d "
 		    "bytes",
 		    path, CREDS_FILE_MAX);
+		goto out;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		rc = -EACCES;
+		snprintf(msg, msglen,
+		    "credentials file %s belongs to another user (uid %u): "
+		    "refused; it must be yours or root's",
+		    path, (unsigned)st.st_uid);
 		goto out;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {

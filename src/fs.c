@@ -561,8 +561,11 @@ fs_dir_time_refused(struct fs_ctx *ctx, const char *path, int rc)
 {
 	struct backend_attr a;
 
+	/* EPERM is "cannot" only from FTP's MDTM/MFMT family (a backend
+	   without ->set_times); from SFTP's SETSTAT it is a real refusal */
 	if (ctx->strict_times ||
-	    (rc != -ENOTSUP && rc != -EPERM && rc != -ENOSYS))
+	    (rc != -ENOTSUP && rc != -ENOSYS &&
+	        !(rc == -EPERM && ctx->be->ops->set_times == NULL)))
 		return rc;
 	memset(&a, 0, sizeof(a));
 	if (ctx->be->ops->stat(ctx->be, path, &a) < 0 ||

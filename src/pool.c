@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "net.h"
 #include "pool.h"
 
 /* The maintenance thread looks at the timers at least this often. */
@@ -459,10 +460,18 @@ pool_checkout_ex(struct pool *p, void **conn, bool try, unsigned spare)
 	return rc;
 }
 
+/*
+ * The wait for a free connection is not the server's silence: the
+ * request's deadline (net_op_begin) starts again once it has one.
+ */
 int
 pool_checkout(struct pool *p, void **conn)
 {
-	return pool_checkout_ex(p, conn, false, 0);
+	int rc = pool_checkout_ex(p, conn, false, 0);
+
+	if (rc == 0)
+		net_op_progress();
+	return rc;
 }
 
 int

@@ -146,7 +146,9 @@ probe_ftp(int fd, int64_t deadline, bool *ftp, bool *tls)
 	int code, left;
 
 	*ftp = *tls = false;
-	code = probe_reply(fd, deadline);
+	do /* "120 ready in n minutes", then 220 */
+		code = probe_reply(fd, deadline);
+	while (code == 120);
 	if (code < 0)
 		return code == -EPROTO ? 0 : code;
 	if (code != 220)

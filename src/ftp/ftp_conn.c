@@ -296,22 +296,34 @@ is_limit_text(const char *text)
 	return false;
 }
 
-/* A refused login's text that asks for TLS first. */
+/* Does word occur in text as a word (case-insensitive)? */
 static bool
-wants_tls_text(const char *text)
+has_word(const char *text, const char *word)
 {
-	static const char *const pats[] = {
-		"encryption",
-		"ssl",
-		"tls",
-		"secure connection",
-	};
-	size_t i;
+	size_t n = strlen(word);
+	const char *p;
 
-	for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
-		if (strcasestr(text, pats[i]) != NULL)
+	for (p = text; (p = strcasestr(p, word)) != NULL; p++)
+		if ((p == text || !isalnum((unsigned char)p[-1])) &&
+		    !isalnum((unsigned char)p[n]))
 			return true;
 	return false;
+}
+
+/*
+ * A refused login that asks for TLS first: vsftpd 530 "must use
+ * encryption", ProFTPD 550 "SSL/TLS required", Pure-FTPd 421 "reconnect
+ * using TLS", 534 (RFC 4217's "policy requires TLS").
+ */
+static bool
+wants_tls(const struct ftp_reply *rep)
+{
+	if (rep->code == 534)
+		return true;
+	if (rep->code != 421 && rep->code != 530 && rep->code != 550)
+		return false;
+	return has_word(rep->text, "SSL") || has_word(rep->text, "TLS") ||
+	    has_word(rep->text, "encryption");
 }
 
 static int
@@ -372,7 +384,7 @@ login(struct ftp_conn *c, bool secured, char *msg, size_t msglen)
 	pthread_mutex_lock(&srv->lock);
 	once = srv->logged_in_once;
 	pthread_mutex_unlock(&srv->lock);
-	if (!secured && wants_tls_text(rep.text)) {
+	if (!secured && wants_tls(&rep)) {
 		/* vsftpd 530 "must use encryption", ProFTPD 550 "SSL/TLS
 		   required", Pure-FTPd 421 "reconnect using TLS" */
 		set_msg(msg, msglen,

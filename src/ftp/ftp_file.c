@@ -491,10 +491,17 @@ learn_time_offset(struct ftp_be *fb, struct ftp_conn *c, const char *abs)
 {
 	struct timespec server;
 	long diff, q;
+	int rc;
 
 	if (!atomic_exchange(&fb->srv.time_offset_learn, false))
 		return;
-	if (ftp_mdtm_abs(c, abs, &server) < 0) {
+	rc = ftp_mdtm_abs(c, abs, &server);
+	if (rc < 0 && c->broken) {
+		/* the connection, not the answer: at the next upload */
+		atomic_store(&fb->srv.time_offset_learn, true);
+		return;
+	}
+	if (rc < 0) {
 		log_warn("time_offset=auto: no MDTM for %s; times stay as the "
 		         "server lists them (set -o time_offset=H[:MM])",
 		    abs);
@@ -504,7 +511,7 @@ learn_time_offset(struct ftp_be *fb, struct ftp_conn *c, const char *abs)
 	diff = (long)(server.tv_sec - time(NULL)) +
 	    atomic_load(&fb->srv.time_offset);
 	q = (diff >= 0 ? diff + 450 : diff - 450) / 900 * 900;
-	if (labs(diff - q) > 120) {
+	if (labs(diff - q) > 120 || labs(q) > 14 * 3600) {
 		log_warn("time_offset=auto: the server's clock is %ld s from "
 		         "ours, not a time zone; times stay as listed (set -o "
 		         "time_offset=H[:MM])",

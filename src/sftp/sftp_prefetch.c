@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "net.h"
 #include "sftp_be.h"
 
 #define PF_SLOT (1024 * 1024)
@@ -541,9 +542,11 @@ sb_pf_read(struct sb_prefetch *pf, char *buf, size_t size, uint64_t off)
 		if (waited)
 			goto miss; /* a worker that hangs: ask ourselves */
 		/* Each of the worker's steps has a deadline of tmo, a new
-		   session the connect timeout: both fit. */
-		abs_deadline(
-		    &ts, pf->sb->tmo * 2 + pf->sb->cfg.conn.connect_timeout_ms);
+		   session the connect timeout: both fit; the request's own
+		   deadline (-o timeout) comes first. */
+		abs_deadline(&ts,
+		    net_op_clamp(
+		        pf->sb->tmo * 2 + pf->sb->cfg.conn.connect_timeout_ms));
 		while (s->state != PF_DONE &&
 		    !(s->state == PF_QUEUED && pf->live == 0))
 			if (pthread_cond_timedwait(&pf->cond, &pf->lock, &ts) ==

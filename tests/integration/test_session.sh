@@ -383,9 +383,11 @@ fi
 
 # --- versions and log levels ------------------------------------------------
 out=$("$FTPFS" --version 2>&1)
-if printf '%s' "$out" | grep -q "^ftpfs version" && printf '%s' "$out" | grep -q "^FUSE library version" &&
-	printf '%s' "$out" | grep -q "^OpenSSL library version [0-9]" &&
-	printf '%s' "$out" | grep -q "^libssh2 library version [0-9]"; then
+# (here-strings: "printf | grep -q" under pipefail fails when grep quits
+# before printf has written everything)
+if grep -q "^ftpfs version" <<<"$out" && grep -q "^FUSE library version" <<<"$out" &&
+	grep -q "^OpenSSL library version [0-9]" <<<"$out" &&
+	grep -q "^libssh2 library version [0-9]" <<<"$out"; then
 	ok "--version names ftpfs, libfuse, OpenSSL and libssh2 with their versions"
 else
 	not_ok "--version names ftpfs, libfuse, OpenSSL and libssh2" "$out"
