@@ -166,6 +166,16 @@ else
 	ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
 fi
 chmod 600 "$CRED"
+cp -p "$CRED" "$SRV_TMP/other.cred"
+chown nobody "$SRV_TMP/other.cred"
+out=$(timeout 20 "$FTPFS" "$URL_BARE" "$MNT" -o "credentials=$SRV_TMP/other.cred" 2>&1)
+rc=$?
+if [ "$rc" -ne 0 ] && ! srv_is_mounted "$MNT" && grep -q "belongs to another user" <<<"$out"; then
+	ok "a credentials file of another user is refused: $out"
+else
+	not_ok "a credentials file of another user is refused" "exit $rc: $out"
+	srv_is_mounted "$MNT" && ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+fi
 printf 'username=%s\npasswd=%s\n' "$SRV_USER" "$SRV_PASS" >"$SRV_TMP/bad.cred"
 chmod 600 "$SRV_TMP/bad.cred"
 out=$(timeout 20 "$FTPFS" "$URL_BARE" "$MNT" -o "credentials=$SRV_TMP/bad.cred" 2>&1)
