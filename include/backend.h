@@ -67,7 +67,14 @@ struct backend_dirlist {
 	size_t cap;
 };
 
-/* Append a copy of name/target/attr. 0 or -ENOMEM. */
+/*
+ * Entries one listing may hold: a server that lists forever (or a folder
+ * larger than anyone can use through a mount) is cut off with -EFBIG
+ * instead of growing until memory runs out (some 150 MiB at the limit).
+ */
+#define BACKEND_DIRLIST_MAX 1000000
+
+/* Append a copy of name/target/attr. 0, -EFBIG (the limit) or -ENOMEM. */
 int backend_dirlist_add(struct backend_dirlist *l, const char *name,
     size_t name_len, const char *link_target, const struct backend_attr *attr);
 /* Free the entries and reset l to empty. NULL is accepted. */

@@ -157,6 +157,9 @@ backend_dirlist_add(struct backend_dirlist *l, const char *name,
 {
 	struct backend_dirent *e;
 
+	/* a server that lists forever must not take all our memory */
+	if (l->count >= BACKEND_DIRLIST_MAX)
+		return -EFBIG;
 	if (l->count == l->cap) {
 		size_t ncap = l->cap ? l->cap * 2 : 32;
 		struct backend_dirent *n;

@@ -369,6 +369,10 @@ list_transfer(struct ftp_conn *c, const char *verb, const char *arg,
 			break;
 	}
 	if (r < 0 || rc < 0) {
+		if (rc == -EFBIG)
+			log_warn("%s %s: more than %d entries: the listing is "
+			         "refused",
+			    verb, arg != NULL ? arg : ".", BACKEND_DIRLIST_MAX);
 		ftp_xfer_abort(c);
 		ftp_list_parser_free(&p);
 		return r < 0 ? (int)r : rc;

@@ -24,6 +24,14 @@ produce faults real servers will not:
   --pasv-address ADDR announce ADDR in 227 replies (the listener stays on
                       the control connection's local address)
   --pasv-range LO-HI  passive listening ports
+  --listing FILE      every MLSD and LIST sends FILE's bytes as they are
+                      (hostile listings: names with '/', '..', NUL, CR;
+                      sizes and dates out of range)
+  --endless WHAT      WHAT data: RETR sends bytes forever; listing: MLSD
+                      and LIST send entries forever; reply=CMD: CMD is
+                      answered with continuation lines forever
+  --prelim-only       after the login every command gets "150" and
+                      nothing more
   --script FILE       more rules, one per line, in the same words without
                       the dashes ("fail EPSV=425", "reply PASV=227 x",
                       "no EPSV", "xfer-fail active=425", "pasv-address A");
@@ -226,6 +234,13 @@ class Session:
         elif not self.logged_in:
             self.send("530 Please log in with USER and PASS first.")
             return
+        if self.srv.prelim_only and self.logged_in:
+            self.send("150 Working on it.")
+            return
+        if "reply=" + verb in self.srv.endless:
+            self.send("213-Here it comes")
+            while True:
+                self.send("213-" + "x" * 1000)
         fn = getattr(self, "cmd_" + verb, None)
         if fn is None or not verb.isalpha():
             self.send("500 Command \"%s\" not understood." % verb[:20])
@@ -553,8 +568,10 @@ class Session:
                 while True:
                     b = f.read(65536)
                     if not b:
-                        return
+                        break
                     yield b
+            while "data" in self.srv.endless:
+                yield b"x" * 65536
         self.transfer(chunks())
 
     @staticmethod
@@ -612,6 +629,20 @@ class Session:
         return out
 
     def listing(self, arg, kind):
+        if "listing" in self.srv.endless:
+            def forever():
+                i = 0
+                while True:
+                    yield b"".join(
+                        b"type=file;size=1;modify=20240101000000; f%d\r\n"
+                        % (i + k) for k in range(1000))
+                    i += 1000
+            self.transfer(forever())
+            return
+        if self.srv.listing_file is not None:
+            with open(self.srv.listing_file, "rb") as lf:
+                self.transfer([lf.read()])
+            return
         path = self.strip_opts(arg) if kind != "MLSD" else arg
         lines = self.list_lines(path, kind)
         if lines is None:
@@ -648,6 +679,9 @@ class Server:
         self.bind = args.bind
         self.port = args.port
         self.nsess = 0
+        self.listing_file = args.listing
+        self.endless = set(args.endless)
+        self.prelim_only = args.prelim_only
 
     def log(self, text):
         line = "[%s] %s" % (
@@ -692,6 +726,9 @@ def main():
     ap.add_argument("--reply", action="append", metavar="CMD=TEXT")
     ap.add_argument("--xfer-fail", action="append", metavar="KIND=CODE")
     ap.add_argument("--script", metavar="FILE")
+    ap.add_argument("--listing", metavar="FILE")
+    ap.add_argument("--endless", action="append", default=[], metavar="WHAT")
+    ap.add_argument("--prelim-only", action="store_true")
     args = ap.parse_args()
     if args.bind not in ("127.0.0.1", "::1"):
         ap.error("--bind: loopback only (127.0.0.1 or ::1)")

@@ -35,7 +35,10 @@
 # truncated), and a lying "226" with a short file (SIZE must catch it).
 # And once, with the scripted fake server answering 502 to STOR, APPE and
 # MKD (enosys): EIO each time, never ENOSYS, and every later create still
-# reaches the server.
+# reaches the server.  And once a frozen pyftpdlib (frozen, see there), and
+# hostile fake servers (hostile): a listing with impossible names and
+# values, a listing and a download that never end, a reply that never
+# ends, a server answering only 150.
 #
 # Prints "ok - NAME" or "FAIL - NAME" per check and "N passed, N failed";
 # exits non-zero on any failure.
@@ -51,7 +54,7 @@ export LC_ALL=C.UTF-8
 FTPFS=${FTPFS:-build/ftpfs}
 case $FTPFS in /*) ;; *) FTPFS=$repo/$FTPFS ;; esac
 SERVERS=${SERVERS:-$SRV_ALL}
-FAULTS=${FAULTS:-kill diskfull perms quota enosys frozen}
+FAULTS=${FAULTS:-kill diskfull perms quota enosys frozen hostile}
 read -r -a EXTRA_OPTS <<<"${FTPFS_OPTS:-}"
 T=${FTPFS_TEST_TIMEOUT:-60}
 FTPFS_REAL=$(readlink -f "$FTPFS" 2>/dev/null || printf '%s' "$FTPFS")
@@ -246,6 +249,131 @@ holder_of() {
 			fi
 		done
 	done
+}
+
+# Start the scripted fake server on $FAKE_ROOT with ARGS; FAKE_PID, FAKE_URL.
+fake_start() {
+	local port
+	port=$(srv_free_port)
+	"$SRV_PY" "$repo/tests/fakeftp/fakeftp.py" --root "$FAKE_ROOT" \
+		--port "$port" "$@" >>"$SRV_TMP/fake.out" 2>&1 &
+	FAKE_PID=$!
+	srv_track_pid "$FAKE_PID"
+	FAKE_URL="ftp://127.0.0.1:$port/"
+	srv_wait_listen "$port" "$FAKE_PID"
+}
+
+# alive NAME: the mount still answers (the root's attributes, a listing)
+alive() {
+	if t stat "$MNT" >/dev/null 2>&1 && t ls "$MNT" >/dev/null 2>&1; then
+		ok "$1: the mount still works"
+	else
+		not_ok "$1: the mount still works" "$(tail -n 5 "$MLOG")"
+	fi
+}
+
+# A hostile server (the scripted fake one): each case ends in a clear
+# error or a sane answer, and the mount lives on.
+suite_hostile() {
+	cur=fakeftp
+	local P="[hostile]" out rc t0 secs rss
+	FAKE_ROOT=$SRV_TMP/hostile-root
+	mkdir -p "$FAKE_ROOT"
+	printf '0123456789' >"$FAKE_ROOT/data.bin"
+	printf 'hello\n' >"$FAKE_ROOT/good.txt"
+	SPOOL=$SRV_TMP/hostile-spool
+	mkdir -p "$SPOOL"
+	# 1. a listing with names no file may have, sizes and dates out of range
+	printf '%b' \
+		'type=file;size=6;modify=20240101000000; good.txt\r\n' \
+		'type=file;size=5;modify=20240101000000; a/b\r\n' \
+		'type=dir;modify=20240101000000; ..\r\n' \
+		'type=dir;modify=20240101000000; .\r\n' \
+		'type=file;size=99999999999999999999999999;modify=20240101000000; huge.bin\r\n' \
+		'type=file;size=5;modify=99999999999999; future.txt\r\n' \
+		'type=file;size=5;modify=00000000000000; zero.txt\r\n' \
+		'type=file;size=5;modify=20240101000000; cr\rname\r\n' \
+		'type=file;size=5;modify=20240101000000; nul\0name\r\n' \
+		'type=file;size=-5;modify=20240101000000; neg.txt\r\n' \
+		'garbage line without facts\r\n' >"$SRV_TMP/evil.mlsd"
+	if fake_start --listing "$SRV_TMP/evil.mlsd" && mount_it "$P mount (evil listing)" "$FAKE_URL" -o cache_timeout=0; then
+		out=$(t ls -A "$MNT" 2>&1)
+		rc=$?
+		if [ "$rc" -eq 0 ] && grep -qx "good.txt" <<<"$out" &&
+			! grep -qE '(^|/)\.\.?$|/' <<<"$out"; then
+			ok "$P names with '/', '.', '..', CR or NUL are left out: $(tr '\n' ' ' <<<"$out")"
+		else
+			not_ok "$P a hostile listing: ls works and shows no impossible name" "exit $rc: $out"
+		fi
+		check_eq "$P the sane entry reads" "hello" "$(t cat "$MNT/good.txt" 2>&1)"
+		alive "$P evil listing"
+		umount_it "$P unmount"
+	fi
+	srv_kill_group "$FAKE_PID"
+	# 2. a listing that never ends: cut off, memory bounded
+	if fake_start --endless listing && mount_it "$P mount (endless listing)" "$FAKE_URL" -o cache_timeout=0; then
+		t0=$EPOCHREALTIME
+		out=$(timeout 120 ls "$MNT" 2>&1 >/dev/null)
+		rc=$?
+		secs=$(srv_since "$t0")
+		rss=$(awk '/VmHWM/ { print $2 }' "/proc/$FTPFS_MOUNT_PID/status" 2>/dev/null)
+		if [ "$rc" -ne 0 ] && [ "$rc" -lt 124 ] && [ "${rss:-0}" -lt 600000 ]; then
+			ok "$P an endless listing is refused in ${secs}s, peak RSS ${rss} KiB: $out"
+		else
+			not_ok "$P an endless listing is refused, memory bounded" "exit $rc after ${secs}s, peak RSS ${rss:-?} KiB: $out"
+		fi
+		if grep -q "entries: the listing is refused" "$MLOG"; then
+			ok "$P the refusal is logged"
+		else
+			not_ok "$P the refusal is logged" "$(tail -n 5 "$MLOG")"
+		fi
+		if t stat "$MNT" >/dev/null 2>&1; then
+			ok "$P the mount still answers stat"
+		else
+			not_ok "$P the mount still answers stat"
+		fi
+		umount_it "$P unmount"
+	fi
+	srv_kill_group "$FAKE_PID"
+	# 3. a data connection that sends forever: the file's size is what counts
+	if fake_start --endless data && mount_it "$P mount (endless data)" "$FAKE_URL" -o cache_timeout=0; then
+		check_eq "$P a download that never ends reads the listed 10 bytes" \
+			"0123456789" "$(timeout 30 cat "$MNT/data.bin" 2>&1)"
+		alive "$P endless data"
+		umount_it "$P unmount"
+	fi
+	srv_kill_group "$FAKE_PID"
+	# 4. a reply that never ends: refused past the reply size cap
+	if fake_start --endless reply=MLST && mount_it "$P mount (endless reply)" "$FAKE_URL" -o cache_timeout=0; then
+		t0=$EPOCHREALTIME
+		out=$(timeout 60 stat "$MNT/good.txt" 2>&1)
+		rc=$?
+		secs=$(srv_since "$t0")
+		if [ "$rc" -ne 0 ] && [ "$rc" -lt 124 ] && grep -q "Input/output error" <<<"$out"; then
+			ok "$P an endless reply: EIO in ${secs}s"
+		else
+			not_ok "$P an endless reply: EIO" "exit $rc after ${secs}s: $out"
+		fi
+		umount_it "$P unmount"
+	fi
+	srv_kill_group "$FAKE_PID"
+	# 5. a server that answers every command with 150 and nothing more
+	if fake_start --prelim-only; then
+		t0=$EPOCHREALTIME
+		out=$(FTPFS_TEST_TAG=$SRV_TMP timeout 60 "$FTPFS" "$FAKE_URL" "$MNT" -o connect_timeout=3 2>&1)
+		rc=$?
+		secs=$(srv_since "$t0")
+		if srv_is_mounted "$MNT"; then
+			not_ok "$P only 150 replies: the mount fails" "mounted"
+			ftpfs_umount "$MNT" "$FTPFS_REAL" >/dev/null 2>&1
+		elif [ "$rc" -eq 1 ] && awk -v s="$secs" 'BEGIN { exit !(s < 15) }' &&
+			[ "$(wc -l <<<"$out")" -eq 1 ]; then
+			ok "$P only 150 replies: the mount fails in ${secs}s: $out"
+		else
+			not_ok "$P only 150 replies: the mount fails within 15 s, one line" "exit $rc after ${secs}s: $out"
+		fi
+	fi
+	srv_kill_group "$FAKE_PID"
 }
 
 # A frozen server (pyftpdlib, one process for every session, SIGSTOPped)
@@ -784,6 +912,7 @@ done
 case " $FAULTS " in *" quota "*) suite_quota ;; esac
 case " $FAULTS " in *" enosys "*) suite_enosys ;; esac
 case " $FAULTS " in *" frozen "*) suite_frozen ;; esac
+case " $FAULTS " in *" hostile "*) suite_hostile ;; esac
 
 if compgen -G "$SRV_TMP/asan/*" >/dev/null; then
 	not_ok "no ASan/UBSan reports" "$(head -n 40 "$SRV_TMP"/asan/*)"
