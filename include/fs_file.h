@@ -85,7 +85,8 @@ struct fs_file {
 
 /* What the write handles on a path will leave there. */
 struct fs_wview {
-	off_t size; /* written so far (the largest of them) */
+	off_t size; /* written so far (the largest of them), if size_known */
+	bool size_known; /* one has writes the server may not show yet */
 	mode_t mode; /* a chmod meanwhile, else created (or found) with */
 	bool uploading; /* one is uploading: the server knows less */
 	bool mtime_set; /* a utimens meanwhile: mtime */

@@ -246,8 +246,10 @@ fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	fs_fill_stat(ctx, &a, st);
 	/* The server's size lags behind a stream being written. */
 	if (writing && S_ISREG(st->st_mode)) {
-		st->st_size = w.size;
-		st->st_blocks = (w.size + 511) / 512;
+		if (w.size_known) {
+			st->st_size = w.size;
+			st->st_blocks = (w.size + 511) / 512;
+		}
 		/* The server's umask does not decide: the upload will. */
 		if (w.mode != 0)
 			st->st_mode = S_IFREG | (w.mode & 07777);

@@ -169,8 +169,19 @@ fs_writer_find(struct fs_ctx *ctx, const char *path, struct fs_wview *v)
 	for (f = ctx->files; f != NULL; f = f->next) {
 		if (!fs_writer_is(f, path))
 			continue;
-		if (!found || f->size > v->size)
+		/*
+		 * Only a writer the server lags behind knows the size better:
+		 * one that is uploading, or has writes not flushed yet.  One
+		 * whose close(2) has flushed everything (its release comes
+		 * later, asynchronously) or that fsync'ed must not hide what
+		 * happened to the file since (a truncate, an append through
+		 * another descriptor): the server's size is the truth then.
+		 */
+		if ((f->dirty || f->uploading) &&
+		    (!v->size_known || f->size > v->size)) {
 			v->size = f->size;
+			v->size_known = true;
+		}
 		v->mode = f->pend_mode_set ? f->pend_mode : f->mode;
 		if (f->pend_mtime_set) {
 			v->mtime_set = true;

@@ -42,6 +42,12 @@ every expectation held, 1 otherwise (2: the scenario could not be set up).
                                   file but before the open: the pwrite lands
                                   in the server's current file (their tail
                                   kept), or close fails and theirs is intact
+  idle-writer MNT DISK NAME       a descriptor that wrote and fsync'ed stays
+                                  open while the file grows by truncate(2)
+                                  and by an append through a second
+                                  descriptor: stat and a read through the
+                                  mount show the server's file, and the
+                                  last close leaves it so
   prepare DISK                    make the files the commands above expect
                                   to find (run before mounting: a mount that
                                   has listed a folder does not see files
@@ -654,6 +660,51 @@ def spool_before(mnt, disk, name, orig, p):
     alive(mnt)
 
 
+def idle_writer(mnt, disk, name):
+    """The size of an open writer that has nothing unflushed must not hide
+    later changes (a release that comes late, after close(2), is such a
+    writer: fsx read back 0 bytes of an append that way)."""
+    p = os.path.join(mnt, name)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    first = rnd(11, 10)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, first)
+        os.fsync(fd)
+        want = first + b"\0" * (5000 - len(first))
+        step("truncate(2) to 5000 while the writer is open", os.truncate, p, 5000,
+             want="ok")
+
+        def seen(why):
+            size = os.stat(p).st_size
+            with open(p, "rb") as r:
+                got = r.read()
+            if size != len(want) or got != want:
+                fail("%s: stat says %d bytes, a read gives %d (%s), expected %d (%s)"
+                     % (why, size, len(got), sha(got), len(want), sha(want)))
+            else:
+                say("%s: stat and read show the server's %d bytes" % (why, len(want)))
+        seen("after the truncate")
+        tail = rnd(12, 3000)
+        try:
+            with open(p, "ab") as a:
+                a.write(tail)
+            want += tail
+            seen("after an append through another descriptor")
+        except OSError as e:  # a server that refuses APPE: nothing lost
+            say("the append failed (%s)" % en(e))
+            seen("after a failed append")
+    finally:
+        os.close(fd)
+    got = disk_get(disk, name)
+    if got != want:
+        fail("after the last close the server's file is %s, expected %d bytes (%s)"
+             % (sha(got) if got is not None else "gone", len(want), sha(want)))
+    else:
+        say("after the last close the server keeps all %d bytes" % len(want))
+    alive(mnt)
+
+
 def main():
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
@@ -663,6 +714,7 @@ def main():
         "unlinked-recreate": unlinked_recreate, "replaced-open": replaced_open,
         "rename-writing": rename_writing, "many-files": many_files,
         "many-fds": many_fds, "spool-conflict": spool_conflict,
+        "idle-writer": idle_writer,
         "prepare": prepare,
     }
     fn = cmds.get(sys.argv[1])

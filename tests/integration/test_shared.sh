@@ -483,6 +483,8 @@ suite_server() {
 			many-files "$MNT1" "$DATA" 20
 		ensure_mounts && ops "$P 5b. 20 O_RDWR descriptors on one file, renamed while open" \
 			many-fds "$MNT1" "$DATA" 20
+		ensure_mounts && ops "$P 5c. an open writer with nothing unflushed does not hide a truncate or an append (stat, read)" \
+			idle-writer "$MNT1" "$DATA" iw/iw.bin
 	fi
 	local how
 	if item 6 && srv_is_sftp "$cur"; then
