@@ -71,9 +71,13 @@ int net_wait(int fd, short events, int timeout_ms);
  * pushes it on, so that against a frozen server an operation fails
  * within timeout_ms however many steps and reconnects it takes, while a
  * slow transfer that progresses goes on.  Thread-local; 0: none.
+ * interrupted (may be NULL): asked when a wait is cut short by a signal
+ * (FUSE interrupts: Ctrl-C on the process that made the request); when
+ * it says yes the wait fails with -EINTR.
  */
-void net_op_begin(int timeout_ms);
+void net_op_begin(int timeout_ms, int (*interrupted)(void));
 void net_op_end(void);
+bool net_op_interrupted(void);
 void net_op_progress(void);
 /* timeout_ms (< 0: none) cut to the operation's deadline. */
 int net_op_clamp(int timeout_ms);

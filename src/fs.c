@@ -149,6 +149,8 @@ fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	 * fs_hide_on_server); elsewhere fs_hide() keeps the name local.
 	 */
 	cfg->hard_remove = 0;
+	/* a signal to the caller interrupts its request: main_intr_signal */
+	cfg->intr = 1;
 	/*
 	 * Keep the page cache across opens while mtime and size stay the
 	 * same: libfuse compares them at open() and clears keep_cache
@@ -697,7 +699,9 @@ static int fs_kernel_rc(int rc, const char *op, const char *path);
 static void
 fs_op_begin(void)
 {
-	net_op_begin(fs_ctx()->op_timeout_ms);
+	/* fuse_interrupted: libfuse's -o intr sends the worker SIGUSR1 when
+	   the kernel says the caller was interrupted (main.c sets it) */
+	net_op_begin(fs_ctx()->op_timeout_ms, fuse_interrupted);
 }
 
 static int

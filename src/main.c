@@ -1038,6 +1038,31 @@ main_probe(const struct options *o, struct url *u)
 }
 
 /*
+ * FUSE interrupts (fs_init sets libfuse's intr): when the process behind
+ * a request gets a signal (Ctrl-C), the kernel says so, libfuse sends the
+ * worker thread SIGUSR1, and the wait it is in returns EINTR
+ * (net_op_interrupted), so the request ends at once instead of at its
+ * deadline.  libfuse 3.14 has no option that installs the handler: this
+ * one does nothing but interrupt (no SA_RESTART).
+ */
+static void
+main_on_intr(int sig)
+{
+	(void)sig;
+}
+
+static void
+main_intr_signal(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = main_on_intr;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGUSR1, &sa, NULL);
+}
+
+/*
  * glibc's malloc, tuned for READ replies: each is a fresh buffer of up to
  * 1 MiB (libfuse frees it after the reply) unless it is spliced.  With the
  * defaults such buffers were mmap'd, or carved from a heap top that free()
@@ -1078,6 +1103,7 @@ main(int argc, char *argv[])
 
 	/* Sockets and the status pipe report EPIPE instead of killing us. */
 	signal(SIGPIPE, SIG_IGN);
+	main_intr_signal();
 	main_tune_malloc();
 	/* The backends' libraries, before any thread exists */
 	if (backend_global_init(msg, sizeof(msg)) < 0) {

@@ -33,18 +33,27 @@ net_now_ms(void)
  */
 static _Thread_local int64_t op_deadline;
 static _Thread_local int op_timeout;
+static _Thread_local int (*op_interrupted)(void);
 
 void
-net_op_begin(int timeout_ms)
+net_op_begin(int timeout_ms, int (*interrupted)(void))
 {
 	op_timeout = timeout_ms;
 	op_deadline = timeout_ms > 0 ? net_now_ms() + timeout_ms : 0;
+	op_interrupted = interrupted;
 }
 
 void
 net_op_end(void)
 {
 	op_deadline = 0;
+	op_interrupted = NULL;
+}
+
+bool
+net_op_interrupted(void)
+{
+	return op_interrupted != NULL && op_interrupted();
 }
 
 void
@@ -95,6 +104,8 @@ net_wait(int fd, short events, int timeout_ms)
 			return -ETIMEDOUT;
 		if (errno != EINTR)
 			return -errno;
+		if (net_op_interrupted())
+			return -EINTR; /* the caller was interrupted */
 	}
 }
 
@@ -121,6 +132,8 @@ net_wait_pair(int fd_a, short events_a, int fd_b, short events_b,
 			return -ETIMEDOUT;
 		if (errno != EINTR)
 			return -errno;
+		if (net_op_interrupted())
+			return -EINTR;
 	}
 	if (pfd[0].revents & (events_a | bad))
 		*which |= NET_READY_A;

@@ -161,6 +161,8 @@ wait_io(struct sftp_conn *c, int64_t deadline)
 	rc = poll(&p, 1, (int)left);
 	if (rc < 0 && errno != EINTR)
 		return -errno;
+	if (rc < 0 && net_op_interrupted())
+		return -EINTR; /* Ctrl-C on the process that asked */
 	if (rc == 0 && net_now_ms() >= deadline)
 		return -ETIMEDOUT;
 	if (c->keepalive_s > 0)

@@ -421,6 +421,22 @@ except OSError as e:
 	for _ in $(seq 100); do [ -e "$flag.reading" ] && break; sleep 0.05; done
 	kill -STOP "$pid"
 	: >"$flag"
+	# Ctrl-C on a process blocked in the mount (FUSE interrupt): it ends
+	# at once, not at the deadline
+	printf 'x\n' >"$dir/intr.txt"
+	chown "$SRV_USER" "$dir/intr.txt"
+	t0=$EPOCHREALTIME
+	timeout 60 cat "$MNT/intr.txt" >/dev/null 2>&1 &
+	local cpid=$!
+	sleep 1
+	pkill -INT -P "$cpid" cat 2>/dev/null || kill -INT "$cpid" 2>/dev/null
+	wait "$cpid" 2>/dev/null
+	secs=$(srv_since "$t0")
+	if awk -v s="$secs" 'BEGIN { exit !(s < 3) }'; then
+		ok "$P Ctrl-C on a blocked cat ends it at once (${secs}s, deadline 5 s)"
+	else
+		not_ok "$P Ctrl-C on a blocked cat ends it within 2 s of the signal" "after ${secs}s"
+	fi
 	wait "$rpid"
 	out=$(cat "$SRV_TMP/frozen-reader.out")
 	secs=$(printf '%s' "$out" | sed -n 's/.* after \([0-9.]*\)s$/\1/p')
