@@ -22,6 +22,8 @@
 
 /* The maintenance thread looks at the timers at least this often. */
 #define POOL_TICK_MS 500
+/* How often a checkout waiting for a connection looks for an interrupt. */
+#define POOL_INTR_SLICE_MS 100
 
 enum pool_ent_state {
 	PE_IDLE, /* in the pool, free */
@@ -319,7 +321,9 @@ pool_connect_locked(struct pool *p, void **conn, bool *retry)
 	if (rc == 0)
 		p->ever_connected = true;
 	/* refused, timed out, reset, unreachable, login lost ... */
-	if (rc < 0 && rc != -EUSERS && rc != -ENOMEM && rc != -ESHUTDOWN)
+	/* (an interrupted caller says nothing about the server) */
+	if (rc < 0 && rc != -EUSERS && rc != -ENOMEM && rc != -ESHUTDOWN &&
+	    rc != -EINTR)
 		pool_lost_locked(p, rc, now_ms() - t0 >= POOL_LOST_HOLDOFF_MS);
 	if (rc == 0 && !p->stopping) {
 		e->conn = c;
@@ -378,7 +382,7 @@ static int
 pool_checkout_ex(struct pool *p, void **conn, bool try, unsigned spare)
 {
 	struct pool_ent *e;
-	uint64_t deadline = 0;
+	uint64_t deadline = 0, slice;
 	bool retry;
 	int rc;
 
@@ -439,9 +443,21 @@ pool_checkout_ex(struct pool *p, void **conn, bool try, unsigned spare)
 			}
 			continue;
 		}
-		/* 4. Wait for a checkin, a park or a closed slot. */
-		if (pool_wait(&p->cond, &p->lock, deadline) == ETIMEDOUT) {
+		/*
+		 * 4. Wait for a checkin, a park or a closed slot; in slices,
+		 * as a condition wait does not end on a signal: the caller
+		 * interrupted (Ctrl-C, net_op_interrupted) stops waiting.
+		 */
+		slice = now_ms() + POOL_INTR_SLICE_MS;
+		if (deadline != 0 && deadline < slice)
+			slice = deadline;
+		if (pool_wait(&p->cond, &p->lock, slice) == ETIMEDOUT &&
+		    slice == deadline) {
 			rc = -ETIMEDOUT;
+			break;
+		}
+		if (net_op_interrupted()) {
+			rc = -EINTR;
 			break;
 		}
 	}

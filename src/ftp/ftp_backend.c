@@ -116,7 +116,7 @@ pool_connect(void *ctx, void **conn)
 
 	rc = ftp_conn_open(&fb->srv, &c, msg, sizeof(msg));
 	if (rc < 0) {
-		if (rc == -EUSERS || pool_server_lost(fb->pool))
+		if (rc == -EUSERS || rc == -EINTR || pool_server_lost(fb->pool))
 			log_msg(rc == -EUSERS ? LOG_LVL_INFO : LOG_LVL_DEBUG,
 			    __func__, "%s", msg);
 		else

@@ -598,6 +598,8 @@ greeting_peek(struct ftp_conn *c, char *msg, size_t msglen)
 		return 0;
 	r = net_stream_read(
 	    c->ctl, c->in, sizeof(c->in), srv->cfg.connect_timeout_ms);
+	if (r == -EINTR)
+		return (int)r; /* the caller was interrupted: no second wait */
 	if (r <= 0)
 		return 0; /* ftp_read_reply reports it */
 	c->in_off = 0;

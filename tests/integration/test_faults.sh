@@ -432,10 +432,12 @@ except OSError as e:
 	pkill -INT -P "$cpid" cat 2>/dev/null || kill -INT "$cpid" 2>/dev/null
 	wait "$cpid" 2>/dev/null
 	secs=$(srv_since "$t0")
-	if awk -v s="$secs" 'BEGIN { exit !(s < 3) }'; then
-		ok "$P Ctrl-C on a blocked cat ends it at once (${secs}s, deadline 5 s)"
+	# (1 s of it is the sleep before the signal; the rest must stay
+	# under a second, as the issue asks, with the deadline at 5 s)
+	if awk -v s="$secs" 'BEGIN { exit !(s < 2) }'; then
+		ok "$P Ctrl-C on a blocked cat ends it at once (${secs}s from its start, signal at 1 s, deadline 5 s)"
 	else
-		not_ok "$P Ctrl-C on a blocked cat ends it within 2 s of the signal" "after ${secs}s"
+		not_ok "$P Ctrl-C on a blocked cat ends it within 1 s of the signal" "after ${secs}s from its start (signal at 1 s)"
 	fi
 	wait "$rpid"
 	out=$(cat "$SRV_TMP/frozen-reader.out")
