@@ -97,6 +97,7 @@ EOF
 	# Its own session: a Ctrl-C at the terminal does not stop it before
 	# the mounts that use it are gone.  nsenter, not "ip netns exec": no
 	# private mount namespace pinning the host's FUSE mounts.
+	# shellcheck disable=SC2086 # LATNS_RELAY_ARGS: words
 	setsid nsenter --net="/run/netns/$ns" -- "$LATNS_PY" "$LATNS_RELAY" \
 		--port "$LATNS_PORT" --delay-ms "$delay" --mark "$LATNS_MARK" \
 		--max-queue "$LATNS_MAX_QUEUE" --stats "$st/stats" \
@@ -124,6 +125,7 @@ latns_relay_pid() { cat "$LATNS_STATE/$1/relay.pid" 2>/dev/null; }
 
 latns_selftest() {
 	local ns=$1 st=$LATNS_STATE/$1
+	# shellcheck disable=SC2086 # LATNS_RELAY_ARGS: words
 	latns_run "$ns" "$LATNS_PY" "$LATNS_RELAY" --selftest \
 		--port "$(cat "$st/port")" --delay-ms "$(cat "$st/delay")" \
 		${LATNS_RELAY_ARGS:-}
