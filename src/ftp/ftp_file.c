@@ -104,7 +104,10 @@ stream_start(struct backend_file *f, uint64_t off)
 	rc = pool_checkout(fb->pool, (void **)&c);
 	if (rc < 0)
 		return rc;
-	rc = ftp_xfer_open(c, "RETR", f->path, (int64_t)off, false, &ref);
+	/* From the start: no REST (a round trip per file saved; a REST
+	   is consumed by the transfer that follows it, never left over) */
+	rc = ftp_xfer_open(
+	    c, "RETR", f->path, off > 0 ? (int64_t)off : -1, false, &ref);
 	if (rc == -ERANGE) {
 		/* REST past the end: the file is shorter than we thought. */
 		ftp_reply_free(&ref);
