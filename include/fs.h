@@ -29,6 +29,8 @@
 #include <time.h>
 
 #include "backend.h"
+#include "fahead.h"
+#include "walk.h"
 
 /*
  * Readahead in KiB: asked for at INIT (max_readahead) and, when main.c may
@@ -45,6 +47,10 @@ struct fs_hide;
 
 struct fs_ctx {
 	struct backend *be; /* not owned */
+	struct walk
+	    *walk; /* listings ahead of tree walks (walk.h); not owned */
+	struct fahead
+	    *fahead; /* small files read ahead (fahead.h); not owned */
 
 	/*
 	 * Kernel attribute/entry/negative timeout in seconds, normally the

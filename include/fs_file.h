@@ -40,7 +40,9 @@
 struct fs_file {
 	/* Serialises I/O on this handle; taken before ctx->lock. */
 	pthread_mutex_t io;
-	struct backend_file *bf; /* NULL in spool mode */
+	struct backend_file *bf; /* NULL in spool mode, or read from ab */
+	struct fahead_buf
+	    *ab; /* a reader's whole file, read ahead (fahead.h) */
 	/*
 	 * sp and how change with f->io and ctx->lock held: read them under
 	 * either.  sp may be shared with the file's other handles.

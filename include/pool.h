@@ -80,6 +80,12 @@ int pool_checkout(struct pool *p, void **conn);
  */
 int pool_try_checkout(struct pool *p, unsigned spare, void **conn);
 /*
+ * Mark the calling thread as working ahead of the processes (or not):
+ * its checkouts then fail with -EAGAIN rather than take the last free
+ * connection of any pool.  Thread-local.
+ */
+void pool_background(bool on);
+/*
  * A connect failed (refused, timed out, reset, login lost...) after the
  * pool had connected before, and none has worked since.  The pool logs
  * the loss and the return once each; connect callbacks use this to keep

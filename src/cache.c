@@ -513,7 +513,7 @@ cache_with_dir(
 		if (f == NULL)
 			break;
 		rc = fetch_join(c, f, &stale, NULL);
-		if (stale)
+		if (stale || rc == -EAGAIN) /* (see cache_fetch_attr) */
 			continue;
 		if (rc != 0)
 			return rc;
@@ -586,7 +586,9 @@ cache_fetch_attr(struct cache *c, const char *path, struct backend_attr *out)
 		if (f == NULL)
 			break;
 		rc = fetch_join(c, f, &stale, &attr);
-		if (!stale) {
+		/* -EAGAIN: a fetch ahead found no connection to spare
+		   (pool_background); ask ourselves */
+		if (!stale && rc != -EAGAIN) {
 			if (rc == 0)
 				*out = attr;
 			return rc;

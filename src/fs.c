@@ -308,6 +308,8 @@ fs_opendir(const char *path, struct fuse_file_info *fi)
 		free(d);
 		return rc;
 	}
+	walk_listed(fs_ctx()->walk, path, &d->l);
+	fahead_listed(fs_ctx()->fahead, path, &d->l);
 	fi->fh = (uint64_t)(uintptr_t)d;
 	return 0;
 }
@@ -793,11 +795,24 @@ fs_read_buf_op(const char *path, struct fuse_bufvec **bufp, size_t size,
 	return fs_op_end(fs_read_buf(path, bufp, size, off, fi), "read", path);
 }
 
+/*
+ * What was read ahead of path (fahead.h) is forgotten after every change
+ * made through the mount, whether it worked or not: a fetch that ran
+ * meanwhile may have seen a part of it.
+ */
+static int
+fs_changed(int rc, const char *path)
+{
+	if (path != NULL)
+		fahead_forget(fs_ctx()->fahead, path);
+	return rc;
+}
+
 static int
 fs_link_op(const char *from, const char *to)
 {
 	fs_op_begin();
-	return fs_op_end(fs_link(from, to), "link", from);
+	return fs_op_end(fs_changed(fs_link(from, to), to), "link", from);
 }
 
 /* The rest: ENOSYS would only read "Function not implemented". */
@@ -812,21 +827,24 @@ static int
 fs_unlink_op(const char *path)
 {
 	fs_op_begin();
-	return fs_op_end(fs_unlink(path), "unlink", path);
+	return fs_op_end(fs_changed(fs_unlink(path), path), "unlink", path);
 }
 
 static int
 fs_rmdir_op(const char *path)
 {
 	fs_op_begin();
-	return fs_op_end(fs_rmdir(path), "rmdir", path);
+	return fs_op_end(fs_changed(fs_rmdir(path), path), "rmdir", path);
 }
 
 static int
 fs_rename_op(const char *from, const char *to, unsigned int flags)
 {
+	int rc;
+
 	fs_op_begin();
-	return fs_op_end(fs_rename(from, to, flags), "rename", from);
+	rc = fs_changed(fs_changed(fs_rename(from, to, flags), from), to);
+	return fs_op_end(rc, "rename", from);
 }
 
 static int
@@ -840,7 +858,8 @@ static int
 fs_truncate_op(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	fs_op_begin();
-	return fs_op_end(fs_truncate(path, size, fi), "truncate", path);
+	return fs_op_end(
+	    fs_changed(fs_truncate(path, size, fi), path), "truncate", path);
 }
 
 static int
@@ -858,7 +877,7 @@ fs_symlink_op(const char *target, const char *linkpath)
 	int rc;
 
 	fs_op_begin();
-	rc = fs_symlink(target, linkpath);
+	rc = fs_changed(fs_symlink(target, linkpath), linkpath);
 	if (rc == -ENOSYS)
 		rc = -EPERM;
 	return fs_op_end(rc, "symlink", linkpath);
@@ -881,7 +900,8 @@ static int
 fs_create_op(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	fs_op_begin();
-	return fs_op_end(fs_create(path, mode, fi), "create", path);
+	return fs_op_end(
+	    fs_changed(fs_create(path, mode, fi), path), "create", path);
 }
 
 static int
@@ -894,8 +914,14 @@ fs_open_op(const char *path, struct fuse_file_info *fi)
 static int
 fs_flush_op(const char *path, struct fuse_file_info *fi)
 {
+	struct fs_file *f = fs_file_of(fi);
+	int rc;
+
 	fs_op_begin();
-	return fs_op_end(fs_flush(path, fi), "flush", path);
+	rc = fs_flush(path, fi);
+	if (f->flags & BO_WRITE)
+		fs_changed(0, path);
+	return fs_op_end(rc, "flush", path);
 }
 
 static int
@@ -908,8 +934,14 @@ fs_fsync_op(const char *path, int datasync, struct fuse_file_info *fi)
 static int
 fs_release_op(const char *path, struct fuse_file_info *fi)
 {
+	bool writer = (fs_file_of(fi)->flags & BO_WRITE) != 0;
+	int rc;
+
 	fs_op_begin();
-	return fs_op_end(fs_release(path, fi), "release", path);
+	rc = fs_release(path, fi);
+	if (writer)
+		fs_changed(0, path);
+	return fs_op_end(rc, "release", path);
 }
 
 static int

@@ -190,6 +190,9 @@ fs_read(const char *path, char *buf, size_t size, off_t off,
 		pthread_mutex_unlock(&f->io);
 		return (int)n;
 	}
+	/* a whole file read ahead: what it was at open, unlinked or not */
+	if (f->ab != NULL)
+		return (int)fahead_read(f->ab, buf, size, off);
 	/* (read-write handles of a pwrite backend read from the server) */
 	if (fs_file_detached(fs_ctx(), f))
 		return -EIO; /* the name now leads to another file, or none */

@@ -236,6 +236,7 @@ fs_open_flags(int oflags)
 static void
 fs_file_free(struct fs_file *f)
 {
+	fahead_put(fs_ctx()->fahead, f->ab);
 	pthread_mutex_destroy(&f->io);
 	free(f->path);
 	free(f);
@@ -296,6 +297,7 @@ fs_open_common(
 	struct write_plan_in in = { .flags = flags, .caps = be->caps };
 	struct write_plan wp;
 	struct backend_attr a;
+	struct fs_wview wv;
 	struct fs_file *f;
 	int64_t known_size = -1;
 	int rc;
@@ -359,7 +361,14 @@ fs_open_common(
 	if (known_size > 0)
 		f->size = (off_t)known_size;
 
-	if (wp.how == WH_SPOOL) {
+	if (flags & BO_WRITE)
+		fahead_forget(ctx->fahead, path); /* changes from now on */
+	else if (in.exists && !in.is_dir && !fs_writer_find(ctx, path, &wv))
+		f->ab =
+		    fahead_open(ctx->fahead, path, &a, fuse_get_context()->pid);
+	if (f->ab != NULL) {
+		rc = 0; /* read ahead: no request at all */
+	} else if (wp.how == WH_SPOOL) {
 		rc = fs_open_spool(ctx, f, path, &wp, in.exists);
 	} else {
 		rc = be->ops->open(

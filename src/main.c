@@ -907,6 +907,8 @@ main_serve(const struct options *o, struct url *u, struct creds *cr,
 {
 	struct fuse_session *se = fuse_get_session(fuse);
 	struct backend *remote = NULL, *be = NULL;
+	struct walk *walk = NULL;
+	struct fahead *fahead = NULL;
 	struct backend_opts bo = {
 		.user = cr->user,
 		.password = cr->password,
@@ -934,6 +936,20 @@ main_serve(const struct options *o, struct url *u, struct creds *cr,
 		goto out;
 	}
 	ctx->be = be;
+	/*
+	 * Tree walks listed and small files read ahead: on connections - 1
+	 * workers each (one is always left to the processes), and only
+	 * where listings are kept.
+	 */
+	if (o->cache_timeout > 0 && o->connections > 1 &&
+	    (walk_new(be, o->connections - 1, ctx->op_timeout_ms, &walk) < 0 ||
+	        fahead_new(be, o->connections - 1, ctx->op_timeout_ms,
+	            (int)o->cache_timeout * 1000, &fahead) < 0)) {
+		fprintf(stderr, "ftpfs: out of memory\n");
+		goto out;
+	}
+	ctx->walk = walk;
+	ctx->fahead = fahead;
 
 	if (fuse_mount(fuse, mnt) != 0) {
 		fprintf(stderr, "ftpfs: cannot mount on %s\n", mnt);
@@ -969,8 +985,12 @@ out:
 	if (mounted)
 		fuse_unmount(fuse);
 	main_report(&status_fd, (unsigned char)status);
-	/* The backend outlives every FUSE callback: destroy it last. */
+	/* The backend outlives every FUSE callback and walker: last. */
 	fuse_destroy(fuse);
+	walk_free(walk);
+	ctx->walk = NULL;
+	fahead_free(fahead);
+	ctx->fahead = NULL;
 	if (be != NULL)
 		be->ops->destroy(be);
 	ctx->be = NULL;

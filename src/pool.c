@@ -377,6 +377,21 @@ pool_free_locked(const struct pool *p)
 	return n;
 }
 
+/*
+ * Work done ahead of the processes (walk.c, fahead.c) runs on threads
+ * marked by pool_background(): their checkouts never take the last free
+ * connection (one whose slot is free counts), so a process never waits
+ * for a guess; they fail with -EAGAIN instead.
+ */
+#define POOL_BG_SPARE 1
+static _Thread_local bool pool_bg;
+
+void
+pool_background(bool on)
+{
+	pool_bg = on;
+}
+
 /* try: only while more than spare are free (pool_try_checkout). */
 static int
 pool_checkout_ex(struct pool *p, void **conn, bool try, unsigned spare)
@@ -396,7 +411,8 @@ pool_checkout_ex(struct pool *p, void **conn, bool try, unsigned spare)
 			rc = -ESHUTDOWN;
 			break;
 		}
-		if (try && pool_free_locked(p) <= spare) {
+		if ((try || pool_bg) &&
+		    pool_free_locked(p) <= (try ? spare : POOL_BG_SPARE)) {
 			rc = -EAGAIN;
 			break;
 		}

@@ -48,6 +48,11 @@ every expectation held, 1 otherwise (2: the scenario could not be set up).
                                   descriptor: stat and a read through the
                                   mount show the server's file, and the
                                   last close leaves it so
+  read-ahead MNT DISK DIR         20 small files read one after another (so
+                                  that the next ones are read ahead), while
+                                  some ahead are rewritten (same size),
+                                  renamed over and unlinked through the
+                                  mount: every read shows the change
   prepare DISK                    make the files the commands above expect
                                   to find (run before mounting: a mount that
                                   has listed a folder does not see files
@@ -705,6 +710,70 @@ def idle_writer(mnt, disk, name):
     alive(mnt)
 
 
+def read_ahead(mnt, disk, d):
+    """What a reader is served from the small-file read-ahead (fahead.c)
+    is never older than a change made through the mount."""
+    md = os.path.join(mnt, d)
+    os.makedirs(md, exist_ok=True)
+    names = ["f%02d" % i for i in range(20)]
+    want = {}
+    for i, n in enumerate(names):
+        want[n] = rnd(100 + i, 3000)
+        with open(os.path.join(md, n), "wb") as f:
+            f.write(want[n])
+
+    def read(n):
+        with open(os.path.join(md, n), "rb") as f:
+            return f.read()
+
+    def check(n, why):
+        try:
+            got = read(n)
+        except OSError as e:
+            got = e
+        exp = want.get(n)
+        if exp is None:
+            if isinstance(got, OSError) and got.errno == errno.ENOENT:
+                say("%s %s: gone, as it should be" % (why, n))
+            else:
+                fail("%s %s: expected ENOENT, got %s" % (why, n, short(got)))
+        elif got != exp:
+            fail("%s %s: read %s, expected %s" % (why, n, short(got), sha(exp)))
+
+    for rounds in range(2):
+        os.listdir(md)  # the order a reader follows
+        for n in names[:4]:
+            check(n, "in order:")
+        time.sleep(0.3)  # f04.. read ahead meanwhile
+        # rewritten through the mount, same size (same second, likely)
+        n = names[5]
+        want[n] = rnd(200 + rounds, 3000)
+        with open(os.path.join(md, n), "r+b") as f:
+            f.write(want[n])
+        check(names[4], "in order:")
+        check(n, "rewritten in place, same size:")
+        # renamed over, unlinked
+        a, b = names[6], names[7]
+        os.rename(os.path.join(md, a), os.path.join(md, b))
+        want[b] = want.pop(a)
+        os.unlink(os.path.join(md, names[8]))
+        want.pop(names[8])
+        for n in names[6:]:
+            check(n, "after rename/unlink:")
+        for n in names[:]:
+            if n not in want:
+                want[n] = rnd(300 + rounds + len(n), 3000)
+                with open(os.path.join(md, n), "wb") as f:
+                    f.write(want[n])
+        names.sort()
+    for n in names:
+        if disk_get(disk, os.path.join(d, n)) != want[n]:
+            fail("the server's %s is not what was written" % n)
+    if not problems:
+        say("every read showed the latest content")
+    alive(mnt)
+
+
 def main():
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
@@ -714,7 +783,7 @@ def main():
         "unlinked-recreate": unlinked_recreate, "replaced-open": replaced_open,
         "rename-writing": rename_writing, "many-files": many_files,
         "many-fds": many_fds, "spool-conflict": spool_conflict,
-        "idle-writer": idle_writer,
+        "idle-writer": idle_writer, "read-ahead": read_ahead,
         "prepare": prepare,
     }
     fn = cmds.get(sys.argv[1])

@@ -485,6 +485,8 @@ suite_server() {
 			many-fds "$MNT1" "$DATA" 20
 		ensure_mounts && ops "$P 5c. an open writer with nothing unflushed does not hide a truncate or an append (stat, read)" \
 			idle-writer "$MNT1" "$DATA" iw/iw.bin
+		ensure_mounts && ops "$P 5d. small files read ahead of a reader: rewritten, renamed over, unlinked meanwhile, each read shows it" \
+			read-ahead "$MNT1" "$DATA" ra
 	fi
 	local how
 	if item 6 && srv_is_sftp "$cur"; then

@@ -1,0 +1,645 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fahead: small files read ahead of a process that reads a directory's
+ * files one after another.  Contract in fahead.h.
+ *
+ * Lock order: a->lock only; nothing calls into the backend with it held.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fahead.h"
+#include "log.h"
+#include "net.h"
+#include "pool.h"
+
+#define FA_DIRS 8 /* directories whose order is remembered */
+#define FA_STREAMS 32 /* readers followed (one per process) */
+#define FA_DIR_FILES_MAX 100000 /* bigger directories are not followed */
+#define FA_WAIT_SLICE_MS 100 /* a wait for a fetch looks for Ctrl-C */
+
+struct fa_file {
+	char *name;
+	uint64_t size;
+	struct timespec mtime;
+	bool has_mtime;
+};
+
+struct fa_dir {
+	char *path; /* NULL: free */
+	struct fa_file *files; /* regular files, in the listing's order */
+	size_t n;
+	size_t *by_name; /* indices into files, sorted by name */
+	size_t *name_pos; /* position of files[i] in by_name */
+};
+
+struct fa_stream {
+	pid_t pid; /* 0: free */
+	struct fa_dir *dir;
+	size_t last_l, last_s; /* positions of its last file */
+	uint64_t t_ms;
+};
+
+enum fa_state { FA_QUEUED, FA_LOADING, FA_READY };
+
+struct fahead_buf {
+	struct fahead_buf *next;
+	char *path;
+	uint64_t size; /* as listed: the fetch must find exactly this */
+	struct timespec mtime;
+	bool has_mtime;
+	enum fa_state state;
+	bool listed; /* in a->bufs (else freed with the last ref) */
+	bool stale; /* forgotten while loading: dropped when done */
+	unsigned refs;
+	char *data;
+	size_t len;
+	uint64_t t_ms; /* ready since */
+};
+
+struct fahead {
+	struct backend *be;
+	int op_timeout_ms;
+	int ttl_ms;
+	unsigned workers;
+	pthread_mutex_t lock;
+	pthread_cond_t work; /* a fetch queued, or stop */
+	pthread_cond_t done; /* a fetch ended */
+	struct fa_dir dirs[FA_DIRS];
+	size_t dnext;
+	struct fa_stream streams[FA_STREAMS];
+	struct fahead_buf *bufs; /* oldest first */
+	size_t mem; /* bytes of bufs, queued ones counted at their size */
+	pthread_t threads[FAHEAD_WORKERS_MAX];
+	unsigned nthreads;
+	bool stop;
+	unsigned long hits, fetched;
+};
+
+static void *fahead_worker_fn(void *arg);
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* path is dir or lies below it */
+static bool
+path_in(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return true;
+	return strncmp(path, dir, n) == 0 &&
+	    (path[n] == '\0' || path[n] == '/');
+}
+
+/* --- buffers (lock held) ------------------------------------------------- */
+
+static void
+buf_free(struct fahead_buf *b)
+{
+	free(b->path);
+	free(b->data);
+	free(b);
+}
+
+static struct fahead_buf *
+buf_find(struct fahead *a, const char *path)
+{
+	struct fahead_buf *b;
+
+	for (b = a->bufs; b != NULL; b = b->next)
+		if (!b->stale && strcmp(b->path, path) == 0)
+			return b;
+	return NULL;
+}
+
+/* Take b off the list; freed now or by its last holder. */
+static void
+buf_unlist(struct fahead *a, struct fahead_buf *b)
+{
+	struct fahead_buf **pp = &a->bufs;
+
+	while (*pp != b)
+		pp = &(*pp)->next;
+	*pp = b->next;
+	b->listed = false;
+	a->mem -= b->size;
+	if (b->refs == 0)
+		buf_free(b);
+}
+
+static bool
+buf_expired(const struct fahead *a, const struct fahead_buf *b, uint64_t now)
+{
+	return b->state == FA_READY && now - b->t_ms > (uint64_t)a->ttl_ms;
+}
+
+/* Room for n more bytes: drop expired, then the oldest idle ready ones. */
+static bool
+buf_room(struct fahead *a, uint64_t n)
+{
+	struct fahead_buf *b, *next;
+	uint64_t now = now_ms();
+
+	for (b = a->bufs; b != NULL; b = next) {
+		next = b->next;
+		if (buf_expired(a, b, now))
+			buf_unlist(a, b);
+	}
+	for (b = a->bufs; b != NULL && a->mem + n > FAHEAD_MEM_MAX; b = next) {
+		next = b->next;
+		if (b->state == FA_READY && b->refs == 0)
+			buf_unlist(a, b);
+	}
+	return a->mem + n <= FAHEAD_MEM_MAX;
+}
+
+static void
+buf_queue(struct fahead *a, const char *dir, const struct fa_file *ff)
+{
+	struct fahead_buf *b, **pp;
+	bool root = strcmp(dir, "/") == 0;
+	size_t n;
+
+	if (ff->size > FAHEAD_FILE_MAX || !buf_room(a, ff->size))
+		return;
+	b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return;
+	n = strlen(dir) + strlen(ff->name) + 2;
+	b->path = malloc(n);
+	if (b->path == NULL) {
+		free(b);
+		return;
+	}
+	snprintf(b->path, n, "%s/%s", root ? "" : dir, ff->name);
+	if (buf_find(a, b->path) != NULL) {
+		buf_free(b);
+		return;
+	}
+	b->size = ff->size;
+	b->mtime = ff->mtime;
+	b->has_mtime = ff->has_mtime;
+	b->state = FA_QUEUED;
+	b->listed = true;
+	for (pp = &a->bufs; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = b;
+	a->mem += b->size;
+	/* the workers start with the first reader seen going on */
+	while (a->nthreads < a->workers &&
+	    pthread_create(
+	        &a->threads[a->nthreads], NULL, fahead_worker_fn, a) == 0)
+		a->nthreads++;
+	pthread_cond_signal(&a->work);
+}
+
+/* --- the workers -----------------------------------------------------------
+ */
+
+/* path's content, exactly want bytes, into *out (0 or -errno). */
+static int
+fetch_whole(
+    struct fahead *a, const char *path, uint64_t want, char **out, size_t *len)
+{
+	struct backend *be = a->be;
+	struct backend_file *bf;
+	size_t cap = (size_t)want + 1, got = 0;
+	char *data;
+	ssize_t n;
+	int rc;
+
+	data = malloc(cap);
+	if (data == NULL)
+		return -ENOMEM;
+	rc = be->ops->open(be, path, BO_READ, 0, (int64_t)want, &bf);
+	if (rc < 0) {
+		free(data);
+		return rc;
+	}
+	/* one byte more than listed: a file that grew is not taken */
+	while (got < cap) {
+		n = be->ops->read(be, bf, data + got, cap - got, (off_t)got);
+		if (n < 0) {
+			rc = (int)n;
+			break;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	be->ops->release(be, bf);
+	if (rc == 0 && got != want)
+		rc = -ESTALE; /* changed since it was listed */
+	if (rc < 0) {
+		free(data);
+		return rc;
+	}
+	*out = data;
+	*len = got;
+	return 0;
+}
+
+static void *
+fahead_worker_fn(void *arg)
+{
+	struct fahead *a = arg;
+	struct fahead_buf *b;
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	pool_background(true); /* never the last free connection */
+	pthread_mutex_lock(&a->lock);
+	while (!a->stop) {
+		for (b = a->bufs; b != NULL; b = b->next)
+			if (b->state == FA_QUEUED)
+				break;
+		if (b == NULL) {
+			pthread_cond_wait(&a->work, &a->lock);
+			continue;
+		}
+		b->state = FA_LOADING;
+		b->refs++; /* ours while loading */
+		pthread_mutex_unlock(&a->lock);
+		net_op_begin(a->op_timeout_ms, NULL);
+		rc = fetch_whole(a, b->path, b->size, &data, &len);
+		net_op_end();
+		pthread_mutex_lock(&a->lock);
+		b->refs--;
+		if (rc == 0 && b->listed && !b->stale) {
+			b->data = data;
+			b->len = len;
+			b->state = FA_READY;
+			b->t_ms = now_ms();
+			a->fetched++;
+		} else {
+			if (rc < 0)
+				log_debug("%s: reading ahead: %s", b->path,
+				    strerror(-rc));
+			free(data);
+			b->state = FA_READY; /* nothing: len 0, never served */
+			b->stale = true;
+			if (b->listed)
+				buf_unlist(a, b);
+			else if (b->refs == 0)
+				buf_free(b);
+		}
+		data = NULL;
+		pthread_cond_broadcast(&a->done);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
+/* --- directories and readers (lock held) -----------------------------------
+ */
+
+static void
+dir_clear(struct fa_dir *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		free(d->files[i].name);
+	free(d->files);
+	free(d->by_name);
+	free(d->name_pos);
+	free(d->path);
+	memset(d, 0, sizeof(*d));
+}
+
+static struct fa_dir *
+dir_find(struct fahead *a, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < FA_DIRS; i++)
+		if (a->dirs[i].path != NULL &&
+		    strcmp(a->dirs[i].path, path) == 0)
+			return &a->dirs[i];
+	return NULL;
+}
+
+static const struct fa_file *sort_files; /* qsort's context, lock held */
+
+static int
+by_name_cmp(const void *x, const void *y)
+{
+	size_t i = *(const size_t *)x, j = *(const size_t *)y;
+
+	return strcmp(sort_files[i].name, sort_files[j].name);
+}
+
+/* Position of name in d (listing order), or d->n. */
+static size_t
+dir_pos(const struct fa_dir *d, const char *name)
+{
+	size_t lo = 0, hi = d->n, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(d->files[d->by_name[mid]].name, name);
+		if (c == 0)
+			return d->by_name[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return d->n;
+}
+
+static void
+dir_forget_streams(struct fahead *a, const struct fa_dir *d)
+{
+	size_t i;
+
+	for (i = 0; i < FA_STREAMS; i++)
+		if (a->streams[i].dir == d)
+			memset(&a->streams[i], 0, sizeof(a->streams[i]));
+}
+
+void
+fahead_listed(
+    struct fahead *a, const char *dir, const struct backend_dirlist *l)
+{
+	struct fa_dir nd = { 0 }, *d;
+	size_t i, k = 0;
+
+	if (a == NULL || l->count == 0 || l->count > FA_DIR_FILES_MAX)
+		return;
+	nd.files = calloc(l->count, sizeof(*nd.files));
+	nd.by_name = calloc(l->count, sizeof(*nd.by_name));
+	nd.name_pos = calloc(l->count, sizeof(*nd.name_pos));
+	nd.path = strdup(dir);
+	if (nd.files == NULL || nd.by_name == NULL || nd.name_pos == NULL ||
+	    nd.path == NULL)
+		goto fail;
+	for (i = 0; i < l->count; i++) {
+		const struct backend_dirent *e = &l->ents[i];
+
+		if (!(e->attr.valid & BA_MODE_TYPE) || !S_ISREG(e->attr.mode) ||
+		    !(e->attr.valid & BA_SIZE))
+			continue;
+		nd.files[k].name = strdup(e->name);
+		if (nd.files[k].name == NULL)
+			goto fail;
+		nd.files[k].size = e->attr.size;
+		nd.files[k].has_mtime = (e->attr.valid & BA_MTIME) != 0;
+		nd.files[k].mtime = e->attr.mtime;
+		nd.by_name[k] = k;
+		k++;
+		nd.n = k;
+	}
+	if (k == 0)
+		goto fail;
+	pthread_mutex_lock(&a->lock);
+	sort_files = nd.files;
+	qsort(nd.by_name, k, sizeof(*nd.by_name), by_name_cmp);
+	for (i = 0; i < k; i++)
+		nd.name_pos[nd.by_name[i]] = i;
+	d = dir_find(a, dir);
+	if (d == NULL) {
+		d = &a->dirs[a->dnext];
+		a->dnext = (a->dnext + 1) % FA_DIRS;
+	}
+	dir_forget_streams(a, d);
+	dir_clear(d);
+	*d = nd;
+	pthread_mutex_unlock(&a->lock);
+	return;
+fail:
+	dir_clear(&nd);
+}
+
+/*
+ * pid opened the file at listing position j of d: follow it, and when it
+ * went forward from its last file (by the listing's order or by name,
+ * skipping at most FAHEAD_DEPTH), queue the next small files that way.
+ */
+static void
+stream_step(struct fahead *a, struct fa_dir *d, size_t j, pid_t pid)
+{
+	struct fa_stream *s = NULL, *old = &a->streams[0];
+	size_t i, jn = d->name_pos[j], q;
+	bool by_list, by_name;
+	uint64_t now = now_ms();
+
+	for (i = 0; i < FA_STREAMS; i++) {
+		if (a->streams[i].pid == pid && a->streams[i].dir == d) {
+			s = &a->streams[i];
+			break;
+		}
+		if (a->streams[i].t_ms < old->t_ms)
+			old = &a->streams[i];
+	}
+	if (s == NULL) {
+		s = old;
+		s->pid = pid;
+		s->dir = d;
+		s->last_l = j;
+		s->last_s = jn;
+		s->t_ms = now;
+		return;
+	}
+	by_list = j > s->last_l && j - s->last_l <= FAHEAD_DEPTH;
+	by_name = jn > s->last_s && jn - s->last_s <= FAHEAD_DEPTH;
+	s->last_l = j;
+	s->last_s = jn;
+	s->t_ms = now;
+	for (q = 1; q <= FAHEAD_DEPTH && (by_list || by_name); q++) {
+		if (by_list && j + q < d->n)
+			buf_queue(a, d->path, &d->files[j + q]);
+		if (by_name && jn + q < d->n)
+			buf_queue(a, d->path, &d->files[d->by_name[jn + q]]);
+	}
+}
+
+static bool
+buf_matches(const struct fahead_buf *b, const struct backend_attr *attr)
+{
+	if (!(attr->valid & BA_SIZE) || attr->size != b->size)
+		return false;
+	if (((attr->valid & BA_MTIME) != 0) != b->has_mtime)
+		return false;
+	return !b->has_mtime ||
+	    (attr->mtime.tv_sec == b->mtime.tv_sec &&
+	        attr->mtime.tv_nsec == b->mtime.tv_nsec);
+}
+
+struct fahead_buf *
+fahead_open(struct fahead *a, const char *path, const struct backend_attr *attr,
+    pid_t pid)
+{
+	struct fahead_buf *b, *got = NULL;
+	const char *slash;
+	char dir[4096];
+	struct fa_dir *d;
+	size_t n, j;
+
+	if (a == NULL)
+		return NULL;
+	pthread_mutex_lock(&a->lock);
+	b = buf_find(a, path);
+	if (b != NULL && b->state == FA_QUEUED) {
+		buf_unlist(a, b); /* needed now: the caller reads it itself */
+		b = NULL;
+	}
+	if (b != NULL) {
+		b->refs++;
+		/* being fetched: that is the quickest way to it */
+		while (b->state == FA_LOADING && !a->stop) {
+			struct timespec ts;
+			uint64_t t = now_ms() + FA_WAIT_SLICE_MS;
+
+			ts.tv_sec = (time_t)(t / 1000);
+			ts.tv_nsec = (long)(t % 1000) * 1000000;
+			pthread_cond_timedwait(&a->done, &a->lock, &ts);
+			if (net_op_interrupted() || net_op_clamp(1) == 0)
+				break;
+		}
+		if (b->state == FA_READY && !b->stale && b->listed &&
+		    b->data != NULL && !buf_expired(a, b, now_ms()) &&
+		    buf_matches(b, attr)) {
+			got = b;
+			a->hits++;
+			buf_unlist(a, b); /* served once: a reader keeps it */
+		} else {
+			b->refs--;
+			if (b->listed && b->state == FA_READY)
+				buf_unlist(a, b); /* stale: of no use */
+			else if (!b->listed && b->refs == 0 &&
+			    b->state != FA_LOADING)
+				buf_free(b);
+		}
+	}
+	slash = strrchr(path, '/');
+	if (slash != NULL) {
+		n = slash == path ? 1 : (size_t)(slash - path);
+		if (n < sizeof(dir)) {
+			memcpy(dir, path, n);
+			dir[n] = '\0';
+			d = dir_find(a, dir);
+			if (d != NULL && (j = dir_pos(d, slash + 1)) < d->n)
+				stream_step(a, d, j, pid);
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+	return got;
+}
+
+ssize_t
+fahead_read(const struct fahead_buf *b, char *buf, size_t size, off_t off)
+{
+	size_t n;
+
+	if (off < 0)
+		return -EINVAL;
+	if ((uint64_t)off >= b->len)
+		return 0;
+	n = b->len - (size_t)off;
+	if (n > size)
+		n = size;
+	memcpy(buf, b->data + off, n);
+	return (ssize_t)n;
+}
+
+void
+fahead_put(struct fahead *a, struct fahead_buf *b)
+{
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&a->lock);
+	if (--b->refs == 0 && !b->listed)
+		buf_free(b);
+	pthread_mutex_unlock(&a->lock);
+}
+
+void
+fahead_forget(struct fahead *a, const char *path)
+{
+	struct fahead_buf *b, *next;
+
+	if (a == NULL)
+		return;
+	pthread_mutex_lock(&a->lock);
+	for (b = a->bufs; b != NULL; b = next) {
+		next = b->next;
+		if (path_in(b->path, path)) {
+			b->stale = true;
+			buf_unlist(a, b);
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
+int
+fahead_new(struct backend *be, unsigned workers, int op_timeout_ms, int ttl_ms,
+    struct fahead **out)
+{
+	struct fahead *a;
+
+	*out = NULL;
+	if (workers == 0)
+		return 0;
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return -ENOMEM;
+	a->be = be;
+	a->op_timeout_ms = op_timeout_ms;
+	a->ttl_ms = ttl_ms;
+	a->workers =
+	    workers > FAHEAD_WORKERS_MAX ? FAHEAD_WORKERS_MAX : workers;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->work, NULL);
+	pthread_cond_init(&a->done, NULL);
+	*out = a;
+	return 0;
+}
+
+void
+fahead_free(struct fahead *a)
+{
+	struct fahead_buf *b, *next;
+	unsigned i;
+
+	if (a == NULL)
+		return;
+	pthread_mutex_lock(&a->lock);
+	a->stop = true;
+	pthread_cond_broadcast(&a->work);
+	pthread_cond_broadcast(&a->done);
+	pthread_mutex_unlock(&a->lock);
+	for (i = 0; i < a->nthreads; i++)
+		pthread_join(a->threads[i], NULL);
+	if (a->hits > 0 || a->fetched > 0)
+		log_debug("small files read ahead: %lu fetched, %lu served, "
+		          "%lu unused",
+		    a->fetched, a->hits,
+		    a->fetched > a->hits ? a->fetched - a->hits : 0);
+	for (b = a->bufs; b != NULL; b = next) {
+		next = b->next;
+		buf_free(b);
+	}
+	for (i = 0; i < FA_DIRS; i++)
+		dir_clear(&a->dirs[i]);
+	pthread_cond_destroy(&a->done);
+	pthread_cond_destroy(&a->work);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}

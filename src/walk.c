@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * walk: listing a directory tree ahead of a process that walks it.
+ * Contract in walk.h.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "log.h"
+#include "net.h"
+#include "pool.h"
+#include "walk.h"
+
+/* A directory listed this soon after its parent: a walk goes on. */
+#define WALK_WINDOW_MS 10000
+/* Directories listed by processes that are remembered (with subdirs). */
+#define WALK_RECENT 16
+/* Subdirectories remembered per directory (more are not read ahead). */
+#define WALK_SUBDIRS_MAX 1024
+
+struct walk_recent {
+	char *path; /* NULL: free slot */
+	uint64_t t_ms;
+	bool expanded; /* its subdirectories were queued */
+	char **subs;
+	size_t nsub;
+};
+
+struct walk {
+	struct backend *be;
+	int op_timeout_ms;
+	unsigned workers;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char *queue[WALK_QUEUE_MAX];
+	size_t qhead, qlen;
+	pthread_t threads[WALK_WORKERS_MAX];
+	unsigned nthreads;
+	bool stop;
+	struct walk_recent recent[WALK_RECENT];
+	size_t rnext;
+	unsigned long fetched, dropped;
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+subs_free(char **subs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(subs[i]);
+	free(subs);
+}
+
+/* The full paths of l's subdirectories (symlinks are not followed). */
+static char **
+subs_of(const char *path, const struct backend_dirlist *l, size_t *n)
+{
+	bool root = strcmp(path, "/") == 0;
+	char **v = NULL;
+	size_t i, k = 0;
+
+	*n = 0;
+	for (i = 0; i < l->count && k < WALK_SUBDIRS_MAX; i++) {
+		const struct backend_dirent *e = &l->ents[i];
+		char *p;
+
+		if (!(e->attr.valid & BA_MODE_TYPE) || !S_ISDIR(e->attr.mode))
+			continue;
+		if (v == NULL) {
+			v = calloc(WALK_SUBDIRS_MAX, sizeof(*v));
+			if (v == NULL)
+				return NULL;
+		}
+		if (asprintf(&p, "%s/%s", root ? "" : path, e->name) < 0)
+			break;
+		v[k++] = p;
+	}
+	*n = k;
+	return v;
+}
+
+/* path's parent into buf; false for the root. */
+static bool
+parent_of(const char *path, char *buf, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (slash == NULL || strcmp(path, "/") == 0)
+		return false;
+	n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= size)
+		return false;
+	memcpy(buf, path, n);
+	buf[n] = '\0';
+	return true;
+}
+
+static struct walk_recent *
+recent_find(struct walk *w, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < WALK_RECENT; i++)
+		if (w->recent[i].path != NULL &&
+		    strcmp(w->recent[i].path, path) == 0)
+			return &w->recent[i];
+	return NULL;
+}
+
+static void *
+walk_worker(void *arg)
+{
+	struct walk *w = arg;
+	struct backend_dirlist tmp;
+	char *path;
+	int rc;
+
+	pool_background(true); /* never the last free connection */
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		if (w->qlen == 0) {
+			pthread_cond_wait(&w->cond, &w->lock);
+			continue;
+		}
+		path = w->queue[w->qhead];
+		w->qhead = (w->qhead + 1) % WALK_QUEUE_MAX;
+		w->qlen--;
+		pthread_mutex_unlock(&w->lock);
+		memset(&tmp, 0, sizeof(tmp));
+		/* the same deadline as a request of a process would have */
+		net_op_begin(w->op_timeout_ms, NULL);
+		rc = w->be->ops->list(w->be, path, &tmp);
+		net_op_end();
+		backend_dirlist_free(&tmp);
+		if (rc < 0)
+			log_debug("%s: listing ahead of a walk: %s", path,
+			    strerror(-rc));
+		free(path);
+		pthread_mutex_lock(&w->lock);
+		w->fetched++;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Queue path unless it is queued already or the queue is full.  Lock held. */
+static void
+walk_enqueue(struct walk *w, const char *path)
+{
+	size_t i;
+	char *dup;
+
+	for (i = 0; i < w->qlen; i++)
+		if (strcmp(w->queue[(w->qhead + i) % WALK_QUEUE_MAX], path) ==
+		    0)
+			return;
+	if (w->qlen == WALK_QUEUE_MAX || (dup = strdup(path)) == NULL) {
+		w->dropped++;
+		return;
+	}
+	w->queue[(w->qhead + w->qlen) % WALK_QUEUE_MAX] = dup;
+	w->qlen++;
+	/* the workers start with the first walk seen */
+	while (w->nthreads < w->workers &&
+	    pthread_create(&w->threads[w->nthreads], NULL, walk_worker, w) == 0)
+		w->nthreads++;
+}
+
+int
+walk_new(
+    struct backend *be, unsigned workers, int op_timeout_ms, struct walk **out)
+{
+	struct walk *w;
+
+	*out = NULL;
+	if (workers == 0)
+		return 0;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	w->be = be;
+	w->op_timeout_ms = op_timeout_ms;
+	w->workers = workers > WALK_WORKERS_MAX ? WALK_WORKERS_MAX : workers;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	*out = w;
+	return 0;
+}
+
+void
+walk_listed(struct walk *w, const char *path, const struct backend_dirlist *l)
+{
+	struct walk_recent *p = NULL, *r;
+	char parent[4096];
+	uint64_t now;
+	size_t i, nsub;
+	char **subs;
+
+	if (w == NULL)
+		return;
+	subs = subs_of(path, l, &nsub);
+	now = now_ms();
+	pthread_mutex_lock(&w->lock);
+	if (parent_of(path, parent, sizeof(parent))) {
+		p = recent_find(w, parent);
+		if (p != NULL && now - p->t_ms > WALK_WINDOW_MS)
+			p = NULL;
+	}
+	r = recent_find(w, path);
+	if (r == NULL) {
+		r = &w->recent[w->rnext];
+		w->rnext = (w->rnext + 1) % WALK_RECENT;
+		if (r == p) { /* never evict the parent we just found */
+			r = &w->recent[w->rnext];
+			w->rnext = (w->rnext + 1) % WALK_RECENT;
+		}
+		free(r->path);
+		subs_free(r->subs, r->nsub);
+		memset(r, 0, sizeof(*r));
+		r->path = strdup(path);
+	} else if (now - r->t_ms > WALK_WINDOW_MS) {
+		r->expanded = false; /* a walk again, later */
+	}
+	if (r->path == NULL) {
+		subs_free(subs, nsub);
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	r->t_ms = now;
+	subs_free(r->subs, r->nsub);
+	r->subs = subs;
+	r->nsub = nsub;
+	if (p != NULL) {
+		/* A walk: the parent's other subdirectories, and ours. */
+		if (!p->expanded) {
+			for (i = 0; i < p->nsub; i++)
+				if (strcmp(p->subs[i], path) != 0)
+					walk_enqueue(w, p->subs[i]);
+			p->expanded = true;
+		}
+		if (!r->expanded) {
+			for (i = 0; i < r->nsub; i++)
+				walk_enqueue(w, r->subs[i]);
+			r->expanded = true;
+		}
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+walk_free(struct walk *w)
+{
+	unsigned i;
+	size_t k;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	for (i = 0; i < w->nthreads; i++)
+		pthread_join(w->threads[i], NULL);
+	if (w->fetched > 0 || w->dropped > 0)
+		log_debug("walks: %lu directories listed ahead, %lu dropped",
+		    w->fetched, w->dropped);
+	for (k = 0; k < w->qlen; k++)
+		free(w->queue[(w->qhead + k) % WALK_QUEUE_MAX]);
+	for (k = 0; k < WALK_RECENT; k++) {
+		free(w->recent[k].path);
+		subs_free(w->recent[k].subs, w->recent[k].nsub);
+	}
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
