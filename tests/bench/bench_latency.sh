@@ -47,8 +47,9 @@
 #   FTPFS_OPTS="-o ..."   more ftpfs options
 #   NSMALL=100  PAR_DIRS=3  BIG_MIB=256  TREE_DIRS=20  TREE_FILES=100
 #   WORK_TIMEOUT=600      seconds per workload run ("timeout" in the table)
-#   BENCH_OUT=DIR         where the tables, raw results and the plot go
+#   BENCH_OUT=DIR         where the tables, raw results, logs and the plot go
 #                         (default /tmp/ftpfs-bench-latency-DATE)
+#   REPORT=DIR            print the tables (and plot) of the run in DIR again
 # The ftpfs binary is copied at the start (a rebuild meanwhile does not mix
 # versions into one run).  A PNG plot is made with gnuplot when installed.
 # Everything started is stopped on exit, Ctrl-C included: mounts, servers,
@@ -156,6 +157,11 @@ inner() {
 			done
 		done
 	done
+	# The clients' logs and vsftpd's protocol log, for a look afterwards.
+	mkdir -p "$BENCH_OUT/logs-$delay"
+	cp "$SRV_TMP"/*.log "$SRV_TMP/work.err" "$BENCH_OUT/logs-$delay/" 2>/dev/null
+	cp "$(srv_log vsftpd)" "$BENCH_OUT/logs-$delay/vsftpd-protocol.log"
+	return 0
 }
 
 # The mount's folder for a workload (relative to the served folder).
@@ -354,76 +360,113 @@ if [ -n "${BENCH_INNER:-}" ]; then
 	exit $?
 fi
 
-# =============================================================================
-# On the host: the data, a namespace per delay, the tables.
-# =============================================================================
-if [ "$(id -u)" != 0 ]; then
-	echo "run as root (namespaces, servers, drop_caches)" >&2
-	exit 1
-fi
-if [ ! -x "$FTPFS" ]; then
-	echo "no ftpfs binary at $FTPFS (build it: meson setup build && ninja -C build)" >&2
-	exit 1
-fi
-for tool in vsftpd:/usr/sbin/vsftpd sshd:/usr/sbin/sshd sshfs:sshfs rclone:rclone \
-	curl:curl nft:nft nsenter:nsenter fusermount3:fusermount3; do
-	command -v "${tool#*:}" >/dev/null || {
-		echo "${tool%%:*} missing: run tests/deps.sh (and apt-get install nftables)" >&2
-		exit 1
-	}
-done
-
-BENCH_OUT=${BENCH_OUT:-/tmp/ftpfs-bench-latency-$(date -u +%Y%m%d-%H%M%S)}
-mkdir -p "$BENCH_OUT"
-RESULTS=$BENCH_OUT/results.tsv
-: >"$RESULTS"
-
-srv_init
+# Ctrl-C: the run in the namespace ignores SIGINT (it runs in the
+# background, so that "wait" returns at once here).  Ask it to clean up
+# (SIGTERM, which it handles once its current command ends), then unmount
+# what it left (which ends a command blocked in a mount), stop everything
+# in the namespaces, and remove the folders.
 bench_cleanup() {
-	local m
-	# Mounts left by a namespace run that was killed (deepest first).
-	awk -v p="$SRV_TMP/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo |
-		sort -r | while read -r m; do
-		srv_unmount "$m"
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+	local m d i
+	trap '' INT
+	if [ -n "$INNER_PID" ] && kill -0 "$INNER_PID" 2>/dev/null; then
+		kill -TERM "$INNER_PID" 2>/dev/null
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$INNER_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+	fi
+	for d in "${INNER_DIRS[@]}"; do
+		# deepest first; a FUSE mount is aborted if unmounting hangs
+		awk -v p="$d" '$5 == p || index($5, p "/") == 1 { print $5 }' /proc/self/mountinfo |
+			sort -r | while read -r m; do
+			srv_unmount "$m"
+			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+		done
 	done
 	latns_down_all
+	for d in "${INNER_DIRS[@]}"; do
+		if grep -qsE " $d(/| )" /proc/self/mountinfo; then
+			msg "mounts remain under $d; not removing it"
+		else
+			rm -rf --one-file-system "$d"
+		fi
+	done
+	INNER_DIRS=()
 	srv_cleanup
 }
-trap 'bench_cleanup' EXIT
-trap 'bench_cleanup; trap - INT; kill -INT $$' INT
-trap 'bench_cleanup; trap - TERM; kill -TERM $$' TERM
 
-cp "$FTPFS" "$SRV_TMP/ftpfs"
-BENCH_FTPFS=$SRV_TMP/ftpfs
-FTPFS_VERSION=$("$BENCH_FTPFS" -V 2>&1 | head -n 1)
-FTPFS_COMMIT=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')
-
-DATA=$SRV_TMP/data
-msg "building the data in $DATA: the tree ($NTREE files; (c) reads $NPAR of them), $NSMALL small files, $BIG_MIB MiB"
-fixture_build "$DATA" || exit 1
-mkdir -p "$DATA/small"
-for ((i = 0; i < NSMALL; i++)); do
-	# 2-20 KB, spread evenly, the same sizes every run
-	head -c $((2048 + (i * 7919) % 18433)) /dev/urandom >"$(printf '%s/small/s%03d' "$DATA" "$i")"
-done
-fixture_big "$DATA/$BIG" "$BIG_MIB"
-chown -R "$SRV_USER": "$DATA"
-
-for delay in $DELAYS; do
-	ns=ftpfs-lat$$-$delay
-	latns_up "$ns" "$delay" || exit 1
-	if ! latns_selftest "$ns" | tee "$BENCH_OUT/selftest-$delay.txt" | sed 's/^/# /' >&2; then
-		msg "the relay does not add $delay ms: stopping"
+# =============================================================================
+# On the host: the data, a namespace per delay, then the tables.
+# =============================================================================
+run_all() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "run as root (namespaces, servers, drop_caches)" >&2
 		exit 1
 	fi
-	mkdir -p "$SRV_TMP/inner-$delay"
-	latns_run "$ns" env BENCH_INNER=1 BENCH_DELAY="$delay" BENCH_NS="$ns" \
-		BENCH_DATA="$DATA" BENCH_RESULTS="$RESULTS" BENCH_FTPFS="$BENCH_FTPFS" \
-		SRV_TMP="$SRV_TMP/inner-$delay" bash "$here/bench_latency.sh" ||
-		msg "the run at $delay ms failed (exit $?)"
-	latns_down "$ns"
-done
+	if [ ! -x "$FTPFS" ]; then
+		echo "no ftpfs binary at $FTPFS (build it: meson setup build && ninja -C build)" >&2
+		exit 1
+	fi
+	for tool in vsftpd:/usr/sbin/vsftpd sshd:/usr/sbin/sshd sshfs:sshfs rclone:rclone \
+		curl:curl nft:nft nsenter:nsenter fusermount3:fusermount3; do
+		command -v "${tool#*:}" >/dev/null || {
+			echo "${tool%%:*} missing: run tests/deps.sh (and apt-get install nftables)" >&2
+			exit 1
+		}
+	done
+
+	: >"$RESULTS"
+
+	srv_init
+	# The run in the namespace: its pid and its own SRV_TMP (outside ours).
+	INNER_PID=
+	declare -ga INNER_DIRS=()
+	trap 'bench_cleanup' EXIT
+	trap 'bench_cleanup; trap - INT; kill -INT $$' INT
+	trap 'bench_cleanup; trap - TERM; kill -TERM $$' TERM
+
+	cp "$FTPFS" "$SRV_TMP/ftpfs"
+	BENCH_FTPFS=$SRV_TMP/ftpfs
+	FTPFS_VERSION=$("$BENCH_FTPFS" -V 2>&1 | head -n 1)
+	FTPFS_COMMIT=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')
+
+	DATA=$SRV_TMP/data
+	msg "building the data in $DATA: the tree ($NTREE files; (c) reads $NPAR of them), $NSMALL small files, $BIG_MIB MiB"
+	fixture_build "$DATA" || exit 1
+	mkdir -p "$DATA/small"
+	for ((i = 0; i < NSMALL; i++)); do
+		# 2-20 KB, spread evenly, the same sizes every run
+		head -c $((2048 + (i * 7919) % 18433)) /dev/urandom >"$(printf '%s/small/s%03d' "$DATA" "$i")"
+	done
+	fixture_big "$DATA/$BIG" "$BIG_MIB"
+	chown -R "$SRV_USER": "$DATA"
+
+	for delay in $DELAYS; do
+		ns=ftpfs-lat$$-$delay
+		latns_up "$ns" "$delay" || exit 1
+		if ! latns_selftest "$ns" | tee "$BENCH_OUT/selftest-$delay.txt" | sed 's/^/# /' >&2; then
+			msg "the relay does not add $delay ms: stopping"
+			exit 1
+		fi
+		inner_tmp=$(mktemp -d /tmp/ftpfs-test.XXXXXX)
+		INNER_DIRS+=("$inner_tmp")
+		latns_run "$ns" env BENCH_INNER=1 BENCH_DELAY="$delay" BENCH_NS="$ns" \
+			BENCH_DATA="$DATA" BENCH_RESULTS="$RESULTS" BENCH_FTPFS="$BENCH_FTPFS" \
+			BENCH_OUT="$BENCH_OUT" \
+			SRV_TMP="$inner_tmp" bash "$here/bench_latency.sh" &
+		INNER_PID=$!
+		wait "$INNER_PID" || msg "the run at $delay ms failed (exit $?)"
+		INNER_PID=
+		latns_down "$ns"
+	done
+	{
+		for v in DELAYS RUNS CLIENTS WORKLOADS NSMALL NPAR NTREE PAR_DIRS \
+			FIXTURE_TREE_DIRS BIG_MIB FTPFS_VERSION FTPFS_COMMIT; do
+			printf '%s=%q\n' "$v" "${!v}"
+		done
+		printf 'RUN_DATE=%q\nRUN_LOAD=%q\n' "$(date -u +%F)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+	} >"$BENCH_OUT/config.sh"
+}
 
 # =============================================================================
 # Tables: medians per delay, workload and client.
@@ -467,8 +510,7 @@ is_mount() { case $1 in curl | curl-sftp) return 1 ;; esac; }
 tables() {
 	local delay w c v cells
 	printf '\nftpfs latency benchmark, %s, %s (%s), %s cores, load %s, median of %s run(s)\n' \
-		"$(date -u +%F)" "$FTPFS_VERSION" "$FTPFS_COMMIT" "$(nproc)" \
-		"$(cut -d' ' -f1-3 /proc/loadavg)" "$RUNS"
+		"$RUN_DATE" "$FTPFS_VERSION" "$FTPFS_COMMIT" "$(nproc)" "$RUN_LOAD" "$RUNS"
 	printf 'vsftpd and OpenSSH sshd (internal-sftp) on 127.0.0.1 behind a userspace relay adding the round trip (and the handshake'"'"'s);\n'
 	printf 'each run on a fresh mount with the page cache dropped; mount time not included; seconds\n'
 	for delay in $DELAYS; do
@@ -597,6 +639,19 @@ EOF
 	fi
 }
 
+if [ -n "${REPORT:-}" ]; then
+	# The tables of an earlier run again (and the plot).
+	BENCH_OUT=$REPORT
+	RESULTS=$BENCH_OUT/results.tsv
+else
+	BENCH_OUT=${BENCH_OUT:-/tmp/ftpfs-bench-latency-$(date -u +%Y%m%d-%H%M%S)}
+	mkdir -p "$BENCH_OUT"
+	RESULTS=$BENCH_OUT/results.tsv
+	run_all
+fi
+# What the run was (written by run_all).
+# shellcheck source=/dev/null
+. "$BENCH_OUT/config.sh" || exit 1
 tables | tee "$BENCH_OUT/tables.txt"
 plot | tee -a "$BENCH_OUT/tables.txt"
-echo "raw results: $RESULTS"
+echo "raw results, logs: $BENCH_OUT"
