@@ -34,7 +34,7 @@
 #define FAHEAD_FILE_MAX (256 * 1024)
 #define FAHEAD_DEPTH 8
 #define FAHEAD_MEM_MAX (32 * 1024 * 1024)
-#define FAHEAD_WORKERS_MAX 4
+#define FAHEAD_WORKERS_MAX 7
 
 struct fahead;
 struct fahead_buf;

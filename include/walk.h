@@ -22,7 +22,7 @@
 
 #include "backend.h"
 
-#define WALK_WORKERS_MAX 4
+#define WALK_WORKERS_MAX 7
 #define WALK_QUEUE_MAX 256
 
 struct walk;

@@ -23,6 +23,8 @@
 #define FA_STREAMS 32 /* readers followed (one per process) */
 #define FA_DIR_FILES_MAX 100000 /* bigger directories are not followed */
 #define FA_WAIT_SLICE_MS 100 /* a wait for a fetch looks for Ctrl-C */
+#define FA_SEEN 8 /* directories read from without a listing */
+#define FA_SEEN_MS 10000 /* a second file this soon: ask for the order */
 
 struct fa_file {
 	char *name;
@@ -37,6 +39,16 @@ struct fa_dir {
 	size_t n;
 	size_t *by_name; /* indices into files, sorted by name */
 	size_t *name_pos; /* position of files[i] in by_name */
+	/* the last file any process opened here (a shell loop of cats) */
+	bool has_last;
+	size_t last_l, last_s;
+};
+
+/* A directory with files opened but no order known yet (not listed). */
+struct fa_seen {
+	char *dir; /* NULL: free */
+	char *name; /* the last file opened there */
+	uint64_t t_ms;
 };
 
 struct fa_stream {
@@ -74,6 +86,10 @@ struct fahead {
 	struct fa_dir dirs[FA_DIRS];
 	size_t dnext;
 	struct fa_stream streams[FA_STREAMS];
+	struct fa_seen seen[FA_SEEN];
+	size_t snext;
+	char *lists[FA_SEEN]; /* directories to list for their order */
+	size_t nlists;
 	struct fahead_buf *bufs; /* oldest first */
 	size_t mem; /* bytes of bufs, queued ones counted at their size */
 	pthread_t threads[FAHEAD_WORKERS_MAX];
@@ -167,6 +183,16 @@ buf_room(struct fahead *a, uint64_t n)
 	return a->mem + n <= FAHEAD_MEM_MAX;
 }
 
+/* The workers start with the first reader seen going on.  Lock held. */
+static void
+fahead_start_workers(struct fahead *a)
+{
+	while (a->nthreads < a->workers &&
+	    pthread_create(
+	        &a->threads[a->nthreads], NULL, fahead_worker_fn, a) == 0)
+		a->nthreads++;
+}
+
 static void
 buf_queue(struct fahead *a, const char *dir, const struct fa_file *ff)
 {
@@ -199,11 +225,7 @@ buf_queue(struct fahead *a, const char *dir, const struct fa_file *ff)
 		;
 	*pp = b;
 	a->mem += b->size;
-	/* the workers start with the first reader seen going on */
-	while (a->nthreads < a->workers &&
-	    pthread_create(
-	        &a->threads[a->nthreads], NULL, fahead_worker_fn, a) == 0)
-		a->nthreads++;
+	fahead_start_workers(a);
 	pthread_cond_signal(&a->work);
 }
 
@@ -265,6 +287,21 @@ fahead_worker_fn(void *arg)
 	pool_background(true); /* never the last free connection */
 	pthread_mutex_lock(&a->lock);
 	while (!a->stop) {
+		if (a->nlists > 0) {
+			char *dir = a->lists[--a->nlists];
+			struct backend_dirlist l = { 0 };
+
+			pthread_mutex_unlock(&a->lock);
+			net_op_begin(a->op_timeout_ms, NULL);
+			rc = a->be->ops->list(a->be, dir, &l);
+			net_op_end();
+			if (rc == 0)
+				fahead_listed(a, dir, &l);
+			backend_dirlist_free(&l);
+			free(dir);
+			pthread_mutex_lock(&a->lock);
+			continue;
+		}
 		for (b = a->bufs; b != NULL; b = b->next)
 			if (b->state == FA_QUEUED)
 				break;
@@ -454,19 +491,70 @@ stream_step(struct fahead *a, struct fa_dir *d, size_t j, pid_t pid)
 		s->dir = d;
 		s->last_l = j;
 		s->last_s = jn;
-		s->t_ms = now;
-		return;
 	}
 	by_list = j > s->last_l && j - s->last_l <= FAHEAD_DEPTH;
 	by_name = jn > s->last_s && jn - s->last_s <= FAHEAD_DEPTH;
-	s->last_l = j;
-	s->last_s = jn;
+	/* one process a file (for f in *; do cat "$f"; done): the folder's
+	   own last file tells */
+	if (!by_list && !by_name && d->has_last) {
+		by_list = j > d->last_l && j - d->last_l <= FAHEAD_DEPTH;
+		by_name = jn > d->last_s && jn - d->last_s <= FAHEAD_DEPTH;
+	}
+	s->last_l = d->last_l = j;
+	s->last_s = d->last_s = jn;
+	d->has_last = true;
 	s->t_ms = now;
 	for (q = 1; q <= FAHEAD_DEPTH && (by_list || by_name); q++) {
 		if (by_list && j + q < d->n)
 			buf_queue(a, d->path, &d->files[j + q]);
 		if (by_name && jn + q < d->n)
 			buf_queue(a, d->path, &d->files[d->by_name[jn + q]]);
+	}
+}
+
+/*
+ * A file of dir, whose order we do not know (nothing listed it: names
+ * given on a command line), was opened.  A second one soon after: list
+ * dir in the background (through the cache, where it usually is: the
+ * lookups of the names listed it), so that the next opens find an order.
+ */
+static void
+seen_step(struct fahead *a, const char *dir, const char *name)
+{
+	struct fa_seen *e = NULL;
+	uint64_t now = now_ms();
+	size_t i;
+
+	for (i = 0; i < FA_SEEN; i++)
+		if (a->seen[i].dir != NULL && strcmp(a->seen[i].dir, dir) == 0)
+			e = &a->seen[i];
+	if (e != NULL && now - e->t_ms <= FA_SEEN_MS &&
+	    strcmp(e->name, name) != 0) {
+		for (i = 0; i < a->nlists; i++)
+			if (strcmp(a->lists[i], dir) == 0)
+				return;
+		if (a->nlists < FA_SEEN &&
+		    (a->lists[a->nlists] = strdup(dir)) != NULL) {
+			a->nlists++;
+			fahead_start_workers(a);
+			pthread_cond_signal(&a->work);
+		}
+		return;
+	}
+	if (e == NULL) {
+		e = &a->seen[a->snext];
+		a->snext = (a->snext + 1) % FA_SEEN;
+		free(e->dir);
+		e->dir = strdup(dir);
+		if (e->dir == NULL)
+			return;
+	}
+	free(e->name);
+	e->name = strdup(name);
+	e->t_ms = now;
+	if (e->name == NULL) {
+		free(e->dir);
+		e->dir = NULL;
 	}
 }
 
@@ -535,7 +623,9 @@ fahead_open(struct fahead *a, const char *path, const struct backend_attr *attr,
 			memcpy(dir, path, n);
 			dir[n] = '\0';
 			d = dir_find(a, dir);
-			if (d != NULL && (j = dir_pos(d, slash + 1)) < d->n)
+			if (d == NULL)
+				seen_step(a, dir, slash + 1);
+			else if ((j = dir_pos(d, slash + 1)) < d->n)
 				stream_step(a, d, j, pid);
 		}
 	}
@@ -638,6 +728,12 @@ fahead_free(struct fahead *a)
 	}
 	for (i = 0; i < FA_DIRS; i++)
 		dir_clear(&a->dirs[i]);
+	for (i = 0; i < FA_SEEN; i++) {
+		free(a->seen[i].dir);
+		free(a->seen[i].name);
+	}
+	for (i = 0; i < a->nlists; i++)
+		free(a->lists[i]);
 	pthread_cond_destroy(&a->done);
 	pthread_cond_destroy(&a->work);
 	pthread_mutex_destroy(&a->lock);

@@ -182,7 +182,7 @@ main_usage(const char *prog)
 "    -o fuse_debug          also trace every FUSE request (implies -f)\n"
 "\n"
 "Connection options:\n"
-"    -o connections=N       at most N connections to the server (default 4)\n"
+"    -o connections=N       at most N connections to the server (default 8)\n"
 "    -o cache_timeout=S     cache listings and attributes for S seconds\n"
 "                           (default 20; 0 disables)\n"
 "    -o connect_timeout=S   give up connecting or logging in after S seconds\n"
@@ -1105,7 +1105,7 @@ main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct options o = {
-		.connections = 4,
+		.connections = 8,
 		.cache_timeout = 20,
 		.connect_timeout = 10,
 		.timeout = 30,
