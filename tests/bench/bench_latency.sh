@@ -44,6 +44,8 @@
 #   CLIENTS="ftpfs-ftp ftpfs-sftp sshfs rclone curl"   (also: rclone-sftp
 #                    curl-sftp; each client adds ~6 minutes to the default run)
 #   WORKLOADS="ls seq par big"               FTPFS=build/ftpfs
+#   FTPFS_DESC=TEXT       what the binary is, for the header (default: the
+#                         tree's commit, "+changes" when src/ differs)
 #   FTPFS_OPTS="-o ..."   more ftpfs options
 #   NSMALL=100  PAR_DIRS=3  BIG_MIB=256  TREE_DIRS=20  TREE_FILES=100
 #   WORK_TIMEOUT=600      seconds per workload run ("timeout" in the table)
@@ -428,7 +430,18 @@ run_all() {
 	cp "$FTPFS" "$SRV_TMP/ftpfs"
 	BENCH_FTPFS=$SRV_TMP/ftpfs
 	FTPFS_VERSION=$("$BENCH_FTPFS" -V 2>&1 | head -n 1)
-	FTPFS_COMMIT=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')
+	# The tree's commit, "+changes" when src/ differs from it, and when
+	# the binary was built (it may predate the commit or the changes).
+	# ($FTPFS_DESC instead, for a binary built elsewhere.)
+	if [ -n "${FTPFS_DESC:-}" ]; then
+		FTPFS_COMMIT=$FTPFS_DESC
+	else
+		FTPFS_COMMIT=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')
+		if [ -n "$(git -C "$repo" status --porcelain -- src include meson.build 2>/dev/null)" ]; then
+			FTPFS_COMMIT+="+changes"
+		fi
+	fi
+	FTPFS_COMMIT+=", built $(date -u -r "$FTPFS" '+%F %H:%M')"
 
 	DATA=$SRV_TMP/data
 	msg "building the data in $DATA: the tree ($NTREE files; (c) reads $NPAR of them), $NSMALL small files, $BIG_MIB MiB"
