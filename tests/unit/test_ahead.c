@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fahead (small files read ahead) and walk (listings ahead of tree walks)
+ * against a mock backend that serves a fixed tree and counts calls:
+ *
+ *   /           d0 .. d4 (directories), big (FAHEAD_FILE_MAX + 1 bytes)
+ *   /dN         f00 .. f19, file i of i + 100 bytes, mtime 1000 + i;
+ *               the byte at offset o of /dN/fII is (N * 31 + II + o) & 255
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "backend.h"
+#include "fahead.h"
+#include "walk.h"
+
+struct mock {
+	atomic_int n_list, n_open;
+	atomic_int opened[5][20]; /* per file */
+	atomic_int listed[6]; /* "/", d0..d4 */
+};
+
+struct backend_file {
+	int d, i; /* /d<d>/f<i>, or d = -1: /big */
+};
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static void
+attr_of(int i, struct backend_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->valid = BA_MODE_TYPE | BA_MODE_PERM | BA_SIZE | BA_MTIME;
+	a->mode = S_IFREG | 0644;
+	a->size = (uint64_t)i + 100;
+	a->mtime.tv_sec = 1000 + i;
+}
+
+static int
+mock_list(struct backend *b, const char *path, struct backend_dirlist *out)
+{
+	struct mock *m = b->priv;
+	struct backend_attr a;
+	char name[16];
+	int i, d;
+
+	atomic_fetch_add(&m->n_list, 1);
+	if (strcmp(path, "/") == 0) {
+		atomic_fetch_add(&m->listed[0], 1);
+		for (d = 0; d < 5; d++) {
+			memset(&a, 0, sizeof(a));
+			a.valid = BA_MODE_TYPE;
+			a.mode = S_IFDIR | 0755;
+			snprintf(name, sizeof(name), "d%d", d);
+			backend_dirlist_add(out, name, strlen(name), NULL, &a);
+		}
+		attr_of(0, &a);
+		a.size = FAHEAD_FILE_MAX + 1;
+		backend_dirlist_add(out, "big", 3, NULL, &a);
+		return 0;
+	}
+	if (sscanf(path, "/d%d", &d) != 1 || d < 0 || d > 4)
+		return -ENOENT;
+	atomic_fetch_add(&m->listed[d + 1], 1);
+	for (i = 0; i < 20; i++) {
+		attr_of(i, &a);
+		snprintf(name, sizeof(name), "f%02d", i);
+		backend_dirlist_add(out, name, strlen(name), NULL, &a);
+	}
+	return 0;
+}
+
+static int
+mock_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
+    int64_t known_size, struct backend_file **out)
+{
+	struct mock *m = b->priv;
+	struct backend_file *f;
+	int d, i;
+
+	(void)mode;
+	(void)known_size;
+	assert_int_equal(flags, BO_READ);
+	f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	if (strcmp(path, "/big") == 0) {
+		f->d = -1;
+	} else if (sscanf(path, "/d%d/f%d", &d, &i) == 2) {
+		f->d = d;
+		f->i = i;
+		atomic_fetch_add(&m->opened[d][i], 1);
+	} else {
+		free(f);
+		return -ENOENT;
+	}
+	atomic_fetch_add(&m->n_open, 1);
+	*out = f;
+	return 0;
+}
+
+static uint8_t
+byte_at(int d, int i, uint64_t o)
+{
+	return (uint8_t)((d * 31 + i + (int)o) & 255);
+}
+
+static ssize_t
+mock_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
+    off_t off)
+{
+	uint64_t len = f->d < 0 ? FAHEAD_FILE_MAX + 1 : (uint64_t)f->i + 100;
+	size_t n, k;
+
+	(void)b;
+	if ((uint64_t)off >= len)
+		return 0;
+	n = len - (uint64_t)off < size ? (size_t)(len - (uint64_t)off) : size;
+	for (k = 0; k < n; k++)
+		buf[k] = (char)byte_at(f->d, f->i, (uint64_t)off + k);
+	return (ssize_t)n;
+}
+
+static int
+mock_release(struct backend *b, struct backend_file *f)
+{
+	(void)b;
+	free(f);
+	return 0;
+}
+
+static const struct backend_ops mock_ops = {
+	.list = mock_list,
+	.open = mock_open,
+	.read = mock_read,
+	.release = mock_release,
+};
+
+struct fx {
+	struct mock m;
+	struct backend be;
+	struct fahead *fa;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *x = calloc(1, sizeof(*x));
+
+	assert_non_null(x);
+	x->be.ops = &mock_ops;
+	x->be.priv = &x->m;
+	assert_int_equal(fahead_new(&x->be, 3, 5000, 20000, &x->fa), 0);
+	assert_non_null(x->fa);
+	*state = x;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *x = *state;
+
+	fahead_free(x->fa);
+	free(x);
+	return 0;
+}
+
+/* Wait (up to 5 s) until /d<d>/f<i> was opened by the backend. */
+static void
+wait_opened(struct fx *x, int d, int i)
+{
+	int t;
+
+	for (t = 0; t < 500 && atomic_load(&x->m.opened[d][i]) == 0; t++)
+		sleep_ms(10);
+	assert_true(atomic_load(&x->m.opened[d][i]) > 0);
+	sleep_ms(20); /* and read to the end */
+}
+
+static void
+list_dir(struct fx *x, const char *dir)
+{
+	struct backend_dirlist l = { 0 };
+
+	assert_int_equal(mock_list(&x->be, dir, &l), 0);
+	fahead_listed(x->fa, dir, &l);
+	backend_dirlist_free(&l);
+}
+
+/* Open /d<d>/f<i> as pid would: the buffer, or NULL. */
+static struct fahead_buf *
+open_file(struct fx *x, int d, int i, pid_t pid)
+{
+	struct backend_attr a;
+	char path[32];
+
+	attr_of(i, &a);
+	snprintf(path, sizeof(path), "/d%d/f%02d", d, i);
+	return fahead_open(x->fa, path, &a, pid);
+}
+
+static void
+check_content(const struct fahead_buf *b, int d, int i)
+{
+	char buf[512];
+	ssize_t n;
+	int k;
+
+	n = fahead_read(b, buf, sizeof(buf), 0);
+	assert_int_equal(n, i + 100);
+	for (k = 0; k < n; k++)
+		assert_int_equal((uint8_t)buf[k], byte_at(d, i, (uint64_t)k));
+	/* at an offset, and past the end */
+	n = fahead_read(b, buf, 10, 50);
+	assert_int_equal(n, 10);
+	assert_int_equal((uint8_t)buf[0], byte_at(d, i, 50));
+	assert_int_equal(fahead_read(b, buf, 10, i + 100), 0);
+}
+
+static void
+test_sequential_reader_is_served(void **state)
+{
+	struct fx *x = *state;
+	struct fahead_buf *b;
+	int i;
+
+	list_dir(x, "/d0");
+	/* the first two opens are the reader's own */
+	assert_null(open_file(x, 0, 0, 7));
+	assert_null(open_file(x, 0, 1, 7));
+	wait_opened(x, 0, 9); /* f02..f09 ahead */
+	assert_int_equal(atomic_load(&x->m.opened[0][10]), 0); /* depth 8 */
+	for (i = 2; i < 10; i++) {
+		b = open_file(x, 0, i, 7);
+		assert_non_null(b);
+		check_content(b, 0, i);
+		fahead_put(x->fa, b);
+		assert_int_equal(atomic_load(&x->m.opened[0][i]), 1);
+	}
+	/* going on, the next ones come too */
+	wait_opened(x, 0, 17);
+}
+
+static void
+test_changed_file_not_served(void **state)
+{
+	struct fx *x = *state;
+	struct backend_attr a;
+	struct fahead_buf *b;
+
+	list_dir(x, "/d1");
+	assert_null(open_file(x, 1, 0, 8));
+	assert_null(open_file(x, 1, 1, 8));
+	wait_opened(x, 1, 9);
+	/* another size or mtime now: not what was read ahead */
+	attr_of(4, &a);
+	a.size++;
+	assert_null(fahead_open(x->fa, "/d1/f04", &a, 9));
+	attr_of(5, &a);
+	a.mtime.tv_sec++;
+	assert_null(fahead_open(x->fa, "/d1/f05", &a, 9));
+	/* the rest is still there */
+	b = open_file(x, 1, 3, 10);
+	assert_non_null(b);
+	check_content(b, 1, 3);
+	fahead_put(x->fa, b);
+	/* changed through the mount: forgotten */
+	fahead_forget(x->fa, "/d1/f06");
+	assert_null(open_file(x, 1, 6, 10));
+	fahead_forget(x->fa, "/d1"); /* a folder: everything below */
+	assert_null(open_file(x, 1, 8, 10));
+	assert_null(open_file(x, 1, 7, 10)); /* (backwards: not queued) */
+}
+
+static void
+test_random_reader_fetches_nothing(void **state)
+{
+	struct fx *x = *state;
+	int i, n = 0;
+
+	list_dir(x, "/d2");
+	assert_null(open_file(x, 2, 15, 5));
+	assert_null(open_file(x, 2, 3, 5));
+	assert_null(open_file(x, 2, 14, 5)); /* 11 ahead: too far */
+	assert_null(open_file(x, 2, 0, 5));
+	sleep_ms(100);
+	for (i = 0; i < 20; i++)
+		n += atomic_load(&x->m.opened[2][i]);
+	assert_int_equal(n, 0);
+}
+
+static void
+test_unlisted_folder_and_one_process_per_file(void **state)
+{
+	struct fx *x = *state;
+	struct fahead_buf *b;
+
+	/* names from a command line: the folder is listed after the second;
+	   each file by another process (a shell loop) */
+	assert_null(open_file(x, 3, 0, 100));
+	assert_null(open_file(x, 3, 1, 101));
+	for (int t = 0; t < 500 && atomic_load(&x->m.listed[4]) == 0; t++)
+		sleep_ms(10);
+	assert_int_equal(atomic_load(&x->m.listed[4]), 1);
+	sleep_ms(20);
+	assert_null(open_file(x, 3, 2, 102));
+	assert_null(open_file(x, 3, 3, 103));
+	wait_opened(x, 3, 11);
+	b = open_file(x, 3, 4, 104);
+	assert_non_null(b);
+	check_content(b, 3, 4);
+	fahead_put(x->fa, b);
+}
+
+static void
+test_big_files_are_not_read_ahead(void **state)
+{
+	struct fx *x = *state;
+	struct backend_attr a;
+
+	list_dir(x, "/");
+	attr_of(0, &a);
+	a.size = FAHEAD_FILE_MAX + 1;
+	assert_null(fahead_open(x->fa, "/big", &a, 3));
+	sleep_ms(50);
+	assert_int_equal(atomic_load(&x->m.n_open), 0);
+}
+
+static void
+test_walk_lists_siblings_and_children(void **state)
+{
+	struct fx *x = *state;
+	struct backend_dirlist l = { 0 };
+	struct walk *w = NULL;
+	int t, d;
+
+	(void)state;
+	assert_int_equal(walk_new(&x->be, 2, 5000, &w), 0);
+	assert_non_null(w);
+	assert_int_equal(mock_list(&x->be, "/", &l), 0);
+	walk_listed(w, "/", &l);
+	backend_dirlist_free(&l);
+	sleep_ms(50);
+	/* one listing is not a walk */
+	assert_int_equal(atomic_load(&x->m.n_list), 1);
+	assert_int_equal(mock_list(&x->be, "/d0", &l), 0);
+	walk_listed(w, "/d0", &l);
+	backend_dirlist_free(&l);
+	for (t = 0; t < 500; t++) {
+		for (d = 1; d < 5; d++)
+			if (atomic_load(&x->m.listed[d + 1]) == 0)
+				break;
+		if (d == 5)
+			break;
+		sleep_ms(10);
+	}
+	for (d = 1; d < 5; d++)
+		assert_int_equal(atomic_load(&x->m.listed[d + 1]), 1);
+	/* d0 (the walker's own) and / were not listed again */
+	assert_int_equal(atomic_load(&x->m.listed[1]), 1);
+	assert_int_equal(atomic_load(&x->m.listed[0]), 1);
+	walk_free(w);
+	walk_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_sequential_reader_is_served, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_changed_file_not_served, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_random_reader_fetches_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unlisted_folder_and_one_process_per_file, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_big_files_are_not_read_ahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_walk_lists_siblings_and_children, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
