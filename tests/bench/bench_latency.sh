@@ -409,6 +409,16 @@ run_all() {
 		echo "no ftpfs binary at $FTPFS (build it: meson setup build && ninja -C build)" >&2
 		exit 1
 	fi
+	# One run at a time: two at once distort each other (CPU, the page
+	# cache).  The lock is held on fd 9 by this shell only (what it
+	# starts for long gets 9>&-).
+	local lock=/run/lock/ftpfs-bench-latency.lock
+	[ -d /run/lock ] || lock=/tmp/ftpfs-bench-latency.lock
+	exec 9>>"$lock"
+	if ! flock -n 9; then
+		msg "another bench_latency.sh is running (two at once distort each other): waiting for it"
+		flock 9
+	fi
 	for tool in vsftpd:/usr/sbin/vsftpd sshd:/usr/sbin/sshd sshfs:sshfs rclone:rclone \
 		curl:curl nft:nft nsenter:nsenter fusermount3:fusermount3; do
 		command -v "${tool#*:}" >/dev/null || {
@@ -456,7 +466,7 @@ run_all() {
 
 	for delay in $DELAYS; do
 		ns=ftpfs-lat$$-$delay
-		latns_up "$ns" "$delay" || exit 1
+		latns_up "$ns" "$delay" 9>&- || exit 1
 		if ! latns_selftest "$ns" | tee "$BENCH_OUT/selftest-$delay.txt" | sed 's/^/# /' >&2; then
 			msg "the relay does not add $delay ms: stopping"
 			exit 1
@@ -466,7 +476,7 @@ run_all() {
 		latns_run "$ns" env BENCH_INNER=1 BENCH_DELAY="$delay" BENCH_NS="$ns" \
 			BENCH_DATA="$DATA" BENCH_RESULTS="$RESULTS" BENCH_FTPFS="$BENCH_FTPFS" \
 			BENCH_OUT="$BENCH_OUT" \
-			SRV_TMP="$inner_tmp" bash "$here/bench_latency.sh" &
+			SRV_TMP="$inner_tmp" bash "$here/bench_latency.sh" 9>&- &
 		INNER_PID=$!
 		wait "$INNER_PID" || msg "the run at $delay ms failed (exit $?)"
 		INNER_PID=
