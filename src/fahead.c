@@ -99,16 +99,6 @@ struct fahead {
 };
 
 static void *fahead_worker_fn(void *arg);
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* path is dir or lies below it */
 static bool
 path_in(const char *path, const char *dir)
@@ -168,7 +158,7 @@ static bool
 buf_room(struct fahead *a, uint64_t n)
 {
 	struct fahead_buf *b, *next;
-	uint64_t now = now_ms();
+	uint64_t now = (uint64_t)net_now_ms();
 
 	for (b = a->bufs; b != NULL; b = next) {
 		next = b->next;
@@ -321,7 +311,7 @@ fahead_worker_fn(void *arg)
 			b->data = data;
 			b->len = len;
 			b->state = FA_READY;
-			b->t_ms = now_ms();
+			b->t_ms = (uint64_t)net_now_ms();
 			a->fetched++;
 		} else {
 			if (rc < 0)
@@ -475,7 +465,7 @@ stream_step(struct fahead *a, struct fa_dir *d, size_t j, pid_t pid)
 	struct fa_stream *s = NULL, *old = &a->streams[0];
 	size_t i, jn = d->name_pos[j], q;
 	bool by_list, by_name;
-	uint64_t now = now_ms();
+	uint64_t now = (uint64_t)net_now_ms();
 
 	for (i = 0; i < FA_STREAMS; i++) {
 		if (a->streams[i].pid == pid && a->streams[i].dir == d) {
@@ -522,7 +512,7 @@ static void
 seen_step(struct fahead *a, const char *dir, const char *name)
 {
 	struct fa_seen *e = NULL;
-	uint64_t now = now_ms();
+	uint64_t now = (uint64_t)net_now_ms();
 	size_t i;
 
 	for (i = 0; i < FA_SEEN; i++)
@@ -593,7 +583,7 @@ fahead_open(struct fahead *a, const char *path, const struct backend_attr *attr,
 		/* being fetched: that is the quickest way to it */
 		while (b->state == FA_LOADING && !a->stop) {
 			struct timespec ts;
-			uint64_t t = now_ms() + FA_WAIT_SLICE_MS;
+			uint64_t t = (uint64_t)net_now_ms() + FA_WAIT_SLICE_MS;
 
 			ts.tv_sec = (time_t)(t / 1000);
 			ts.tv_nsec = (long)(t % 1000) * 1000000;
@@ -602,7 +592,8 @@ fahead_open(struct fahead *a, const char *path, const struct backend_attr *attr,
 				break;
 		}
 		if (b->state == FA_READY && !b->stale && b->listed &&
-		    b->data != NULL && !buf_expired(a, b, now_ms()) &&
+		    b->data != NULL &&
+		    !buf_expired(a, b, (uint64_t)net_now_ms()) &&
 		    buf_matches(b, attr)) {
 			got = b;
 			a->hits++;
@@ -682,6 +673,7 @@ int
 fahead_new(struct backend *be, unsigned workers, int op_timeout_ms, int ttl_ms,
     struct fahead **out)
 {
+	pthread_condattr_t ca;
 	struct fahead *a;
 
 	*out = NULL;
@@ -697,7 +689,16 @@ fahead_new(struct backend *be, unsigned workers, int op_timeout_ms, int ttl_ms,
 	    workers > FAHEAD_WORKERS_MAX ? FAHEAD_WORKERS_MAX : workers;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->work, NULL);
-	pthread_cond_init(&a->done, NULL);
+	/* done's waits (fahead_open) have CLOCK_MONOTONIC deadlines */
+	if (pthread_condattr_init(&ca) != 0) {
+		pthread_mutex_destroy(&a->lock);
+		pthread_cond_destroy(&a->work);
+		free(a);
+		return -ENOMEM;
+	}
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->done, &ca);
+	pthread_condattr_destroy(&ca);
 	*out = a;
 	return 0;
 }

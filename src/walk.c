@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "log.h"
 #include "net.h"
@@ -48,15 +47,6 @@ struct walk {
 	size_t rnext;
 	unsigned long fetched, dropped;
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 subs_free(char **subs, size_t n)
@@ -217,7 +207,7 @@ walk_listed(struct walk *w, const char *path, const struct backend_dirlist *l)
 	if (w == NULL)
 		return;
 	subs = subs_of(path, l, &nsub);
-	now = now_ms();
+	now = (uint64_t)net_now_ms();
 	pthread_mutex_lock(&w->lock);
 	if (parent_of(path, parent, sizeof(parent))) {
 		p = recent_find(w, parent);
