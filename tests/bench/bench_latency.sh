@@ -5,7 +5,8 @@
 # curl over a link with a round-trip delay, as root:
 #
 #     bash tests/bench/bench_latency.sh
-#     DELAYS="20 50" RUNS=3 bash tests/bench/bench_latency.sh   (the default)
+#     DELAYS="20 50" RUNS=3 bash tests/bench/bench_latency.sh   (the default,
+#                   25-30 minutes)
 #     QUICK=1 bash tests/bench/bench_latency.sh   (smoke run, ~3 min: 20 ms,
 #                   1 run, 100 files in 5 dirs, 20 small, 32 MiB, all 7 clients)
 #
@@ -14,7 +15,10 @@
 # (tests/lib/latns.sh, tests/lib/delay_relay.py: DELAY/2 each way, and the
 # handshake's round trip); vsftpd, OpenSSH's sshd (internal-sftp) and every
 # client run inside it on 127.0.0.1 (the script runs itself again there
-# under nsenter --net, so that the mounts stay the host's).
+# under nsenter --net, so that the mounts stay the host's).  The relay
+# models latency only: no loss, no slow start; a connection moves at most
+# 8 MiB per half round trip (its queue), and the relay's CPU (~250-400 MB/s
+# in its self-test) bounds (d) before the delay does for FTP.
 #
 # Workloads, each on a fresh mount with the page cache dropped
 # (echo 3 > /proc/sys/vm/drop_caches), the median of $RUNS runs in seconds:
@@ -26,7 +30,7 @@
 #   (d) dd bs=1M of one $BIG_MIB (256) MiB file
 # (b) and (c) cost round trips per file, so their time grows with the count
 # (the tables give ms per file too): NSMALL=200 PAR_DIRS=20 (2,000 files)
-# make the default run about 3 times longer than its ~30 minutes.
+# make the default run about 3 times longer.
 # Clients ($CLIENTS):
 #   ftpfs-ftp    ftpfs, ftp:// to vsftpd        ftpfs-sftp  ftpfs, sftp:// to sshd
 #   sshfs        sshfs to sshd (its defaults)   rclone      rclone mount, FTP remote
@@ -42,7 +46,7 @@
 # Environment:
 #   DELAYS="20 50"   round trips in ms       RUNS=3
 #   CLIENTS="ftpfs-ftp ftpfs-sftp sshfs rclone curl"   (also: rclone-sftp
-#                    curl-sftp; each client adds ~6 minutes to the default run)
+#                    curl-sftp; each client adds ~5 minutes to the default run)
 #   WORKLOADS="ls seq par big"               FTPFS=build/ftpfs
 #   FTPFS_DESC=TEXT       what the binary is, for the header (default: the
 #                         tree's commit, "+changes" when src/ differs)
@@ -54,6 +58,7 @@
 #   REPORT=DIR            print the tables (and plot) of the run in DIR again
 # The ftpfs binary is copied at the start (a rebuild meanwhile does not mix
 # versions into one run).  A PNG plot is made with gnuplot when installed.
+# One run at a time: a second one waits for the first (a lock in /run/lock).
 # Everything started is stopped on exit, Ctrl-C included: mounts, servers,
 # the relay, the namespace.  All traffic stays on the namespaces' loopback.
 set -u
