@@ -23,6 +23,7 @@
 #define FA_STREAMS 32 /* readers followed (one per process) */
 #define FA_DIR_FILES_MAX 100000 /* bigger directories are not followed */
 #define FA_WAIT_SLICE_MS 100 /* a wait for a fetch looks for Ctrl-C */
+#define FA_RETRY_MS 20 /* no connection to spare: the next try */
 #define FA_SEEN 8 /* directories read from without a listing */
 #define FA_SEEN_MS 10000 /* a second file this soon: ask for the order */
 
@@ -99,6 +100,15 @@ struct fahead {
 };
 
 static void *fahead_worker_fn(void *arg);
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { 0, (long)ms * 1000000 };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
 /* path is dir or lies below it */
 static bool
 path_in(const char *path, const char *dir)
@@ -230,6 +240,14 @@ fetch_whole(
 	struct backend *be = a->be;
 	struct backend_file *bf;
 	size_t cap = (size_t)want + 1, got = 0;
+	/*
+	 * Where reads are requests at offsets (BCAP_PWRITE: SFTP), the file
+	 * is read as far as listed and no further: asking past it to see
+	 * the end costs a round trip, and a reader is shown that much anyway
+	 * (the kernel cuts reads at the size it was told).  A stream (FTP)
+	 * is read to its end, which costs nothing more and catches growth.
+	 */
+	bool exact = (be->caps & BCAP_PWRITE) != 0;
 	char *data;
 	ssize_t n;
 	int rc;
@@ -242,9 +260,11 @@ fetch_whole(
 		free(data);
 		return rc;
 	}
-	/* one byte more than listed: a file that grew is not taken */
-	while (got < cap) {
-		n = be->ops->read(be, bf, data + got, cap - got, (off_t)got);
+	/* (a stream: one byte more than listed, a file that grew is not
+	   taken) */
+	while (got < cap && !(exact && got == want)) {
+		n = be->ops->read(be, bf, data + got,
+		    (exact ? (size_t)want : cap) - got, (off_t)got);
 		if (n < 0) {
 			rc = (int)n;
 			break;
@@ -307,6 +327,16 @@ fahead_worker_fn(void *arg)
 		net_op_end();
 		pthread_mutex_lock(&a->lock);
 		b->refs--;
+		if (rc == -EAGAIN && b->listed && !b->stale) {
+			/* no connection to spare now (pool_background): again
+			   later, unless a reader takes it over meanwhile */
+			b->state = FA_QUEUED;
+			pthread_cond_broadcast(&a->done);
+			pthread_mutex_unlock(&a->lock);
+			sleep_ms(FA_RETRY_MS);
+			pthread_mutex_lock(&a->lock);
+			continue;
+		}
 		if (rc == 0 && b->listed && !b->stale) {
 			b->data = data;
 			b->len = len;
@@ -490,6 +520,11 @@ stream_step(struct fahead *a, struct fa_dir *d, size_t j, pid_t pid)
 		by_list = j > d->last_l && j - d->last_l <= FAHEAD_DEPTH;
 		by_name = jn > d->last_s && jn - d->last_s <= FAHEAD_DEPTH;
 	}
+	/* the two orders agree, or name order wins: a reader going by name
+	   jumps around in a listing in the server's own order, and would
+	   queue files it never reads */
+	if (by_name)
+		by_list = false;
 	s->last_l = d->last_l = j;
 	s->last_s = d->last_s = jn;
 	d->has_last = true;
@@ -591,7 +626,14 @@ fahead_open(struct fahead *a, const char *path, const struct backend_attr *attr,
 			if (net_op_interrupted() || net_op_clamp(1) == 0)
 				break;
 		}
-		if (b->state == FA_READY && !b->stale && b->listed &&
+		if (b->state == FA_QUEUED) {
+			/* its fetch found no connection: the caller reads */
+			b->refs--;
+			if (b->listed)
+				buf_unlist(a, b);
+			else if (b->refs == 0)
+				buf_free(b);
+		} else if (b->state == FA_READY && !b->stale && b->listed &&
 		    b->data != NULL &&
 		    !buf_expired(a, b, (uint64_t)net_now_ms()) &&
 		    buf_matches(b, attr)) {
