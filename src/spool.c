@@ -33,6 +33,13 @@ struct spool {
 	mode_t mode;
 	bool dirty;
 	bool keep; /* an upload failed: keep the local file */
+	/*
+	 * The last upload failed and nothing was written since: the close
+	 * that follows (the release, after close(2) has already reported
+	 * the failure) does not try again behind the caller's back (a
+	 * second temporary file on the server, an upload nobody waits for).
+	 */
+	bool failed;
 	bool detached; /* no name on the server any more: never upload */
 	bool refused; /* uploads refused (spool_refuse): keep the copy */
 	bool has_base; /* base_*: the server's file as the copy began */
@@ -263,6 +270,7 @@ spool_write_locked(struct spool *s, const char *buf, size_t size, off_t off)
 	if ((uint64_t)off + (uint64_t)w > s->size)
 		s->size = (uint64_t)off + (uint64_t)w;
 	s->dirty = true;
+	s->failed = false;
 	return w;
 }
 
@@ -286,6 +294,7 @@ spool_truncate_locked(struct spool *s, off_t size)
 		return -errno;
 	s->size = (uint64_t)size;
 	s->dirty = true;
+	s->failed = false;
 	return 0;
 }
 
@@ -535,6 +544,7 @@ spool_flush_locked(struct spool *s)
 	return s->fetched ? 0 : -ENOMEM;
 fail:
 	s->keep = true;
+	s->failed = true;
 	log_err("upload of %s failed (%s); its data is kept in %s", s->path,
 	    strerror(-rc), s->local);
 	return rc == -ENOSPC || rc == -EDQUOT ? rc : -EIO;
@@ -570,7 +580,7 @@ spool_close(struct spool *s)
 	if (s == NULL)
 		return 0;
 	pthread_mutex_lock(&s->lock);
-	rc = spool_flush_locked(s);
+	rc = s->failed && s->dirty ? -EIO : spool_flush_locked(s);
 	last = --s->refs == 0;
 	pthread_mutex_unlock(&s->lock);
 	if (!last)

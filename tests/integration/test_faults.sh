@@ -670,6 +670,18 @@ suite_diskfull() {
 		rm -f "$data"/.*.ftpfs-* 2>/dev/null
 		still_works "$P: the mount works once there is room again"
 		umount_it "$P: unmount"
+		# The release after the failed close does not upload again
+		# behind the caller's back (it did: a second temporary file,
+		# seen by the check above when it ran before that upload ended).
+		local tries
+		tries=$(grep -o '\.small\.bin\.ftpfs-[0-9a-f]\{6\}' \
+			"$SRV_TMP/srv-$cur/protocol.log" 2>/dev/null | sort -u | wc -l)
+		if [ "$tries" -eq 0 ]; then
+			note "$P: the server's log names no temporary file (not checked: one upload only)"
+		else
+			check_eq "$P: one upload of the in-place edit, none after close(2) reported its failure" \
+				1 "$tries"
+		fi
 	fi
 	srv_stop "$cur"
 	umount "$data" 2>/dev/null
