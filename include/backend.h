@@ -338,5 +338,7 @@ int backend_opt_number(
  */
 int backend_path_split(
     const char *path, char *parent, size_t size, const char **name);
+/* path is dir itself or lies below it (both absolute). */
+bool backend_path_in(const char *path, const char *dir);
 
 #endif

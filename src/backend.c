@@ -252,6 +252,17 @@ backend_path_split(
 	return 0;
 }
 
+bool
+backend_path_in(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return path[0] == '/';
+	return strncmp(path, dir, n) == 0 &&
+	    (path[n] == '\0' || path[n] == '/');
+}
+
 int
 backend_opt_number(
     const char *arg, unsigned long min, unsigned long max, unsigned long *out)

@@ -112,18 +112,6 @@ path_hash(const char *s)
 	return h;
 }
 
-/* path is dir itself or below it. */
-static bool
-path_in(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (strcmp(dir, "/") == 0)
-		return path[0] == '/';
-	return strncmp(path, dir, n) == 0 &&
-	    (path[n] == '\0' || path[n] == '/');
-}
-
 /* --- name index over a listing ---------------------------------------- */
 
 static int
@@ -316,7 +304,7 @@ ctable_del_below(struct ctable *t, const char *dir)
 
 	for (e = t->lru_head; e != NULL; e = next) {
 		next = e->lnext;
-		if (path_in(e->path, dir))
+		if (backend_path_in(e->path, dir))
 			ctable_remove(t, e);
 	}
 }
@@ -417,7 +405,7 @@ fetch_mark(struct cache *c, enum cache_kind kind, const char *path, bool below)
 
 	for (f = c->fetches; f != NULL; f = f->next)
 		if (f->kind == kind &&
-		    (below ? path_in(f->path, path)
+		    (below ? backend_path_in(f->path, path)
 		           : strcmp(f->path, path) == 0))
 			f->stale = true;
 }

@@ -109,18 +109,6 @@ sleep_ms(int ms)
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
-/* path is dir or lies below it */
-static bool
-path_in(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (strcmp(dir, "/") == 0)
-		return true;
-	return strncmp(path, dir, n) == 0 &&
-	    (path[n] == '\0' || path[n] == '/');
-}
-
 /* --- buffers (lock held) ------------------------------------------------- */
 
 static void
@@ -600,10 +588,10 @@ fahead_open(struct fahead *a, const char *path, const struct backend_attr *attr,
     pid_t pid)
 {
 	struct fahead_buf *b, *got = NULL;
-	const char *slash;
+	const char *name;
 	char dir[4096];
 	struct fa_dir *d;
-	size_t n, j;
+	size_t j;
 
 	if (a == NULL)
 		return NULL;
@@ -649,18 +637,12 @@ fahead_open(struct fahead *a, const char *path, const struct backend_attr *attr,
 				buf_free(b);
 		}
 	}
-	slash = strrchr(path, '/');
-	if (slash != NULL) {
-		n = slash == path ? 1 : (size_t)(slash - path);
-		if (n < sizeof(dir)) {
-			memcpy(dir, path, n);
-			dir[n] = '\0';
-			d = dir_find(a, dir);
-			if (d == NULL)
-				seen_step(a, dir, slash + 1);
-			else if ((j = dir_pos(d, slash + 1)) < d->n)
-				stream_step(a, d, j, pid);
-		}
+	if (backend_path_split(path, dir, sizeof(dir), &name) == 0) {
+		d = dir_find(a, dir);
+		if (d == NULL)
+			seen_step(a, dir, name);
+		else if ((j = dir_pos(d, name)) < d->n)
+			stream_step(a, d, j, pid);
 	}
 	pthread_mutex_unlock(&a->lock);
 	return got;
@@ -703,7 +685,7 @@ fahead_forget(struct fahead *a, const char *path)
 	pthread_mutex_lock(&a->lock);
 	for (b = a->bufs; b != NULL; b = next) {
 		next = b->next;
-		if (path_in(b->path, path)) {
+		if (backend_path_in(b->path, path)) {
 			b->stale = true;
 			buf_unlist(a, b);
 		}

@@ -86,23 +86,6 @@ subs_of(const char *path, const struct backend_dirlist *l, size_t *n)
 	return v;
 }
 
-/* path's parent into buf; false for the root. */
-static bool
-parent_of(const char *path, char *buf, size_t size)
-{
-	const char *slash = strrchr(path, '/');
-	size_t n;
-
-	if (slash == NULL || strcmp(path, "/") == 0)
-		return false;
-	n = slash == path ? 1 : (size_t)(slash - path);
-	if (n >= size)
-		return false;
-	memcpy(buf, path, n);
-	buf[n] = '\0';
-	return true;
-}
-
 static struct walk_recent *
 recent_find(struct walk *w, const char *path)
 {
@@ -199,6 +182,7 @@ void
 walk_listed(struct walk *w, const char *path, const struct backend_dirlist *l)
 {
 	struct walk_recent *p = NULL, *r;
+	const char *name;
 	char parent[4096];
 	uint64_t now;
 	size_t i, nsub;
@@ -209,7 +193,7 @@ walk_listed(struct walk *w, const char *path, const struct backend_dirlist *l)
 	subs = subs_of(path, l, &nsub);
 	now = (uint64_t)net_now_ms();
 	pthread_mutex_lock(&w->lock);
-	if (parent_of(path, parent, sizeof(parent))) {
+	if (backend_path_split(path, parent, sizeof(parent), &name) == 0) {
 		p = recent_find(w, parent);
 		if (p != NULL && now - p->t_ms > WALK_WINDOW_MS)
 			p = NULL;
