@@ -454,6 +454,24 @@ temp_name(const char *path, char *out, size_t size)
 	return 0;
 }
 
+/*
+ * Remove our temporary copy after a failed upload.  Tried twice: a DELE is
+ * not retried by the backend (a lost reply may hide a success), but for a
+ * name only we use a second try is safe, and -ENOENT then means done.  A
+ * copy that stays is named in the log: nothing else will remove it.
+ */
+static void
+remove_temp(struct spool *s, const char *tmp)
+{
+	int rc = s->be->ops->unlink(s->be, tmp);
+
+	if (rc < 0 && rc != -ENOENT)
+		rc = s->be->ops->unlink(s->be, tmp);
+	if (rc < 0 && rc != -ENOENT)
+		log_warn("%s: the temporary copy %s could not be removed (%s)",
+		    s->path, tmp, strerror(-rc));
+}
+
 static int
 spool_flush_locked(struct spool *s)
 {
@@ -508,12 +526,12 @@ spool_flush_locked(struct spool *s)
 		rc = rc2;
 	if (rc < 0) {
 		if (!in_place)
-			ops->unlink(s->be, tmp);
+			remove_temp(s, tmp);
 		goto fail;
 	}
 	/* As late as FTP allows: just before the new content replaces it. */
 	if (!in_place && (rc = check_base(s)) < 0) {
-		ops->unlink(s->be, tmp);
+		remove_temp(s, tmp);
 		s->refused = true;
 		goto fail;
 	}
@@ -527,7 +545,7 @@ spool_flush_locked(struct spool *s)
 			ops->chmod(s->be, tmp, s->mode & 07777);
 		rc = ops->rename(s->be, tmp, s->path, 0);
 		if (rc < 0) {
-			ops->unlink(s->be, tmp);
+			remove_temp(s, tmp);
 			goto fail;
 		}
 	}

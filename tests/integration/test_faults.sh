@@ -224,7 +224,19 @@ check_spool_kept() { # NAME REMOTE-NAME MODEL
 }
 
 no_temp_left() { # NAME DIR
-	check_eq "$1" "" "$(cd "$2" && find . -name '.*.ftpfs-*' 2>&1)"
+	local left n
+	left=$(cd "$2" && find . -name '.*.ftpfs-*' 2>&1)
+	if [ -z "$left" ]; then
+		ok "$1"
+		return
+	fi
+	# What ftpfs and the server did with each name left.
+	n=$(printf '%s\n' "$left" | head -n 1)
+	n=${n##*/}
+	not_ok "$1" "left: $left" \
+		"ftpfs log: $(grep -v 'trace:' "$MLOG" | grep -F -e "$n" -e 'upload' | tail -n 8)" \
+		"ftpfs trace: $(grep -F "$n" "$MLOG" | tail -n 12)" \
+		"server log: $(grep -F "$n" "$SRV_TMP/srv-$cur/protocol.log" 2>/dev/null | tail -n 12)"
 }
 
 # --- scenario: the server session is killed mid-upload --------------------------

@@ -74,14 +74,37 @@ SRV_BOUND=
 
 srv_msg() { printf '# %s\n' "$*" >&2; }
 
-# A port that nothing listens on right now (the kernel picks it).
+# A port that nothing listens on right now.  Picked at random below the
+# kernel's ephemeral range (ip_local_port_range), not by bind(port 0): a port
+# the kernel hands out is in that range, and by the time the server binds it
+# any outgoing connection of a suite running in parallel (a data channel, a
+# client) may have been given it as its local port ("Address already in use",
+# seen in CI).  srv_start also retries on a fresh port if the bind still loses.
 srv_free_port() {
 	"$SRV_PY" - <<'EOF'
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
+import random, socket
+try:
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        lo = int(f.read().split()[0])
+except (OSError, ValueError, IndexError):
+    lo = 32768
+top = max(lo - 1, 20000)
+for _ in range(200):
+    port = random.randint(10000, top)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1])
+    s.close()
 EOF
 }
 
@@ -602,15 +625,27 @@ EOF
 		"$SRV_PY" "$wd/pyftpd.py" "$port" "$dir" "$wd/protocol.log"
 }
 
+# Start NAME serving DIR on PORT, or on a free port, tried up to three times
+# (a port found free can be taken before the server binds it).
 srv_start() {
-	local name=$1 dir=$2 port=${3:-} wd pid
+	local try
+	if [ -n "${3:-}" ]; then
+		srv_start_once "$1" "$2" "$3"
+		return
+	fi
+	for try in 1 2 3; do
+		srv_start_once "$1" "$2" "$(srv_free_port)" fresh && return 0
+		srv_msg "$1: start $try of 3 failed"
+	done
+	return 1
+}
+
+srv_start_once() {
+	local name=$1 dir=$2 port=$3 wd pid
 	[ -n "$SRV_TMP" ] || srv_init
 	dir=$(cd "$dir" && pwd)
 	wd=$SRV_TMP/srv-$name
-	if [ -z "$port" ]; then
-		rm -rf "$wd"
-		port=$(srv_free_port)
-	fi
+	[ "${4:-}" != fresh ] || rm -rf "$wd"
 	mkdir -p "$wd"
 	chmod 755 "$wd"
 	if [ -n "${SRV_TLS:-}" ] && [ "$name" = pyftpdlib ]; then
