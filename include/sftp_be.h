@@ -53,6 +53,11 @@ int sb_get(struct sftp_be *sb, struct sb_conn **out);
 /* Without waiting, leaving spare sessions (pool_try_checkout): -EAGAIN. */
 int sb_try_get(struct sftp_be *sb, unsigned spare, struct sb_conn **out);
 void sb_put(struct sftp_be *sb, struct sb_conn *sc);
+/*
+ * rc says the session failed (reset, closed, garbled, timed out), not the
+ * request: an idempotent request may go again on another session.
+ */
+bool sb_conn_error(int rc);
 
 /*
  * Wait for the STATUS answering id.  0 for OK, else the errno of the

@@ -158,7 +158,13 @@ win_room(struct backend_file *f)
 	return 0;
 }
 
-/* The stream hit EOF: the transfer must end with a 2xx, else -EIO. */
+/*
+ * The stream hit EOF: the transfer must end with a 2xx.  Any other reply
+ * (vsftpd's "500 OOPS: child died", a 426 or 451 when the server lost the
+ * session or the file) is -ECONNABORTED: the bytes so far are good, and the
+ * read starts again where the stream stopped (read_locked's one restart;
+ * a file really gone then fails the RETR with its own errno).
+ */
 static int
 stream_eof(struct backend_file *f)
 {
@@ -170,10 +176,10 @@ stream_eof(struct backend_file *f)
 	f->conn = NULL;
 	pool_checkin(f->fb->pool, c, !c->broken);
 	if (rc == -EREMOTEIO) {
-		log_warn("RETR %s ended with %d %s", f->path, ref.code,
-		    ftp_reply_last_line(&ref));
+		log_warn("RETR %s ended with %d %s at %" PRIu64, f->path,
+		    ref.code, ftp_reply_last_line(&ref), f->pos);
 		ftp_reply_free(&ref);
-		return -EIO;
+		return -ECONNABORTED;
 	}
 	if (rc < 0)
 		return rc;

@@ -148,11 +148,38 @@ pool_destroy_conn(void *ctx, void *conn, bool graceful)
 	free(sc);
 }
 
+/*
+ * ServerAliveInterval (-o keepalive): an idle session is asked for the
+ * attributes of the mount's root, a round trip (an SSH keepalive message
+ * alone proves nothing until its answer is read).  Any answer, even an
+ * error status, shows the session alive.
+ */
+static int
+pool_keepalive(void *ctx, void *conn)
+{
+	struct sftp_be *sb = ctx;
+	struct sb_conn *sc = conn;
+	struct sftp_attrs a;
+	int rc;
+
+	rc = sftp_conn_check_idle(sc->c);
+	if (rc == 0) {
+		rc = sb_lstat(sb, sc->c, sb->root, &a);
+		if (!sftp_conn_broken(sc->c) && rc != -ETIMEDOUT)
+			rc = 0;
+		else if (rc == 0)
+			rc = -ECONNRESET;
+	}
+	log_debug("keepalive: %s", rc == 0 ? "ok" : strerror(-rc));
+	return rc;
+}
+
 static const struct pool_conn_ops sftp_pool_ops = {
 	.connect = pool_connect,
 	.check = pool_check,
 	.reset = pool_reset,
 	.destroy = pool_destroy_conn,
+	.keepalive = pool_keepalive,
 };
 
 int
@@ -176,8 +203,8 @@ sb_put(struct sftp_be *sb, struct sb_conn *sc)
 
 typedef int (*sb_fn)(struct sftp_be *sb, struct sftp_conn *c, void *arg);
 
-static bool
-conn_error(int rc)
+bool
+sb_conn_error(int rc)
 {
 	return rc == -ECONNRESET || rc == -EPIPE || rc == -ENOTCONN ||
 	    rc == -EPROTO || rc == -ETIMEDOUT;
@@ -206,7 +233,7 @@ with_conn(struct sftp_be *sb, sb_fn fn, void *arg, bool idempotent)
 		sb_put(sb, sc);
 		if (broken && rc == -ETIMEDOUT)
 			pool_timed_out(sb->pool, rc);
-		if (!broken || !idempotent || attempt > 0 || !conn_error(rc) ||
+		if (!broken || !idempotent || attempt > 0 || !sb_conn_error(rc) ||
 		    rc == -ETIMEDOUT)
 			break;
 		log_info("session lost (%s); retrying once", strerror(-rc));
@@ -362,7 +389,7 @@ do_list(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 		return err ? err : rc;
 	}
 	rc = sb_status(sb, c, id, "CLOSE", a->abs, NULL);
-	if (err == 0 && conn_error(rc))
+	if (err == 0 && sb_conn_error(rc))
 		err = rc;
 	if (err != 0)
 		backend_dirlist_free(out);
@@ -785,7 +812,7 @@ do_access(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 		return 0;
 	}
 	rc = sb_status(sb, c, id, "CLOSE", a->abs, NULL);
-	return conn_error(rc) ? rc : 0;
+	return sb_conn_error(rc) ? rc : 0;
 }
 
 static int
@@ -1025,8 +1052,10 @@ sftp_backend_opt(
 			cfg->conn.hostkey_policy = p;
 		return 1;
 	}
-	if (strncasecmp(arg, "ServerAliveInterval=", 20) == 0) {
-		v = arg + 20;
+	/* keepalive= is the FTP backend's name for it (-o keepalive) */
+	if (strncasecmp(arg, "ServerAliveInterval=", 20) == 0 ||
+	    strncmp(arg, "keepalive=", 10) == 0) {
+		v = strchr(arg, '=') + 1;
 		errno = 0;
 		n = strtol(v, &end, 10);
 		if (errno != 0 || *v == '\0' || *end != '\0' || n < 0 ||
@@ -1065,7 +1094,11 @@ sftp_backend_print_help(void)
 	       "                           unknown host keys: refuse "
 	       "(default), add, or\n"
 	       "                           accept with a warning\n"
-	       "    -o ServerAliveInterval=N  keepalive every N seconds\n"
+	       "    -o ServerAliveInterval=N  keepalive every N seconds "
+	       "(also keepalive=N):\n"
+	       "                           during long waits and on the last "
+	       "idle session,\n"
+	       "                           which then stays open\n"
 	       "    -o HostKeyAlias=NAME   look the host key up as NAME in "
 	       "known_hosts\n"
 	       "    -F FILE, -o ssh_config=FILE\n"
@@ -1184,6 +1217,7 @@ sftp_backend_new(const struct sftp_config *cfg, struct backend **out, char *msg,
 		.idle_timeout_ms = cfg->idle_timeout_ms,
 		.park_timeout_ms = 20000,
 		.wait_timeout_ms = cfg->cmd_timeout_ms * 2,
+		.keepalive_ms = cfg->conn.keepalive_s * 1000,
 	};
 	rc = pool_new(&pc, &sftp_pool_ops, sb, &sb->pool);
 	if (rc < 0) {

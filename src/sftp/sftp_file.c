@@ -544,7 +544,8 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 {
 	uint64_t o = (uint64_t)off;
 	struct sftp_conn *c;
-	bool restart = false;
+	bool restart = false, lost;
+	int retries = 0;
 	unsigned gen;
 	ssize_t got;
 	size_t n;
@@ -576,6 +577,7 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 		ahead_drop(f);
 		f->eof_off = -1;
 	}
+again:
 	if (f->pf != NULL && o >= f->pf_start) {
 		got = sb_pf_read(f->pf, buf, size, o);
 		if (got > 0) {
@@ -660,7 +662,25 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 		goto out;
 	rc = 0;
 out:
-	file_park(f);
+	/* (a session that failed to open the handle is gone already) */
+	lost = (f->sc != NULL && sftp_conn_broken(f->sc->c)) ||
+	    sb_conn_error(rc);
+	file_park(f); /* a lost session: dropped, with what was in flight */
+	if (rc < 0 && lost && rc != -ETIMEDOUT && ++retries <= 2) {
+		/*
+		 * The session died under the read (a reset, the server's
+		 * process killed): reading is idempotent, so again on a new
+		 * session, from o (the handle is opened again by name); twice,
+		 * as the next idle session may have died with it.  Not after
+		 * a timeout: the request's deadline is spent.
+		 */
+		log_info("read of %s interrupted (%s); restarting at %llu",
+		    f->abs, strerror(-rc), (unsigned long long)o);
+		if (f->pf != NULL)
+			pf_end(f);
+		restart = true;
+		goto again;
+	}
 	pthread_mutex_unlock(&f->lock);
 	return rc < 0 ? rc : (ssize_t)n;
 }

@@ -555,7 +555,9 @@ suite_kill() {
 	chown "$SRV_USER": "$data"
 	SPOOL=$SRV_TMP/$cur-kill-spool
 	srv_start "$cur" "$data" || { not_ok "$P: start $cur"; return; }
-	mount_it "$P: mount" "$(srv_url "$cur")" || { srv_stop "$cur"; return; }
+	# log_level=info: kill_mid_read looks for the line of the resumed read
+	mount_it "$P: mount" "$(srv_url "$cur")" -o log_level=info ||
+		{ srv_stop "$cur"; return; }
 
 	f=$data/big.bin
 	# 16 MiB, a pause, then the other 48 MiB: the kill lands in the pause.
@@ -629,8 +631,70 @@ suite_kill() {
 	out=$(t cp "$WORK/r4M" "$MNT/after.bin" 2>&1) || rc=$?
 	check_eq "$P: cp after the kill: the file arrives whole" \
 		"rc 0 $(sha "$WORK/r4M")" "rc $rc $(sha "$data/after.bin")${out:+ $out}"
+	kill_mid_read
 	umount_it "$P: unmount"
 	srv_stop "$cur"
+}
+
+# A reader stops halfway through a file; the server session sending it is
+# killed (pyftpdlib: the whole server restarted); the reader goes on and
+# must get every byte, without an error: an interrupted read resumes at
+# its offset on a new connection.
+kill_mid_read() {
+	local f=$data/read.bin sync=$SRV_TMP/$cur-midread victim="" i out
+	cp "$WORK/r64M" "$f"
+	chown "$SRV_USER": "$f"
+	rm -f "$sync".*
+	t python3 - "$MNT/read.bin" "$sync" >"$sync.out" 2>&1 <<'EOF' &
+import hashlib, os, sys, time
+path, sync = sys.argv[1], sys.argv[2]
+h = hashlib.sha256()
+with open(path, "rb", buffering=0) as f:
+    got = 0
+    while got < 8 << 20:
+        b = f.read(128 << 10)
+        h.update(b)
+        got += len(b)
+    open(sync + ".paused", "w").close()
+    for _ in range(600):
+        if os.path.exists(sync + ".go"):
+            break
+        time.sleep(0.05)
+    while True:
+        try:
+            b = f.read(128 << 10)
+        except OSError as e:
+            print("error after %d bytes: %s" % (got, e))
+            sys.exit(1)
+        if not b:
+            break
+        h.update(b)
+        got += len(b)
+print(got, h.hexdigest()[:16])
+EOF
+	local rpid=$!
+	for ((i = 0; i < 300; i++)); do
+		[ -e "$sync.paused" ] && break
+		sleep 0.05
+	done
+	if [ "$cur" = pyftpdlib ]; then
+		victim=${SRV_PIDS[pyftpdlib]}
+		srv_restart pyftpdlib >/dev/null 2>&1
+	else
+		victim=$(holder_of "$f" | head -n 1)
+		[ -z "$victim" ] || kill -KILL "$victim"
+	fi
+	touch "$sync.go"
+	wait "$rpid"
+	out=$(cat "$sync.out")
+	if [ -z "$victim" ]; then
+		not_ok "$P: found the server process sending read.bin to a paused reader" "$out"
+		return
+	fi
+	check_eq "$P: a reader whose server session is killed mid-file gets every byte" \
+		"67108864 $(sha "$WORK/r64M")" "$out"
+	check_eq "$P: ... and the log says where the read resumed" 1 \
+		"$(grep -c 'read of /read.bin interrupted.*restarting at' "$MLOG" | awk '{print ($1 > 0)}')"
 }
 
 # --- scenario: the server's disk is full --------------------------------------------
