@@ -37,6 +37,7 @@ struct ftp_config {
 	int cmd_timeout_ms; /* each command's reply */
 	int data_timeout_ms; /* data connection setup (-o data_timeout) */
 	int idle_timeout_ms; /* pooled connection idle expiry */
+	int keepalive_ms; /* -o keepalive: NOOP on an idle one, 0 = off */
 	enum ftp_data_mode data_mode;
 	bool trust_pasv_address; /* connect to the 227 address as given */
 	unsigned port_lo, port_hi; /* active-mode port range, 0 = any */

@@ -16,7 +16,8 @@
  *    connection stays untouched for park_timeout, the pool reclaims it:
  *    ops->reset() aborts the stream and the connection becomes idle, and
  *    the owner's next pool_unpark() returns false (it must reopen).
- *  - A maintenance thread closes idle connections after idle_timeout.
+ *  - A maintenance thread closes idle connections after idle_timeout and,
+ *    with keepalive_ms, keeps the last one alive (ops->keepalive).
  *
  * Locking: one mutex per pool (pool->lock) protects all bookkeeping; it is
  * never held while calling ops (connect/reset/check/destroy may block on
@@ -38,9 +39,16 @@ struct pool_conn_ops {
 	/* Close; graceful = say goodbye (QUIT) first. */
 	void (*destroy)(void *ctx, void *conn, bool graceful);
 	/*
+	 * Keep an idle connection alive: one exchange with the server (FTP:
+	 * NOOP) within the protocol's command timeout.  0, or -errno when it
+	 * must be destroyed.  Runs on the maintenance thread.
+	 */
+	int (*keepalive)(void *ctx, void *conn);
+	/*
 	 * connect and destroy are required.  check NULL: every idle
 	 * connection is taken as healthy.  reset NULL: a reclaimed
 	 * connection is destroyed (graceful=false) instead of reused.
+	 * keepalive NULL: keepalive_ms is ignored.
 	 */
 };
 
@@ -49,6 +57,13 @@ struct pool_config {
 	int idle_timeout_ms; /* close idle connections after this */
 	int park_timeout_ms; /* reclaim parked connections after this */
 	int wait_timeout_ms; /* pool_checkout gives up (-ETIMEDOUT) */
+	/*
+	 * ops->keepalive on a connection idle this long, and again every
+	 * keepalive_ms; the last connection is then kept past idle_timeout
+	 * (one login stays ready, and a dead link is found between
+	 * requests, not by the next one).  0: off.
+	 */
+	int keepalive_ms;
 	/* A timeout <= 0 means "never": no expiry, no reclaim by timer,
 	 * or pool_checkout waits without limit. */
 };

@@ -38,6 +38,7 @@ struct pool_ent {
 	enum pool_ent_state state;
 	const void *owner; /* PE_PARKED: who parked it */
 	uint64_t stamp_ms; /* last checkin, park or reclaim */
+	uint64_t alive_ms; /* PE_IDLE: last checkin or keepalive */
 };
 
 /* After a failed connect to a lost server, others fail at once this long. */
@@ -529,11 +530,14 @@ pool_checkin(struct pool *p, void *conn, bool reusable)
 	}
 	e->state = PE_IDLE;
 	e->stamp_ms = now_ms();
+	e->alive_ms = e->stamp_ms;
 	ent_unlink(p, e);
 	ent_push_head(p, e);
 	pool_back_locked(p); /* it came back whole: the server answered */
 	pthread_cond_broadcast(&p->cond);
 	pool_timer_started(p, p->cfg.idle_timeout_ms);
+	if (p->ops.keepalive != NULL)
+		pool_timer_started(p, p->cfg.keepalive_ms);
 out:
 	pthread_mutex_unlock(&p->lock);
 }
@@ -564,6 +568,7 @@ pool_adopt(struct pool *p, void *conn)
 	e->conn = conn;
 	e->state = PE_IDLE;
 	e->stamp_ms = now_ms();
+	e->alive_ms = e->stamp_ms;
 	ent_push_head(p, e);
 	p->nents++;
 	p->ever_connected = true;
@@ -643,23 +648,57 @@ pool_live(struct pool *p)
 	return n;
 }
 
+/* What the maintenance thread does to a connection whose timer is due. */
+enum pool_chore {
+	CHORE_CLOSE, /* idle for idle_timeout: close it */
+	CHORE_RECLAIM, /* parked for park_timeout: take it back */
+	CHORE_KEEPALIVE, /* idle for keepalive: ask the server something */
+};
+
 /*
- * One due timer, or NULL; *next_ms is lowered to the earliest deadline
- * still pending.  Lock held.
+ * With keepalive on, the last connection is never closed for idleness:
+ * keeping one login alive is the point (the others still go).  Lock held.
+ */
+static bool
+pool_keeps(const struct pool *p)
+{
+	return p->cfg.keepalive_ms > 0 && p->ops.keepalive != NULL &&
+	    pool_count(p) <= 1;
+}
+
+/*
+ * One due timer and its chore, or NULL; *next_ms is lowered to the
+ * earliest deadline still pending.  Lock held.
  */
 static struct pool_ent *
-pool_due(const struct pool *p, uint64_t now, uint64_t *next_ms)
+pool_due(const struct pool *p, uint64_t now, uint64_t *next_ms,
+    enum pool_chore *chore)
 {
 	struct pool_ent *e;
 	uint64_t due;
+	bool ka = p->cfg.keepalive_ms > 0 && p->ops.keepalive != NULL;
 
 	for (e = p->ents; e != NULL; e = e->next) {
-		if (e->state == PE_IDLE && p->cfg.idle_timeout_ms > 0)
+		if (e->state == PE_IDLE && p->cfg.idle_timeout_ms > 0 &&
+		    !pool_keeps(p)) {
 			due = e->stamp_ms + (uint64_t)p->cfg.idle_timeout_ms;
-		else if (e->state == PE_PARKED && p->cfg.park_timeout_ms > 0)
+			*chore = CHORE_CLOSE;
+			if (ka &&
+			    e->alive_ms + (uint64_t)p->cfg.keepalive_ms < due) {
+				due =
+				    e->alive_ms + (uint64_t)p->cfg.keepalive_ms;
+				*chore = CHORE_KEEPALIVE;
+			}
+		} else if (e->state == PE_IDLE && ka) {
+			due = e->alive_ms + (uint64_t)p->cfg.keepalive_ms;
+			*chore = CHORE_KEEPALIVE;
+		} else if (e->state == PE_PARKED &&
+		    p->cfg.park_timeout_ms > 0) {
 			due = e->stamp_ms + (uint64_t)p->cfg.park_timeout_ms;
-		else
+			*chore = CHORE_RECLAIM;
+		} else {
 			continue;
+		}
 		if (due <= now)
 			return e;
 		if (due < *next_ms)
@@ -668,25 +707,57 @@ pool_due(const struct pool *p, uint64_t now, uint64_t *next_ms)
 	return NULL;
 }
 
+/*
+ * Keepalive of an idle connection: it is PE_BUSY meanwhile (a checkout
+ * passes it by), the lock is dropped around ops->keepalive.  One that
+ * does not answer is closed: the next request opens a new one instead of
+ * finding a dead link.  Lock held on entry and exit.
+ */
+static void
+pool_keepalive_locked(struct pool *p, struct pool_ent *e)
+{
+	int rc;
+
+	e->state = PE_BUSY;
+	pthread_mutex_unlock(&p->lock);
+	rc = p->ops.keepalive(p->ctx, e->conn);
+	pthread_mutex_lock(&p->lock);
+	if (rc < 0) {
+		log_info("keepalive: an idle connection did not answer (%s); "
+		         "closed",
+		    strerror(-rc));
+		pool_discard_locked(p, e, false);
+		return;
+	}
+	e->state = PE_IDLE;
+	e->alive_ms = now_ms();
+	pthread_cond_broadcast(&p->cond);
+}
+
 static void *
 pool_maint(void *arg)
 {
 	struct pool *p = arg;
 	struct pool_ent *e;
+	enum pool_chore chore = CHORE_CLOSE;
 	uint64_t now, next;
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
 		now = now_ms();
 		next = now + POOL_TICK_MS;
-		e = pool_due(p, now, &next);
+		e = pool_due(p, now, &next, &chore);
 		if (e == NULL) {
 			p->maint_wake_ms = next;
 			pool_wait(&p->maint_cond, &p->lock, next);
 			p->maint_wake_ms = 0;
 			continue;
 		}
-		if (e->state == PE_IDLE) {
+		if (chore == CHORE_KEEPALIVE) {
+			pool_keepalive_locked(p, e);
+			continue;
+		}
+		if (chore == CHORE_CLOSE) {
 			log_debug("closing connection idle for %d ms",
 			    p->cfg.idle_timeout_ms);
 			pool_discard_locked(p, e, true);
@@ -698,6 +769,7 @@ pool_maint(void *arg)
 			/* Least preferred from now on: it expires first. */
 			e->state = PE_IDLE;
 			e->stamp_ms = now_ms();
+			e->alive_ms = e->stamp_ms;
 			ent_unlink(p, e);
 			ent_push_tail(p, e);
 			pthread_cond_broadcast(&p->cond);

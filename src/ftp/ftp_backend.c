@@ -144,6 +144,31 @@ pool_reset(void *ctx, void *conn)
 	return c->broken ? -ECONNRESET : 0;
 }
 
+/*
+ * -o keepalive: NOOP on an idle connection.  Anything but a 2xx (a 421
+ * "timeout" the server sent meanwhile, no answer within cmd_timeout) ends
+ * it.  (ProFTPD's TimeoutNoTransfer does not count NOOP: there the session
+ * still ends after that long without a transfer, and the pool logs in
+ * again when needed.)
+ */
+static int
+pool_keepalive(void *ctx, void *conn)
+{
+	struct ftp_conn *c = conn;
+	int rc, code = 0;
+
+	(void)ctx;
+	rc = ftp_conn_check_idle(c);
+	if (rc == 0)
+		rc = ftp_cmd_code(c, &code, "NOOP", NULL);
+	if (rc == 0 && !ftp_reply_is_ok(code))
+		rc = -ECONNRESET;
+	if (rc < 0)
+		c->broken = true;
+	log_debug("[%u] keepalive: %s", c->id, rc == 0 ? "ok" : strerror(-rc));
+	return rc;
+}
+
 static void
 pool_destroy_conn(void *ctx, void *conn, bool graceful)
 {
@@ -160,6 +185,7 @@ static const struct pool_conn_ops ftp_pool_ops = {
 	.check = pool_check,
 	.reset = pool_reset,
 	.destroy = pool_destroy_conn,
+	.keepalive = pool_keepalive,
 };
 
 bool
@@ -339,6 +365,7 @@ ftp_backend_new(const struct ftp_config *cfg, struct backend **out, char *msg,
 	pc = (struct pool_config){
 		.max = cfg->connections ? cfg->connections : 1,
 		.idle_timeout_ms = cfg->idle_timeout_ms,
+		.keepalive_ms = cfg->keepalive_ms,
 		.park_timeout_ms = 20000,
 		.wait_timeout_ms = cfg->cmd_timeout_ms * 2,
 	};
@@ -498,7 +525,8 @@ ftp_backend_opt(
     struct ftp_config *cfg, const char *arg, char *msg, size_t msglen)
 {
 	static const char *const need_value[] = { "data_timeout", "data_mode",
-		"port_range", "tls", "cafile", "fingerprint", "time_offset" };
+		"port_range", "tls", "cafile", "fingerprint", "time_offset",
+		"keepalive" };
 	unsigned long v;
 	size_t i;
 	int rc;
@@ -513,6 +541,12 @@ ftp_backend_opt(
 		rc = opt_number(arg, 1, FTP_OPT_MAX_SECONDS, &v, msg, msglen);
 		if (rc > 0 && cfg != NULL)
 			cfg->data_timeout_ms = (int)v * 1000;
+		return rc;
+	}
+	if (strncmp(arg, "keepalive=", 10) == 0) {
+		rc = opt_number(arg, 0, FTP_OPT_MAX_SECONDS, &v, msg, msglen);
+		if (rc > 0 && cfg != NULL)
+			cfg->keepalive_ms = (int)v * 1000;
 		return rc;
 	}
 	if (strncmp(arg, "data_mode=", 10) == 0 ||
@@ -598,6 +632,11 @@ ftp_backend_print_help(void)
 "                           to the server's own address\n"
 "    -o no_mlsd             list directories with LIST even when the server\n"
 "                           offers MLSD\n"
+"    -o keepalive=S         NOOP every S seconds on the last idle connection,\n"
+"                           which then stays logged in (default 0: off; idle\n"
+"                           connections close after 60 s and the next request\n"
+"                           logs in again); below the server's idle timeout\n"
+"                           (vsftpd, pyftpdlib: 300 s)\n"
 "    -o time_offset=H[:MM]|auto\n"
 "                           the server lists local time this far ahead of\n"
 "                           UTC (+5:30, -8); auto: learnt at the first upload\n"

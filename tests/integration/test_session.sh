@@ -100,6 +100,35 @@ else
 	not_ok "max_per_ip=2: mount with -o connections=4" "$(tail -n 20 "$LOG")"
 fi
 srv_stop vsftpd
+
+# --- -o keepalive: a NOOP keeps the last idle connection logged in --------
+# vsftpd ends a session idle for 3 s.  With keepalive=1 the mount's
+# connection outlives 6 s of idleness (one login in the server's log, NOOPs);
+# without, the next request finds it closed and logs in again.
+SRV_VSFTPD_EXTRA="idle_session_timeout=3" srv_start vsftpd "$DATA" || exit 1
+for ka in 1 0; do
+	LOG=$SRV_TMP/keepalive-$ka.log
+	from=$(($(wc -l <"${SRV_LOGS[vsftpd]}") + 1))
+	if fg_mount "$LOG" "$(srv_url vsftpd)" -o keepalive=$ka,cache_timeout=0; then
+		ls "$MNT" >/dev/null 2>&1
+		sleep 6.5
+		out=$(cat "$MNT/hello.txt" 2>&1)
+		logins=$(tail -n +"$from" "${SRV_LOGS[vsftpd]}" | grep -c '"USER ')
+		noops=$(tail -n +"$from" "${SRV_LOGS[vsftpd]}" | grep -c '"NOOP"')
+		if [ "$ka" = 1 ]; then
+			check_eq "keepalive=1: after 6.5 s idle (server timeout 3 s) the file reads on the first login, with NOOPs" \
+				"hello from ftpfs, 1 login, NOOPs" \
+				"$out, $logins login$([ "$logins" = 1 ] || echo s), $([ "$noops" -ge 4 ] && echo NOOPs || echo "$noops NOOPs")"
+		else
+			check_eq "keepalive=0: no NOOP, the closed connection is replaced (2 logins)" \
+				"hello from ftpfs, 2 logins, 0 NOOPs" "$out, $logins logins, $noops NOOPs"
+		fi
+		ftpfs_umount "$MNT" "$FTPFS" >/dev/null 2>&1
+	else
+		not_ok "keepalive=$ka: mount" "$(tail -n 20 "$LOG")"
+	fi
+done
+srv_stop vsftpd
 unset SRV_VSFTPD_EXTRA
 srv_start vsftpd "$DATA" || exit 1
 
@@ -321,7 +350,10 @@ while True:
     c, _ = s.accept(); conns.append(c)
 ' "$SILENT_PORT" &
 srv_track_pid $!
-sleep 0.3
+for _ in $(seq 100); do # python's start takes over 0.3 s on a loaded machine
+	srv_port_busy "$SILENT_PORT" && break
+	sleep 0.05
+done
 bad "silent server (-o connect_timeout=3)" "no FTP greeting from 127.0.0.1 port $SILENT_PORT: timed out" \
 	"$FTPFS" "ftp://127.0.0.1:$SILENT_PORT/" "$MNT" -o connect_timeout=3
 bad "-o spool_dir in a folder that does not exist" "spool_dir=$SRV_TMP/no/such: No such file or directory" \

@@ -25,8 +25,8 @@ struct fake {
 	int peak; /* protected by lock */
 	int eusers_at; /* -EUSERS once live reaches it; 0: never */
 	int connect_err; /* returned by connect when set */
-	atomic_int connects, destroys, graceful, checks, resets;
-	atomic_bool fail_check, fail_reset;
+	atomic_int connects, destroys, graceful, checks, resets, keepalives;
+	atomic_bool fail_check, fail_reset, fail_keepalive;
 	atomic_int reset_delay_ms;
 	/* A conn used by two at once, or reset while its owner had it. */
 	atomic_int violations;
@@ -111,6 +111,18 @@ fake_reset(void *ctx, void *conn)
 	return atomic_load(&f->fail_reset) ? -EIO : 0;
 }
 
+static int
+fake_keepalive(void *ctx, void *conn)
+{
+	struct fake *f = ctx;
+	struct fake_conn *fc = conn;
+
+	atomic_fetch_add(&f->keepalives, 1);
+	if (atomic_load(&fc->users) != 0)
+		atomic_fetch_add(&f->violations, 1);
+	return atomic_load(&f->fail_keepalive) ? -ETIMEDOUT : 0;
+}
+
 static void
 fake_destroy(void *ctx, void *conn, bool graceful)
 {
@@ -130,6 +142,7 @@ static const struct pool_conn_ops fake_ops = {
 	.check = fake_check,
 	.reset = fake_reset,
 	.destroy = fake_destroy,
+	.keepalive = fake_keepalive,
 };
 
 static int
@@ -167,13 +180,15 @@ struct fixture {
 };
 
 static struct fixture *
-fixture_new(unsigned max, int idle_ms, int park_ms, int wait_ms)
+fixture_new_ka(
+    unsigned max, int idle_ms, int park_ms, int wait_ms, int keepalive_ms)
 {
 	struct pool_config cfg = {
 		.max = max,
 		.idle_timeout_ms = idle_ms,
 		.park_timeout_ms = park_ms,
 		.wait_timeout_ms = wait_ms,
+		.keepalive_ms = keepalive_ms,
 	};
 	struct fixture *fx = calloc(1, sizeof(*fx));
 
@@ -181,6 +196,12 @@ fixture_new(unsigned max, int idle_ms, int park_ms, int wait_ms)
 	pthread_mutex_init(&fx->fake.lock, NULL);
 	assert_int_equal(pool_new(&cfg, &fake_ops, &fx->fake, &fx->pool), 0);
 	return fx;
+}
+
+static struct fixture *
+fixture_new(unsigned max, int idle_ms, int park_ms, int wait_ms)
+{
+	return fixture_new_ka(max, idle_ms, park_ms, wait_ms, 0);
 }
 
 /* Destroy the pool and check that every connection was closed. */
@@ -786,6 +807,81 @@ test_idle_expiry(void **state)
 	fixture_free(fx);
 }
 
+/*
+ * keepalive: idle connections are kept alive; the others still close at
+ * idle_timeout, the last one stays; a connection in use is never touched.
+ */
+static void
+test_keepalive_keeps_last(void **state)
+{
+	struct fixture *fx = fixture_new_ka(3, 400, 0, 1000, 150);
+	void *a, *b, *c;
+	int n;
+
+	(void)state;
+	assert_int_equal(pool_checkout(fx->pool, &a), 0);
+	assert_int_equal(pool_checkout(fx->pool, &b), 0);
+	pool_checkin(fx->pool, a, true);
+	pool_checkin(fx->pool, b, true);
+	sleep_ms(1200); /* one closes at 400 ms, the last one stays */
+	assert_int_equal(pool_live(fx->pool), 1);
+	assert_int_equal(atomic_load(&fx->fake.destroys), 1);
+	assert_int_equal(atomic_load(&fx->fake.graceful), 1);
+	n = atomic_load(&fx->fake.keepalives);
+	assert_in_range(n, 4, 16);
+	/* the kept one is handed out: no new login; in use, it is left
+	   alone (a keepalive on it would count a violation) */
+	assert_int_equal(pool_checkout(fx->pool, &c), 0);
+	conn_acquire(&fx->fake, c);
+	assert_int_equal(atomic_load(&fx->fake.connects), 2);
+	sleep_ms(500);
+	conn_release(c);
+	pool_checkin(fx->pool, c, true);
+	sleep_ms(400);
+	assert_true(atomic_load(&fx->fake.keepalives) > n);
+	assert_int_equal(pool_live(fx->pool), 1);
+	fixture_free(fx);
+}
+
+/* A connection whose keepalive fails is closed; the next checkout
+   opens a new one. */
+static void
+test_keepalive_failure_closes(void **state)
+{
+	struct fixture *fx = fixture_new_ka(2, 60000, 0, 1000, 100);
+	void *a;
+
+	(void)state;
+	assert_int_equal(pool_checkout(fx->pool, &a), 0);
+	atomic_store(&fx->fake.fail_keepalive, true);
+	pool_checkin(fx->pool, a, true);
+	sleep_ms(700);
+	assert_int_equal(pool_live(fx->pool), 0);
+	assert_int_equal(atomic_load(&fx->fake.keepalives), 1);
+	assert_int_equal(atomic_load(&fx->fake.graceful), 0);
+	atomic_store(&fx->fake.fail_keepalive, false);
+	assert_int_equal(pool_checkout(fx->pool, &a), 0);
+	assert_int_equal(atomic_load(&fx->fake.connects), 2);
+	pool_checkin(fx->pool, a, true);
+	fixture_free(fx);
+}
+
+/* Without keepalive_ms, keepalive is never called. */
+static void
+test_keepalive_off(void **state)
+{
+	struct fixture *fx = fixture_new(2, 300, 0, 1000);
+	void *a;
+
+	(void)state;
+	assert_int_equal(pool_checkout(fx->pool, &a), 0);
+	pool_checkin(fx->pool, a, true);
+	sleep_ms(900);
+	assert_int_equal(atomic_load(&fx->fake.keepalives), 0);
+	assert_int_equal(pool_live(fx->pool), 0);
+	fixture_free(fx);
+}
+
 static void *
 destroy_run(void *arg)
 {
@@ -837,6 +933,9 @@ main(void)
 		cmocka_unit_test(test_eusers_shrinks),
 		cmocka_unit_test(test_eusers_shrinks_while_waiting),
 		cmocka_unit_test(test_park_unpark),
+		cmocka_unit_test(test_keepalive_keeps_last),
+		cmocka_unit_test(test_keepalive_failure_closes),
+		cmocka_unit_test(test_keepalive_off),
 		cmocka_unit_test(test_reclaim_on_demand),
 		cmocka_unit_test(test_try_checkout),
 		cmocka_unit_test(test_reclaim_prefers_idle),
