@@ -82,7 +82,8 @@ int ftp_mlst_perm(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
     char *perm, size_t size);
 /*
  * SIZE / MDTM of abs: 0 with the value; -EREMOTEIO when the server gave
- * none (not 213, or a reply that does not parse); -errno on I/O.
+ * none (not 213); -EBADMSG for a 213 whose value does not parse (a file
+ * that exists, of a size or time we cannot know); -errno on I/O.
  */
 int ftp_size_abs(struct ftp_conn *c, const char *abs, uint64_t *size);
 int ftp_mdtm_abs(struct ftp_conn *c, const char *abs, struct timespec *mtime);

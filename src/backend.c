@@ -12,6 +12,7 @@
 
 #include "backend.h"
 #include "ftp_backend.h"
+#include "net.h"
 #include "sftp_backend.h"
 #include "sftp_conn.h"
 #include "tls.h"
@@ -86,7 +87,18 @@ backend_open(const struct url *u, const struct backend_opts *opts,
 
 	if (rc < 0)
 		return rc;
-	return kind_of(u)->open(u, opts, out, msg, msglen);
+	/*
+	 * The mount's first connection, start to end (connect, greeting,
+	 * TLS, login, the commands that set the session up, the remote
+	 * directory): each wait within connect_timeout of the last byte
+	 * that moved, so that a server that stops answering after the login
+	 * fails the mount in that time too, not in the command timeout.
+	 */
+	net_op_begin(
+	    opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 0, NULL);
+	rc = kind_of(u)->open(u, opts, out, msg, msglen);
+	net_op_end();
+	return rc;
 }
 
 int

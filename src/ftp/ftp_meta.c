@@ -96,10 +96,13 @@ ftp_size_abs(struct ftp_conn *c, const char *abs, uint64_t *size)
 	rc = ftp_cmd(c, &rep, "SIZE", abs);
 	if (rc < 0)
 		return rc;
-	rc =
-	    rep.code == 213 && ftp_parse_size(rep.text, rep.text_len, size) == 0
-	    ? 0
-	    : -EREMOTEIO;
+	if (rep.code != 213)
+		rc = -EREMOTEIO;
+	else if (ftp_parse_size(rep.text, rep.text_len, size) < 0)
+		rc = -EBADMSG;
+	if (rc == -EBADMSG)
+		log_warn("SIZE %s: \"%s\" is not a size", abs,
+		    ftp_reply_last_line(&rep));
 	ftp_reply_free(&rep);
 	return rc;
 }
@@ -113,13 +116,41 @@ ftp_mdtm_abs(struct ftp_conn *c, const char *abs, struct timespec *mtime)
 	rc = ftp_cmd(c, &rep, "MDTM", abs);
 	if (rc < 0)
 		return rc;
-	rc = rep.code == 213 &&
-	        ftp_parse_mdtm(rep.text, rep.text_len, mtime) == 0
-	    ? 0
-	    : -EREMOTEIO;
+	if (rep.code != 213)
+		rc = -EREMOTEIO;
+	else if (ftp_parse_mdtm(rep.text, rep.text_len, mtime) < 0)
+		rc = -EBADMSG;
 	ftp_reply_free(&rep);
 	if (rc == 0) /* the server's local time, when it says so */
 		mtime->tv_sec -= atomic_load(&c->srv->time_offset);
+	return rc;
+}
+
+/*
+ * The entry of abs in its parent's listing: 0 and *out, -ENOENT when it
+ * is not listed, -errno when the listing cannot be had.
+ */
+static int
+stat_listed(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
+    struct backend_attr *out)
+{
+	struct backend_dirlist l = { 0 };
+	const struct backend_dirent *e;
+	char parent[FTP_PATH_MAX];
+	const char *name;
+	int rc;
+
+	if (backend_path_split(abs, parent, sizeof(parent), &name) < 0)
+		return -ENAMETOOLONG;
+	rc = ftp_list_abs(fb, c, parent, false, &l);
+	if (rc == 0) {
+		e = backend_dirlist_find(&l, name);
+		if (e != NULL)
+			*out = e->attr;
+		else
+			rc = -ENOENT;
+	}
+	backend_dirlist_free(&l);
 	return rc;
 }
 
@@ -131,9 +162,15 @@ stat_probe(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 	struct ftp_reply rep;
 	int rc;
 
-	(void)fb;
 	memset(out, 0, sizeof(*out));
 	rc = ftp_size_abs(c, abs, &out->size);
+	if (rc == -EBADMSG) {
+		/* A file, of a size the reply does not say: as listed. */
+		rc = stat_listed(fb, c, abs, out);
+		if (rc < 0 && rc != -ENOENT && !ftp_is_conn_error(rc))
+			rc = -EIO;
+		return rc;
+	}
 	if (rc == 0) {
 		out->valid = BA_MODE_TYPE | BA_SIZE;
 		out->mode = S_IFREG | 0644;
@@ -142,7 +179,7 @@ stat_probe(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 			out->valid |= BA_MTIME;
 			out->mtime_prec = BA_PREC_SECOND;
 		}
-		return rc == -EREMOTEIO ? 0 : rc;
+		return rc == -EREMOTEIO || rc == -EBADMSG ? 0 : rc;
 	}
 	if (rc != -EREMOTEIO)
 		return rc;

@@ -99,8 +99,9 @@ orphan_settle(struct ftp_be *fb, struct ftp_conn *c, struct ftp_orphan *o)
 		return true;
 	}
 	rc = ftp_size_abs(c, o->abs, &size);
-	if (rc == -EREMOTEIO)
-		return true; /* gone (550), or a server without SIZE */
+	if (rc == -EREMOTEIO || rc == -EBADMSG)
+		return true; /* gone (550), a server without SIZE, or a size
+		                we cannot read: never removed unmeasured */
 	if (rc < 0)
 		return false;
 	if (size > o->max_size) {
@@ -111,6 +112,8 @@ orphan_settle(struct ftp_be *fb, struct ftp_conn *c, struct ftp_orphan *o)
 	}
 	if (fb->srv.feat & FTP_FEAT_MDTM) {
 		rc = ftp_mdtm_abs(c, o->abs, &mt);
+		if (rc == -EBADMSG)
+			return true; /* a time we cannot read: left alone */
 		if (rc < 0 && rc != -EREMOTEIO)
 			return false;
 		if (rc == 0 &&

@@ -386,6 +386,80 @@ suite_hostile() {
 		fi
 	fi
 	srv_kill_group "$FAKE_PID"
+	hostile_replies
+}
+
+# 6. Replies real servers do not send, one command at a time: overflowing
+# numbers, codes that are not three digits, addresses out of range, a
+# multi-line reply that ends with another code.  MLST/MLSD are switched
+# off so that SIZE, MDTM and LIST are used.  Each case ends in the right
+# answer or a clear error (never a hang, never a crash), and the mount
+# still answers afterwards.
+hostile_replies() {
+	local P="[hostile replies]" rule out rc secs t0 i=0
+	local -a cases=(
+		"SIZE=213 99999999999999999999999999"
+		"SIZE=213 -5"
+		"SIZE=213 12abc"
+		"MDTM=213 99999999999999999999"
+		"MDTM=213 2024"
+		"MDTM=213 20241399256199"
+		"EPSV=229 Entering Extended Passive Mode (|||99999|)"
+		"PASV=227 Entering Passive Mode (127,0,0,1,300,999)"
+		"RETR=99 two digits"
+		"RETR=abc no code at all"
+		"RETR=150-opening\\n226 but another code ends it"
+		"CWD=2500 four digits"
+		"TYPE=999999999999 huge"
+		"LIST=150 here\\n550-a\\n226 mixed"
+	)
+	for rule in "${cases[@]}"; do
+		i=$((i + 1))
+		# PASV too, when EPSV is the one that lies (else ftpfs would
+		# fall back to a sane PASV: fine, but not the case)
+		if ! fake_start --no MLST --no MLSD --reply "$rule"; then
+			not_ok "$P $i start the fake server"
+			continue
+		fi
+		MLOG=$SRV_TMP/hostile-$i.log
+		t0=$EPOCHREALTIME
+		if ! FTPFS_MOUNT_LOG=$MLOG ftpfs_mount "$FTPFS" "$MNT" "$FAKE_URL" -f \
+			-o "spool_dir=$SPOOL,cache_timeout=0,data_timeout=3,timeout=10,connect_timeout=5"; then
+			# a command the mount itself needs: refused, clearly
+			secs=$(srv_since "$t0")
+			out=$(grep -v 'trace:' "$MLOG" | tail -n 1)
+			if [ "$FTPFS_MOUNT_RC" = 1 ] && [ -n "$out" ] &&
+				awk -v s="$secs" 'BEGIN { exit !(s < 30) }'; then
+				ok "$P $i ${rule%%=*} answered '${rule#*=}': the mount is refused in ${secs}s: $out"
+			else
+				not_ok "$P $i ${rule%%=*} answered '${rule#*=}': mounted, or refused with a message" \
+					"exit $FTPFS_MOUNT_RC after ${secs}s" "$(tail -n 5 "$MLOG")"
+			fi
+			ftpfs_umount "$MNT" "$FTPFS_REAL" >/dev/null 2>&1
+			srv_kill_group "$FAKE_PID"
+			continue
+		fi
+		t0=$EPOCHREALTIME
+		out=$( (timeout 40 ls -l "$MNT"; timeout 40 cat "$MNT/data.bin"; echo) 2>&1)
+		rc=$?
+		secs=$(srv_since "$t0")
+		if [ "$rc" -ge 124 ] || ! kill -0 "$FTPFS_MOUNT_PID" 2>/dev/null; then
+			not_ok "$P $i ${rule%%=*} answered '${rule#*=}': an answer or an error, no hang, no crash" \
+				"exit $rc after ${secs}s: $out" "$(grep -v 'trace:' "$MLOG" | tail -n 5)"
+		elif grep -q 0123456789 <<<"$out" || grep -q "Input/output error" <<<"$out"; then
+			ok "$P $i ${rule%%=*} answered '${rule#*=}': $(grep -q 0123456789 <<<"$out" && echo "read right" || echo "EIO") in ${secs}s"
+		else
+			not_ok "$P $i ${rule%%=*} answered '${rule#*=}': the right bytes or EIO" "$out"
+		fi
+		# (stat: SIZE and MDTM; a listing would meet LIST's lie again;
+		# after a request that timed out, others fail at once for a
+		# second: by design, see README "When the server goes away")
+		sleep 1.2
+		check_eq "$P $i: the mount still answers" "10" \
+			"$(t stat -c %s "$MNT/data.bin" 2>&1)"
+		umount_it "$P $i unmount"
+		srv_kill_group "$FAKE_PID"
+	done
 }
 
 # A frozen server (pyftpdlib, one process for every session, SIGSTOPped)
