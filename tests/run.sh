@@ -10,8 +10,8 @@
 # runs the unit tests, each fuzz target for a while, and the integration
 # suites through real FUSE mounts of four FTP servers on 127.0.0.1 (reads,
 # sessions, data channels, writes, write faults, other writers on the same
-# files; plus the ASan binary on the read and write suites against one
-# server).  Ends with "N passed, N failed" and
+# files), over FTPS and SFTP too; plus the ASan binary on every suite
+# against one server.  Ends with "N passed, N failed" and
 # exits non-zero on any failure.  Needs no terminal (CI=true is fine).
 #
 # Logs of every step, and fuzzer crash inputs (build-logs/fuzz_*-crash-*; rerun
@@ -30,8 +30,8 @@
 #   ASAN_SFTP_SERVERS=sshd   SFTP servers of the ASan test_sftp job ("" skips)
 #   INTEGRATION_SUITES="test_write test_read test_datachan test_shared test_faults test_tls test_session test_install"
 #                            suites of tests/integration/ to run
-#   ASAN_SUITES="test_read test_write test_faults test_shared"
-#                            of those, run with the ASan binary
+#   ASAN_SUITES="test_read test_write test_faults test_shared test_datachan test_tls test_session test_install"
+#                            of those, run with the ASan binary (all)
 #   INTEGRATION_JOBS=2       integration jobs run at a time (one queue)
 #   SPLIT_SUITES="test_write test_read"   run as one job per server
 #   TLS_SUITES="test_write test_read test_datachan"   run again over ftpes://
@@ -57,7 +57,7 @@ ASAN_SFTP_SERVERS=${ASAN_SFTP_SERVERS-sshd}
 # ends with "N passed, N failed").
 INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_write test_read test_datachan test_shared test_faults test_tls test_session test_install}
 # Suites run again with the ASan+UBSan binary on $ASAN_SERVERS.
-ASAN_SUITES=${ASAN_SUITES:-test_read test_write test_faults test_shared}
+ASAN_SUITES=${ASAN_SUITES:-test_read test_write test_faults test_shared test_datachan test_tls test_session test_install}
 # Integration jobs (suite x binary) run this many at a time.
 INTEGRATION_JOBS=${INTEGRATION_JOBS:-2}
 # Suites run again over explicit FTPS on $TLS_SERVERS (tests/lib/servers.sh).

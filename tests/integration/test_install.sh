@@ -39,6 +39,7 @@ not_ok() {
 }
 
 srv_init
+srv_sanitizers_init
 MNT=$SRV_TMP/mnt
 mkdir -p "$MNT"
 # every -o name --help shows ("netrc[=FILE]" as netrc)
@@ -166,6 +167,12 @@ if printf '%s\n' "$out" | grep -q "^list: ro,credentials= $"; then
 	ok "bash completion: -o ro,cred completes to ro,credentials="
 else
 	not_ok "bash completion: -o ro,cred" "$out"
+fi
+
+if out=$(srv_sanitizer_reports); then
+	not_ok "no ASan/UBSan reports" "$out"
+else
+	ok "no ASan/UBSan reports"
 fi
 
 printf '%d passed, %d failed\n' "$passed" "$failed"

@@ -61,6 +61,7 @@ fg_mount() { # LOG URL [ARGS...]
 }
 
 srv_init
+srv_sanitizers_init
 DATA=$SRV_TMP/data
 MNT=$SRV_TMP/mnt
 mkdir -p "$DATA" "$MNT"
@@ -616,6 +617,12 @@ if fg_mount "$TRACE" "$(srv_url vsftpd)" -d; then
 	fi
 else
 	not_ok "-d: mount" "$(tail -n 20 "$TRACE")"
+fi
+
+if out=$(srv_sanitizer_reports); then
+	not_ok "no ASan/UBSan reports" "$out"
+else
+	ok "no ASan/UBSan reports"
 fi
 
 printf '%d passed, %d failed\n' "$passed" "$failed"

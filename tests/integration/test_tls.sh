@@ -52,6 +52,7 @@ check() { # NAME CMD...
 }
 
 srv_init
+srv_sanitizers_init
 SRV_TLS_DIR=$SRV_TMP/tls
 export SRV_TLS_DIR
 if ! srv_tls_init; then
@@ -282,6 +283,12 @@ for s in proftpd pureftpd; do
 		not_ok "start $s with TLS required"
 	fi
 done
+
+if out=$(srv_sanitizer_reports); then
+	not_ok "no ASan/UBSan reports" "$out"
+else
+	ok "no ASan/UBSan reports"
+fi
 
 printf '%d passed, %d failed\n' "$passed" "$failed"
 [ "$failed" -eq 0 ]

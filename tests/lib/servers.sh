@@ -74,6 +74,19 @@ SRV_BOUND=
 
 srv_msg() { printf '# %s\n' "$*" >&2; }
 
+# An ASan/UBSan build of ftpfs writes its reports to files under
+# $SRV_TMP/asan (a detached daemon has no stderr); srv_sanitizer_reports
+# prints them (nothing, and status 1, when there are none).
+srv_sanitizers_init() {
+	mkdir -p "$SRV_TMP/asan"
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SRV_TMP/asan/asan:detect_leaks=1"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SRV_TMP/asan/ubsan:print_stacktrace=1:halt_on_error=0"
+}
+srv_sanitizer_reports() {
+	compgen -G "$SRV_TMP/asan/*" >/dev/null || return 1
+	head -n 40 "$SRV_TMP"/asan/*
+}
+
 # A port that nothing listens on right now.  Picked at random below the
 # kernel's ephemeral range (ip_local_port_range), not by bind(port 0): a port
 # the kernel hands out is in that range, and by the time the server binds it
