@@ -24,6 +24,11 @@
 #define POOL_TICK_MS 500
 /* How often a checkout waiting for a connection looks for an interrupt. */
 #define POOL_INTR_SLICE_MS 100
+/*
+ * A keepalive's answer must come within this (a waiting checkout passes
+ * the connection by meanwhile, but with one connection it waits for it).
+ */
+#define POOL_KEEPALIVE_WAIT_MS 5000
 
 enum pool_ent_state {
 	PE_IDLE, /* in the pool, free */
@@ -720,7 +725,9 @@ pool_keepalive_locked(struct pool *p, struct pool_ent *e)
 
 	e->state = PE_BUSY;
 	pthread_mutex_unlock(&p->lock);
+	net_op_begin(POOL_KEEPALIVE_WAIT_MS, NULL);
 	rc = p->ops.keepalive(p->ctx, e->conn);
+	net_op_end();
 	pthread_mutex_lock(&p->lock);
 	if (rc < 0) {
 		log_info("keepalive: an idle connection did not answer (%s); "
