@@ -212,10 +212,7 @@ static int
 stat_check_link(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
     struct backend_attr *out)
 {
-	struct backend_dirlist l = { 0 };
-	const struct backend_dirent *e;
-	char parent[FTP_PATH_MAX];
-	const char *name;
+	struct backend_attr listed;
 	bool trust, first = false;
 	int rc;
 
@@ -224,37 +221,32 @@ stat_check_link(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 		fb->srv.mlst_marks_links = true;
 	trust = fb->srv.mlst_marks_links;
 	pthread_mutex_unlock(&fb->srv.lock);
-	if (trust || !ftp_mlst_may_hide_link(out) ||
-	    backend_path_split(abs, parent, sizeof(parent), &name) < 0)
+	if (trust || !ftp_mlst_may_hide_link(out))
 		return 0;
-	rc = ftp_list_abs(fb, c, parent, false, &l);
+	rc = stat_listed(fb, c, abs, &listed);
+	if (rc == -ENOENT) {
+		log_debug(
+		    "MLST %s: found, but not in its folder's listing", abs);
+		return rc;
+	}
 	if (rc < 0) {
-		log_debug("MLST %s: mode 0777, maybe a symlink, but %s is not "
-		          "listable (%s): MLST facts kept",
-		    abs, parent, strerror(-rc));
-		backend_dirlist_free(&l);
+		log_debug("MLST %s: mode 0777, maybe a symlink, but its folder "
+		          "is not listable (%s): MLST facts kept",
+		    abs, strerror(-rc));
 		return ftp_is_conn_error(rc) ? rc : 0;
 	}
-	e = backend_dirlist_find(&l, name);
-	if (e == NULL) {
-		log_debug("MLST %s: found, but not in the listing of %s", abs,
-		    parent);
-		rc = -ENOENT;
-	} else {
-		if ((e->attr.valid & BA_MODE_TYPE) && S_ISLNK(e->attr.mode)) {
-			pthread_mutex_lock(&fb->srv.lock);
-			first = !fb->srv.mlst_hides_links;
-			fb->srv.mlst_hides_links = true;
-			pthread_mutex_unlock(&fb->srv.lock);
-		}
-		if (first)
-			log_info("server's MLST types symlinks by their target "
-			         "(%s); their attributes come from listings",
-			    abs);
-		*out = e->attr;
+	if ((listed.valid & BA_MODE_TYPE) && S_ISLNK(listed.mode)) {
+		pthread_mutex_lock(&fb->srv.lock);
+		first = !fb->srv.mlst_hides_links;
+		fb->srv.mlst_hides_links = true;
+		pthread_mutex_unlock(&fb->srv.lock);
 	}
-	backend_dirlist_free(&l);
-	return rc;
+	if (first)
+		log_info("server's MLST types symlinks by their target (%s); "
+		         "their attributes come from listings",
+		    abs);
+	*out = listed;
+	return 0;
 }
 
 int
