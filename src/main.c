@@ -32,6 +32,7 @@
 #include "cache.h"
 #include "creds.h"
 #include "log.h"
+#include "mountinfo.h"
 #include "net.h"
 #include "options.h"
 #include "probe.h"
@@ -624,28 +625,6 @@ out:
 	return rc;
 }
 
-/* The mount point, made absolute (the daemon leaves the cwd). */
-/*
- * Undo the octal escapes of a mountinfo field ("\\040" for a space) in place.
- */
-static void
-main_unescape_mountinfo(char *s)
-{
-	char *w = s;
-
-	for (; *s != '\0'; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
-		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
-			    (s[3] - '0'));
-			s += 3;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = '\0';
-}
-
 /*
  * The mount on mnt, from /proc/self/mountinfo (the last one listed is on
  * top): its device "major:minor" and filesystem type.  false: none.
@@ -654,37 +633,29 @@ static bool
 main_mount_of(
     const char *mnt, char *devid, size_t devlen, char *type, size_t typelen)
 {
-	char *line = NULL, *f[5], *sp, *dash;
+	struct mountinfo_entry m;
+	char *line = NULL;
 	size_t cap = 0;
 	bool found = false;
 	FILE *fp;
-	int i;
 
 	fp = fopen("/proc/self/mountinfo", "re");
 	if (fp == NULL)
 		return false;
-	/* id parent major:minor root mountpoint ... - fstype source ... */
 	while (getline(&line, &cap, fp) > 0) {
-		dash = strstr(line, " - ");
-		sp = line;
-		for (i = 0; i < 5; i++)
-			if ((f[i] = strsep(&sp, " \n")) == NULL)
-				break;
-		if (i < 5 || dash == NULL || dash < sp)
-			continue;
-		main_unescape_mountinfo(f[4]);
-		if (strcmp(f[4], mnt) != 0)
+		if (mountinfo_parse_line(line, &m) < 0 ||
+		    strcmp(m.mount_point, mnt) != 0)
 			continue;
 		found = true;
-		snprintf(devid, devlen, "%s", f[2]);
-		snprintf(type, typelen, "%.*s", (int)strcspn(dash + 3, " \n"),
-		    dash + 3);
+		snprintf(devid, devlen, "%s", m.devid);
+		snprintf(type, typelen, "%s", m.fstype);
 	}
 	free(line);
 	fclose(fp);
 	return found;
 }
 
+/* The mount point, made absolute (the daemon leaves the cwd). */
 static char *
 main_check_mountpoint(const char *path)
 {
