@@ -233,8 +233,8 @@ with_conn(struct sftp_be *sb, sb_fn fn, void *arg, bool idempotent)
 		sb_put(sb, sc);
 		if (broken && rc == -ETIMEDOUT)
 			pool_timed_out(sb->pool, rc);
-		if (!broken || !idempotent || attempt > 0 || !sb_conn_error(rc) ||
-		    rc == -ETIMEDOUT)
+		if (!broken || !idempotent || attempt > 0 ||
+		    !sb_conn_error(rc) || rc == -ETIMEDOUT)
 			break;
 		log_info("session lost (%s); retrying once", strerror(-rc));
 	}
