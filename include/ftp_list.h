@@ -108,4 +108,32 @@ int ftp_list_feed(struct ftp_list_parser *p, const char *data, size_t len);
 int ftp_list_finish(struct ftp_list_parser *p);
 void ftp_list_parser_free(struct ftp_list_parser *p);
 
+/*
+ * The listing inside the text of a STAT reply (guide 4.7), as ftp_reply
+ * assembles it: lines joined by '\n', each with its code.  Its middle
+ * lines (all but the first, "213-Status follows:", and the last, "213 End
+ * of status") are LIST lines; ProFTPD indents them by one space, which is
+ * dropped (one only: a name may start with blanks).  They are fed to p
+ * one by one, each with its '\n'; the caller then calls ftp_list_finish.
+ * A text of fewer than three lines feeds nothing.  0, or what
+ * ftp_list_feed returns.
+ */
+int ftp_list_feed_stat(struct ftp_list_parser *p, const char *text, size_t len);
+
+/*
+ * Does a LIST listing show "." or ".."?  The proof that "LIST -a" was
+ * honoured: a line whose last word, before LF or CR LF, is "." or ".."
+ * (preceded by a space).  Incremental over the data connection's chunks;
+ * the last bytes of one chunk are kept, so the answer does not depend on
+ * where the chunks split.  Zero-initialise, feed, read .seen.
+ */
+struct ftp_list_dots {
+	bool seen;
+	/* Private to ftp_list.c: the stream's last bytes, oldest first */
+	char tail[4];
+	unsigned char tail_len;
+};
+
+void ftp_list_dots_feed(struct ftp_list_dots *d, const char *data, size_t len);
+
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ftp_parse: pure parsers for the contents of individual replies:
- * 227 (PASV), 229 (EPSV), 257 (PWD/MKD), 211 (FEAT), 213 (SIZE, MDTM).
+ * 227 (PASV), 229 (EPSV), 257 (PWD/MKD), 211 (FEAT), 213 (SIZE, MDTM),
+ * and what a refused login means.
  * No I/O; each has a cmocka test with real server texts and a fuzz target.
  */
 #ifndef FTPFS_FTP_PARSE_H
@@ -80,5 +81,44 @@ int ftp_parse_mdtm(const char *text, size_t len, struct timespec *out);
  * offset in seconds, or -EINVAL.
  */
 int ftp_parse_time_offset(const char *s, long *secs);
+
+/*
+ * Does a 530 text say "too many sessions" rather than "wrong password"?
+ * ProFTPD refuses a login over its MaxClients* limits with 530 "Sorry,
+ * the maximum number of clients (2) for this user are already connected."
+ * (guide 1.3, 1.10).  The words follow lftp's ftp:retry-530 list, plus
+ * "max clients" and "maximum" (case-insensitive, anywhere in the text).
+ * text[0..len) need not be NUL-terminated.
+ */
+bool ftp_parse_is_limit(const char *text, size_t len);
+
+/*
+ * Does a refused login ask for TLS first?  vsftpd 530 "Non-anonymous
+ * sessions must use encryption.", ProFTPD and pyftpdlib 550 "SSL/TLS
+ * required on the control channel", Pure-FTPd 421 "... Please reconnect
+ * using TLS security mechanisms.", and any 534 (RFC 4217: "policy
+ * requires TLS").  Codes 421, 530 and 550 need the word SSL, TLS or
+ * encryption (whole words, any case) in the text.
+ */
+bool ftp_parse_wants_tls(int code, const char *text, size_t len);
+
+/* What a reply to USER, PASS or ACCT other than 230/202 means. */
+enum ftp_login_refusal {
+	FTP_LOGIN_TLS_FIRST, /* log in over TLS (ftpes://): -EACCES */
+	FTP_LOGIN_LIMIT, /* the server's connection limit: -EUSERS */
+	FTP_LOGIN_DENIED, /* login incorrect: -EACCES */
+	FTP_LOGIN_FAILED, /* anything else: -EPROTO */
+};
+
+/*
+ * Classify a refused login.  secured: the control connection is in TLS
+ * already (then a TLS refusal is not one).  logged_in_once: a login with
+ * the same credentials succeeded before, so a 530 with a limit text is a
+ * limit; on the first login it is a refusal (never retried: servers ban
+ * after three failures, guide 1.3).  A 421 is always a limit.  331 or
+ * 332 after the password (a server that asks again) counts as denied.
+ */
+enum ftp_login_refusal ftp_parse_login_refusal(
+    int code, const char *text, size_t len, bool secured, bool logged_in_once);
 
 #endif

@@ -239,6 +239,14 @@ struct sftp_name_ent {
 bool sftp_name_next(
     const struct sftp_reply *r, size_t *pos, struct sftp_name_ent *out);
 
+/*
+ * May a READDIR name be listed?  Not "", "." or ".." (the kernel adds
+ * those itself), and nothing with a '/' (a path, not one component: the
+ * kernel would fail the readdir) or a NUL (a name that cannot be
+ * addressed).  Any other byte is fine: SFTP paths are counted strings.
+ */
+bool sftp_name_listable(const struct sftp_str *name);
+
 /* Iterate VERSION's extension pairs the same way. */
 bool sftp_ext_next(const struct sftp_reply *r, size_t *pos,
     struct sftp_str *name, struct sftp_str *data);

@@ -32,7 +32,9 @@
 #include "cache.h"
 #include "creds.h"
 #include "log.h"
+#include "mountinfo.h"
 #include "net.h"
+#include "options.h"
 #include "probe.h"
 #include "spool.h"
 #include "url.h"
@@ -300,16 +302,13 @@ main_fuse_help(struct fuse_args *args)
 static int
 main_parse_seconds(const char *arg, unsigned min, unsigned max, unsigned *out)
 {
-	unsigned long v;
-
-	if (backend_opt_number(arg, min, max, &v) < 0) {
+	if (options_number(arg, min, max, out) < 0) {
 		fprintf(stderr,
 		    "ftpfs: invalid -o %s: expected a whole number from %u to "
 		    "%u\n",
 		    arg, min, max);
 		return -1;
 	}
-	*out = (unsigned)v;
 	return 0;
 }
 
@@ -339,74 +338,17 @@ main_backend_opt(struct options *o, const char *arg)
 	return 0;
 }
 
-/*
- * Options that belong to fstab, mount(8) or systemd, not to the
- * filesystem: mount.fuse3 drops some of them, libmount keeps others away
- * from helpers, but an fstab line or a unit may still hand them over.
- */
-static bool
-main_fstab_only(const char *arg)
-{
-	static const char *const names[] = { "_netdev", "auto", "noauto",
-		"nofail", "user", "nouser", "users", "owner", "group",
-		"defaults" };
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(arg, names[i]) == 0)
-			return true;
-	return strncmp(arg, "x-", 2) == 0 || strncmp(arg, "X-", 2) == 0 ||
-	    strncmp(arg, "comment=", 8) == 0;
-}
-
-/* -o log_level=NAME: enum log_level, or -1. */
-static int
-main_log_level(const char *name)
-{
-	static const struct {
-		const char *name;
-		enum log_level level;
-	} levels[] = {
-		{ "error", LOG_LVL_ERR },
-		{ "err", LOG_LVL_ERR },
-		{ "warn", LOG_LVL_WARN },
-		{ "warning", LOG_LVL_WARN },
-		{ "info", LOG_LVL_INFO },
-		{ "debug", LOG_LVL_DEBUG },
-		{ "trace", LOG_LVL_TRACE },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
-		if (strcmp(name, levels[i].name) == 0)
-			return (int)levels[i].level;
-	return -1;
-}
-
-/*
- * fuse_opt splits -o values at commas, so "-o protocol=sftp,ftpes,ftp"
- * arrives as "protocol=sftp", "ftpes", "ftp": a bare protocol name right
- * after it belongs to its list (none is an option of its own).
- */
+/* A bare protocol name after protocol= continues its list (options.h). */
 static int
 main_protocol_more(struct options *o, const char *arg)
 {
-	static const char *const names[] = { "sftp", "ftpes", "ftp", "ftps" };
-	char *more;
-	size_t i;
+	int rc = options_protocol_more(&o->protocol, arg);
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(arg, names[i]) == 0)
-			break;
-	if (i == sizeof(names) / sizeof(names[0]))
-		return 1; /* not ours */
-	if (asprintf(&more, "%s,%s", o->protocol, arg) < 0) {
+	if (rc == -ENOMEM) {
 		fprintf(stderr, "ftpfs: out of memory\n");
 		return -1;
 	}
-	free(o->protocol);
-	o->protocol = more;
-	return 0;
+	return rc;
 }
 
 static int
@@ -504,8 +446,8 @@ main_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 		o->protocol_open = true;
 		return 0;
 	case KEY_LOG_LEVEL:
-		o->log_level = main_log_level(arg + strlen("log_level="));
-		if (o->log_level < 0) {
+		if (options_log_level(
+		        arg + strlen("log_level="), &o->log_level) < 0) {
 			fprintf(stderr,
 			    "ftpfs: -o %s: expected error, warn, info or "
 			    "debug\n",
@@ -514,11 +456,7 @@ main_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 		}
 		return 0;
 	case KEY_IDMAP:
-		if (strcmp(arg, "idmap=user") == 0) {
-			o->remote_ids = false;
-		} else if (strcmp(arg, "idmap=none") == 0) {
-			o->remote_ids = true;
-		} else {
+		if (options_idmap(arg, &o->remote_ids) < 0) {
 			fprintf(stderr,
 			    "ftpfs: -o %s is not supported "
 			    "(idmap=user or idmap=none)\n",
@@ -565,7 +503,7 @@ main_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 		    arg);
 		return -1;
 	case FUSE_OPT_KEY_OPT:
-		if (main_fstab_only(arg))
+		if (options_fstab_only(arg))
 			return 0;
 		return main_backend_opt(o, arg);
 	default:
@@ -687,28 +625,6 @@ out:
 	return rc;
 }
 
-/* The mount point, made absolute (the daemon leaves the cwd). */
-/*
- * Undo the octal escapes of a mountinfo field ("\\040" for a space) in place.
- */
-static void
-main_unescape_mountinfo(char *s)
-{
-	char *w = s;
-
-	for (; *s != '\0'; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
-		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
-			    (s[3] - '0'));
-			s += 3;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = '\0';
-}
-
 /*
  * The mount on mnt, from /proc/self/mountinfo (the last one listed is on
  * top): its device "major:minor" and filesystem type.  false: none.
@@ -717,37 +633,29 @@ static bool
 main_mount_of(
     const char *mnt, char *devid, size_t devlen, char *type, size_t typelen)
 {
-	char *line = NULL, *f[5], *sp, *dash;
+	struct mountinfo_entry m;
+	char *line = NULL;
 	size_t cap = 0;
 	bool found = false;
 	FILE *fp;
-	int i;
 
 	fp = fopen("/proc/self/mountinfo", "re");
 	if (fp == NULL)
 		return false;
-	/* id parent major:minor root mountpoint ... - fstype source ... */
 	while (getline(&line, &cap, fp) > 0) {
-		dash = strstr(line, " - ");
-		sp = line;
-		for (i = 0; i < 5; i++)
-			if ((f[i] = strsep(&sp, " \n")) == NULL)
-				break;
-		if (i < 5 || dash == NULL || dash < sp)
-			continue;
-		main_unescape_mountinfo(f[4]);
-		if (strcmp(f[4], mnt) != 0)
+		if (mountinfo_parse_line(line, &m) < 0 ||
+		    strcmp(m.mount_point, mnt) != 0)
 			continue;
 		found = true;
-		snprintf(devid, devlen, "%s", f[2]);
-		snprintf(type, typelen, "%.*s", (int)strcspn(dash + 3, " \n"),
-		    dash + 3);
+		snprintf(devid, devlen, "%s", m.devid);
+		snprintf(type, typelen, "%s", m.fstype);
 	}
 	free(line);
 	fclose(fp);
 	return found;
 }
 
+/* The mount point, made absolute (the daemon leaves the cwd). */
 static char *
 main_check_mountpoint(const char *path)
 {

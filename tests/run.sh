@@ -185,7 +185,8 @@ if [ "$asan_ok" -eq 1 ]; then unit build-asan asan; fi
 
 # ---------------------------------------------------------------------------
 banner "fuzzing (${FUZZ_SECONDS}s per target)"
-fuzz_targets=(fuzz_reply fuzz_parse fuzz_list fuzz_url fuzz_netrc fuzz_credfile fuzz_sftp fuzz_ssh_config)
+fuzz_targets=(fuzz_reply fuzz_parse fuzz_list fuzz_url fuzz_netrc fuzz_credfile fuzz_sftp fuzz_ssh_config
+	fuzz_options fuzz_mountinfo)
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
 	if run_step "meson setup + ninja: build-fuzz (clang, -Dfuzz=true)" \
 		"$logs/build-fuzz.log" bash -c "$(declare -f setup); \

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ftp_conn: FTP control connection (contract in include/ftp_conn.h). */
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -269,63 +268,6 @@ fail:
 	return rc;
 }
 
-/* lftp's ftp:retry-530 idea: 530 texts that mean "too many sessions". */
-static bool
-is_limit_text(const char *text)
-{
-	static const char *const pats[] = {
-		"too many",
-		"overloaded",
-		"try again later",
-		"try later",
-		"try back later",
-		"is restricted to",
-		"maximum number",
-		"number of connect",
-		"more connection",
-		"already connected",
-		"simultaneous login",
-		"max clients",
-		"maximum",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
-		if (strcasestr(text, pats[i]) != NULL)
-			return true;
-	return false;
-}
-
-/* Does word occur in text as a word (case-insensitive)? */
-static bool
-has_word(const char *text, const char *word)
-{
-	size_t n = strlen(word);
-	const char *p;
-
-	for (p = text; (p = strcasestr(p, word)) != NULL; p++)
-		if ((p == text || !isalnum((unsigned char)p[-1])) &&
-		    !isalnum((unsigned char)p[n]))
-			return true;
-	return false;
-}
-
-/*
- * A refused login that asks for TLS first: vsftpd 530 "must use
- * encryption", ProFTPD 550 "SSL/TLS required", Pure-FTPd 421 "reconnect
- * using TLS", 534 (RFC 4217's "policy requires TLS").
- */
-static bool
-wants_tls(const struct ftp_reply *rep)
-{
-	if (rep->code == 534)
-		return true;
-	if (rep->code != 421 && rep->code != 530 && rep->code != 550)
-		return false;
-	return has_word(rep->text, "SSL") || has_word(rep->text, "TLS") ||
-	    has_word(rep->text, "encryption");
-}
-
 static int
 do_feat(struct ftp_conn *c)
 {
@@ -384,28 +326,31 @@ login(struct ftp_conn *c, bool secured, char *msg, size_t msglen)
 	pthread_mutex_lock(&srv->lock);
 	once = srv->logged_in_once;
 	pthread_mutex_unlock(&srv->lock);
-	if (!secured && wants_tls(&rep)) {
-		/* vsftpd 530 "must use encryption", ProFTPD 550 "SSL/TLS
-		   required", Pure-FTPd 421 "reconnect using TLS" */
+	switch (ftp_parse_login_refusal(
+	    rep.code, rep.text, rep.text_len, secured, once)) {
+	case FTP_LOGIN_TLS_FIRST:
 		set_msg(msg, msglen,
 		    "the server requires TLS (%d %s): mount it with "
 		    "ftpes://%s:%u/ (or ftps:// for an implicit-TLS port)",
 		    rep.code, ftp_reply_last_line(&rep), srv->cfg.host,
 		    srv->cfg.port);
 		rc = -EACCES;
-	} else if (rep.code == 421 ||
-	    (rep.code == 530 && once && is_limit_text(rep.text))) {
+		break;
+	case FTP_LOGIN_LIMIT:
 		set_msg(msg, msglen, "server connection limit: %s",
 		    ftp_reply_last_line(&rep));
 		rc = -EUSERS;
-	} else if (rep.code == 530 || rep.code == 331 || rep.code == 332) {
+		break;
+	case FTP_LOGIN_DENIED:
 		set_msg(msg, msglen, "login incorrect for user %s: %d %s",
 		    srv->cfg.user, rep.code, ftp_reply_last_line(&rep));
 		rc = -EACCES;
-	} else {
+		break;
+	default:
 		set_msg(msg, msglen, "login failed: %d %s", rep.code,
 		    ftp_reply_last_line(&rep));
 		rc = -EPROTO;
+		break;
 	}
 	ftp_reply_free(&rep);
 	return rc;

@@ -1111,3 +1111,50 @@ ftp_list_parser_free(struct ftp_list_parser *p)
 	p->discard = false;
 	p->eol = EOL_UNKNOWN;
 }
+
+int
+ftp_list_feed_stat(struct ftp_list_parser *p, const char *text, size_t len)
+{
+	const char *first, *last, *line, *end;
+	int rc = 0;
+
+	first = memchr(text, '\n', len);
+	last = memrchr(text, '\n', len);
+	if (first == NULL || first == last)
+		return 0; /* no middle line */
+	for (line = first + 1; rc == 0 && line <= last; line = end + 1) {
+		/* memchr cannot fail: the last middle line ends at last */
+		end = memchr(line, '\n', (size_t)(last - line) + 1);
+		if (*line == ' ')
+			line++;
+		rc = ftp_list_feed(p, line, (size_t)(end - line) + 1);
+	}
+	return rc;
+}
+
+/* The window before a line end: " ." or " ..", a CR before the LF. */
+static bool
+dots_end(const char *w, size_t n)
+{
+	if (n > 0 && w[n - 1] == '\r')
+		n--;
+	if (n >= 2 && w[n - 1] == '.' && w[n - 2] == ' ')
+		return true;
+	return n >= 3 && w[n - 1] == '.' && w[n - 2] == '.' && w[n - 3] == ' ';
+}
+
+void
+ftp_list_dots_feed(struct ftp_list_dots *d, const char *data, size_t len)
+{
+	size_t i, keep = sizeof(d->tail);
+
+	for (i = 0; i < len && !d->seen; i++) {
+		if (data[i] == '\n' && dots_end(d->tail, d->tail_len))
+			d->seen = true;
+		if (d->tail_len == keep) {
+			memmove(d->tail, d->tail + 1, keep - 1);
+			d->tail_len--;
+		}
+		d->tail[d->tail_len++] = data[i];
+	}
+}

@@ -326,8 +326,7 @@ struct list_arg {
 struct list_ctx {
 	struct backend_dirlist *out;
 	long time_offset; /* LIST times: seconds ahead of UTC */
-	bool saw_dot; /* "." or ".." appeared (LIST -a honoured) */
-	char tail[4]; /* last bytes of the previous chunk */
+	struct ftp_list_dots dots; /* "." or ".." seen: LIST -a honoured */
 };
 
 static int
@@ -350,29 +349,6 @@ add_entry(const struct ftp_list_entry *e, void *arg)
 	return rc;
 }
 
-/* Spot " ." / " .." line ends: proof that "LIST -a" was honoured. */
-static void
-scan_dots(struct list_ctx *lc, const char *d, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n && !lc->saw_dot; i++) {
-		if (d[i] != '\n')
-			continue;
-		size_t j = i;
-		const char *p = d;
-
-		/* Only look within this chunk; a split line is re-probed. */
-		if (j > 0 && p[j - 1] == '\r')
-			j--;
-		if (j >= 2 && p[j - 1] == '.' && p[j - 2] == ' ')
-			lc->saw_dot = true;
-		else if (j >= 3 && p[j - 1] == '.' && p[j - 2] == '.' &&
-		    p[j - 3] == ' ')
-			lc->saw_dot = true;
-	}
-}
-
 /* Run one listing transfer and parse it into lc->out. */
 static int
 list_transfer(struct ftp_conn *c, const char *verb, const char *arg,
@@ -392,7 +368,7 @@ list_transfer(struct ftp_conn *c, const char *verb, const char *arg,
 		if (r <= 0)
 			break;
 		if (fmt != FTP_LIST_MLSD)
-			scan_dots(lc, buf, (size_t)r);
+			ftp_list_dots_feed(&lc->dots, buf, (size_t)r);
 		rc = ftp_list_feed(&p, buf, (size_t)r);
 		if (rc < 0)
 			break;
@@ -475,10 +451,10 @@ list_unix(
 		 * "-a" may have been taken as a name: list again plainly.
 		 */
 		pthread_mutex_lock(&fb->srv.lock);
-		fb->srv.list_a = lc->saw_dot ? 1 : 0;
+		fb->srv.list_a = lc->dots.seen ? 1 : 0;
 		pthread_mutex_unlock(&fb->srv.lock);
-		log_debug("LIST -a %s", lc->saw_dot ? "works" : "ignored");
-		if (!lc->saw_dot) {
+		log_debug("LIST -a %s", lc->dots.seen ? "works" : "ignored");
+		if (!lc->dots.seen) {
 			backend_dirlist_free(lc->out);
 			rc = list_transfer(
 			    c, "LIST", NULL, FTP_LIST_AUTO, lc, &ref);
@@ -505,7 +481,6 @@ list_stat(
 	static const char *const args[] = { "-a .", "." };
 	struct ftp_list_parser p;
 	struct ftp_reply rep;
-	const char *line, *end, *last;
 	size_t i;
 	int rc;
 
@@ -534,19 +509,7 @@ list_stat(
 		return -EIO;
 	backend_dirlist_free(lc->out);
 	ftp_list_parser_init(&p, FTP_LIST_AUTO, time(NULL), add_entry, lc);
-	last = strrchr(rep.text, '\n');
-	line = strchr(rep.text, '\n');
-	rc = 0;
-	while (rc == 0 && line != NULL && line != last) {
-		line++;
-		end = strchr(line, '\n');
-		if (end == NULL)
-			break;
-		if (*line == ' ')
-			line++;
-		rc = ftp_list_feed(&p, line, (size_t)(end - line) + 1);
-		line = end;
-	}
+	rc = ftp_list_feed_stat(&p, rep.text, rep.text_len);
 	if (rc == 0)
 		rc = ftp_list_finish(&p);
 	ftp_list_parser_free(&p);

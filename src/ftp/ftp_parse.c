@@ -472,3 +472,94 @@ ftp_parse_time_offset(const char *s, long *secs)
 	*secs = sign * (h * 3600 + m * 60);
 	return 0;
 }
+
+static char
+to_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static bool
+is_alnum(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Where pat (lower case) occurs in s[from..len) in any case, or len. */
+static size_t
+find_nocase(const char *s, size_t len, size_t from, const char *pat)
+{
+	size_t n = strlen(pat), i, k;
+
+	for (i = from; n <= len && i <= len - n; i++) {
+		for (k = 0; k < n && to_lower(s[i + k]) == pat[k]; k++)
+			;
+		if (k == n)
+			return i;
+	}
+	return len;
+}
+
+bool
+ftp_parse_is_limit(const char *text, size_t len)
+{
+	static const char *const pats[] = {
+		"too many",
+		"overloaded",
+		"try again later",
+		"try later",
+		"try back later",
+		"is restricted to",
+		"maximum number",
+		"number of connect",
+		"more connection",
+		"already connected",
+		"simultaneous login",
+		"max clients",
+		"maximum",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+		if (find_nocase(text, len, 0, pats[i]) < len)
+			return true;
+	return false;
+}
+
+/* word (lower case) in text as a whole word: no letter or digit around */
+static bool
+has_word(const char *text, size_t len, const char *word)
+{
+	size_t n = strlen(word), i;
+
+	for (i = 0; (i = find_nocase(text, len, i, word)) < len; i++)
+		if ((i == 0 || !is_alnum(text[i - 1])) &&
+		    (i + n == len || !is_alnum(text[i + n])))
+			return true;
+	return false;
+}
+
+bool
+ftp_parse_wants_tls(int code, const char *text, size_t len)
+{
+	if (code == 534)
+		return true;
+	if (code != 421 && code != 530 && code != 550)
+		return false;
+	return has_word(text, len, "ssl") || has_word(text, len, "tls") ||
+	    has_word(text, len, "encryption");
+}
+
+enum ftp_login_refusal
+ftp_parse_login_refusal(
+    int code, const char *text, size_t len, bool secured, bool logged_in_once)
+{
+	if (!secured && ftp_parse_wants_tls(code, text, len))
+		return FTP_LOGIN_TLS_FIRST;
+	if (code == 421 ||
+	    (code == 530 && logged_in_once && ftp_parse_is_limit(text, len)))
+		return FTP_LOGIN_LIMIT;
+	if (code == 530 || code == 331 || code == 332)
+		return FTP_LOGIN_DENIED;
+	return FTP_LOGIN_FAILED;
+}

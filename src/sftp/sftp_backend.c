@@ -233,8 +233,8 @@ with_conn(struct sftp_be *sb, sb_fn fn, void *arg, bool idempotent)
 		sb_put(sb, sc);
 		if (broken && rc == -ETIMEDOUT)
 			pool_timed_out(sb->pool, rc);
-		if (!broken || !idempotent || attempt > 0 || !sb_conn_error(rc) ||
-		    rc == -ETIMEDOUT)
+		if (!broken || !idempotent || attempt > 0 ||
+		    !sb_conn_error(rc) || rc == -ETIMEDOUT)
 			break;
 		log_info("session lost (%s); retrying once", strerror(-rc));
 	}
@@ -370,12 +370,7 @@ do_list(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 		}
 		pos = 0;
 		while (err == 0 && sftp_name_next(&r, &pos, &e)) {
-			if ((e.filename.len == 1 && e.filename.p[0] == '.') ||
-			    (e.filename.len == 2 &&
-			        memcmp(e.filename.p, "..", 2) == 0) ||
-			    e.filename.len == 0 ||
-			    memchr(e.filename.p, '/', e.filename.len) ||
-			    memchr(e.filename.p, '\0', e.filename.len))
+			if (!sftp_name_listable(&e.filename))
 				continue;
 			sb_attr(&e.attrs, &at);
 			err = backend_dirlist_add(

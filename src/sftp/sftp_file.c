@@ -663,8 +663,8 @@ again:
 	rc = 0;
 out:
 	/* (a session that failed to open the handle is gone already) */
-	lost = (f->sc != NULL && sftp_conn_broken(f->sc->c)) ||
-	    sb_conn_error(rc);
+	lost =
+	    (f->sc != NULL && sftp_conn_broken(f->sc->c)) || sb_conn_error(rc);
 	file_park(f); /* a lost session: dropped, with what was in flight */
 	if (rc < 0 && lost && rc != -ETIMEDOUT && ++retries <= 2) {
 		/*

@@ -574,6 +574,18 @@ sftp_name_next(
 }
 
 bool
+sftp_name_listable(const struct sftp_str *name)
+{
+	const char *p = name->p;
+	size_t n = name->len;
+
+	if (n == 0 || (n == 1 && p[0] == '.') ||
+	    (n == 2 && p[0] == '.' && p[1] == '.'))
+		return false;
+	return memchr(p, '/', n) == NULL && memchr(p, '\0', n) == NULL;
+}
+
+bool
 sftp_ext_next(const struct sftp_reply *r, size_t *pos, struct sftp_str *name,
     struct sftp_str *data)
 {

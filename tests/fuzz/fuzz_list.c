@@ -7,6 +7,11 @@
  * contract (non-empty name inside the input's copy, no CR/LF/NUL/'/', not
  * "." or "..", sane mode) and read byte by byte so ASan sees overreads.
  *
+ * The same bytes are also the text of a STAT reply (ftp_list_feed_stat,
+ * checked against the loop it replaced in ftp_meta.c) and a LIST -a
+ * listing scanned for "." and ".." (ftp_list_dots_feed: split into chunks
+ * or not, and against the scan it replaced, the same answer).
+ *
  * Input: byte 0 chooses the clock, byte 1 seeds the chunk sizes, the rest
  * is the listing, in which each 0x01 byte stands for 3000 'x' so that short
  * inputs reach lines longer than FTP_LIST_LINE_MAX.
@@ -134,6 +139,96 @@ run_parser(enum ftp_list_fmt fmt, time_t now, const char *data, size_t len,
 	ftp_list_parser_free(&p);
 }
 
+/*
+ * The STAT loop as ftp_meta.c had it, over a NUL-terminated text: the
+ * reference ftp_list_feed_stat must agree with.
+ */
+static void
+stat_reference(struct ftp_list_parser *p, const char *text)
+{
+	const char *line, *end, *last;
+	int rc = 0;
+
+	last = strrchr(text, '\n');
+	line = strchr(text, '\n');
+	while (rc == 0 && line != NULL && line != last) {
+		line++;
+		end = strchr(line, '\n');
+		if (end == NULL)
+			break;
+		if (*line == ' ')
+			line++;
+		rc = ftp_list_feed(p, line, (size_t)(end - line) + 1);
+		line = end;
+	}
+	check(rc == 0);
+}
+
+static void
+run_stat(time_t now, const char *data, size_t len)
+{
+	struct ftp_list_parser p, q;
+	struct ctx c = { .incremental = true }, r = { .incremental = true };
+	char *z;
+
+	ftp_list_parser_init(&p, FTP_LIST_AUTO, now, cb, &c);
+	check(ftp_list_feed_stat(&p, data, len) == 0);
+	check(ftp_list_finish(&p) == 0);
+	check(p.entries == c.seen);
+	/* a reply's text holds no NUL (ftp_reply), nor does the reference */
+	if (memchr(data, '\0', len) == NULL && (z = strndup(data, len))) {
+		ftp_list_parser_init(&q, FTP_LIST_AUTO, now, cb, &r);
+		stat_reference(&q, z);
+		check(ftp_list_finish(&q) == 0);
+		check(q.entries == p.entries && q.bad_lines == p.bad_lines &&
+		    q.fmt == p.fmt && r.sum == c.sum);
+		ftp_list_parser_free(&q);
+		free(z);
+	}
+	ftp_list_parser_free(&p);
+}
+
+/* The " ." / " .." scan as ftp_meta.c had it, over one chunk. */
+static bool
+dots_reference(const char *p, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] != '\n')
+			continue;
+		j = i;
+		if (j > 0 && p[j - 1] == '\r')
+			j--;
+		if (j >= 2 && p[j - 1] == '.' && p[j - 2] == ' ')
+			return true;
+		if (j >= 3 && p[j - 1] == '.' && p[j - 2] == '.' &&
+		    p[j - 3] == ' ')
+			return true;
+	}
+	return false;
+}
+
+static void
+run_dots(const char *data, size_t len, uint8_t seed)
+{
+	struct ftp_list_dots whole = { 0 }, split = { 0 };
+	unsigned state = seed;
+	size_t off = 0, chunk;
+
+	ftp_list_dots_feed(&whole, data, len);
+	check(whole.seen == dots_reference(data, len));
+	while (off < len) {
+		state = state * 1103515245u + 12345u;
+		chunk = 1 + ((state >> 16) % 8);
+		if (chunk > len - off)
+			chunk = len - off;
+		ftp_list_dots_feed(&split, data + off, chunk);
+		off += chunk;
+	}
+	check(split.seen == whole.seen);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
@@ -171,6 +266,8 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	run_parser(FTP_LIST_MLSD, now, data, len, d[1]);
 	run_parser(FTP_LIST_UNIX, now, data, len, d[1]);
 	run_parser(FTP_LIST_DOS, now, data, len, d[1]);
+	run_stat(now, data, len);
+	run_dots(data, len, d[1]);
 
 	c.base = data;
 	c.len = len;

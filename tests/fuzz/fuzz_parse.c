@@ -2,10 +2,14 @@
 /*
  * fuzz_parse: the first byte picks the parser (PASV, EPSV, PWD, FEAT,
  * SIZE, time, MDTM, a -o time_offset value, a reply turned into an errno
- * by ftp_errno); the rest is the reply text, in an exact-size buffer
- * without a terminating NUL so that over-reads are caught (the last two
- * take NUL-terminated text, as they get it).
+ * by ftp_errno, a refused login classified by ftp_parse_login_refusal);
+ * the rest is the reply text, in an exact-size buffer without a
+ * terminating NUL so that over-reads are caught (time_offset and ftp_errno
+ * take NUL-terminated text, as they get it).  The login classification is
+ * checked against the strcasestr() code it replaced in ftp_conn.c.
  */
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +19,81 @@
 #include "ftp_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* ftp_conn.c's is_limit_text before it moved to ftp_parse.c. */
+static bool
+old_is_limit(const char *text)
+{
+	static const char *const pats[] = { "too many", "overloaded",
+		"try again later", "try later", "try back later",
+		"is restricted to", "maximum number", "number of connect",
+		"more connection", "already connected", "simultaneous login",
+		"max clients", "maximum" };
+	size_t i;
+
+	for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+		if (strcasestr(text, pats[i]) != NULL)
+			return true;
+	return false;
+}
+
+static bool
+old_has_word(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+
+	for (p = text; (p = strcasestr(p, word)) != NULL; p++)
+		if ((p == text || !isalnum((unsigned char)p[-1])) &&
+		    !isalnum((unsigned char)p[n]))
+			return true;
+	return false;
+}
+
+static bool
+old_wants_tls(int code, const char *text)
+{
+	if (code == 534)
+		return true;
+	if (code != 421 && code != 530 && code != 550)
+		return false;
+	return old_has_word(text, "SSL") || old_has_word(text, "TLS") ||
+	    old_has_word(text, "encryption");
+}
+
+static void
+login_refusal(uint8_t sel, const char *text, size_t len)
+{
+	static const int codes[] = { 421, 530, 550, 534, 331, 332, 500, 220 };
+	int code = codes[sel & 7];
+	bool secured = sel & 8, once = sel & 16;
+	enum ftp_login_refusal r, want;
+	bool limit, tls;
+	char *z;
+
+	r = ftp_parse_login_refusal(code, text, len, secured, once);
+	limit = ftp_parse_is_limit(text, len);
+	tls = ftp_parse_wants_tls(code, text, len);
+	if (!secured && tls)
+		want = FTP_LOGIN_TLS_FIRST;
+	else if (code == 421 || (code == 530 && once && limit))
+		want = FTP_LOGIN_LIMIT;
+	else if (code == 530 || code == 331 || code == 332)
+		want = FTP_LOGIN_DENIED;
+	else
+		want = FTP_LOGIN_FAILED;
+	if (r != want)
+		abort();
+	/* the old code saw the text up to its first NUL, and ASCII only */
+	if (memchr(text, '\0', len) != NULL)
+		return;
+	z = strndup(text, len);
+	if (z == NULL)
+		return;
+	if (limit != old_is_limit(z) || tls != old_wants_tls(code, z))
+		abort();
+	free(z);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -33,7 +112,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (text == NULL)
 		return 0;
 	memcpy(text, data + 1, len);
-	switch (data[0] % 9) {
+	switch (data[0] % 10) {
 	case 0:
 		if (ftp_parse_pasv(text, len, ip, &port) == 0 &&
 		    (port == 0 || port > 65535))
@@ -81,6 +160,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(z);
 		break;
 	}
+	case 9:
+		login_refusal((uint8_t)(data[0] / 10), text, len);
+		break;
 	default: {
 		/* a reply of any code and text: an errno, never 0 for an
 		   error code, always one the kernel knows */

@@ -4,7 +4,8 @@
  * server.  The stream is framed with sftp_frame as the backend does and
  * every packet decoded; every pointer the decoder returns must lie inside
  * the packet, iterators must visit exactly the counted entries, and the
- * EXTENDED_REPLY payload decoders must stay inside their input.  The
+ * EXTENDED_REPLY payload decoders must stay inside their input; each
+ * name goes through sftp_name_listable (the READDIR filter).  The
  * packet is copied to an exact-size allocation so ASan sees over-reads.
  */
 #include <stdint.h>
@@ -23,6 +24,20 @@ inside(const uint8_t *pkt, size_t len, const void *p, size_t n)
 	if (n == 0)
 		return;
 	if (q < pkt || q > pkt + len || n > (size_t)(pkt + len - q))
+		abort();
+}
+
+/* sftp_name_listable: exactly the names that are one component. */
+static void
+listable(const struct sftp_str *s)
+{
+	bool one = s->len > 0 && !(s->len == 1 && s->p[0] == '.') &&
+	    !(s->len == 2 && s->p[0] == '.' && s->p[1] == '.');
+	size_t i;
+
+	for (i = 0; one && i < s->len; i++)
+		one = s->p[i] != '/' && s->p[i] != '\0';
+	if (sftp_name_listable(s) != one)
 		abort();
 }
 
@@ -56,6 +71,7 @@ check(const uint8_t *pkt, size_t len, const struct sftp_reply *r)
 		while (sftp_name_next(r, &pos, &e)) {
 			inside(pkt, len, e.filename.p, e.filename.len);
 			inside(pkt, len, e.longname.p, e.longname.len);
+			listable(&e.filename);
 			n++;
 		}
 		if (n != r->u.name.count || pos != r->u.name.len)

@@ -20,8 +20,11 @@
 #include <cmocka.h>
 
 #include "ftp_list.h"
+#include "ftp_reply.h"
 
 /* The fixtures were captured at 2026-11-24 12:27 UTC. */
+#define S_AND_LEN(lit) lit, sizeof(lit) - 1
+
 #define NOW_CAPTURE ((time_t)1795523400) /* 2026-11-24 12:30:00 UTC */
 
 /* ---- collecting entries ------------------------------------------------ */
@@ -1560,6 +1563,186 @@ test_parser_callback_error(void **state)
 	ftp_list_parser_free(NULL);
 }
 
+/* ---- STAT listings and the "LIST -a" probe ----------------------------- */
+
+/* The first reply of fixtures/reply/NAME, assembled by the reply codec. */
+static void
+stat_reply(const char *name, struct ftp_reply *rep)
+{
+	struct ftp_reply_reader rd;
+	char path[512];
+	size_t len, used;
+	char *d;
+	FILE *f;
+	long sz;
+
+	snprintf(path, sizeof(path), "%s/reply/%s", FIXTURES, name);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		fail_msg("cannot open %s", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	sz = ftell(f);
+	assert_true(sz > 0);
+	rewind(f);
+	len = (size_t)sz;
+	d = malloc(len);
+	assert_non_null(d);
+	assert_int_equal(fread(d, 1, len, f), len);
+	fclose(f);
+	ftp_reply_reader_init(&rd);
+	assert_int_equal(ftp_reply_feed(&rd, d, len, &used, rep), 1);
+	ftp_reply_reader_free(&rd);
+	free(d);
+}
+
+static void
+run_stat(const char *text, size_t len, struct result *r)
+{
+	struct ftp_list_parser p;
+
+	memset(r, 0, sizeof(*r));
+	r->stop_after = -1;
+	ftp_list_parser_init(&p, FTP_LIST_AUTO, NOW_CAPTURE, collect, r);
+	assert_int_equal(ftp_list_feed_stat(&p, text, len), 0);
+	assert_int_equal(ftp_list_finish(&p), 0);
+	r->bad = p.bad_lines;
+	r->entries = p.entries;
+	r->fmt = p.fmt;
+	ftp_list_parser_free(&p);
+}
+
+static void
+test_stat_listing(void **state)
+{
+	struct ftp_reply rep;
+	const struct got *g;
+	struct result r;
+
+	(void)state;
+	/* vsftpd: "213-Status follows:", lines not indented, . and .. */
+	stat_reply("vsftpd_stat.txt", &rep);
+	assert_int_equal(rep.code, 213);
+	run_stat(rep.text, rep.text_len, &r);
+	assert_int_equal(r.fmt, FTP_LIST_UNIX);
+	assert_int_equal(r.bad, 0);
+	assert_int_equal(r.n, 2);
+	assert_non_null(find(&r, "big.bin"));
+	g = find(&r, "trailing space.txt "); /* the blank is the name's */
+	assert_non_null(g);
+	assert_int_equal(g->attr.size, 6);
+	result_free(&r);
+	ftp_reply_free(&rep);
+
+	/* ProFTPD: each line indented by one space; only that one goes */
+	stat_reply("proftpd_stat.txt", &rep);
+	assert_int_equal(rep.code, 212);
+	run_stat(rep.text, rep.text_len, &r);
+	assert_int_equal(r.bad, 0);
+	assert_int_equal(r.n, 4);
+	assert_non_null(find(&r, "  leading spaces.txt"));
+	g = find(&r, "link_to_deeper");
+	assert_non_null(g);
+	assert_string_equal(g->target, "sub/deeper");
+	assert_true(S_ISDIR(find(&r, "sub")->attr.mode));
+	result_free(&r);
+	ftp_reply_free(&rep);
+}
+
+static void
+test_stat_framing(void **state)
+{
+	static const char *const none[] = {
+		"",
+		"213 End of status",
+		"213-Status follows:\n213 End of status",
+		"213-Status follows:",
+		"\n",
+	};
+	static const char two[] =
+	    "213-Status follows:\n"
+	    "-rw-r--r--    1 0 0 6 Nov 23 18:31 a\n"
+	    "-rw-r--r--    1 0 0 6 Nov 23 18:31 b\n"
+	    "-rw-r--r--    1 0 0 6 Nov 23 18:31 not-a-middle-line";
+	struct result r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		run_stat(none[i], strlen(none[i]), &r);
+		assert_int_equal(r.n, 0);
+		assert_int_equal(r.bad, 0);
+		result_free(&r);
+	}
+	/* The last line is the closing one, whatever it says. */
+	run_stat(two, strlen(two), &r);
+	assert_int_equal(r.n, 2);
+	assert_non_null(find(&r, "a"));
+	assert_non_null(find(&r, "b"));
+	result_free(&r);
+	/* An empty middle line: no entry, no error. */
+	run_stat(S_AND_LEN("213-x\n\n213 End"), &r);
+	assert_int_equal(r.n, 0);
+	result_free(&r);
+	/* A text ending in LF: the closing line is empty; nothing past len
+	   is read. */
+	run_stat("213-x\n-rw-r--r-- 1 0 0 6 Nov 23 18:31 c\n-rw-r--r-- 1 0 0 "
+	         "6 Nov 23 18:31 d\n",
+	    strlen("213-x\n-rw-r--r-- 1 0 0 6 Nov 23 18:31 c\n"), &r);
+	assert_int_equal(r.n, 1);
+	assert_non_null(find(&r, "c"));
+	result_free(&r);
+}
+
+static bool
+dots_in(const char *s, size_t chunk)
+{
+	struct ftp_list_dots d = { 0 };
+	size_t off, n, len = strlen(s);
+
+	for (off = 0; off < len; off += n) {
+		n = chunk == 0 || chunk > len - off ? len - off : chunk;
+		ftp_list_dots_feed(&d, s + off, n);
+	}
+	return d.seen;
+}
+
+static void
+test_dots(void **state)
+{
+	static const struct {
+		const char *listing;
+		bool seen;
+	} cases[] = {
+		/* vsftpd and Pure-FTPd LIST -a (fixtures/list/ *.list-a) */
+		{ "drwxr-xr-x    3 1002     1002         4096 Nov 23 18:35 .\r\n"
+		  "-rw-r--r--    1 1002     1002            6 Nov 23 18:31 a\r\n",
+		    true },
+		{ "-rw-r--r--    1 1002     1002            6 Nov 23 18:31 a\r\n"
+		  "drwxr-xr-x    5 0        0            4096 Nov 23 18:30 ..\r\n",
+		    true },
+		/* bare LF line ends */
+		{ "drwxr-xr-x 2 u g 4096 Nov 23 18:35 ..\n", true },
+		/* a server that ignored -a */
+		{ "-rw-r--r--    1 1002     1002            6 Nov 23 18:31 a\r\n",
+		    false },
+		{ "-rw-r--r-- 1 u g 6 Nov 23 18:31 .hidden\r\n", false },
+		{ "-rw-r--r-- 1 u g 6 Nov 23 18:31 x...\r\n", false },
+		/* the line end must follow: a last line without it is not seen
+		 */
+		{ "drwxr-xr-x 2 u g 4096 Nov 23 18:35 .", false },
+		{ " .\n", true },
+		{ ".\n", false },
+		{ "", false },
+	};
+	size_t i, chunk;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		for (chunk = 0; chunk <= 5; chunk++)
+			assert_int_equal(
+			    dots_in(cases[i].listing, chunk), cases[i].seen);
+}
+
 int
 main(void)
 {
@@ -1585,6 +1768,9 @@ main(void)
 		cmocka_unit_test(test_parser_overlong),
 		cmocka_unit_test(test_parser_eol_recovery),
 		cmocka_unit_test(test_parser_callback_error),
+		cmocka_unit_test(test_stat_listing),
+		cmocka_unit_test(test_stat_framing),
+		cmocka_unit_test(test_dots),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -477,6 +477,131 @@ test_time_offset(void **state)
 	assert_int_equal(s, 99);
 }
 
+static enum ftp_login_refusal
+refusal(const char *text, bool secured, bool once)
+{
+	return ftp_parse_login_refusal(
+	    atoi(text), text, strlen(text), secured, once);
+}
+
+/*
+ * Texts from the servers' binaries and sources (vsftpd 3.0.3, ProFTPD
+ * 1.3.8 and its mod_tls, Pure-FTPd 1.0.50, pyftpdlib 1.5.7, as the test
+ * suites run them) and the guide (1.3, 1.10).
+ */
+static void
+test_login_refusal(void **state)
+{
+	static const char *const limits[] = {
+		/* ProFTPD MaxClientsPerUser, seen (guide 1.10) */
+		"530 Sorry, the maximum number of clients (2) for this user "
+		"are already connected.",
+		/* ProFTPD MaxClients, MaxClientsPerHost, MaxHostsPerUser,
+		   MaxClientsPerClass, MaxConnectionsPerHost */
+		"530 Sorry, the maximum number of allowed clients (30) are "
+		"already connected.",
+		"530 Sorry, the maximum number of clients (4) from your host "
+		"are already connected.",
+		"530 Sorry, the maximum number of hosts (1) for this user are "
+		"already connected.",
+		"530 Sorry, the maximum number of clients (5) from your class "
+		"are already connected.",
+		"530-Sorry, the maximum number of connections (3) for your "
+		"host are already connected.\n530 Goodbye.",
+		/* vsftpd max_clients / max_per_ip wording, any case */
+		"530 There are too many connected users, please try later.",
+		"530 CONNECTION REFUSED: TOO MANY SESSIONS FOR THIS ADDRESS.",
+	};
+	static const char *const denied[] = {
+		"530 Login incorrect.", /* vsftpd, ProFTPD */
+		"530 Login authentication failed", /* Pure-FTPd */
+		"530 Authentication failed.", /* pyftpdlib */
+		"530 Log in with USER and PASS first.", /* pyftpdlib */
+		"530 You aren't logged in", /* Pure-FTPd */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		assert_true(ftp_parse_is_limit(limits[i], strlen(limits[i])));
+		/* a limit after a login that worked ... */
+		assert_int_equal(
+		    refusal(limits[i], false, true), FTP_LOGIN_LIMIT);
+		/* ... but a refusal on the first one: never retried */
+		assert_int_equal(
+		    refusal(limits[i], false, false), FTP_LOGIN_DENIED);
+	}
+	for (i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
+		assert_false(ftp_parse_is_limit(denied[i], strlen(denied[i])));
+		assert_int_equal(
+		    refusal(denied[i], false, true), FTP_LOGIN_DENIED);
+		assert_int_equal(
+		    refusal(denied[i], true, false), FTP_LOGIN_DENIED);
+	}
+	/* The limit words only count up to len. */
+	assert_false(ftp_parse_is_limit("530 too many", 7));
+	assert_true(ftp_parse_is_limit("530 too many", 12));
+
+	/* 421 at login: always the limit (vsftpd, Pure-FTPd, pyftpdlib) */
+	assert_int_equal(refusal("421 Too many connections from the same IP "
+	                         "address.",
+	                     false, false),
+	    FTP_LOGIN_LIMIT);
+	assert_int_equal(
+	    refusal("421 Too many connections (3) from this IP", false, true),
+	    FTP_LOGIN_LIMIT);
+	assert_int_equal(refusal("421 Timeout.", true, false), FTP_LOGIN_LIMIT);
+
+	/* TLS first: vsftpd, ProFTPD, pyftpdlib, Pure-FTPd, RFC 4217 */
+	assert_int_equal(
+	    refusal("530 Non-anonymous sessions must use encryption.", false,
+	        false),
+	    FTP_LOGIN_TLS_FIRST);
+	assert_int_equal(refusal("550 SSL/TLS required on the control channel",
+	                     false, false),
+	    FTP_LOGIN_TLS_FIRST);
+	assert_int_equal(refusal("550 SSL/TLS required on the control "
+	                         "channel.",
+	                     false, true),
+	    FTP_LOGIN_TLS_FIRST);
+	assert_int_equal(
+	    refusal("421-Sorry, cleartext sessions and weak ciphers are not "
+	            "accepted on this server.\n421 Please reconnect using TLS "
+	            "security mechanisms.",
+	        false, false),
+	    FTP_LOGIN_TLS_FIRST);
+	assert_int_equal(refusal("534 Policy requires SSL.", false, false),
+	    FTP_LOGIN_TLS_FIRST);
+	assert_true(ftp_parse_wants_tls(534, "", 0));
+	/* over TLS already, the same words are no request for it */
+	assert_int_equal(
+	    refusal(
+	        "530 Anonymous sessions may not use encryption.", true, false),
+	    FTP_LOGIN_DENIED);
+	assert_int_equal(
+	    refusal("421-Sorry, cleartext sessions ...\n421 Please reconnect "
+	            "using TLS security mechanisms.",
+	        true, true),
+	    FTP_LOGIN_LIMIT);
+	/* whole words only, any case; other codes never */
+	assert_false(ftp_parse_wants_tls(530, S("530 TLSv1 only")));
+	assert_false(ftp_parse_wants_tls(530, S("530 no encryptions")));
+	assert_true(ftp_parse_wants_tls(530, S("530 use tls")));
+	assert_true(ftp_parse_wants_tls(530, S("530 (TLS)")));
+	assert_false(ftp_parse_wants_tls(500, S("500 AUTH TLS first")));
+	assert_false(ftp_parse_wants_tls(530, "530 use TLS", 10));
+
+	/* what else a server may answer */
+	assert_int_equal(
+	    refusal("331 Password required", false, true), FTP_LOGIN_DENIED);
+	assert_int_equal(
+	    refusal("332 Need account", false, false), FTP_LOGIN_DENIED);
+	assert_int_equal(
+	    refusal("500 Unknown command.", false, true), FTP_LOGIN_FAILED);
+	assert_int_equal(
+	    refusal("550 Permission denied.", false, false), FTP_LOGIN_FAILED);
+}
+
 int
 main(void)
 {
@@ -490,6 +615,7 @@ main(void)
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_mdtm),
 		cmocka_unit_test(test_time_offset),
+		cmocka_unit_test(test_login_refusal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

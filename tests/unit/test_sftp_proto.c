@@ -699,6 +699,37 @@ test_stream_framing(void **state)
 	buf_free(&b);
 }
 
+static bool
+listable(const char *p, size_t n)
+{
+	struct sftp_str s = { p, n };
+
+	return sftp_name_listable(&s);
+}
+
+/* The READDIR filter: OpenSSH lists "." and ".." first, then the rest. */
+static void
+test_name_listable(void **state)
+{
+	(void)state;
+	assert_false(listable(".", 1));
+	assert_false(listable("..", 2));
+	assert_false(listable("", 0));
+	assert_false(listable("a/b", 3));
+	assert_false(listable("/", 1));
+	assert_false(listable("../x", 4));
+	assert_false(listable("a\0b", 3));
+	assert_true(listable("...", 3));
+	assert_true(listable(".hidden", 7));
+	assert_true(listable("..x", 3));
+	assert_true(listable(" leading space", 14));
+	assert_true(listable("line\nbreak\r", 11)); /* fine over SFTP */
+	assert_true(listable("\xc3\xa9t\xc3\xa9", 5));
+	/* only len counts: "a/" cut before its '/' */
+	assert_true(listable("a/", 1));
+	assert_false(listable("./", 1));
+}
+
 int
 main(void)
 {
@@ -717,6 +748,7 @@ main(void)
 		cmocka_unit_test(test_bad_types),
 		cmocka_unit_test(test_status_errno),
 		cmocka_unit_test(test_stream_framing),
+		cmocka_unit_test(test_name_listable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
