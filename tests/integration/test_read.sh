@@ -104,6 +104,9 @@ mkdir -p "$SRV_TMP/asan"
 # stderr once it is in the background); they are checked at the end.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SRV_TMP/asan/asan:detect_leaks=1"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SRV_TMP/asan/ubsan:print_stacktrace=1:halt_on_error=0"
+# ThreadSanitizer (build-tsan/): every report, not only the first, and both
+# stacks of a lock-order inversion.
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}log_path=$SRV_TMP/asan/tsan:halt_on_error=0:second_deadlock_stack=1"
 
 note "ftpfs under test: $FTPFS"
 note "temp dir: $SRV_TMP"
@@ -817,9 +820,9 @@ done
 
 # Sanitizer reports written by an ASan/UBSan build.
 if compgen -G "$SRV_TMP/asan/*" >/dev/null; then
-	not_ok "no ASan/UBSan reports" "$(head -n 40 "$SRV_TMP"/asan/*)"
+	not_ok "no ASan/UBSan/TSan reports" "$(head -n 40 "$SRV_TMP"/asan/*)"
 else
-	ok "no ASan/UBSan reports"
+	ok "no ASan/UBSan/TSan reports"
 fi
 
 # Nothing of ours may be left mounted or running.
