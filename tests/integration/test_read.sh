@@ -104,6 +104,9 @@ mkdir -p "$SRV_TMP/asan"
 # stderr once it is in the background); they are checked at the end.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SRV_TMP/asan/asan:detect_leaks=1"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SRV_TMP/asan/ubsan:print_stacktrace=1:halt_on_error=0"
+# ThreadSanitizer (build-tsan/): every report, not only the first, and both
+# stacks of a lock-order inversion.
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}log_path=$SRV_TMP/asan/tsan:halt_on_error=0:second_deadlock_stack=1"
 
 note "ftpfs under test: $FTPFS"
 note "temp dir: $SRV_TMP"
@@ -227,6 +230,21 @@ suite_server() {
 			fi
 		done
 		umount_ok "$P unmount after parallel reads"
+	fi
+
+	# ---------------------------------------------------------------
+	# Mount 2b: a fresh mount, everything at once (what a ThreadSanitizer
+	# build is run on): 8 readers, a writer, ls -lR of the cold tree (the
+	# walk's background listings) and a folder read file after file (the
+	# small files read ahead).  In the foreground with debug logs, for
+	# what the background workers did; 12 connections, so that they find
+	# some to spare next to the 11 processes.
+	if mount_ok "$P mount again (readers, a writer, ls -lR at once)" "$url" \
+		-f -o log_level=debug -o connections=12; then
+		suite_all_at_once
+		umount_ok "$P unmount after readers, a writer, ls -lR at once"
+		note "$P all at once, background workers: $(grep -hoE \
+			'(walks|small files read ahead): .*' "$FTPFS_MOUNT_LOG" | tr '\n' ';')"
 	fi
 
 	# ---------------------------------------------------------------
@@ -374,6 +392,54 @@ fail_fast() {
 	else
 		ok "$name: fails fast, no mount left (exit $rc, ${secs}s: $(printf '%s' "$out" | head -n1 | cut -c1-100))"
 	fi
+}
+
+# Mounted at $MNT (cold caches, default connections): 8 readers, a writer
+# (into a folder of its own, removed afterwards), ls -lR tree/ and one
+# folder of tree/ read file by file, all started together.
+suite_all_at_once() {
+	local P="[$cur]" d=$SRV_TMP/$cur-all i files exp act w=par-$cur
+	local jobs=() seq=tree/d07
+	mkdir -p "$d"
+	files=(big-20M.bin rand-1M7.bin rand-4096.bin rand-4095.bin
+		big-20M.bin rand-1M7.bin rand-1.bin plain.txt)
+	if ! t mkdir "$MNT/$w" 2>"$d/mkdir.err"; then
+		not_ok "$P all at once: mkdir $w" "$(cat "$d/mkdir.err")"
+		return
+	fi
+	for i in "${!files[@]}"; do
+		(t sha256sum 2>"$d/$i.err" >"$d/$i" <"$MNT/${files[$i]}"
+		 echo $? >"$d/$i.rc") &
+		jobs+=($!)
+	done
+	(t cp "$DATA/rand-1M7.bin" "$MNT/$w/copy.bin" 2>"$d/w.err"
+	 echo $? >"$d/w.rc") &
+	jobs+=($!)
+	(t ls -lR "$MNT/tree" 2>"$d/ls.err" | grep -c '^-' >"$d/ls"
+	 echo $? >"$d/ls.rc") &
+	jobs+=($!)
+	(for f in "$MNT/$seq"/f*; do t cat "$f" || exit; done >"$d/seq" 2>"$d/seq.err"
+	 echo $? >"$d/seq.rc") &
+	jobs+=($!)
+	wait "${jobs[@]}"
+	exp=""
+	act=""
+	for i in "${!files[@]}"; do
+		exp+="${files[$i]} 0 $(sha256sum <"$DATA/${files[$i]}")"$'\n'
+		act+="${files[$i]} $(cat "$d/$i.rc") $(cat "$d/$i")"$'\n'
+	done
+	exp+="writer 0 $(sha256sum <"$DATA/rand-1M7.bin")"$'\n'
+	act+="writer $(cat "$d/w.rc") $(sha256sum <"$DATA/$w/copy.bin" 2>&1)"$'\n'
+	exp+="ls -lR 0 $((FIXTURE_TREE_DIRS * FIXTURE_TREE_FILES))"$'\n'
+	act+="ls -lR $(cat "$d/ls.rc") $(cat "$d/ls")"$'\n'
+	exp+="$seq/f* 0 $(cat "$DATA/$seq"/f* | sha256sum)"
+	act+="$seq/f* $(cat "$d/seq.rc") $(sha256sum <"$d/seq")"
+	check_eq "$P all at once: 8 readers, a writer, ls -lR, $seq read file by file" \
+		"$exp" "$act"
+	for i in "${!files[@]}" w ls seq; do
+		[ ! -s "$d/$i.err" ] || note "$P all at once: $i: $(head -n 3 "$d/$i.err")"
+	done
+	check "$P all at once: rm -r $w" rm -r "$MNT/$w"
 }
 
 # With -o connections=1,cache_timeout=1 mounted at $MNT.
@@ -817,9 +883,9 @@ done
 
 # Sanitizer reports written by an ASan/UBSan build.
 if compgen -G "$SRV_TMP/asan/*" >/dev/null; then
-	not_ok "no ASan/UBSan reports" "$(head -n 40 "$SRV_TMP"/asan/*)"
+	not_ok "no ASan/UBSan/TSan reports" "$(head -n 40 "$SRV_TMP"/asan/*)"
 else
-	ok "no ASan/UBSan reports"
+	ok "no ASan/UBSan/TSan reports"
 fi
 
 # Nothing of ours may be left mounted or running.

@@ -49,6 +49,9 @@ check_eq() { # NAME EXPECTED ACTUAL
 srv_init
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SRV_TMP/asan/asan:detect_leaks=1"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SRV_TMP/asan/ubsan:print_stacktrace=1:halt_on_error=0"
+# ThreadSanitizer (build-tsan/): every report, not only the first, and both
+# stacks of a lock-order inversion.
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}log_path=$SRV_TMP/asan/tsan:halt_on_error=0:second_deadlock_stack=1"
 mkdir -p "$SRV_TMP/asan"
 MNT=$SRV_TMP/mnt
 seq=0
@@ -641,9 +644,9 @@ for s in $SERVERS; do
 	suite_server "$s"
 done
 if compgen -G "$SRV_TMP/asan/*" >/dev/null; then
-	not_ok "no ASan/UBSan reports" "$(head -n 40 "$SRV_TMP"/asan/*)"
+	not_ok "no ASan/UBSan/TSan reports" "$(head -n 40 "$SRV_TMP"/asan/*)"
 else
-	ok "no ASan/UBSan reports"
+	ok "no ASan/UBSan/TSan reports"
 fi
 left=$(awk -v p="$SRV_TMP/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo)
 if [ -z "$left" ]; then ok "no mounts left"; else not_ok "no mounts left" "$left"; fi

@@ -540,7 +540,7 @@ suite_server() {
 	else
 		not_ok "$P unmount both" "fusermount3 -u failed or ftpfs did not exit"
 	fi
-	out=$(grep -hE 'segfault|Segmentation|AddressSanitizer|runtime error' \
+	out=$(grep -hE 'segfault|Segmentation|AddressSanitizer|ThreadSanitizer|runtime error' \
 		"$SRV_TMP/$cur"-mnt*.log 2>/dev/null | head -n 5)
 	[ -z "$out" ] || note "$P ftpfs logged: $out"
 	srv_stop "$cur"
@@ -563,6 +563,9 @@ watchdog() { # SECONDS FLAGFILE
 mkdir -p "$SRV_TMP/asan"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SRV_TMP/asan/asan:detect_leaks=1"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SRV_TMP/asan/ubsan:print_stacktrace=1:halt_on_error=0"
+# ThreadSanitizer (build-tsan/): every report, not only the first, and both
+# stacks of a lock-order inversion.
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}log_path=$SRV_TMP/asan/tsan:halt_on_error=0:second_deadlock_stack=1"
 note "ftpfs under test: $FTPFS"
 note "temp dir: $SRV_TMP"
 note "multiwriter seed: $MW_SEED (MW_SEED=$MW_SEED reproduces it), $MW_OPS ops per server"
@@ -579,9 +582,9 @@ for s in $SERVERS; do
 done
 
 if compgen -G "$SRV_TMP/asan/*" >/dev/null; then
-	not_ok "no ASan/UBSan reports" "$(head -n 40 "$SRV_TMP"/asan/*)"
+	not_ok "no ASan/UBSan/TSan reports" "$(head -n 40 "$SRV_TMP"/asan/*)"
 else
-	ok "no ASan/UBSan reports"
+	ok "no ASan/UBSan/TSan reports"
 fi
 left=$(awk -v p="$SRV_TMP/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo)
 if [ -z "$left" ]; then ok "no mounts left"; else not_ok "no mounts left" "$left"; fi

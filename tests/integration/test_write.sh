@@ -1001,6 +1001,9 @@ mkdir -p "$SRV_TMP/asan"
 # stderr is its log, which nobody reads); they are checked at the end.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SRV_TMP/asan/asan:detect_leaks=1"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SRV_TMP/asan/ubsan:print_stacktrace=1:halt_on_error=0"
+# ThreadSanitizer (build-tsan/): every report, not only the first, and both
+# stacks of a lock-order inversion.
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}log_path=$SRV_TMP/asan/tsan:halt_on_error=0:second_deadlock_stack=1"
 note "ftpfs under test: $FTPFS"
 note "temp dir: $SRV_TMP"
 note "fsx seed: $FSX_SEED (FSX_SEED=$FSX_SEED reproduces it)"
@@ -1019,9 +1022,9 @@ case " $SERVERS " in *" proftpd "*) suite_noover ;; esac
 case " $SERVERS " in *" vsftpd "*) suite_oneconn ;; esac
 
 if compgen -G "$SRV_TMP/asan/*" >/dev/null; then
-	not_ok "no ASan/UBSan reports" "$(head -n 40 "$SRV_TMP"/asan/*)"
+	not_ok "no ASan/UBSan/TSan reports" "$(head -n 40 "$SRV_TMP"/asan/*)"
 else
-	ok "no ASan/UBSan reports"
+	ok "no ASan/UBSan/TSan reports"
 fi
 left=$(awk -v p="$SRV_TMP/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo)
 if [ -z "$left" ]; then ok "no mounts left"; else not_ok "no mounts left" "$left"; fi
