@@ -500,6 +500,15 @@ spool_flush_locked(struct spool *s)
 		goto fail;
 	rc =
 	    ops->open(s->be, tmp, BO_WRITE | BO_CREATE | BO_TRUNC, 0600, 0, &w);
+	if (rc < 0 && rc != -EACCES) {
+		/*
+		 * The server may have created it before the open failed (FTP:
+		 * the connection reset after the STOR, its 150 lost): the
+		 * name is ours.  (EACCES: refused, nothing was made.)
+		 */
+		remove_temp(s, tmp);
+		goto fail;
+	}
 	if (rc == -EACCES) {
 		/*
 		 * The directory takes no new files, yet the file itself was

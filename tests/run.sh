@@ -44,6 +44,10 @@
 #   TLS_SUITES="test_write test_read test_datachan"   run again over ftpes://
 #   TLS_SERVERS="vsftpd proftpd pureftpd"   (TLS, with a test CA) on these
 #                                        servers ("" skips)
+#   CHAOS_SERVERS="vsftpd sshd"   servers of the chaos job ("" skips):
+#                            test_chaos.sh, connections reset at random by a
+#                            proxy under parallel operations (CHAOS_OPS,
+#                            CHAOS_SEED: see the suite)
 #   SKIP_DEPS=1              do not call tests/deps.sh
 set -u
 set -o pipefail
@@ -58,6 +62,7 @@ SERVERS=${SERVERS:-vsftpd proftpd pureftpd pyftpdlib}
 SFTP_SERVERS=${SFTP_SERVERS-sshd proftpd_sftp}
 SFTP_RW_SERVERS=${SFTP_RW_SERVERS-sshd}
 SFTP_RW_SUITES=${SFTP_RW_SUITES-test_read test_write test_shared}
+CHAOS_SERVERS=${CHAOS_SERVERS-vsftpd sshd}
 ASAN_SERVERS=${ASAN_SERVERS-vsftpd}
 ASAN_SFTP_SERVERS=${ASAN_SFTP_SERVERS-sshd}
 # The ThreadSanitizer binary (data races, lock-order inversions) on the
@@ -284,6 +289,9 @@ if [ "$build_ok" -eq 1 ]; then
 			step_fail "test CA for the FTPS runs (log: ${tls_dir#"$repo"/}/make.log)"
 		fi
 	fi
+	# The chaos suite (about 1.5 min per server), FTP and SFTP in one job.
+	[ -z "${CHAOS_SERVERS// /}" ] ||
+		jobs+=("chaos build/ftpfs test_chaos $CHAOS_SERVERS")
 	# SFTP: its own suite, and the read/write suites again over SFTP.
 	[ -z "${SFTP_SERVERS// /}" ] ||
 		jobs+=("sftp build/ftpfs test_sftp $SFTP_SERVERS")

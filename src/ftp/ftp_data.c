@@ -422,6 +422,34 @@ try_active(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 			rc = DM_BLOCKED;
 			goto out;
 		}
+		if (prelim && fd < 0) {
+			/*
+			 * The 1xx is in; only the server's connection is
+			 * missing.  Wait on the listener alone: what follows
+			 * on the control connection (the 2xx, often read in
+			 * one chunk with the 1xx when a relay or a busy
+			 * machine delays the connection) is ftp_xfer_finish's,
+			 * and taken for readiness it kept this loop from ever
+			 * accepting until the deadline.
+			 */
+			int nfd;
+
+			rc = net_accept(lfd, left, &nfd, &from);
+			if (rc == -ETIMEDOUT)
+				continue; /* the deadline check above decides */
+			if (rc < 0)
+				goto out;
+			if (!net_addr_same_host(&from, &c->peer)) {
+				log_warn("[%u] data connection from %s "
+				         "refused: not the server",
+				    c->id,
+				    net_addr_str(&from, host, sizeof(host)));
+				net_close(nfd);
+				continue;
+			}
+			fd = nfd;
+			continue;
+		}
 		if (c->in_len > c->in_off) {
 			ready = NET_READY_STREAM;
 		} else {
