@@ -404,6 +404,9 @@ ftp_be_read_pipe(struct backend *b, struct backend_file *f, int pipe_wr,
 
 /* ---- writes ----------------------------------------------------------- */
 
+static int upload_judge(
+    struct backend_file *f, struct ftp_conn **cp, bool transfer_ok);
+
 /*
  * Start STOR (a new stream at wpos 0) or APPE (an append handle, or a
  * stream going on after a flush) on a pooled connection.  Before an APPE
@@ -456,6 +459,21 @@ upload_start(struct backend_file *f)
 	} else if (rc == -EREMOTEIO) {
 		rc = ftp_clarify(fb, c, &ref, verb, f->path);
 		ftp_reply_free(&ref);
+	}
+	if (rc < 0 && !appe && f->created && c->broken) {
+		/*
+		 * The connection died after the STOR was sent (its reply
+		 * lost): the server may have made the file already, empty,
+		 * under the real name.  Ours: judged as any failed upload of
+		 * a new file (removed when it is there with nothing but what
+		 * we sent, or once the server answers again).
+		 */
+		f->xfer_start = f->wpos;
+		f->xfer_appe = false;
+		upload_judge(f, &c, false);
+		if (c != NULL)
+			pool_checkin(fb->pool, c, !c->broken);
+		return rc;
 	}
 	if (rc < 0) {
 		pool_checkin(fb->pool, c, !c->broken);

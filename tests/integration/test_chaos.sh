@@ -298,25 +298,13 @@ suite_server() {
 # keeps its old bytes, and the temporary file does not stay on the server.
 cut_temp_stor() {
 	cur=$1
-	local P="[$cur] cut" data=$SRV_TMP/$cur-data mnt=$SRV_TMP/$cur-mnt-cut
-	local log=$SRV_TMP/$cur-ftpfs-cut.log out rc=0 left pp ppid
+	local P="[$cur] cut" data=$SRV_TMP/$cur-data out rc=0 left
 	srv_is_sftp "$cur" && return 0
 	mkdir -p "$data/cut"
 	head -c 200000 /dev/urandom >"$data/cut/edit.bin"
 	chown -R "$SRV_USER": "$data/cut"
 	cp "$data/cut/edit.bin" "$SRV_TMP/cut-before.bin"
-	pp=$(srv_free_port)
-	ppid=$(srv_spawn "$SRV_TMP/$cur-proxy-cut.err" "$PY" "$PROXY" --port "$pp" \
-		--target "$(srv_port "$cur")" --mode ftp --paused \
-		--cut-after 'STOR .*/[.][^/]*[.]ftpfs-[0-9a-f]+' --log "$SRV_TMP/$cur-proxy-cut.log")
-	srv_track_pid "$ppid"
-	if ! srv_wait_listen "$pp" "$ppid" || ! FTPFS_MOUNT_LOG=$log ftpfs_mount "$FTPFS" "$mnt" \
-		"ftp://$SRV_USER:$SRV_PASS@127.0.0.1:$pp/" -f -o "timeout=$CHAOS_TIMEOUT" \
-		-o "spool_dir=$SRV_TMP/$cur-spool" "${EXTRA_OPTS[@]}"; then
-		not_ok "$P mount through a proxy with --cut-after" "$(tail -n 5 "$log")"
-		srv_kill_group "$ppid"
-		return
-	fi
+	cut_mount 'STOR .*/[.][^/]*[.]ftpfs-[0-9a-f]+' || return
 	out=$(t "$PY" -c '
 import os, sys
 fd = os.open(sys.argv[1], os.O_RDWR)
@@ -326,7 +314,7 @@ try:
     print("close: ok")
 except OSError as e:
     print("close: " + (os.strerror(e.errno)))
-' "$mnt/cut/edit.bin" 2>&1) || rc=$?
+' "$CUT_MNT/cut/edit.bin" 2>&1) || rc=$?
 	sleep 1
 	left=$(find "$data/cut" -name '.*.ftpfs-*' -printf '%f (%s bytes) ')
 	if [ "$out" = "close: Input/output error" ] && cmp -s "$SRV_TMP/cut-before.bin" "$data/cut/edit.bin" &&
@@ -335,11 +323,62 @@ except OSError as e:
 	else
 		not_ok "$P 150 to the temporary STOR of an in-place edit lost (connection reset): close EIO, old bytes kept, no temporary file left" \
 			"$out (exit $rc)" "the file: $(cmp "$SRV_TMP/cut-before.bin" "$data/cut/edit.bin" 2>&1 || true)" \
-			"left on the server: ${left:-nothing}" "proxy: $(grep cut "$SRV_TMP/$cur-proxy-cut.log" | tail -n 1)" \
-			"$(tail -n 6 "$log")"
+			"left on the server: ${left:-nothing}" "proxy: $(grep cut "$CUT_PROXY_LOG" | tail -n 1)" \
+			"$(tail -n 6 "$CUT_LOG")"
 	fi
-	ftpfs_umount "$mnt" "$FTPFS_REAL" || not_ok "$P unmount"
-	srv_kill_group "$ppid"
+	cut_unmount
+	# The same lost 150, to the STOR of a file being created (open with
+	# O_CREAT|O_EXCL): EIO, and no empty file left under its name.
+	rc=0
+	cut_mount 'STOR .*/cut/new[.]bin' || return
+	out=$(t "$PY" -c '
+import os, sys
+try:
+    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    os.write(fd, b"x" * 1000)
+    os.close(fd)
+    print("create: ok")
+except OSError as e:
+    print("create: " + (os.strerror(e.errno)))
+' "$CUT_MNT/cut/new.bin" 2>&1) || rc=$?
+	sleep 1
+	if [ "$out" = "create: Input/output error" ] && [ ! -e "$data/cut/new.bin" ]; then
+		ok "$P 150 to the STOR of a new file lost (connection reset): EIO, no empty file left"
+	elif [ "$out" = "create: ok" ] && [ "$(stat -c %s "$data/cut/new.bin" 2>&1)" = 1000 ]; then
+		ok "$P 150 to the STOR of a new file lost (connection reset): created on a second try, whole"
+	else
+		not_ok "$P 150 to the STOR of a new file lost (connection reset): EIO and nothing left, or the whole file" \
+			"$out (exit $rc)" "on the server: $(ls -l "$data/cut/new.bin" 2>&1)" \
+			"proxy: $(grep cut "$CUT_PROXY_LOG" | tail -n 1)" "$(tail -n 6 "$CUT_LOG")"
+	fi
+	cut_unmount
+}
+
+# A mount of $cur through a proxy that resets the control connection in
+# place of the 150 answering the first command matching REGEX: CUT_MNT,
+# CUT_LOG, CUT_PROXY_LOG, CUT_PROXY_PID.
+cut_mount() { # REGEX
+	local pp
+	CUT_MNT=$SRV_TMP/$cur-mnt-cut
+	CUT_LOG=$SRV_TMP/$cur-ftpfs-cut-$RANDOM.log
+	CUT_PROXY_LOG=$SRV_TMP/$cur-proxy-cut-$RANDOM.log
+	pp=$(srv_free_port)
+	CUT_PROXY_PID=$(srv_spawn "$SRV_TMP/$cur-proxy-cut.err" "$PY" "$PROXY" --port "$pp" \
+		--target "$(srv_port "$cur")" --mode ftp --paused \
+		--cut-after "$1" --log "$CUT_PROXY_LOG")
+	srv_track_pid "$CUT_PROXY_PID"
+	if ! srv_wait_listen "$pp" "$CUT_PROXY_PID" || ! FTPFS_MOUNT_LOG=$CUT_LOG ftpfs_mount "$FTPFS" "$CUT_MNT" \
+		"ftp://$SRV_USER:$SRV_PASS@127.0.0.1:$pp/" -f -o "timeout=$CHAOS_TIMEOUT" \
+		-o "spool_dir=$SRV_TMP/$cur-spool" "${EXTRA_OPTS[@]}"; then
+		not_ok "$P mount through a proxy with --cut-after" "$(tail -n 5 "$CUT_LOG")"
+		srv_kill_group "$CUT_PROXY_PID"
+		return 1
+	fi
+}
+
+cut_unmount() {
+	ftpfs_umount "$CUT_MNT" "$FTPFS_REAL" || not_ok "$P unmount"
+	srv_kill_group "$CUT_PROXY_PID"
 }
 
 note "ftpfs under test: $FTPFS"
