@@ -33,15 +33,13 @@
 #                                cache: up to 16384 attributes and 4096
 #                                listings), and 16 MiB from the middle of
 #                                the run to its end
-#   CHAOS_MALLOC_ARENA_MAX=2     MALLOC_ARENA_MAX of the daemon: with
-#                                glibc's default (8 per core), each of the
-#                                ~25 threads keeps freed 1 MiB read-ahead
-#                                buffers in an arena of its own, which
-#                                looks like growth (SFTP, 100 s: 71.5 MB
-#                                without resets, 76 MB with 73 resets,
-#                                39 MB with 2 arenas; 10 minutes: 96 MB,
-#                                50 MB with 2 arenas); "" for glibc's
-#                                default
+#   CHAOS_MALLOC_ARENA_MAX=      MALLOC_ARENA_MAX for the daemon (default:
+#                                none, ftpfs's own mallopt of 4 arenas).
+#                                glibc's default of 8 per core let each of
+#                                the ~25 threads keep freed 1 MiB read-ahead
+#                                buffers (SFTP, 100 s: 71.5 MB without
+#                                resets, 76 MB with 73; 10 minutes: 96 MB);
+#                                ftpfs's 4 arenas: 47.7 MB after 1500 ops
 #   SRV_KEEP=1                   keep the temp dir (logs) afterwards
 #
 # Per server: the mount through the proxy; chaos_ops.py finds no problem
@@ -81,7 +79,7 @@ CHAOS_MAX_SIZE=${CHAOS_MAX_SIZE:-3145728}
 CHAOS_TIMEOUT=${CHAOS_TIMEOUT:-10}
 CHAOS_FD_SLACK=${CHAOS_FD_SLACK:-2}
 CHAOS_RSS_SLACK_KB=${CHAOS_RSS_SLACK_KB:-49152}
-CHAOS_MALLOC_ARENA_MAX=${CHAOS_MALLOC_ARENA_MAX-2}
+CHAOS_MALLOC_ARENA_MAX=${CHAOS_MALLOC_ARENA_MAX-}
 PY=/usr/bin/python3
 PROXY=$repo/tests/lib/chaos_proxy.py
 OPS=$here/chaos_ops.py
@@ -187,7 +185,7 @@ suite_server() {
 		return
 	fi
 	read -r -a opts <<<"$(proxy_opts "$cur")"
-	# (an empty MALLOC_ARENA_MAX is glibc's default)
+	# (an empty MALLOC_ARENA_MAX changes nothing)
 	if ! MALLOC_ARENA_MAX=$CHAOS_MALLOC_ARENA_MAX FTPFS_MOUNT_LOG=$log \
 		ftpfs_mount "$FTPFS" "$mnt" "$(proxy_url "$cur")" \
 		-f -o "timeout=$CHAOS_TIMEOUT" -o "spool_dir=$spool" "${opts[@]}" \
