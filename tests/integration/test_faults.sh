@@ -515,15 +515,17 @@ except OSError as e:
 	timeout 60 cat "$MNT/intr.txt" >/dev/null 2>&1 &
 	local cpid=$!
 	sleep 1
+	local t1=$EPOCHREALTIME
 	pkill -INT -P "$cpid" cat 2>/dev/null || kill -INT "$cpid" 2>/dev/null
 	wait "$cpid" 2>/dev/null
-	secs=$(srv_since "$t0")
-	# (1 s of it is the sleep before the signal; the rest must stay
-	# under a second, as the issue asks, with the deadline at 5 s)
-	if awk -v s="$secs" 'BEGIN { exit !(s < 2) }'; then
-		ok "$P Ctrl-C on a blocked cat ends it at once (${secs}s from its start, signal at 1 s, deadline 5 s)"
+	secs=$(srv_since "$t1")
+	# Counted from the signal (not from the start of cat, whose own start
+	# takes long on a loaded machine): under a second, as the issue asks,
+	# with the deadline at 5 s.
+	if awk -v s="$secs" 'BEGIN { exit !(s < 1) }'; then
+		ok "$P Ctrl-C on a blocked cat ends it at once (${secs}s after the signal, deadline 5 s; cat started $(srv_since "$t0")s before)"
 	else
-		not_ok "$P Ctrl-C on a blocked cat ends it within 1 s of the signal" "after ${secs}s from its start (signal at 1 s)"
+		not_ok "$P Ctrl-C on a blocked cat ends it within 1 s of the signal" "after ${secs}s (cat started $(srv_since "$t0")s before)"
 	fi
 	wait "$rpid"
 	out=$(cat "$SRV_TMP/frozen-reader.out")
