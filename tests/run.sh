@@ -12,7 +12,7 @@
 # suites through real FUSE mounts of four FTP servers on 127.0.0.1 (reads,
 # sessions, data channels, writes, write faults, other writers on the same
 # files), over FTPS and SFTP too; plus the ASan binary on every suite
-# against one server, and the TSan binary on the read, fault and
+# against one server, and the TSan binary on the read, write, fault and
 # shared-writer suites.  Ends with "N passed, N failed" and exits non-zero
 # on any failure.  Needs no terminal (CI=true is fine).
 #
@@ -35,8 +35,9 @@
 #   ASAN_SUITES="test_read test_write test_faults test_shared test_datachan test_tls test_session test_install"
 #                            of those, run with the ASan binary (all)
 #   TSAN_SERVERS=vsftpd      servers the TSan binary is run against ("" skips)
-#   TSAN_SUITES="test_read test_faults test_shared"
+#   TSAN_SUITES="test_read test_write test_faults test_shared"
 #                            suites run with the TSan binary
+#   TSAN_FSX_OPS=1000        fsx operations of test_write under TSan
 #   TSAN_SFTP_SERVERS=sshd   SFTP servers of the TSan SFTP jobs ("" skips)
 #   TSAN_SFTP_SUITES=test_read   suites run with it there
 #   INTEGRATION_JOBS=2       integration jobs run at a time (one queue)
@@ -75,7 +76,8 @@ ASAN_SFTP_SERVERS=${ASAN_SFTP_SERVERS-sshd}
 # either): test_write (7.6 min; its processes run one at a time, its
 # writer threads are those of test_shared) and test_sftp (6.7 min).
 TSAN_SERVERS=${TSAN_SERVERS-vsftpd}
-TSAN_SUITES=${TSAN_SUITES-test_read test_faults test_shared}
+TSAN_SUITES=${TSAN_SUITES-test_read test_write test_faults test_shared}
+TSAN_FSX_OPS=${TSAN_FSX_OPS:-1000}
 TSAN_SFTP_SERVERS=${TSAN_SFTP_SERVERS-sshd}
 TSAN_SFTP_SUITES=${TSAN_SFTP_SUITES-test_read}
 # Suites in tests/integration/ (NAME.sh; each takes FTPFS and SERVERS and
@@ -346,6 +348,9 @@ run_job() { # NAME BINARY SUITE SERVERS...
 	log=$(job_log "$name" "$suite" "$@")
 	[ "$name" != ftpes ] || env=(SRV_TLS=explicit SRV_TLS_DIR="$tls_dir"
 		FTPFS_OPTS="-o cafile=$tls_dir/ca.pem")
+	# fsx under TSan: fewer operations (4000 outlast the suite's 120 s
+	# per command at TSan's speed; the threads are the same)
+	[ "$name" != tsan ] || env=(FSX_OPS="$TSAN_FSX_OPS")
 	env "${env[@]}" FTPFS="$bin" SERVERS="$*" bash "tests/integration/$suite.sh" \
 		>"$log.log" 2>&1 || rc=$?
 	printf '%s %s\n' "$rc" "$(since "$t0")" >"$log.rc"

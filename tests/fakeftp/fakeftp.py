@@ -32,6 +32,9 @@ produce faults real servers will not:
                       answered with continuation lines forever
   --prelim-only       after the login every command gets "150" and
                       nothing more
+  --retr-cut N        a RETR from the start of a file sends N bytes, then
+                      closes the data connection and answers 426 (one
+                      with REST sends the rest): a transfer cut short
   --script FILE       more rules, one per line, in the same words without
                       the dashes ("fail EPSV=425", "reply PASV=227 x",
                       "no EPSV", "xfer-fail active=425", "pasv-address A");
@@ -562,14 +565,21 @@ class Session:
             self.send("550 %s: No such file." % arg)
             return
 
+        cut = self.srv.retr_cut if rest == 0 else None
+
         def chunks():
+            sent = 0
             with f:
                 f.seek(rest)
                 while True:
-                    b = f.read(65536)
+                    n = 65536 if cut is None else min(65536, cut - sent)
+                    b = f.read(n) if n > 0 else b""
                     if not b:
                         break
+                    sent += len(b)
                     yield b
+                if cut is not None and sent >= cut:
+                    raise OSError("scripted cut after %d bytes" % sent)
             while "data" in self.srv.endless:
                 yield b"x" * 65536
         self.transfer(chunks())
@@ -682,6 +692,7 @@ class Server:
         self.listing_file = args.listing
         self.endless = set(args.endless)
         self.prelim_only = args.prelim_only
+        self.retr_cut = args.retr_cut
 
     def log(self, text):
         line = "[%s] %s" % (
@@ -729,6 +740,7 @@ def main():
     ap.add_argument("--listing", metavar="FILE")
     ap.add_argument("--endless", action="append", default=[], metavar="WHAT")
     ap.add_argument("--prelim-only", action="store_true")
+    ap.add_argument("--retr-cut", type=int, metavar="N")
     args = ap.parse_args()
     if args.bind not in ("127.0.0.1", "::1"):
         ap.error("--bind: loopback only (127.0.0.1 or ::1)")
