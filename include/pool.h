@@ -70,6 +70,13 @@ struct pool_config {
 
 struct pool;
 
+/*
+ * After a connect that failed having waited, new connects fail at once for
+ * this long (pool_server_lost): a caller retrying an idempotent request on
+ * a new connection waits this out before its last try.
+ */
+#define POOL_HOLDOFF_MS 1000
+
 /* 0 or -errno. The maintenance thread starts here. */
 int pool_new(const struct pool_config *cfg, const struct pool_conn_ops *ops,
     void *ctx, struct pool **out);

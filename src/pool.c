@@ -46,8 +46,9 @@ struct pool_ent {
 	uint64_t alive_ms; /* PE_IDLE: last checkin or keepalive */
 };
 
-/* After a failed connect to a lost server, others fail at once this long. */
-#define POOL_LOST_HOLDOFF_MS 1000
+/* After a failed connect to a lost server, others fail at once this long
+   (pool.h: POOL_HOLDOFF_MS, the same value for callers that wait it out). */
+#define POOL_LOST_HOLDOFF_MS POOL_HOLDOFF_MS
 
 struct pool {
 	/*

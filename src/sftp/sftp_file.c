@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "sftp_be.h"
@@ -674,6 +675,15 @@ out:
 		 * as the next idle session may have died with it.  Not after
 		 * a timeout: the request's deadline is spent.
 		 */
+		if (retries == 2) {
+			/* the sessions' connects may have failed with it:
+			   the pool refuses new ones for a moment (pool.h) */
+			struct timespec ts = { 0,
+				(POOL_HOLDOFF_MS + 200) % 1000 * 1000000L };
+
+			ts.tv_sec = (POOL_HOLDOFF_MS + 200) / 1000;
+			nanosleep(&ts, NULL);
+		}
 		log_info("read of %s interrupted (%s); restarting at %llu",
 		    f->abs, strerror(-rc), (unsigned long long)o);
 		if (f->pf != NULL)
