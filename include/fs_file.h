@@ -144,17 +144,22 @@ void fs_gate_leave(struct fs_ctx *ctx, struct fs_file *f);
  * libfuse's hiding of a file unlinked (or renamed over) while open: it
  * renames the name to ".fuse_hiddenXXXX" and uses that name for the open
  * handles afterwards.  The hidden name never exists on the server,
- * except with BCAP_HANDLES (fs_hide_on_server).
+ * except with BCAP_HANDLES (fs_hide_on_server).  Either way the old name
+ * is gone on the server when the hiding returns.
  */
 bool fs_is_hidden_name(const char *path);
-/* rename(from, hidden): detach from's handles under the hidden name,
- * and note that from is to be removed unless a rename replaces it. */
+/* rename(from, hidden): detach from's handles under the hidden name and
+ * move from's file aside on the server (".NAME.ftpfs-gone-XXXXXX"), to be
+ * removed unless a failed rename over from needs it back. */
 int fs_hide(struct fs_ctx *ctx, const char *from, const char *hidden);
 /* The same where the backend's handles outlive their names (BCAP_HANDLES):
- * the hidden name is made on the server and the handles follow it. */
+ * the file moves to the hidden name on the server and the handles follow. */
 int fs_hide_on_server(struct fs_ctx *ctx, const char *from, const char *hidden);
-/* A rename onto path by this thread: the pending removal is its own. */
-bool fs_hide_claim(struct fs_ctx *ctx, const char *path);
+/* A rename onto path by this thread: the hide just made is its own (NULL:
+ * none); pass it to fs_hide_claimed with the rename's result. */
+struct fs_hide *fs_hide_claim(struct fs_ctx *ctx, const char *path);
+/* The rename over h's name returned rc: on failure the old file returns. */
+void fs_hide_claimed(struct fs_ctx *ctx, struct fs_hide *h, int rc);
 /* Carry out the pending removals (every op starts with this). */
 void fs_hides_settle(struct fs_ctx *ctx);
 /* End the thread that settles them on its own (joined; idempotent). */

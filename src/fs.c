@@ -456,6 +456,7 @@ static int
 fs_rename(const char *from, const char *to, unsigned int flags)
 {
 	struct fs_ctx *ctx = fs_ctx();
+	struct fs_hide *h;
 	int rc;
 
 	/* FTP has no atomic exchange; anything else unknown is refused. */
@@ -472,12 +473,14 @@ fs_rename(const char *from, const char *to, unsigned int flags)
 		    : fs_hide(ctx, from, to);
 	if (fs_hidden_here(ctx, from))
 		return -EBUSY; /* a hidden name has no server file to move */
-	/* Replacing a file just hidden: the rename itself replaces it. */
-	fs_hide_claim(ctx, to);
+	/* Replacing a file just hidden: on failure it takes its name back. */
+	h = fs_hide_claim(ctx, to);
 	fs_hides_settle(ctx);
 	rc = ctx->be->ops->rename(ctx->be, from, to, flags);
 	if (rc == 0)
 		fs_files_renamed(ctx, from, to);
+	if (h != NULL)
+		fs_hide_claimed(ctx, h, rc);
 	return rc;
 }
 

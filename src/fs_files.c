@@ -8,10 +8,12 @@
  * handle is freed only after fs_files_remove() saw its references gone.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fs_file.h"
 #include "log.h"
@@ -20,15 +22,25 @@
 #define HIDDEN_PREFIX ".fuse_hidden"
 
 /*
- * How long a hidden name's removal waits for the rename that may follow
- * on the same thread (libfuse calls it at once; this only covers a
- * preempted thread on a busy machine).
+ * How long the old file of a name hidden on FTP stays on the server under
+ * its keep name: the rename that may follow on the same thread (libfuse
+ * calls it at once) restores it from there if that rename fails.  This
+ * only covers a preempted thread on a busy machine.
  */
 #define HIDE_GRACE_NS (20 * 1000 * 1000)
 
+/*
+ * A name libfuse hid.  The name itself is gone on the server before the
+ * unlink (or the hiding rename) returns: other clients never see it
+ * afterwards, and nothing at that name is removed later (it may be
+ * someone else's file by then).  The old file sits under `server`, a
+ * name of ours, until it is no longer needed.
+ */
 struct fs_hide {
-	char *orig; /* the name to remove on the server */
+	char *orig; /* the name that was hidden */
 	char *hidden; /* libfuse's name for the open file */
+	char *server; /* where the old file is on the server; NULL: removed */
+	bool remove; /* server is ours to remove when due (FTP) */
 	pthread_t thread; /* the FUSE thread that hid it */
 	struct timespec due; /* CLOCK_MONOTONIC: settled then at the latest */
 	struct fs_hide *next;
@@ -549,17 +561,21 @@ fs_hide_free(struct fs_hide *h)
 {
 	free(h->orig);
 	free(h->hidden);
+	free(h->server);
 	free(h);
 }
 
 /*
  * libfuse hides a file in two cases it does not tell apart: unlink(b)
- * while b is open, and rename(a, b) while b is open.  Either way the
- * open handles keep the file under the hidden name and b's server file
- * is no longer theirs; but b must be removed on the server only in the
- * first case.  In the second, libfuse renames a onto b at once, on the
- * same thread (fs_hide_claim): the server's rename replaces b
- * atomically.  Any other operation first removes b (fs_hides_settle).
+ * while b is open, and rename(a, b) while b is open.  In the first the
+ * unlink must have removed b from the server when it returns (another
+ * client may create b the next moment, and a removal after that would
+ * delete their file); in the second b must survive a failure of the
+ * rename that follows, which libfuse makes at once on the same thread
+ * (fs_hide_claim).  So hiding moves b's file aside to a name of ours on
+ * the server, at once: the unlink is done, and a failed rename moves it
+ * back (fs_hide_claimed).  A rename over an open file is therefore not
+ * atomic for other clients (b is missing for a moment, as with sshfs).
  */
 static bool
 fs_ts_before(const struct timespec *a, const struct timespec *b)
@@ -571,9 +587,8 @@ fs_ts_before(const struct timespec *a, const struct timespec *b)
 static void fs_hide_remove(struct fs_ctx *ctx, struct fs_hide *h);
 
 /*
- * Removes a hidden file's old name once its grace is over, so that an
- * unlink(2) of an open file reaches the server within HIDE_GRACE_NS even
- * if the mount is otherwise idle.
+ * Removes the kept file of a hidden name once its grace is over, so that
+ * it does not stay on the server while the mount is otherwise idle.
  */
 static void *
 fs_settler(void *arg)
@@ -649,14 +664,16 @@ fs_settler_stop(struct fs_ctx *ctx)
 		pthread_join(ctx->settler, NULL);
 }
 
-/* A pending removal of from, due after HIDE_GRACE_NS; NULL: no memory. */
+/* A hide of from (kept on the server as server), due after
+ * HIDE_GRACE_NS; NULL: no memory. */
 static struct fs_hide *
-fs_hide_new(const char *from, const char *hidden)
+fs_hide_new(const char *from, const char *hidden, const char *server)
 {
 	struct fs_hide *h = calloc(1, sizeof(*h));
 
 	if (h == NULL || (h->orig = strdup(from)) == NULL ||
-	    (h->hidden = strdup(hidden)) == NULL) {
+	    (h->hidden = strdup(hidden)) == NULL ||
+	    (h->server = strdup(server)) == NULL) {
 		if (h != NULL)
 			fs_hide_free(h);
 		return NULL;
@@ -671,7 +688,7 @@ fs_hide_new(const char *from, const char *hidden)
 	return h;
 }
 
-/* ctx->lock held: h joins the pending removals. */
+/* ctx->lock held: h joins the pending hides. */
 static void
 fs_hide_add_locked(struct fs_ctx *ctx, struct fs_hide *h)
 {
@@ -682,16 +699,41 @@ fs_hide_add_locked(struct fs_ctx *ctx, struct fs_hide *h)
 	pthread_cond_broadcast(&ctx->hide_cond);
 }
 
+/* ".NAME.ftpfs-gone-XXXXXX" beside path: where a hidden file waits. */
+static int
+fs_keep_name(const char *path, char *out, size_t size)
+{
+	static atomic_uint seq;
+	const char *base = strrchr(path, '/');
+	size_t dl = base != NULL ? (size_t)(base - path) : 0;
+	struct timespec ts;
+	unsigned r;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r = (unsigned)getpid() ^ (unsigned)ts.tv_nsec ^
+	    (atomic_fetch_add(&seq, 1) * 2654435761u);
+	if ((size_t)snprintf(out, size, "%.*s/.%s.ftpfs-gone-%06x", (int)dl,
+	        path, base != NULL ? base + 1 : path, r & 0xffffff) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 int
 fs_hide(struct fs_ctx *ctx, const char *from, const char *hidden)
 {
-	struct fs_hide *h = fs_hide_new(from, hidden);
+	struct backend *be = ctx->be;
+	struct fs_hide *h = NULL;
 	struct fs_file **v;
+	char keep[PATH_MAX];
 	size_t n, i;
 	char *dup;
+	int rc;
 
-	if (h == NULL)
-		return -ENOMEM;
+	/*
+	 * The handles first: an upload still running to from is abandoned
+	 * before its file moves, so that nothing judges or removes it under
+	 * a name that is no longer its own.
+	 */
 	pthread_mutex_lock(&ctx->lock);
 	v = fs_files_collect(ctx, from, fs_attached_is, &n);
 	for (i = 0; i < n; i++) {
@@ -703,63 +745,74 @@ fs_hide(struct fs_ctx *ctx, const char *from, const char *hidden)
 			v[i]->path = dup;
 		}
 	}
-	fs_hide_add_locked(ctx, h);
 	pthread_mutex_unlock(&ctx->lock);
-	log_debug("%s: open while its name goes; now %s", from, hidden);
 	fs_files_detach_all(ctx, v, n);
-	return 0;
+
+	rc = fs_keep_name(from, keep, sizeof(keep));
+	if (rc == 0)
+		rc = be->ops->rename(be, from, keep, 0);
+	if (rc == 0) {
+		h = fs_hide_new(from, hidden, keep);
+		if (h == NULL) {
+			rc = be->ops->unlink(be, keep);
+			if (rc < 0 && rc != -ENOENT)
+				log_err("%s: unlinked while open, its file "
+				        "stays on the server as %s: %s",
+				    from, keep, strerror(-rc));
+			return 0;
+		}
+		h->remove = true;
+		pthread_mutex_lock(&ctx->lock);
+		fs_hide_add_locked(ctx, h);
+		pthread_mutex_unlock(&ctx->lock);
+		log_debug("%s: open while its name goes; now %s, kept as %s",
+		    from, hidden, keep);
+		return 0;
+	}
+	if (rc == -ENOENT)
+		return 0; /* nothing on the server to hide */
+	/* No rename (a server that allows only deleting): remove it. */
+	log_debug("%s: not moved aside (%s); removing it", from, strerror(-rc));
+	rc = be->ops->unlink(be, from);
+	return rc == -ENOENT ? 0 : rc;
 }
 
 /*
  * fs_hide for a backend whose handles outlive their names (BCAP_HANDLES,
- * SFTP): the hidden name is made on the server, so the open handles keep
- * reading and writing the same file (and can open it again under that
+ * SFTP): the file moves to the hidden name on the server, so the open
+ * handles keep reading and writing it (and can open it again under that
  * name after a lost session); libfuse's unlink of the hidden name at the
- * last release removes it there.  A hard link leaves from in place, so a
- * rename replacing from (the second half of libfuse's rename over an open
- * file) is still one atomic rename on the server; otherwise from is
- * removed as fs_hide's are.  Without hard links the name moves, and for a
- * moment from does not exist (as with sshfs).
+ * last release removes it there.
  */
 int
 fs_hide_on_server(struct fs_ctx *ctx, const char *from, const char *hidden)
 {
 	struct backend *be = ctx->be;
 	struct fs_hide *h;
-	int rc = -EPERM;
+	int rc;
 
-	if (be->ops->link != NULL)
-		rc = be->ops->link(be, from, hidden);
-	if (rc < 0) {
-		log_debug("%s: no hard link for its hidden name (%s); renaming",
-		    from, strerror(-rc));
-		rc = be->ops->rename(be, from, hidden, RENAME_NOREPLACE);
-		if (rc == 0)
-			fs_files_renamed(ctx, from, hidden);
+	rc = be->ops->rename(be, from, hidden, RENAME_NOREPLACE);
+	if (rc < 0)
 		return rc;
-	}
 	fs_files_renamed(ctx, from, hidden);
-	h = fs_hide_new(from, hidden);
-	if (h == NULL) {
-		/* the open handles are safe under the hidden name */
-		rc = be->ops->unlink(be, from);
-		return rc == -ENOENT ? 0 : rc;
+	h = fs_hide_new(from, hidden, hidden);
+	if (h != NULL) {
+		pthread_mutex_lock(&ctx->lock);
+		fs_hide_add_locked(ctx, h);
+		pthread_mutex_unlock(&ctx->lock);
 	}
-	pthread_mutex_lock(&ctx->lock);
-	fs_hide_add_locked(ctx, h);
-	pthread_mutex_unlock(&ctx->lock);
-	log_debug("%s: open while its name goes; also %s on the server", from,
-	    hidden);
+	log_debug(
+	    "%s: open while its name goes; now %s on the server", from, hidden);
 	return 0;
 }
 
-bool
+struct fs_hide *
 fs_hide_claim(struct fs_ctx *ctx, const char *path)
 {
 	struct fs_hide **pp, *h = NULL;
 
 	if (atomic_load(&ctx->hides_pending) == 0)
-		return false;
+		return NULL;
 	pthread_mutex_lock(&ctx->lock);
 	for (pp = &ctx->hides; *pp != NULL; pp = &(*pp)->next) {
 		if (strcmp((*pp)->orig, path) == 0 &&
@@ -771,9 +824,41 @@ fs_hide_claim(struct fs_ctx *ctx, const char *path)
 		}
 	}
 	pthread_mutex_unlock(&ctx->lock);
-	if (h != NULL)
-		fs_hide_free(h);
-	return h != NULL;
+	return h;
+}
+
+void
+fs_hide_claimed(struct fs_ctx *ctx, struct fs_hide *h, int rc)
+{
+	struct backend *be = ctx->be;
+	int rrc;
+
+	if (rc == 0) {
+		if (!h->remove) {
+			fs_hide_free(h);
+			return;
+		}
+		/* replaced: the old file goes when the settler comes */
+		clock_gettime(CLOCK_MONOTONIC, &h->due);
+		pthread_mutex_lock(&ctx->lock);
+		fs_hide_add_locked(ctx, h);
+		pthread_mutex_unlock(&ctx->lock);
+		return;
+	}
+	/* The rename over it failed: the old file takes its name back. */
+	rrc = be->ops->rename(be, h->server, h->orig, RENAME_NOREPLACE);
+	if (rrc == 0) {
+		if (!h->remove)
+			fs_files_renamed(ctx, h->server, h->orig);
+		log_info("%s: the rename over it failed (%s); the file is "
+		         "back",
+		    h->orig, strerror(-rc));
+	} else {
+		log_err("%s: the rename over it failed (%s) and its file "
+		        "could not be put back (%s); it is on the server as %s",
+		    h->orig, strerror(-rc), strerror(-rrc), h->server);
+	}
+	fs_hide_free(h);
 }
 
 /* h was taken off ctx->hides and counted in ctx->hides_busy. */
@@ -781,14 +866,15 @@ static void
 fs_hide_remove(struct fs_ctx *ctx, struct fs_hide *h)
 {
 	struct backend *be = ctx->be;
-	int rc = -EROFS;
+	int rc = 0;
 
-	if (be->ops->unlink != NULL)
-		rc = be->ops->unlink(be, h->orig);
+	/* Only our own name is removed: never the name that was hidden. */
+	if (h->remove && h->server != NULL)
+		rc = be->ops->unlink(be, h->server);
 	if (rc < 0 && rc != -ENOENT)
-		log_err("%s: removing it after it was unlinked while open: "
-		        "%s",
-		    h->orig, strerror(-rc));
+		log_err("%s: unlinked while open, its file stays on the "
+		        "server as %s: %s",
+		    h->orig, h->server, strerror(-rc));
 	fs_hide_free(h);
 	pthread_mutex_lock(&ctx->lock);
 	ctx->hides_busy--;
@@ -799,9 +885,8 @@ fs_hide_remove(struct fs_ctx *ctx, struct fs_hide *h)
 
 /*
  * Also waits for removals another thread (the settler, say) has begun:
- * an operation that went ahead of one would see the old name still on
- * the server (open(O_CREAT) then fails with ENOENT), or have the file it
- * just made under that name deleted.
+ * a kept file must be gone before its folder is removed or renamed, or
+ * listed.
  */
 void
 fs_hides_settle(struct fs_ctx *ctx)

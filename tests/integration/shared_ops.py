@@ -25,6 +25,16 @@ every expectation held, 1 otherwise (2: the scenario could not be set up).
   replaced-open MNT DISK NAME     rename over a file open for reading: the
                                   descriptor reads the old file, the name
                                   the new one, no hidden name left
+  unlinked-theirs MNT DISK NAME   an open file unlinked through the mount is
+                                  gone from the server when unlink returns;
+                                  the file another client then makes under
+                                  the name survives the mount's later
+                                  operations and the descriptor's close
+  replace-open-fails MNT DISK NAME
+                                  rename(a, NAME) while NAME is open, where a
+                                  vanished on the server after the mount
+                                  looked it up: the rename fails and NAME's
+                                  file is still on the server, unchanged
   rename-writing MNT DISK NAME    pwrite at offsets (spooled) in one thread
                                   while the file is renamed in another
   many-files MNT DISK N           N spooled writers on N files, renamed while
@@ -167,11 +177,13 @@ def wait_gone(disk, name, secs=3.0):
 
 def no_hidden(disk, name, secs=3.0):
     """After the last close, no ".fuse_hidden" name (where the server
-    keeps a file unlinked while open, on SFTP) is left in name's folder."""
+    keeps a file unlinked while open, on SFTP) and no ".NAME.ftpfs-gone-"
+    name (where it waits a moment on FTP) is left in name's folder."""
     d = os.path.join(disk, os.path.dirname(name))
     t_end = time.time() + secs
     while True:
-        left = [e for e in os.listdir(d) if e.startswith(".fuse_hidden")]
+        left = [e for e in os.listdir(d)
+                if e.startswith(".fuse_hidden") or ".ftpfs-gone-" in e]
         if not left or time.time() >= t_end:
             break
         time.sleep(0.2)
@@ -259,9 +271,9 @@ def unlinked_rdonly(mnt, disk, name):
     p = os.path.join(mnt, name)
     fd = os.open(p, os.O_RDONLY)
     step("unlink", os.unlink, p, want="ok")
-    # The removal of a file open in the mount reaches the server within a
-    # moment (ftpfs settles it within 20 ms, or at its next operation).
-    if not wait_gone(disk, name, secs=1.0):
+    # Gone from the server when unlink returns: another client may make
+    # the name again the next moment.
+    if os.path.lexists(os.path.join(disk, name)):
         fail("unlink reported success but the server still has the file")
     ok, v = step("fstat after unlink", os.fstat, fd, want="st_size")
     if ok and v.st_size != len(data):
@@ -369,6 +381,85 @@ def replaced_open(mnt, disk, name):
         got = f.read()
     if got != new:
         fail("the name reads %s, expected the new file %s" % (sha(got), sha(new)))
+    no_hidden(disk, name)
+    alive(mnt)
+
+
+def unlinked_theirs(mnt, disk, name):
+    """unlink of an open file, then another client makes the name: the
+    server must have had the name removed by the time unlink returned, and
+    nothing the mount does afterwards (its next operations, the close of
+    the old descriptor) may remove the other client's file."""
+    theirs = b"the other client's file\n" * 40
+    rounds = 5
+    base = name
+    for i in range(rounds):
+        # A name per round: the mount's cache may remember the last one.
+        name = "%s.%d" % (base, i)
+        p = os.path.join(mnt, name)
+        with open(p, "wb") as f:
+            f.write(b"ours %d\n" % i)
+        fd = os.open(p, os.O_RDONLY)
+        step("round %d: unlink the open file" % i, os.unlink, p, want="ok")
+        if os.path.lexists(os.path.join(disk, name)):
+            fail("round %d: unlink returned, the server still has the name" % i)
+        disk_put(disk, name, theirs)
+        # The mount's next operations, a pause past any grace, the close.
+        try:
+            os.listdir(os.path.dirname(p))
+            os.stat(os.path.join(mnt, os.path.dirname(name)))
+        except OSError as e:
+            fail("round %d: the folder through the mount: %s" % (i, en(e)))
+        time.sleep(0.1)
+        os.close(fd)
+        time.sleep(0.2)
+        got = disk_get(disk, name)
+        if got != theirs:
+            fail("round %d: the other client's new file is %s after the "
+                 "mount's close" % (i, "gone" if got is None else "changed"))
+            break
+        os.unlink(os.path.join(disk, name))
+        no_hidden(disk, name)
+    if not problems:
+        say("%d rounds: unlink removed the name at once, their new file stayed" % rounds)
+    alive(mnt)
+
+
+def replace_open_fails(mnt, disk, name):
+    """libfuse moves an open target aside before the rename over it; when
+    that rename then fails, the target's file must be back under its name."""
+    p = os.path.join(mnt, name)
+    src = name + ".src"
+    ps = os.path.join(mnt, src)
+    old = rnd(41, 30000)
+    with open(p, "wb") as f:
+        f.write(old)
+    with open(ps, "wb") as f:
+        f.write(b"the new file\n")
+    os.stat(ps)                      # the mount knows the source ...
+    os.unlink(os.path.join(disk, src))   # ... which another client removes
+    fd = os.open(p, os.O_RDONLY)
+    ok, v = step("rename the vanished source over the open file", os.rename,
+                 ps, p)
+    if ok:
+        fail("the rename of a source that is gone reported success")
+    got = disk_get(disk, name)
+    if got != old:
+        fail("after the failed rename the server's %s is %s" %
+             (name, "gone" if got is None else "changed (%s)" % sha(got)))
+    os.close(fd)
+    time.sleep(0.3)
+    got = disk_get(disk, name)
+    if got != old:
+        fail("after the close the server's %s is %s" %
+             (name, "gone" if got is None else "changed (%s)" % sha(got)))
+    try:
+        with open(p, "rb") as f:
+            back = f.read()
+        if back != old:
+            fail("the name reads %s through the mount, expected %s" % (sha(back), sha(old)))
+    except OSError as e:
+        fail("reading the name back through the mount: %s" % en(e))
     no_hidden(disk, name)
     alive(mnt)
 
@@ -781,6 +872,7 @@ def main():
         "unlinked-rdwr": unlinked_rdwr, "unlinked-stream": unlinked_stream,
         "unlinked-rdonly": unlinked_rdonly, "unlinked-ops": unlinked_ops,
         "unlinked-recreate": unlinked_recreate, "replaced-open": replaced_open,
+        "unlinked-theirs": unlinked_theirs, "replace-open-fails": replace_open_fails,
         "rename-writing": rename_writing, "many-files": many_files,
         "many-fds": many_fds, "spool-conflict": spool_conflict,
         "idle-writer": idle_writer, "read-ahead": read_ahead,

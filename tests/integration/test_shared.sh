@@ -24,7 +24,10 @@
 #   4. files unlinked while open (pjdfstest unlink/14): pread, fstat, close
 #      work; the name is not uploaded again; the mount survives; the name
 #      created again while its old file's removal is under way
-#      (open(O_CREAT) gave ENOENT, or the new file was deleted)
+#      (open(O_CREAT) gave ENOENT, or the new file was deleted); gone
+#      from the server when unlink returns, so that a file another client
+#      makes under the name next stays; a failed rename over an open file
+#      leaves it under its name
 #   5. a create whose STOR is refused sends one STOR and leaves no file;
 #      rename while a spooled writer writes; more than 16 writers
 #   6. a spooled (O_RDWR) write to a file changed on the server meanwhile:
@@ -515,6 +518,10 @@ suite_server() {
 			unlinked-recreate "$MNT1" "$DATA" ul/ul-recreate.txt 40
 		ensure_mounts && ops "$P 4. rename over a file open for reading: the descriptor keeps the old file" \
 			replaced-open "$MNT1" "$DATA" ul/ul-replaced.bin
+		ensure_mounts && ops "$P 4. unlink of an open file is on the server when it returns; another client's new file under the name stays" \
+			unlinked-theirs "$MNT1" "$DATA" ul/ul-theirs.txt
+		ensure_mounts && ops "$P 4. a rename over an open file that fails leaves the file under its name" \
+			replace-open-fails "$MNT1" "$DATA" ul/ul-refail.bin
 	fi
 
 	if item 7 && [ "$MW_OPS" -gt 0 ] && ensure_mounts; then
