@@ -58,6 +58,15 @@ void sb_put(struct sftp_be *sb, struct sb_conn *sc);
  * request: an idempotent request may go again on another session.
  */
 bool sb_conn_error(int rc);
+/*
+ * An idempotent request whose session died (sb_conn_error) goes again:
+ * true when try number `tries` (1 for the first retry) may start, after
+ * waiting out the pool's refusal of new connects (POOL_HOLDOFF_MS) from
+ * the second retry on, as the sessions made meanwhile may have died too.
+ * At most SB_RETRIES, and never past the request's deadline.
+ */
+#define SB_RETRIES 4
+bool sb_may_retry(int tries);
 
 /*
  * Wait for the STATUS answering id.  0 for OK, else the errno of the

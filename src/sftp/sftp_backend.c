@@ -11,9 +11,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "net.h"
 #include "secret.h"
 #include "sftp_be.h"
 #include "url.h"
@@ -210,33 +212,53 @@ sb_conn_error(int rc)
 	    rc == -EPROTO || rc == -ETIMEDOUT;
 }
 
+bool
+sb_may_retry(int tries)
+{
+	int ms = POOL_HOLDOFF_MS + 200;
+	struct timespec ts;
+
+	if (tries > SB_RETRIES)
+		return false;
+	if (tries < 2)
+		return true;
+	if (net_op_clamp(ms) < ms)
+		return false; /* the deadline comes first */
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+	return true;
+}
+
 /*
- * Run fn on a pooled session; idempotent operations are retried once on
- * a fresh session when the first one turns out to be dead (dropped, or
- * garbled).  Not after a timeout: a server that let one session wait out
- * the whole deadline is frozen or unreachable, and its other sessions
- * would only make the caller wait as long again.
+ * Run fn on a pooled session; idempotent operations go again on a fresh
+ * session when theirs turns out to be dead (dropped, or garbled), or the
+ * connect for it failed the same way (sb_may_retry).  Not after a
+ * timeout: a server that let one session wait out the whole deadline is
+ * frozen or unreachable, and its other sessions would only make the
+ * caller wait as long again.
  */
 static int
 with_conn(struct sftp_be *sb, sb_fn fn, void *arg, bool idempotent)
 {
 	struct sb_conn *sc;
 	bool broken;
-	int rc, attempt;
+	int rc, tries;
 
-	for (attempt = 0;; attempt++) {
+	for (tries = 1;; tries++) {
 		rc = sb_get(sb, &sc);
-		if (rc < 0)
-			return rc;
-		rc = fn(sb, sc->c, arg);
-		broken = sftp_conn_broken(sc->c);
-		sb_put(sb, sc);
-		if (broken && rc == -ETIMEDOUT)
-			pool_timed_out(sb->pool, rc);
-		if (!broken || !idempotent || attempt > 0 ||
-		    !sb_conn_error(rc) || rc == -ETIMEDOUT)
+		broken = true; /* a failed connect: no session */
+		if (rc == 0) {
+			rc = fn(sb, sc->c, arg);
+			broken = sftp_conn_broken(sc->c);
+			sb_put(sb, sc);
+			if (broken && rc == -ETIMEDOUT)
+				pool_timed_out(sb->pool, rc);
+		}
+		if (!broken || !idempotent || !sb_conn_error(rc) ||
+		    rc == -ETIMEDOUT || !sb_may_retry(tries))
 			break;
-		log_info("session lost (%s); retrying once", strerror(-rc));
+		log_info("session lost (%s); trying again", strerror(-rc));
 	}
 	return rc;
 }

@@ -489,6 +489,25 @@ offers(const char *methods, const char *m)
 	return false;
 }
 
+/*
+ * An authentication attempt that ended without the server's answer: the
+ * deadline (-ETIMEDOUT), an interrupt (-EINTR), or the connection lost
+ * under it (-ECONNRESET: the pool and the callers' retries take it for
+ * a dead session, never for a refused login).  0: an answer (refusal).
+ */
+static int
+auth_abort(int rc)
+{
+	if (rc == -ETIMEDOUT || rc == -EINTR)
+		return rc;
+	if (rc == LIBSSH2_ERROR_SOCKET_SEND ||
+	    rc == LIBSSH2_ERROR_SOCKET_RECV ||
+	    rc == LIBSSH2_ERROR_SOCKET_DISCONNECT ||
+	    rc == LIBSSH2_ERROR_SOCKET_TIMEOUT || rc == LIBSSH2_ERROR_TIMEOUT)
+		return -ECONNRESET;
+	return 0;
+}
+
 static int
 auth_agent(struct sftp_conn *c, const struct sftp_conn_config *cfg,
     struct auth_log *al, int64_t deadline)
@@ -527,8 +546,8 @@ auth_agent(struct sftp_conn *c, const struct sftp_conn_config *cfg,
 			result = 0;
 			goto out;
 		}
-		if (rc == -ETIMEDOUT) {
-			result = rc;
+		if (auth_abort(rc) != 0) {
+			result = auth_abort(rc);
 			goto out;
 		}
 	}
@@ -561,8 +580,8 @@ auth_keyfile(struct sftp_conn *c, const struct sftp_conn_config *cfg,
 		log_info("authenticated with the key %s", path);
 		return 0;
 	}
-	if (rc == -ETIMEDOUT)
-		return rc;
+	if (auth_abort(rc) != 0)
+		return auth_abort(rc);
 	if (rc == LIBSSH2_ERROR_FILE)
 		tried(al, "%s (%s)", path,
 		    cfg->password ? "cannot load it: wrong passphrase?"
@@ -615,15 +634,15 @@ authenticate(struct sftp_conn *c, const struct sftp_conn_config *cfg,
 		rc = auth_agent(c, cfg, &al, deadline);
 		if (rc == 0)
 			return 0;
-		if (rc == -ETIMEDOUT)
-			goto timeout;
+		if (rc != -EACCES)
+			goto aborted;
 		for (i = 0; i < cfg->n_identity; i++) {
 			rc = auth_keyfile(
 			    c, cfg, cfg->identity[i], true, &al, deadline);
 			if (rc == 0)
 				return 0;
-			if (rc == -ETIMEDOUT)
-				goto timeout;
+			if (rc != -EACCES)
+				goto aborted;
 		}
 		for (i = 0; !cfg->no_default_keys && home != NULL && i < 3;
 		     i++) {
@@ -632,8 +651,8 @@ authenticate(struct sftp_conn *c, const struct sftp_conn_config *cfg,
 			rc = auth_keyfile(c, cfg, path, false, &al, deadline);
 			if (rc == 0)
 				return 0;
-			if (rc == -ETIMEDOUT)
-				goto timeout;
+			if (rc != -EACCES)
+				goto aborted;
 		}
 	}
 	if (cfg->password != NULL && offers(meth, "password")) {
@@ -645,8 +664,10 @@ authenticate(struct sftp_conn *c, const struct sftp_conn_config *cfg,
 			log_info("authenticated with a password");
 			return 0;
 		}
-		if (rc == -ETIMEDOUT)
-			goto timeout;
+		if (auth_abort(rc) != 0) {
+			rc = auth_abort(rc);
+			goto aborted;
+		}
 		tried(&al, "password (refused)");
 	}
 	if (cfg->password != NULL && offers(meth, "keyboard-interactive")) {
@@ -657,8 +678,10 @@ authenticate(struct sftp_conn *c, const struct sftp_conn_config *cfg,
 			log_info("authenticated with keyboard-interactive");
 			return 0;
 		}
-		if (rc == -ETIMEDOUT)
-			goto timeout;
+		if (auth_abort(rc) != 0) {
+			rc = auth_abort(rc);
+			goto aborted;
+		}
 		tried(&al, "keyboard-interactive (refused)");
 	}
 	if (cfg->password == NULL &&
@@ -668,6 +691,12 @@ authenticate(struct sftp_conn *c, const struct sftp_conn_config *cfg,
 	    "login as %s on %s refused; tried: %s; the server offers: %s",
 	    cfg->user, cfg->host, al.tried[0] ? al.tried : "nothing", meth);
 	return -EACCES;
+aborted:
+	if (rc != -ETIMEDOUT) {
+		set_msg(msg, msglen, "%s: %s during authentication", cfg->host,
+		    rc == -EINTR ? "interrupted" : "connection lost");
+		return rc;
+	}
 timeout:
 	set_msg(msg, msglen, "%s: timed out during authentication", cfg->host);
 	return -ETIMEDOUT;

@@ -667,23 +667,13 @@ out:
 	lost =
 	    (f->sc != NULL && sftp_conn_broken(f->sc->c)) || sb_conn_error(rc);
 	file_park(f); /* a lost session: dropped, with what was in flight */
-	if (rc < 0 && lost && rc != -ETIMEDOUT && ++retries <= 2) {
+	if (rc < 0 && lost && rc != -ETIMEDOUT && sb_may_retry(++retries)) {
 		/*
 		 * The session died under the read (a reset, the server's
 		 * process killed): reading is idempotent, so again on a new
-		 * session, from o (the handle is opened again by name); twice,
-		 * as the next idle session may have died with it.  Not after
-		 * a timeout: the request's deadline is spent.
+		 * session, from o (the handle is opened again by name).  Not
+		 * after a timeout: the request's deadline is spent.
 		 */
-		if (retries == 2) {
-			/* the sessions' connects may have failed with it:
-			   the pool refuses new ones for a moment (pool.h) */
-			struct timespec ts = { 0,
-				(POOL_HOLDOFF_MS + 200) % 1000 * 1000000L };
-
-			ts.tv_sec = (POOL_HOLDOFF_MS + 200) / 1000;
-			nanosleep(&ts, NULL);
-		}
 		log_info("read of %s interrupted (%s); restarting at %llu",
 		    f->abs, strerror(-rc), (unsigned long long)o);
 		if (f->pf != NULL)
