@@ -771,7 +771,14 @@ fs_hide(struct fs_ctx *ctx, const char *from, const char *hidden)
 	}
 	if (rc == -ENOENT)
 		return 0; /* nothing on the server to hide */
-	/* No rename (a server that allows only deleting): remove it. */
+	/*
+	 * Refused (a server that allows deleting but not renaming): remove
+	 * it.  Not after an I/O error: the rename may have happened, and the
+	 * name may be another client's file by now.
+	 */
+	if (rc != -EPERM && rc != -EACCES && rc != -ENOSYS && rc != -EROFS &&
+	    rc != -ENAMETOOLONG)
+		return rc;
 	log_debug("%s: not moved aside (%s); removing it", from, strerror(-rc));
 	rc = be->ops->unlink(be, from);
 	return rc == -ENOENT ? 0 : rc;
