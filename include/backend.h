@@ -118,6 +118,14 @@ struct backend;
 /* An open remote file: owned by the backend, opaque to everyone else. */
 struct backend_file;
 
+/* One file of ->fetch_many. */
+struct backend_fetch {
+	const char *path;
+	uint64_t want; /* bytes: the size it was listed with */
+	char *data; /* out: want bytes, or NULL */
+	int rc; /* out */
+};
+
 struct backend_ops {
 	const char *name; /* "ftp", "ftps", "sftp", "cache" */
 
@@ -238,6 +246,17 @@ struct backend_ops {
 	/* Hard link: the file from gets the new name to (link(2)). */
 	int (*link)(struct backend *b, const char *from, const char *to);
 	int (*statfs)(struct backend *b, const char *path, struct statvfs *out);
+
+	/*
+	 * Optional: read the small files v[0..n) whole at once, where one
+	 * connection can carry the requests of many (SFTP), for fahead.c.
+	 * Each v[i].path is read up to v[i].want bytes (the listed size);
+	 * v[i].rc is 0 with v[i].data (malloc'ed, the caller frees) holding
+	 * exactly that many, or -errno (-ESTALE: not the listed size).
+	 * Returns -EAGAIN when no connection was free (pool_background),
+	 * else 0.  NULL: fahead reads them one by one (->open, ->read).
+	 */
+	int (*fetch_many)(struct backend *b, struct backend_fetch *v, size_t n);
 
 	/* Tell a decorator that path (or everything below it) changed. */
 	void (*invalidate)(struct backend *b, const char *path);

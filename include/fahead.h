@@ -59,9 +59,26 @@ void fahead_listed(
  */
 struct fahead_buf *fahead_open(struct fahead *a, const char *path,
     const struct backend_attr *attr, pid_t pid);
-/* Bytes of b at off (0 past the end). */
-ssize_t fahead_read(
-    const struct fahead_buf *b, char *buf, size_t size, off_t off);
+/*
+ * No buffer from fahead_open: where the backend reads small files whole
+ * at once (->fetch_many: OPEN, READ and CLOSE sent as soon as each can
+ * be, two round trips in all instead of three waited for one by one),
+ * path (attr: its size now, at most FAHEAD_FILE_MAX) is read whole now,
+ * on the caller's thread.  The buffer (held: fahead_put), or NULL: read
+ * it the usual way.
+ */
+struct fahead_buf *fahead_fetch_now(
+    struct fahead *a, const char *path, const struct backend_attr *attr);
+/*
+ * Bytes of b at off (0 past the end); -ESTALE once the file may have been
+ * written through the mount since b was fetched (fahead_written): read it
+ * from the server instead.
+ */
+ssize_t fahead_read(struct fahead *a, const struct fahead_buf *b, char *buf,
+    size_t size, off_t off);
+/* path's content may change through the mount (opened for writing,
+ * truncated): the buffers held of it are stale from now on. */
+void fahead_written(struct fahead *a, const char *path);
 void fahead_put(struct fahead *a, struct fahead_buf *b);
 /* path (and, if it is a directory, everything below) changed: forget. */
 void fahead_forget(struct fahead *a, const char *path);

@@ -43,6 +43,8 @@ struct fs_file {
 	struct backend_file *bf; /* NULL in spool mode, or read from ab */
 	struct fahead_buf
 	    *ab; /* a reader's whole file, read ahead (fahead.h) */
+	/* ab went stale (written through the mount): read here (f->io) */
+	struct backend_file *rbf;
 	/*
 	 * sp and how change with f->io and ctx->lock held: read them under
 	 * either.  sp may be shared with the file's other handles.

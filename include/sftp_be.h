@@ -2,7 +2,8 @@
 /*
  * sftp_be: internals shared by the files of the SFTP backend
  * (sftp_backend.c: life cycle, pool glue, errno, names and metadata;
- * sftp_file.c: open files, pipelined reads and writes).
+ * sftp_file.c: open files, pipelined reads and writes; sftp_fetch.c:
+ * small files read whole, many at once).
  * Nothing outside src/sftp/ includes this.
  */
 #ifndef FTPFS_SFTP_BE_H
@@ -89,6 +90,9 @@ void sb_attr(const struct sftp_attrs *a, struct backend_attr *out);
  */
 int sb_lstat(struct sftp_be *sb, struct sftp_conn *c, const char *abs,
     struct sftp_attrs *out);
+
+/* backend_ops.fetch_many (sftp_fetch.c). */
+int sb_fetch_many(struct backend *b, struct backend_fetch *v, size_t n);
 
 /* The slot of a server path. */
 unsigned sb_path_slot(const char *abs);

@@ -832,6 +832,14 @@ cache_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 	return c->inner->ops->read(c->inner, f, buf, size, off);
 }
 
+static int
+cache_fetch_many(struct backend *b, struct backend_fetch *v, size_t n)
+{
+	struct cache *c = b->priv;
+
+	return c->inner->ops->fetch_many(c->inner, v, n);
+}
+
 static ssize_t
 cache_read_pipe(struct backend *b, struct backend_file *f, int pipe_wr,
     size_t size, off_t off)
@@ -1142,6 +1150,7 @@ static const struct backend_ops cache_ops = {
 	.open = cache_open,
 	.read = cache_read,
 	.read_pipe = cache_read_pipe,
+	.fetch_many = cache_fetch_many,
 	.write = cache_write,
 	.flush = cache_flush,
 	.fsync = cache_fsync,
@@ -1182,6 +1191,7 @@ cache_ops_mask(struct backend_ops *o, const struct backend_ops *in)
 	CACHE_MASK(open);
 	CACHE_MASK(read);
 	CACHE_MASK(read_pipe);
+	CACHE_MASK(fetch_many);
 	CACHE_MASK(write);
 	CACHE_MASK(flush);
 	CACHE_MASK(fsync);

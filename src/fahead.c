@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,9 @@
 #define FA_RETRY_MS 20 /* no connection to spare: the next try */
 #define FA_SEEN 8 /* directories read from without a listing */
 #define FA_SEEN_MS 10000 /* a second file this soon: ask for the order */
+#define FA_WGEN_SLOTS 64 /* fahead_written's counters */
+/* files fetched together where the backend can (->fetch_many: SFTP) */
+#define FA_BATCH 16
 
 struct fa_file {
 	char *name;
@@ -74,6 +78,7 @@ struct fahead_buf {
 	char *data;
 	size_t len;
 	uint64_t t_ms; /* ready since */
+	unsigned wgen; /* a->wgen[slot of path] when it was queued */
 };
 
 struct fahead {
@@ -97,9 +102,21 @@ struct fahead {
 	unsigned nthreads;
 	bool stop;
 	unsigned long hits, fetched;
+	/* bumped by fahead_written, per slot of a path's hash */
+	atomic_uint wgen[FA_WGEN_SLOTS];
 };
 
 static void *fahead_worker_fn(void *arg);
+
+static atomic_uint *
+wgen_of(struct fahead *a, const char *path)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *path != '\0'; path++)
+		h = (h ^ (uint8_t)*path) * 16777619u;
+	return &a->wgen[h % FA_WGEN_SLOTS];
+}
 
 static void
 sleep_ms(int ms)
@@ -207,6 +224,7 @@ buf_queue(struct fahead *a, const char *dir, const struct fa_file *ff)
 	b->size = ff->size;
 	b->mtime = ff->mtime;
 	b->has_mtime = ff->has_mtime;
+	b->wgen = atomic_load(wgen_of(a, b->path));
 	b->state = FA_QUEUED;
 	b->listed = true;
 	for (pp = &a->bufs; *pp != NULL; pp = &(*pp)->next)
@@ -273,13 +291,83 @@ fetch_whole(
 	return 0;
 }
 
+/*
+ * A fetch of b ended with rc (data: len bytes, ours now).  Lock held.
+ * false: no connection was free; b is queued again for a later try.
+ */
+static bool
+fetch_done(
+    struct fahead *a, struct fahead_buf *b, int rc, char *data, size_t len)
+{
+	b->refs--;
+	if (rc == -EAGAIN && b->listed && !b->stale) {
+		/* no connection to spare now (pool_background): again
+		   later, unless a reader takes it over meanwhile */
+		b->state = FA_QUEUED;
+		return false;
+	}
+	if (rc == 0 && b->listed && !b->stale) {
+		b->data = data;
+		b->len = len;
+		b->state = FA_READY;
+		b->t_ms = (uint64_t)net_now_ms();
+		a->fetched++;
+		return true;
+	}
+	if (rc < 0)
+		log_debug("%s: reading ahead: %s", b->path, strerror(-rc));
+	free(data);
+	b->state = FA_READY; /* nothing: len 0, never served */
+	b->stale = true;
+	if (b->listed)
+		buf_unlist(a, b);
+	else if (b->refs == 0)
+		buf_free(b);
+	return true;
+}
+
+/*
+ * Fetch the n buffers of v (loading, a reference each): together where
+ * the backend reads many files at once, else one by one.  Lock not held;
+ * it is on return.  false: a fetch found no connection to spare.
+ */
+static bool
+fetch_batch(struct fahead *a, struct fahead_buf **v, size_t n)
+{
+	struct backend_fetch fv[FA_BATCH];
+	char *data = NULL;
+	size_t len = 0, i;
+	bool all = true;
+	int rc;
+
+	net_op_begin(a->op_timeout_ms, NULL);
+	if (a->be->ops->fetch_many == NULL) {
+		rc = fetch_whole(a, v[0]->path, v[0]->size, &data, &len);
+		net_op_end();
+		pthread_mutex_lock(&a->lock);
+		return fetch_done(a, v[0], rc, data, len);
+	}
+	for (i = 0; i < n; i++) {
+		fv[i].path = v[i]->path;
+		fv[i].want = v[i]->size;
+		fv[i].data = NULL;
+		fv[i].rc = 0;
+	}
+	rc = a->be->ops->fetch_many(a->be, fv, n);
+	net_op_end();
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < n; i++)
+		all &= fetch_done(a, v[i], rc < 0 ? rc : fv[i].rc,
+		    rc < 0 ? NULL : fv[i].data, (size_t)v[i]->size);
+	return all;
+}
+
 static void *
 fahead_worker_fn(void *arg)
 {
 	struct fahead *a = arg;
-	struct fahead_buf *b;
-	char *data = NULL;
-	size_t len = 0;
+	struct fahead_buf *b, *v[FA_BATCH];
+	size_t n, max = a->be->ops->fetch_many != NULL ? FA_BATCH : 1;
 	int rc;
 
 	pool_background(true); /* never the last free connection */
@@ -300,50 +388,26 @@ fahead_worker_fn(void *arg)
 			pthread_mutex_lock(&a->lock);
 			continue;
 		}
-		for (b = a->bufs; b != NULL; b = b->next)
-			if (b->state == FA_QUEUED)
-				break;
-		if (b == NULL) {
+		n = 0;
+		for (b = a->bufs; b != NULL && n < max; b = b->next) {
+			if (b->state != FA_QUEUED)
+				continue;
+			b->state = FA_LOADING;
+			b->refs++; /* ours while loading */
+			v[n++] = b;
+		}
+		if (n == 0) {
 			pthread_cond_wait(&a->work, &a->lock);
 			continue;
 		}
-		b->state = FA_LOADING;
-		b->refs++; /* ours while loading */
 		pthread_mutex_unlock(&a->lock);
-		net_op_begin(a->op_timeout_ms, NULL);
-		rc = fetch_whole(a, b->path, b->size, &data, &len);
-		net_op_end();
-		pthread_mutex_lock(&a->lock);
-		b->refs--;
-		if (rc == -EAGAIN && b->listed && !b->stale) {
-			/* no connection to spare now (pool_background): again
-			   later, unless a reader takes it over meanwhile */
-			b->state = FA_QUEUED;
+		if (!fetch_batch(a, v, n)) {
 			pthread_cond_broadcast(&a->done);
 			pthread_mutex_unlock(&a->lock);
 			sleep_ms(FA_RETRY_MS);
 			pthread_mutex_lock(&a->lock);
 			continue;
 		}
-		if (rc == 0 && b->listed && !b->stale) {
-			b->data = data;
-			b->len = len;
-			b->state = FA_READY;
-			b->t_ms = (uint64_t)net_now_ms();
-			a->fetched++;
-		} else {
-			if (rc < 0)
-				log_debug("%s: reading ahead: %s", b->path,
-				    strerror(-rc));
-			free(data);
-			b->state = FA_READY; /* nothing: len 0, never served */
-			b->stale = true;
-			if (b->listed)
-				buf_unlist(a, b);
-			else if (b->refs == 0)
-				buf_free(b);
-		}
-		data = NULL;
 		pthread_cond_broadcast(&a->done);
 	}
 	pthread_mutex_unlock(&a->lock);
@@ -648,13 +712,51 @@ fahead_open(struct fahead *a, const char *path, const struct backend_attr *attr,
 	return got;
 }
 
+struct fahead_buf *
+fahead_fetch_now(
+    struct fahead *a, const char *path, const struct backend_attr *attr)
+{
+	struct backend_fetch fv;
+	struct fahead_buf *b;
+
+	if (a == NULL || a->be->ops->fetch_many == NULL ||
+	    !(attr->valid & BA_SIZE) || attr->size > FAHEAD_FILE_MAX)
+		return NULL;
+	b = calloc(1, sizeof(*b));
+	if (b == NULL || (b->path = strdup(path)) == NULL) {
+		free(b);
+		return NULL;
+	}
+	b->wgen = atomic_load(wgen_of(a, path));
+	fv.path = path;
+	fv.want = attr->size;
+	fv.data = NULL;
+	fv.rc = 0;
+	if (a->be->ops->fetch_many(a->be, &fv, 1) < 0 || fv.rc < 0) {
+		log_debug("%s: read whole at open: %s", path,
+		    strerror(fv.rc < 0 ? -fv.rc : EAGAIN));
+		free(fv.data);
+		buf_free(b);
+		return NULL;
+	}
+	b->size = attr->size;
+	b->data = fv.data;
+	b->len = (size_t)attr->size;
+	b->state = FA_READY;
+	b->refs = 1; /* the caller's; never listed */
+	return b;
+}
+
 ssize_t
-fahead_read(const struct fahead_buf *b, char *buf, size_t size, off_t off)
+fahead_read(struct fahead *a, const struct fahead_buf *b, char *buf,
+    size_t size, off_t off)
 {
 	size_t n;
 
 	if (off < 0)
 		return -EINVAL;
+	if (atomic_load(wgen_of(a, b->path)) != b->wgen)
+		return -ESTALE;
 	if ((uint64_t)off >= b->len)
 		return 0;
 	n = b->len - (size_t)off;
@@ -673,6 +775,13 @@ fahead_put(struct fahead *a, struct fahead_buf *b)
 	if (--b->refs == 0 && !b->listed)
 		buf_free(b);
 	pthread_mutex_unlock(&a->lock);
+}
+
+void
+fahead_written(struct fahead *a, const char *path)
+{
+	if (a != NULL)
+		atomic_fetch_add(wgen_of(a, path), 1);
 }
 
 void

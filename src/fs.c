@@ -861,6 +861,8 @@ static int
 fs_truncate_op(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	fs_op_begin();
+	if (path != NULL)
+		fahead_written(fs_ctx()->fahead, path);
 	return fs_op_end(
 	    fs_changed(fs_truncate(path, size, fi), path), "truncate", path);
 }

@@ -167,6 +167,38 @@ fs_splice_init(struct fs_ctx *ctx, struct fuse_conn_info *conn)
 	log_debug("reads are spliced");
 }
 
+/*
+ * A reader whose whole-file buffer went stale (fahead_read: written
+ * through the mount since): from the server, on a handle opened now by
+ * name (f->rbf, under f->io, which serialises these reads).
+ */
+static int
+fs_read_stale_ahead(
+    struct fs_file *f, const char *path, char *buf, size_t size, off_t off)
+{
+	struct backend *be = fs_be();
+	size_t done = 0;
+	ssize_t n = 0;
+	int rc = 0;
+
+	if (path == NULL)
+		return -EIO; /* nameless: no way back to the server's file */
+	pthread_mutex_lock(&f->io);
+	if (f->rbf == NULL)
+		rc = be->ops->open(be, path, BO_READ, 0, -1, &f->rbf);
+	while (rc == 0 && done < size) {
+		n = be->ops->read(
+		    be, f->rbf, buf + done, size - done, off + (off_t)done);
+		if (n < 0)
+			rc = (int)n;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	pthread_mutex_unlock(&f->io);
+	return rc < 0 ? rc : (int)done;
+}
+
 /* Loop over the backend's short reads: a short reply means EOF to FUSE. */
 int
 fs_read(const char *path, char *buf, size_t size, off_t off,
@@ -190,9 +222,14 @@ fs_read(const char *path, char *buf, size_t size, off_t off,
 		pthread_mutex_unlock(&f->io);
 		return (int)n;
 	}
-	/* a whole file read ahead: what it was at open, unlinked or not */
-	if (f->ab != NULL)
-		return (int)fahead_read(f->ab, buf, size, off);
+	/* a whole file read ahead: what it was at open, unlinked or not,
+	   until it is written through the mount */
+	if (f->ab != NULL) {
+		n = fahead_read(fs_ctx()->fahead, f->ab, buf, size, off);
+		if (n != -ESTALE)
+			return (int)n;
+		return fs_read_stale_ahead(f, path, buf, size, off);
+	}
 	/* (read-write handles of a pwrite backend read from the server) */
 	if (fs_file_detached(fs_ctx(), f))
 		return -EIO; /* the name now leads to another file, or none */

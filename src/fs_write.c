@@ -361,11 +361,16 @@ fs_open_common(
 	if (known_size > 0)
 		f->size = (off_t)known_size;
 
-	if (flags & BO_WRITE)
-		fahead_forget(ctx->fahead, path); /* changes from now on */
-	else if (in.exists && !in.is_dir && !fs_writer_find(ctx, path, &wv))
+	if (flags & BO_WRITE) {
+		/* changes from now on (also to what readers hold) */
+		fahead_written(ctx->fahead, path);
+		fahead_forget(ctx->fahead, path);
+	} else if (in.exists && !in.is_dir && !fs_writer_find(ctx, path, &wv)) {
 		f->ab =
 		    fahead_open(ctx->fahead, path, &a, fuse_get_context()->pid);
+		if (f->ab == NULL && !(flags & BO_WRITE))
+			f->ab = fahead_fetch_now(ctx->fahead, path, &a);
+	}
 	if (f->ab != NULL) {
 		rc = 0; /* read ahead: no request at all */
 	} else if (wp.how == WH_SPOOL) {
@@ -760,6 +765,9 @@ fs_release(const char *path, struct fuse_file_info *fi)
 	} else if (f->bf != NULL) {
 		rc = ctx->be->ops->release(ctx->be, f->bf);
 	}
+	if (f->rbf != NULL) /* a read-only handle: nothing to confirm */
+		(void)ctx->be->ops->release(ctx->be, f->rbf);
+	f->rbf = NULL;
 	if (rc == 0 && (f->flags & BO_WRITE) && !f->detached &&
 	    fs_file_clean(ctx, f))
 		fs_files_uploaded(ctx, f);

@@ -963,6 +963,7 @@ static const struct backend_ops sftp_ops = {
 	.readlink = sftpb_readlink,
 	.open = sb_open,
 	.read = sb_read,
+	.fetch_many = sb_fetch_many,
 	.write = sb_write,
 	.flush = sb_flush,
 	.fsync = sb_fsync,

@@ -25,6 +25,10 @@ every expectation held, 1 otherwise (2: the scenario could not be set up).
   replaced-open MNT DISK NAME     rename over a file open for reading: the
                                   descriptor reads the old file, the name
                                   the new one, no hidden name left
+  reader-sees-write MNT DISK NAME a small file open for reading (read whole
+                                  at open where the backend can) is written
+                                  through another descriptor of the mount:
+                                  the reader's next pread shows the bytes
   unlinked-theirs MNT DISK NAME   an open file unlinked through the mount is
                                   gone from the server when unlink returns;
                                   the file another client then makes under
@@ -382,6 +386,37 @@ def replaced_open(mnt, disk, name):
     if got != new:
         fail("the name reads %s, expected the new file %s" % (sha(got), sha(new)))
     no_hidden(disk, name)
+    alive(mnt)
+
+
+def reader_sees_write(mnt, disk, name):
+    """POSIX: a read sees every write that returned before it, also one
+    made through another descriptor.  A small file is served from memory
+    once read whole (fahead.c); a write through the mount must end that."""
+    p = os.path.join(mnt, name)
+    data = rnd(51, 5000)
+    with open(p, "wb") as f:
+        f.write(data)
+    time.sleep(0.2)
+    r = os.open(p, os.O_RDONLY)
+    try:
+        ok, v = step("pread before", os.pread, r, 100, 0, want="the bytes")
+        if ok and v != data[:100]:
+            fail("pread before the write gives %s" % sha(v))
+        w = os.open(p, os.O_WRONLY)
+        step("pwrite XYZ at 10 through another descriptor", os.pwrite, w,
+             b"XYZ", 10, want="ok")
+        step("close the writer", os.close, w, want="ok")
+        want = data[:10] + b"XYZ" + data[13:]
+        ok, v = step("pread after", os.pread, r, len(data) + 10, 0,
+                     want="the bytes written")
+        if ok and v != want:
+            fail("pread after the write gives %s, expected %s (%s)" %
+                 (sha(v), sha(want), "the old bytes" if v == data else "other bytes"))
+    finally:
+        os.close(r)
+    if disk_get(disk, name) != want:
+        fail("the server's file is not what was written")
     alive(mnt)
 
 
@@ -872,7 +907,7 @@ def main():
         "unlinked-rdwr": unlinked_rdwr, "unlinked-stream": unlinked_stream,
         "unlinked-rdonly": unlinked_rdonly, "unlinked-ops": unlinked_ops,
         "unlinked-recreate": unlinked_recreate, "replaced-open": replaced_open,
-        "unlinked-theirs": unlinked_theirs, "replace-open-fails": replace_open_fails,
+        "unlinked-theirs": unlinked_theirs, "reader-sees-write": reader_sees_write, "replace-open-fails": replace_open_fails,
         "rename-writing": rename_writing, "many-files": many_files,
         "many-fds": many_fds, "spool-conflict": spool_conflict,
         "idle-writer": idle_writer, "read-ahead": read_ahead,

@@ -518,6 +518,8 @@ suite_server() {
 			unlinked-recreate "$MNT1" "$DATA" ul/ul-recreate.txt 40
 		ensure_mounts && ops "$P 4. rename over a file open for reading: the descriptor keeps the old file" \
 			replaced-open "$MNT1" "$DATA" ul/ul-replaced.bin
+		ensure_mounts && ops "$P 4. a reader of a small file sees a write made through another descriptor" \
+			reader-sees-write "$MNT1" "$DATA" ul/ul-rsw.bin
 		ensure_mounts && ops "$P 4. unlink of an open file is on the server when it returns; another client's new file under the name stays" \
 			unlinked-theirs "$MNT1" "$DATA" ul/ul-theirs.txt
 		ensure_mounts && ops "$P 4. a rename over an open file that fails leaves the file under its name" \

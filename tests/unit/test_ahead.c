@@ -152,11 +152,69 @@ static const struct backend_ops mock_ops = {
 	.release = mock_release,
 };
 
+/* ->fetch_many as SFTP has it: the files of one call counted as a batch */
+static atomic_int n_batches, max_batch;
+
+static int
+mock_fetch_many(struct backend *b, struct backend_fetch *v, size_t n)
+{
+	struct mock *m = b->priv;
+	uint64_t k;
+	size_t j;
+	int d, i;
+
+	atomic_fetch_add(&n_batches, 1);
+	if ((int)n > atomic_load(&max_batch))
+		atomic_store(&max_batch, (int)n);
+	for (j = 0; j < n; j++) {
+		v[j].data = NULL;
+		if (sscanf(v[j].path, "/d%d/f%d", &d, &i) != 2) {
+			v[j].rc = -ENOENT;
+			continue;
+		}
+		atomic_fetch_add(&m->opened[d][i], 1);
+		atomic_fetch_add(&m->n_open, 1);
+		if (v[j].want != (uint64_t)i + 100) {
+			v[j].rc = -ESTALE;
+			continue;
+		}
+		v[j].data = malloc(v[j].want);
+		assert_non_null(v[j].data);
+		for (k = 0; k < v[j].want; k++)
+			v[j].data[k] = (char)byte_at(d, i, k);
+		v[j].rc = 0;
+	}
+	return 0;
+}
+
+static const struct backend_ops mock_many_ops = {
+	.list = mock_list,
+	.open = mock_open,
+	.read = mock_read,
+	.release = mock_release,
+	.fetch_many = mock_fetch_many,
+};
+
 struct fx {
 	struct mock m;
 	struct backend be;
 	struct fahead *fa;
 };
+
+static int
+setup_many(void **state)
+{
+	struct fx *x = calloc(1, sizeof(*x));
+
+	assert_non_null(x);
+	x->be.ops = &mock_many_ops;
+	x->be.priv = &x->m;
+	atomic_store(&n_batches, 0);
+	atomic_store(&max_batch, 0);
+	assert_int_equal(fahead_new(&x->be, 3, 5000, 20000, &x->fa), 0);
+	*state = x;
+	return 0;
+}
 
 static int
 setup(void **state)
@@ -217,21 +275,21 @@ open_file(struct fx *x, int d, int i, pid_t pid)
 }
 
 static void
-check_content(const struct fahead_buf *b, int d, int i)
+check_content(struct fx *x, const struct fahead_buf *b, int d, int i)
 {
 	char buf[512];
 	ssize_t n;
 	int k;
 
-	n = fahead_read(b, buf, sizeof(buf), 0);
+	n = fahead_read(x->fa, b, buf, sizeof(buf), 0);
 	assert_int_equal(n, i + 100);
 	for (k = 0; k < n; k++)
 		assert_int_equal((uint8_t)buf[k], byte_at(d, i, (uint64_t)k));
 	/* at an offset, and past the end */
-	n = fahead_read(b, buf, 10, 50);
+	n = fahead_read(x->fa, b, buf, 10, 50);
 	assert_int_equal(n, 10);
 	assert_int_equal((uint8_t)buf[0], byte_at(d, i, 50));
-	assert_int_equal(fahead_read(b, buf, 10, i + 100), 0);
+	assert_int_equal(fahead_read(x->fa, b, buf, 10, i + 100), 0);
 }
 
 static void
@@ -250,7 +308,7 @@ test_sequential_reader_is_served(void **state)
 	for (i = 2; i < 10; i++) {
 		b = open_file(x, 0, i, 7);
 		assert_non_null(b);
-		check_content(b, 0, i);
+		check_content(x, b, 0, i);
 		fahead_put(x->fa, b);
 		assert_int_equal(atomic_load(&x->m.opened[0][i]), 1);
 	}
@@ -279,7 +337,7 @@ test_changed_file_not_served(void **state)
 	/* the rest is still there */
 	b = open_file(x, 1, 3, 10);
 	assert_non_null(b);
-	check_content(b, 1, 3);
+	check_content(x, b, 1, 3);
 	fahead_put(x->fa, b);
 	/* changed through the mount: forgotten */
 	fahead_forget(x->fa, "/d1/f06");
@@ -325,7 +383,7 @@ test_unlisted_folder_and_one_process_per_file(void **state)
 	wait_opened(x, 3, 11);
 	b = open_file(x, 3, 4, 104);
 	assert_non_null(b);
-	check_content(b, 3, 4);
+	check_content(x, b, 3, 4);
 	fahead_put(x->fa, b);
 }
 
@@ -380,6 +438,67 @@ test_walk_lists_siblings_and_children(void **state)
 	walk_free(NULL);
 }
 
+/* Where the backend reads many files at once, the files ahead go in
+ * batches, and each is served as before. */
+static void
+test_batched_reader_is_served(void **state)
+{
+	struct fx *x = *state;
+	struct fahead_buf *b;
+	int i;
+
+	list_dir(x, "/d0");
+	assert_null(open_file(x, 0, 0, 7));
+	assert_null(open_file(x, 0, 1, 7));
+	wait_opened(x, 0, 9);
+	for (i = 2; i < 10; i++) {
+		b = open_file(x, 0, i, 7);
+		assert_non_null(b);
+		check_content(x, b, 0, i);
+		fahead_put(x->fa, b);
+		assert_int_equal(atomic_load(&x->m.opened[0][i]), 1);
+	}
+	assert_true(atomic_load(&max_batch) > 1);
+}
+
+/* A reader's own small file, read whole at open; stale once written. */
+static void
+test_fetch_now_and_written(void **state)
+{
+	struct fx *x = *state;
+	struct backend_attr a;
+	struct fahead_buf *b;
+	char buf[16];
+
+	attr_of(5, &a);
+	b = fahead_fetch_now(x->fa, "/d2/f05", &a);
+	assert_non_null(b);
+	check_content(x, b, 2, 5);
+	/* written through the mount: the holder must read the server's */
+	fahead_written(x->fa, "/d2/f05");
+	assert_int_equal(fahead_read(x->fa, b, buf, sizeof(buf), 0), -ESTALE);
+	fahead_put(x->fa, b);
+	/* the listed size is wrong: nothing */
+	attr_of(6, &a);
+	a.size++;
+	assert_null(fahead_fetch_now(x->fa, "/d2/f06", &a));
+	/* too big to hold */
+	a.size = FAHEAD_FILE_MAX + 1;
+	assert_null(fahead_fetch_now(x->fa, "/big", &a));
+}
+
+/* Without ->fetch_many nothing is read whole at open. */
+static void
+test_fetch_now_needs_fetch_many(void **state)
+{
+	struct fx *x = *state;
+	struct backend_attr a;
+
+	attr_of(5, &a);
+	assert_null(fahead_fetch_now(x->fa, "/d2/f05", &a));
+	assert_int_equal(atomic_load(&x->m.n_open), 0);
+}
+
 int
 main(void)
 {
@@ -397,6 +516,12 @@ main(void)
 		    test_big_files_are_not_read_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_walk_lists_siblings_and_children, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_batched_reader_is_served, setup_many, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_fetch_now_and_written, setup_many, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_fetch_now_needs_fetch_many, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

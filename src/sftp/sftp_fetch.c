@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * sftp_fetch: several small files read whole over one session at once
+ * (backend_ops.fetch_many, for fahead.c).  Each file costs OPEN, READs
+ * and CLOSE; sent one file after another that is two round trips a
+ * file, sent together it is about two for all of them: every OPEN goes
+ * out at once, and each file's READs and CLOSE as soon as its HANDLE is
+ * back.
+ *
+ * Servers answer in the order they were asked (sftp_conn_wait relies on
+ * it too), so the requests in flight are a FIFO and each reply is matched
+ * with the oldest.  A file is read as far as it was listed and no further
+ * (fahead checks a reader's size and mtime against the listing's); a
+ * short DATA or an early EOF means it changed: -ESTALE, and the reader
+ * reads it itself.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sftp_be.h"
+
+enum fq_kind { FQ_OPEN, FQ_READ, FQ_CLOSE };
+
+struct fq {
+	uint32_t id;
+	enum fq_kind kind;
+	size_t item;
+	uint64_t off;
+	uint32_t len;
+};
+
+struct fetch_state {
+	struct sftp_be *sb;
+	struct sftp_conn *c;
+	struct backend_fetch *v;
+	char (*abs)[SFTP_PATH_MAX];
+	uint64_t *got;
+	struct fq *q; /* ring of requests in flight */
+	size_t qcap, qhead, qcount;
+};
+
+/*
+ * Queue one request (its id joins the FIFO); h: the file's handle (READ,
+ * CLOSE).  On failure nothing is left counted as in flight.
+ */
+static int
+send_req(struct fetch_state *s, enum fq_kind kind, size_t item, uint64_t off,
+    uint32_t len, const struct sftp_handle *h)
+{
+	struct sftp_attrs none = { 0 };
+	struct fq *e;
+	uint32_t id;
+	int rc;
+
+	if (s->qcount == s->qcap)
+		return -ENOMEM; /* sized for the worst case: cannot happen */
+	id = sftp_conn_id(s->c);
+	if (kind == FQ_OPEN)
+		rc = sftp_enc_open(
+		    sftp_conn_out(s->c), id, s->abs[item], SSH_FXF_READ, &none);
+	else if (kind == FQ_READ)
+		rc = sftp_enc_read(sftp_conn_out(s->c), id, h, off, len);
+	else
+		rc = sftp_enc_handle(sftp_conn_out(s->c), SSH_FXP_CLOSE, id, h);
+	if (rc < 0) {
+		sftp_conn_unqueue(s->c);
+		return rc;
+	}
+	e = &s->q[(s->qhead + s->qcount) % s->qcap];
+	e->id = id;
+	e->kind = kind;
+	e->item = item;
+	e->off = off;
+	e->len = len;
+	s->qcount++;
+	return 0;
+}
+
+/* A file's HANDLE is back: its READs up to the listed size, then CLOSE. */
+static int
+send_reads(struct fetch_state *s, size_t i, const struct sftp_handle *h)
+{
+	uint64_t want = s->v[i].want, off;
+	uint32_t chunk = sftp_conn_max_read(s->c), len;
+	int rc;
+
+	for (off = 0; off < want; off += len) {
+		len = want - off < chunk ? (uint32_t)(want - off) : chunk;
+		rc = send_req(s, FQ_READ, i, off, len, h);
+		if (rc < 0)
+			return rc;
+	}
+	return send_req(s, FQ_CLOSE, i, 0, 0, h);
+}
+
+/* The reply to the oldest request in flight (servers answer in order). */
+static int
+take_reply(struct fetch_state *s)
+{
+	struct fq e = s->q[s->qhead];
+	struct backend_fetch *f = &s->v[e.item];
+	struct sftp_reply r;
+	int rc;
+
+	if (e.kind == FQ_READ && f->rc == 0)
+		/* straight into the file's buffer */
+		rc = sftp_conn_recv_data(
+		    s->c, e.id, f->data + e.off, e.len, &r, s->sb->tmo);
+	else
+		rc = sftp_conn_wait(s->c, e.id, &r, s->sb->tmo);
+	if (rc < 0)
+		return rc;
+	s->qhead = (s->qhead + 1) % s->qcap;
+	s->qcount--;
+	switch (e.kind) {
+	case FQ_OPEN:
+		if (r.type == SSH_FXP_HANDLE) {
+			struct sftp_handle h = r.u.handle;
+
+			return send_reads(s, e.item, &h);
+		}
+		f->rc = sb_reply_errno(&r, "OPEN", s->abs[e.item]);
+		if (f->rc == 0)
+			f->rc = -EPROTO;
+		return 0;
+	case FQ_READ:
+		if (f->rc < 0)
+			return 0;
+		if (r.type == SSH_FXP_DATA && r.u.data.len <= e.len) {
+			s->got[e.item] += r.u.data.len;
+			if (r.u.data.len < e.len)
+				f->rc = -ESTALE; /* shorter than listed */
+		} else if (r.type == SSH_FXP_STATUS &&
+		    r.u.status.code == SSH_FX_EOF) {
+			f->rc = -ESTALE;
+		} else {
+			f->rc = sb_reply_errno(&r, "READ", s->abs[e.item]);
+			if (f->rc == 0)
+				f->rc = -EPROTO;
+		}
+		return 0;
+	case FQ_CLOSE:
+		if (r.type == SSH_FXP_STATUS && r.u.status.code != SSH_FX_OK)
+			log_debug("%s: CLOSE after reading ahead: %s",
+			    s->abs[e.item], sftp_status_name(r.u.status.code));
+		return 0;
+	}
+	return -EPROTO;
+}
+
+static int
+fetch_on(struct fetch_state *s, size_t n)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (s->v[i].rc < 0)
+			continue;
+		rc = send_req(s, FQ_OPEN, i, 0, 0, NULL);
+		if (rc < 0)
+			return rc;
+	}
+	while (s->qcount > 0) {
+		rc = take_reply(s);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+sb_fetch_many(struct backend *b, struct backend_fetch *v, size_t n)
+{
+	struct sftp_be *sb = b->priv;
+	struct fetch_state s = { .sb = sb, .v = v };
+	struct sb_conn *sc;
+	uint32_t chunk;
+	size_t i;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	s.abs = calloc(n, sizeof(*s.abs));
+	s.got = calloc(n, sizeof(*s.got));
+	if (s.abs == NULL || s.got == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		v[i].rc = sb_abs(sb, v[i].path, s.abs[i], sizeof(s.abs[i]));
+		v[i].data = NULL;
+		if (v[i].rc == 0) {
+			v[i].data = malloc(v[i].want > 0 ? v[i].want : 1);
+			if (v[i].data == NULL)
+				v[i].rc = -ENOMEM;
+		}
+	}
+	rc = sb_get(sb, &sc);
+	if (rc < 0)
+		goto out;
+	s.c = sc->c;
+	/* OPEN, READs and CLOSE of every file at once, at most */
+	chunk = sftp_conn_max_read(s.c);
+	s.qcap = 0;
+	for (i = 0; i < n; i++)
+		s.qcap += 2 + (size_t)(v[i].want / chunk) + 1;
+	s.q = calloc(s.qcap, sizeof(*s.q));
+	if (s.q == NULL) {
+		rc = -ENOMEM;
+	} else {
+		rc = fetch_on(&s, n);
+	}
+	if (rc < 0 && !sftp_conn_broken(s.c) && s.qcount > 0 &&
+	    sftp_conn_drain(s.c, sb->tmo) < 0)
+		log_debug("sftp: reading ahead: the session is dropped");
+	sb_put(sb, sc);
+	free(s.q);
+out:
+	for (i = 0; i < n; i++) {
+		if (rc < 0 && v[i].rc == 0)
+			v[i].rc = rc;
+		if (v[i].rc == 0 && s.got != NULL && s.got[i] != v[i].want)
+			v[i].rc = -ESTALE;
+		if (v[i].rc < 0) {
+			free(v[i].data);
+			v[i].data = NULL;
+		}
+	}
+	free(s.abs);
+	free(s.got);
+	return rc == -EAGAIN ? rc : 0;
+}
