@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -490,6 +491,25 @@ offers(const char *methods, const char *m)
 }
 
 /*
+ * The peer closed or reset the connection (its process killed, say): a
+ * login that then "failed" was never refused.  Only looks, never reads.
+ */
+static bool
+transport_gone(const struct sftp_conn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN | POLLRDHUP };
+	char b;
+	ssize_t n;
+
+	if (poll(&p, 1, 0) <= 0)
+		return false;
+	if (p.revents & (POLLHUP | POLLERR | POLLRDHUP))
+		return true;
+	n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/*
  * An authentication attempt that ended without the server's answer: the
  * deadline (-ETIMEDOUT), an interrupt (-EINTR), or the connection lost
  * under it (-ECONNRESET: the pool and the callers' retries take it for
@@ -687,6 +707,10 @@ authenticate(struct sftp_conn *c, const struct sftp_conn_config *cfg,
 	if (cfg->password == NULL &&
 	    (offers(meth, "password") || offers(meth, "keyboard-interactive")))
 		tried(&al, "no password given (password_stdin)");
+	if (transport_gone(c)) {
+		rc = -ECONNRESET;
+		goto aborted;
+	}
 	set_msg(msg, msglen,
 	    "login as %s on %s refused; tried: %s; the server offers: %s",
 	    cfg->user, cfg->host, al.tried[0] ? al.tried : "nothing", meth);
