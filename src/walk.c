@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "log.h"
 #include "net.h"
@@ -19,6 +20,11 @@
 
 /* A directory listed this soon after its parent: a walk goes on. */
 #define WALK_WINDOW_MS 10000
+/* no connection to spare (pool_background: the pool is growing): the
+   listing goes back in the queue and is tried again this much later, up
+   to WALK_RETRIES times in a row before the queue is let go */
+#define WALK_RETRY_MS 20
+#define WALK_RETRIES 100
 /* Directories listed by processes that are remembered (with subdirs). */
 #define WALK_RECENT 16
 /* Subdirectories remembered per directory (more are not read ahead). */
@@ -103,6 +109,7 @@ walk_worker(void *arg)
 {
 	struct walk *w = arg;
 	struct backend_dirlist tmp;
+	unsigned again = 0; /* -EAGAIN in a row */
 	char *path;
 	int rc;
 
@@ -123,6 +130,22 @@ walk_worker(void *arg)
 		rc = w->be->ops->list(w->be, path, &tmp);
 		net_op_end();
 		backend_dirlist_free(&tmp);
+		if (rc == -EAGAIN && ++again <= WALK_RETRIES) {
+			struct timespec ts = { 0, WALK_RETRY_MS * 1000000L };
+
+			nanosleep(&ts, NULL);
+			pthread_mutex_lock(&w->lock);
+			if (w->qlen < WALK_QUEUE_MAX) {
+				w->queue[(w->qhead + w->qlen) %
+				    WALK_QUEUE_MAX] = path;
+				w->qlen++;
+			} else {
+				free(path);
+			}
+			continue;
+		}
+		if (rc != -EAGAIN)
+			again = 0;
 		if (rc < 0)
 			log_debug("%s: listing ahead of a walk: %s", path,
 			    strerror(-rc));

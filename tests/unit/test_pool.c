@@ -252,6 +252,73 @@ test_reuse(void **state)
 	fixture_free(fx);
 }
 
+/*
+ * Work ahead of the processes (pool_background) never logs in itself and
+ * never takes the last idle connection: it gets -EAGAIN, and the pool
+ * opens more in the background, idle for the next checkout.
+ */
+static void
+test_background_grows(void **state)
+{
+	struct fixture *fx = fixture_new(4, 0, 0, 1000);
+	void *a, *b, *c;
+	int i;
+
+	(void)state;
+	pool_background(true);
+	assert_int_equal(pool_checkout(fx->pool, &a), -EAGAIN);
+	/* one more opened meanwhile, idle; it is the last idle one */
+	for (i = 0; i < 200 && atomic_load(&fx->fake.connects) < 1; i++)
+		sleep_ms(5);
+	sleep_ms(200); /* (and in the pool) */
+	assert_int_equal(pool_live(fx->pool), 1);
+	assert_int_equal(pool_checkout(fx->pool, &a), -EAGAIN);
+	for (i = 0; i < 200 && atomic_load(&fx->fake.connects) < 2; i++)
+		sleep_ms(5);
+	sleep_ms(200);
+	assert_int_equal(atomic_load(&fx->fake.connects), 2);
+	/* two idle: one may go ahead, the other stays for a process */
+	assert_int_equal(pool_checkout(fx->pool, &a), 0);
+	assert_int_equal(pool_checkout(fx->pool, &b), -EAGAIN);
+	pool_background(false);
+	assert_int_equal(pool_checkout(fx->pool, &b), 0);
+	/* never past max: 4 in all, whatever was grown */
+	for (i = 0; i < 200 && pool_live(fx->pool) < 4; i++)
+		sleep_ms(5);
+	assert_true(pool_live(fx->pool) <= 4);
+	assert_int_equal(pool_checkout(fx->pool, &c), 0);
+	assert_true(atomic_load(&fx->fake.peak) <= 4);
+	pool_checkin(fx->pool, a, true);
+	pool_checkin(fx->pool, b, true);
+	pool_checkin(fx->pool, c, true);
+	fixture_free(fx);
+}
+
+/* A connection opened ahead that fails says nothing to the processes
+ * until they connect themselves; pool_destroy waits for one under way. */
+static void
+test_background_grow_fails(void **state)
+{
+	struct fixture *fx = fixture_new(2, 0, 0, 1000);
+	void *a;
+	int i;
+
+	(void)state;
+	fx->fake.connect_err = -ECONNREFUSED;
+	pool_background(true);
+	assert_int_equal(pool_checkout(fx->pool, &a), -EAGAIN);
+	pool_background(false);
+	for (i = 0; i < 20; i++)
+		sleep_ms(5);
+	assert_int_equal(pool_live(fx->pool), 0);
+	assert_int_equal(pool_checkout(fx->pool, &a), -ECONNREFUSED);
+	fx->fake.connect_err = 0;
+	pool_background(true);
+	(void)pool_checkout(fx->pool, &a); /* a grow under way at destroy */
+	pool_background(false);
+	fixture_free(fx);
+}
+
 static void
 test_lifo(void **state)
 {
@@ -945,6 +1012,8 @@ main(void)
 		cmocka_unit_test(test_reclaim_by_timer_reset_fails),
 		cmocka_unit_test(test_idle_expiry),
 		cmocka_unit_test(test_destroy_wakes_waiters),
+		cmocka_unit_test(test_background_grows),
+		cmocka_unit_test(test_background_grow_fails),
 	};
 
 	log_init(LOG_LVL_ERR, false);
