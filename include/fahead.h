@@ -17,7 +17,8 @@
  * and kept at most the cache's lifetime.
  *
  * Budget: files of at most FAHEAD_FILE_MAX bytes, FAHEAD_DEPTH files
- * ahead of each reader, at most FAHEAD_MEM_MAX bytes held, `workers`
+ * ahead of each reader (one more for each file it goes on to, up to
+ * FAHEAD_DEPTH_MAX), at most FAHEAD_MEM_MAX bytes held, `workers`
  * fetches at once (main.c: connections - 1), none of them on the last
  * free connection (pool_background: a process never waits for a guess; a
  * fetch that finds none is dropped).  Nothing is fetched unless a reader
@@ -32,7 +33,8 @@
 #include "backend.h"
 
 #define FAHEAD_FILE_MAX (256 * 1024)
-#define FAHEAD_DEPTH 8
+#define FAHEAD_DEPTH 8 /* ahead of a reader at first */
+#define FAHEAD_DEPTH_MAX 32 /* ahead of one that kept going */
 #define FAHEAD_MEM_MAX (32 * 1024 * 1024)
 #define FAHEAD_WORKERS_MAX 7
 

@@ -25,11 +25,18 @@
 #define FA_DIR_FILES_MAX 100000 /* bigger directories are not followed */
 #define FA_WAIT_SLICE_MS 100 /* a wait for a fetch looks for Ctrl-C */
 #define FA_RETRY_MS 20 /* no connection to spare: the next try */
+#define FA_RETRIES 100 /* ... of a listing, in a row, before it is dropped */
 #define FA_SEEN 8 /* directories read from without a listing */
 #define FA_SEEN_MS 10000 /* a second file this soon: ask for the order */
 #define FA_WGEN_SLOTS 64 /* fahead_written's counters */
 /* files fetched together where the backend can (->fetch_many: SFTP) */
 #define FA_BATCH 16
+/* a reader fetching its own file takes along queued ones up to this much */
+#define FA_ALONG_BYTES (1024 * 1024)
+#define FA_SERVED_MAX 4096 /* FA_SERVED marks kept (the oldest go) */
+/* ... and for this long: parallel readers pass one another within it; a
+   later pass over the folder (its pages dropped) is read ahead again */
+#define FA_SERVED_MS 3000
 
 struct fa_file {
 	char *name;
@@ -60,10 +67,14 @@ struct fa_stream {
 	pid_t pid; /* 0: free */
 	struct fa_dir *dir;
 	size_t last_l, last_s; /* positions of its last file */
+	unsigned depth; /* files queued ahead of it: grows while it goes on */
 	uint64_t t_ms;
 };
 
-enum fa_state { FA_QUEUED, FA_LOADING, FA_READY };
+/* FA_SERVED: no data, a mark that path was given to a reader (or read
+   whole by one) not long ago: not queued again for another reader that
+   passes it (readers of one folder overlap; each would fetch it again). */
+enum fa_state { FA_QUEUED, FA_LOADING, FA_READY, FA_SERVED };
 
 struct fahead_buf {
 	struct fahead_buf *next;
@@ -101,6 +112,7 @@ struct fahead {
 	pthread_t threads[FAHEAD_WORKERS_MAX];
 	unsigned nthreads;
 	bool stop;
+	size_t nserved; /* FA_SERVED marks in bufs */
 	unsigned long hits, fetched;
 	/* bumped by fahead_written, per slot of a path's hash */
 	atomic_uint wgen[FA_WGEN_SLOTS];
@@ -158,6 +170,8 @@ buf_unlist(struct fahead *a, struct fahead_buf *b)
 	*pp = b->next;
 	b->listed = false;
 	a->mem -= b->size;
+	if (b->state == FA_SERVED)
+		a->nserved--;
 	if (b->refs == 0)
 		buf_free(b);
 }
@@ -165,7 +179,35 @@ buf_unlist(struct fahead *a, struct fahead_buf *b)
 static bool
 buf_expired(const struct fahead *a, const struct fahead_buf *b, uint64_t now)
 {
+	if (b->state == FA_SERVED)
+		return now - b->t_ms > FA_SERVED_MS;
 	return b->state == FA_READY && now - b->t_ms > (uint64_t)a->ttl_ms;
+}
+
+/* Mark path as given to a reader just now (FA_SERVED). */
+static void
+buf_mark_served(struct fahead *a, const char *path)
+{
+	struct fahead_buf *b, **pp;
+
+	if (a->nserved >= FA_SERVED_MAX)
+		for (b = a->bufs; b != NULL; b = b->next)
+			if (b->state == FA_SERVED) {
+				buf_unlist(a, b);
+				break;
+			}
+	b = calloc(1, sizeof(*b));
+	if (b == NULL || (b->path = strdup(path)) == NULL) {
+		free(b);
+		return;
+	}
+	b->state = FA_SERVED;
+	b->listed = true;
+	b->t_ms = (uint64_t)net_now_ms();
+	for (pp = &a->bufs; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = b;
+	a->nserved++;
 }
 
 /* Room for n more bytes: drop expired, then the oldest idle ready ones. */
@@ -368,6 +410,7 @@ fahead_worker_fn(void *arg)
 	struct fahead *a = arg;
 	struct fahead_buf *b, *v[FA_BATCH];
 	size_t n, max = a->be->ops->fetch_many != NULL ? FA_BATCH : 1;
+	unsigned again = 0; /* listings that found no connection, in a row */
 	int rc;
 
 	pool_background(true); /* never the last free connection */
@@ -384,6 +427,18 @@ fahead_worker_fn(void *arg)
 			if (rc == 0)
 				fahead_listed(a, dir, &l);
 			backend_dirlist_free(&l);
+			if (rc == -EAGAIN && ++again <= FA_RETRIES) {
+				/* no connection to spare yet: again */
+				sleep_ms(FA_RETRY_MS);
+				pthread_mutex_lock(&a->lock);
+				if (a->nlists < FA_SEEN)
+					a->lists[a->nlists++] = dir;
+				else
+					free(dir);
+				continue;
+			}
+			if (rc != -EAGAIN)
+				again = 0;
 			free(dir);
 			pthread_mutex_lock(&a->lock);
 			continue;
@@ -397,7 +452,16 @@ fahead_worker_fn(void *arg)
 			v[n++] = b;
 		}
 		if (n == 0) {
-			pthread_cond_wait(&a->work, &a->lock);
+			/* idle: what expired meanwhile goes (an idle mount
+			   holds no read-ahead memory after ttl) */
+			uint64_t t =
+			    (uint64_t)net_now_ms() + (uint64_t)a->ttl_ms;
+			struct timespec ts = { (time_t)(t / 1000),
+				(long)(t % 1000) * 1000000 };
+
+			if (pthread_cond_timedwait(&a->work, &a->lock, &ts) ==
+			    ETIMEDOUT)
+				(void)buf_room(a, 0);
 			continue;
 		}
 		pthread_mutex_unlock(&a->lock);
@@ -563,6 +627,7 @@ stream_step(struct fahead *a, struct fa_dir *d, size_t j, pid_t pid)
 		s->dir = d;
 		s->last_l = j;
 		s->last_s = jn;
+		s->depth = FAHEAD_DEPTH;
 	}
 	by_list = j > s->last_l && j - s->last_l <= FAHEAD_DEPTH;
 	by_name = jn > s->last_s && jn - s->last_s <= FAHEAD_DEPTH;
@@ -581,7 +646,12 @@ stream_step(struct fahead *a, struct fa_dir *d, size_t j, pid_t pid)
 	s->last_s = d->last_s = jn;
 	d->has_last = true;
 	s->t_ms = now;
-	for (q = 1; q <= FAHEAD_DEPTH && (by_list || by_name); q++) {
+	/* a reader that keeps going gets more ahead of it, as the kernel's
+	   read-ahead window grows (many readers of one folder each find
+	   their next files fetched while they read the ones before) */
+	if ((by_list || by_name) && s->depth < FAHEAD_DEPTH_MAX)
+		s->depth++;
+	for (q = 1; q <= s->depth && (by_list || by_name); q++) {
 		if (by_list && j + q < d->n)
 			buf_queue(a, d->path, &d->files[j + q]);
 		if (by_name && jn + q < d->n)
@@ -661,7 +731,7 @@ fahead_open(struct fahead *a, const char *path, const struct backend_attr *attr,
 		return NULL;
 	pthread_mutex_lock(&a->lock);
 	b = buf_find(a, path);
-	if (b != NULL && b->state == FA_QUEUED) {
+	if (b != NULL && (b->state == FA_QUEUED || b->state == FA_SERVED)) {
 		buf_unlist(a, b); /* needed now: the caller reads it itself */
 		b = NULL;
 	}
@@ -692,6 +762,7 @@ fahead_open(struct fahead *a, const char *path, const struct backend_attr *attr,
 			got = b;
 			a->hits++;
 			buf_unlist(a, b); /* served once: a reader keeps it */
+			buf_mark_served(a, path);
 		} else {
 			b->refs--;
 			if (b->listed && b->state == FA_READY)
@@ -712,12 +783,44 @@ fahead_open(struct fahead *a, const char *path, const struct backend_attr *attr,
 	return got;
 }
 
+/*
+ * Queued buffers to fetch along with path (lock held): those of path's
+ * folder first (the caller's next files), then the oldest, up to
+ * FA_BATCH - 1 and FA_ALONG_BYTES; each loading, a reference ours.
+ */
+static size_t
+claim_along(struct fahead *a, const char *path, struct fahead_buf **v)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash != NULL ? (size_t)(slash - path) + 1 : 0, n = 0;
+	uint64_t bytes = 0;
+	struct fahead_buf *b;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++)
+		for (b = a->bufs; b != NULL && n < FA_BATCH - 1; b = b->next) {
+			bool here = strncmp(b->path, path, dlen) == 0 &&
+			    strchr(b->path + dlen, '/') == NULL;
+
+			if (b->state != FA_QUEUED || here != (pass == 0) ||
+			    bytes + b->size > FA_ALONG_BYTES)
+				continue;
+			b->state = FA_LOADING;
+			b->refs++;
+			bytes += b->size;
+			v[n++] = b;
+		}
+	return n;
+}
+
 struct fahead_buf *
 fahead_fetch_now(
     struct fahead *a, const char *path, const struct backend_attr *attr)
 {
-	struct backend_fetch fv;
-	struct fahead_buf *b;
+	struct backend_fetch fv[FA_BATCH];
+	struct fahead_buf *b, *along[FA_BATCH];
+	size_t n, i;
+	int rc;
 
 	if (a == NULL || a->be->ops->fetch_many == NULL ||
 	    !(attr->valid & BA_SIZE) || attr->size > FAHEAD_FILE_MAX)
@@ -728,19 +831,40 @@ fahead_fetch_now(
 		return NULL;
 	}
 	b->wgen = atomic_load(wgen_of(a, path));
-	fv.path = path;
-	fv.want = attr->size;
-	fv.data = NULL;
-	fv.rc = 0;
-	if (a->be->ops->fetch_many(a->be, &fv, 1) < 0 || fv.rc < 0) {
+	/*
+	 * The round trips are the cost, not the bytes: queued files go in
+	 * the same requests (a reader that caught up with the workers
+	 * fetches its next files itself, many readers of one folder each a
+	 * batch at a time).
+	 */
+	pthread_mutex_lock(&a->lock);
+	n = claim_along(a, path, along);
+	pthread_mutex_unlock(&a->lock);
+	for (i = 0; i <= n; i++) {
+		fv[i].path = i == 0 ? path : along[i - 1]->path;
+		fv[i].want = i == 0 ? attr->size : along[i - 1]->size;
+		fv[i].data = NULL;
+		fv[i].rc = 0;
+	}
+	rc = a->be->ops->fetch_many(a->be, fv, n + 1);
+	pthread_mutex_lock(&a->lock);
+	for (i = 1; i <= n; i++)
+		(void)fetch_done(a, along[i - 1], rc < 0 ? rc : fv[i].rc,
+		    rc < 0 ? NULL : fv[i].data, (size_t)along[i - 1]->size);
+	if (n > 0)
+		pthread_cond_broadcast(&a->done);
+	if (rc == 0 && fv[0].rc == 0 && buf_find(a, path) == NULL)
+		buf_mark_served(a, path);
+	pthread_mutex_unlock(&a->lock);
+	if (rc < 0 || fv[0].rc < 0) {
 		log_debug("%s: read whole at open: %s", path,
-		    strerror(fv.rc < 0 ? -fv.rc : EAGAIN));
-		free(fv.data);
+		    strerror(rc < 0 ? -rc : -fv[0].rc));
+		free(fv[0].data);
 		buf_free(b);
 		return NULL;
 	}
 	b->size = attr->size;
-	b->data = fv.data;
+	b->data = fv[0].data;
 	b->len = (size_t)attr->size;
 	b->state = FA_READY;
 	b->refs = 1; /* the caller's; never listed */
@@ -821,15 +945,14 @@ fahead_new(struct backend *be, unsigned workers, int op_timeout_ms, int ttl_ms,
 	a->workers =
 	    workers > FAHEAD_WORKERS_MAX ? FAHEAD_WORKERS_MAX : workers;
 	pthread_mutex_init(&a->lock, NULL);
-	pthread_cond_init(&a->work, NULL);
-	/* done's waits (fahead_open) have CLOCK_MONOTONIC deadlines */
+	/* the waits on both have CLOCK_MONOTONIC deadlines */
 	if (pthread_condattr_init(&ca) != 0) {
 		pthread_mutex_destroy(&a->lock);
-		pthread_cond_destroy(&a->work);
 		free(a);
 		return -ENOMEM;
 	}
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->work, &ca);
 	pthread_cond_init(&a->done, &ca);
 	pthread_condattr_destroy(&ca);
 	*out = a;

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
+
 #include "backend.h"
 #include "fahead.h"
 #include "walk.h"
@@ -153,7 +155,11 @@ static const struct backend_ops mock_ops = {
 };
 
 /* ->fetch_many as SFTP has it: the files of one call counted as a batch */
-static atomic_int n_batches, max_batch;
+static atomic_int n_batches, max_batch, reader_batch;
+/* while set, calls from other threads than the test's (the workers) wait
+   in fetch_many; blocked counts them */
+static atomic_int gate, blocked;
+static pthread_t test_thread;
 
 static int
 mock_fetch_many(struct backend *b, struct backend_fetch *v, size_t n)
@@ -163,9 +169,18 @@ mock_fetch_many(struct backend *b, struct backend_fetch *v, size_t n)
 	size_t j;
 	int d, i;
 
+	if (!pthread_equal(pthread_self(), test_thread) && atomic_load(&gate)) {
+		atomic_fetch_add(&blocked, 1);
+		while (atomic_load(&gate))
+			sleep_ms(5);
+	}
 	atomic_fetch_add(&n_batches, 1);
 	if ((int)n > atomic_load(&max_batch))
 		atomic_store(&max_batch, (int)n);
+	/* (the test thread's own calls: a reader's) */
+	if (pthread_equal(pthread_self(), test_thread) &&
+	    (int)n > atomic_load(&reader_batch))
+		atomic_store(&reader_batch, (int)n);
 	for (j = 0; j < n; j++) {
 		v[j].data = NULL;
 		if (sscanf(v[j].path, "/d%d/f%d", &d, &i) != 2) {
@@ -211,6 +226,10 @@ setup_many(void **state)
 	x->be.priv = &x->m;
 	atomic_store(&n_batches, 0);
 	atomic_store(&max_batch, 0);
+	atomic_store(&reader_batch, 0);
+	atomic_store(&gate, 0);
+	atomic_store(&blocked, 0);
+	test_thread = pthread_self();
 	assert_int_equal(fahead_new(&x->be, 3, 5000, 20000, &x->fa), 0);
 	*state = x;
 	return 0;
@@ -235,6 +254,7 @@ teardown(void **state)
 {
 	struct fx *x = *state;
 
+	atomic_store(&gate, 0); /* (a failed check left workers waiting) */
 	fahead_free(x->fa);
 	free(x);
 	return 0;
@@ -303,17 +323,23 @@ test_sequential_reader_is_served(void **state)
 	/* the first two opens are the reader's own */
 	assert_null(open_file(x, 0, 0, 7));
 	assert_null(open_file(x, 0, 1, 7));
-	wait_opened(x, 0, 9); /* f02..f09 ahead */
-	assert_int_equal(atomic_load(&x->m.opened[0][10]), 0); /* depth 8 */
+	/* f02..f10 ahead: 8, and one more for the step it made */
+	wait_opened(x, 0, 10);
+	assert_int_equal(atomic_load(&x->m.opened[0][11]), 0);
 	for (i = 2; i < 10; i++) {
 		b = open_file(x, 0, i, 7);
 		assert_non_null(b);
 		check_content(x, b, 0, i);
 		fahead_put(x->fa, b);
 		assert_int_equal(atomic_load(&x->m.opened[0][i]), 1);
+		if (i == 2) {
+			/* going on, further ahead: f12 (10 ahead), not f13 */
+			wait_opened(x, 0, 12);
+			assert_int_equal(atomic_load(&x->m.opened[0][13]), 0);
+		}
 	}
-	/* going on, the next ones come too */
-	wait_opened(x, 0, 17);
+	/* and the next ones come too, to the folder's end */
+	wait_opened(x, 0, 19);
 }
 
 static void
@@ -461,6 +487,82 @@ test_batched_reader_is_served(void **state)
 	assert_true(atomic_load(&max_batch) > 1);
 }
 
+/* A file served to one reader is not fetched again for another that
+ * passes it soon after (readers of one folder overlap). */
+static void
+test_served_not_fetched_again(void **state)
+{
+	struct fx *x = *state;
+	struct fahead_buf *b;
+	int i;
+
+	list_dir(x, "/d0");
+	assert_null(open_file(x, 0, 0, 7));
+	assert_null(open_file(x, 0, 1, 7));
+	wait_opened(x, 0, 10);
+	for (i = 2; i < 6; i++) {
+		b = open_file(x, 0, i, 7);
+		assert_non_null(b);
+		fahead_put(x->fa, b);
+	}
+	/* another reader from f00: f02..f05 are not queued again */
+	assert_null(open_file(x, 0, 0, 8));
+	assert_null(open_file(x, 0, 1, 8));
+	b = open_file(x, 0, 6, 8); /* (read ahead for the first) */
+	assert_non_null(b);
+	fahead_put(x->fa, b);
+	sleep_ms(100);
+	for (i = 2; i < 6; i++)
+		assert_int_equal(atomic_load(&x->m.opened[0][i]), 1);
+	/* opened again, it is read again (by the opener) */
+	assert_null(open_file(x, 0, 3, 8));
+}
+
+/*
+ * A reader that finds its next file queued (every worker busy) fetches
+ * it itself, and takes the queued files after it along in the same
+ * request: served from memory next.
+ */
+static void
+test_reader_takes_queued_along(void **state)
+{
+	struct fx *x = *state;
+	struct backend_attr a;
+	struct fahead_buf *b;
+	int d, want = 1, i;
+
+	atomic_store(&gate, 1);
+	/* three other readers keep the three workers busy */
+	for (d = 0; d < 3; d++, want++) {
+		list_dir(x, d == 2 ? "/d4" : d == 1 ? "/d1" : "/d0");
+		assert_null(open_file(x, d == 2 ? 4 : d, 0, 20 + d));
+		assert_null(open_file(x, d == 2 ? 4 : d, 1, 20 + d));
+		for (i = 0; i < 500 && atomic_load(&blocked) < want; i++)
+			sleep_ms(10);
+		assert_int_equal(atomic_load(&blocked), want);
+	}
+	list_dir(x, "/d3");
+	assert_null(open_file(x, 3, 0, 7));
+	assert_null(open_file(x, 3, 1, 7)); /* f02..f10 queued */
+	assert_null(open_file(x, 3, 2, 7)); /* queued: its own to read */
+	attr_of(2, &a);
+	b = fahead_fetch_now(x->fa, "/d3/f02", &a);
+	assert_non_null(b);
+	check_content(x, b, 3, 2);
+	fahead_put(x->fa, b);
+	/* f02 and the queued f03..f12 (f11, f12: queued by the open of f02,
+	   10 ahead of it), one request */
+	assert_int_equal(atomic_load(&reader_batch), 11);
+	for (i = 3; i < 13; i++) {
+		b = open_file(x, 3, i, 7);
+		assert_non_null(b);
+		check_content(x, b, 3, i);
+		fahead_put(x->fa, b);
+		assert_int_equal(atomic_load(&x->m.opened[3][i]), 1);
+	}
+	atomic_store(&gate, 0);
+}
+
 /* A reader's own small file, read whole at open; stale once written. */
 static void
 test_fetch_now_and_written(void **state)
@@ -518,6 +620,10 @@ main(void)
 		    test_walk_lists_siblings_and_children, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_batched_reader_is_served, setup_many, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_served_not_fetched_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reader_takes_queued_along, setup_many, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_fetch_now_and_written, setup_many, teardown),
 		cmocka_unit_test_setup_teardown(
