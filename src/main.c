@@ -32,6 +32,7 @@
 #include "cache.h"
 #include "creds.h"
 #include "log.h"
+#include "memtrim.h"
 #include "mountinfo.h"
 #include "net.h"
 #include "options.h"
@@ -817,6 +818,7 @@ main_serve(const struct options *o, struct url *u, struct creds *cr,
 	struct backend *remote = NULL, *be = NULL;
 	struct walk *walk = NULL;
 	struct fahead *fahead = NULL;
+	struct memtrim *trim = NULL;
 	struct backend_opts bo = {
 		.user = cr->user,
 		.password = cr->password,
@@ -876,6 +878,7 @@ main_serve(const struct options *o, struct url *u, struct creds *cr,
 		main_detach();
 	log_info("mounted %s://%s:%u%s on %s", url_scheme_name(u->scheme),
 	    u->host, u->port, u->path, mnt);
+	trim = memtrim_start(); /* (after the fork of main_detach) */
 
 	if (o->single_thread)
 		rc = fuse_loop(fuse);
@@ -888,6 +891,7 @@ main_serve(const struct options *o, struct url *u, struct creds *cr,
 	}
 	status = 0;
 out:
+	memtrim_stop(trim);
 	if (handlers)
 		fuse_remove_signal_handlers(se);
 	if (mounted)
