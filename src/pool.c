@@ -69,6 +69,7 @@ struct pool {
 	unsigned nents; /* protected by p->lock */
 	unsigned connecting; /* protected by p->lock */
 	unsigned growing; /* protected by p->lock; of connecting: pool_grow */
+	uint64_t grow_done; /* protected by p->lock; pool_grow's that ended */
 	unsigned closing; /* protected by p->lock */
 	unsigned max; /* protected by p->lock; only shrinks */
 	unsigned users; /* protected by p->lock; in pool_checkout */
@@ -371,15 +372,15 @@ pool_connect_locked(struct pool *p, void **conn, bool *retry)
  * Connections in the pool that a checkout could still get without waiting
  * or reclaiming: the idle ones and the room below max (p->lock held).
  */
-/* Idle connections (p->lock held). */
+/* Connections in state st (p->lock held). */
 static unsigned
-pool_idle_locked(const struct pool *p)
+pool_in_state_locked(const struct pool *p, enum pool_ent_state st)
 {
 	const struct pool_ent *e;
 	unsigned n = 0;
 
 	for (e = p->ents; e != NULL; e = e->next)
-		if (e->state == PE_IDLE)
+		if (e->state == st)
 			n++;
 	return n;
 }
@@ -387,7 +388,7 @@ pool_idle_locked(const struct pool *p)
 static unsigned
 pool_free_locked(const struct pool *p)
 {
-	unsigned n = pool_idle_locked(p);
+	unsigned n = pool_in_state_locked(p, PE_IDLE);
 
 	if (pool_count(p) < p->max)
 		n += p->max - pool_count(p);
@@ -405,7 +406,7 @@ pool_free_locked(const struct pool *p)
  */
 #define POOL_BG_SPARE 1
 /* connections opened at once by pool_grow */
-#define POOL_GROW_AT_ONCE 2
+#define POOL_GROW_AT_ONCE 8
 /* pool_grow's login: the deadline of a request */
 #define POOL_GROW_WAIT_MS 30000
 static _Thread_local bool pool_bg;
@@ -442,6 +443,7 @@ pool_grow_fn(void *arg)
 			ent_push_head(p, e);
 			p->nents++;
 			e = NULL;
+			pool_report_shrink_locked(p);
 		} else {
 			p->closing++;
 			pthread_mutex_unlock(&p->lock);
@@ -464,6 +466,7 @@ pool_grow_fn(void *arg)
 	}
 	free(e);
 	p->growing--;
+	p->grow_done++;
 	pthread_cond_broadcast(&p->cond);
 	if (p->stopping)
 		pthread_cond_broadcast(&p->quiet_cond);
@@ -471,8 +474,9 @@ pool_grow_fn(void *arg)
 	return NULL;
 }
 
-/* One more connection, opened in the background, if there is room. */
-static void
+/* One more connection, opened in the background, if there is room.
+ * true: it is being opened. */
+static bool
 pool_grow_locked(struct pool *p)
 {
 	pthread_attr_t at;
@@ -482,7 +486,7 @@ pool_grow_locked(struct pool *p)
 	if (p->stopping || pool_count(p) >= p->max ||
 	    p->growing >= POOL_GROW_AT_ONCE ||
 	    (p->server_lost && now_ms() < p->lost_retry_ms))
-		return;
+		return false;
 	p->connecting++;
 	p->growing++;
 	pthread_attr_init(&at);
@@ -493,6 +497,7 @@ pool_grow_locked(struct pool *p)
 		p->connecting--;
 		p->growing--;
 	}
+	return rc == 0;
 }
 
 /* try: only while more than spare are free (pool_try_checkout). */
@@ -500,8 +505,8 @@ static int
 pool_checkout_ex(struct pool *p, void **conn, bool try, unsigned spare)
 {
 	struct pool_ent *e;
-	uint64_t deadline = 0, slice;
-	bool retry;
+	uint64_t deadline = 0, slice, grown = 0;
+	bool retry, hedged = false, opening;
 	int rc;
 
 	*conn = NULL;
@@ -518,7 +523,8 @@ pool_checkout_ex(struct pool *p, void **conn, bool try, unsigned spare)
 			rc = -EAGAIN;
 			break;
 		}
-		if (pool_bg && !try && pool_idle_locked(p) <= POOL_BG_SPARE) {
+		if (pool_bg && !try &&
+		    pool_in_state_locked(p, PE_IDLE) <= POOL_BG_SPARE) {
 			pool_grow_locked(p);
 			rc = -EAGAIN;
 			break;
@@ -544,8 +550,26 @@ pool_checkout_ex(struct pool *p, void **conn, bool try, unsigned spare)
 			pool_discard_locked(p, e, false);
 			continue;
 		}
-		/* 2. A new one while below the limit. */
-		if (pool_count(p) < p->max) {
+		/*
+		 * 2. A new one while below the limit.  With others checked
+		 * out, one that comes back may be sooner than a login (a
+		 * small file's request: one round trip; a login to an SSH
+		 * server: ten): the new one is opened in the background and
+		 * whichever is free first is ours.  Once that open ended
+		 * with nothing free for us (it failed, or another took it),
+		 * we open one ourselves, whose error is ours to return.
+		 */
+		opening = !try && hedged && p->grow_done == grown;
+		if (opening) {
+			/* ours is still being opened: wait (step 4) */
+		} else if (pool_count(p) < p->max) {
+			if (!try && !hedged &&
+			    pool_in_state_locked(p, PE_BUSY) > 0) {
+				grown = p->grow_done;
+				hedged = pool_grow_locked(p);
+				if (hedged)
+					continue;
+			}
 			rc = pool_connect_locked(p, conn, &retry);
 			if (rc == 0 || !retry)
 				break;
@@ -556,7 +580,7 @@ pool_checkout_ex(struct pool *p, void **conn, bool try, unsigned spare)
 			rc = -EAGAIN;
 			break;
 		}
-		e = ent_oldest_parked(p);
+		e = opening ? NULL : ent_oldest_parked(p);
 		if (e != NULL) {
 			if (pool_reclaim_locked(p, e) == 0) {
 				e->state = PE_BUSY;

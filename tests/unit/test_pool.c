@@ -28,6 +28,7 @@ struct fake {
 	atomic_int connects, destroys, graceful, checks, resets, keepalives;
 	atomic_bool fail_check, fail_reset, fail_keepalive;
 	atomic_int reset_delay_ms;
+	atomic_int connect_delay_ms;
 	/* A conn used by two at once, or reset while its owner had it. */
 	atomic_int violations;
 	atomic_int next_id;
@@ -63,6 +64,8 @@ fake_connect(void *ctx, void **conn)
 	struct fake_conn *fc;
 	int rc = 0;
 
+	if (atomic_load(&f->connect_delay_ms) > 0)
+		sleep_ms(atomic_load(&f->connect_delay_ms));
 	pthread_mutex_lock(&f->lock);
 	if (f->connect_err != 0)
 		rc = f->connect_err;
@@ -316,6 +319,58 @@ test_background_grow_fails(void **state)
 	pool_background(true);
 	(void)pool_checkout(fx->pool, &a); /* a grow under way at destroy */
 	pool_background(false);
+	fixture_free(fx);
+}
+
+struct hedge_arg {
+	struct pool *pool;
+	void *conn;
+	int rc;
+	uint64_t ms;
+};
+
+static void *
+hedge_checkout(void *arg)
+{
+	struct hedge_arg *h = arg;
+	uint64_t t0 = mono_ms();
+
+	h->rc = pool_checkout(h->pool, &h->conn);
+	h->ms = mono_ms() - t0;
+	return NULL;
+}
+
+/*
+ * A checkout that finds none idle while others are checked out opens one
+ * in the background and takes whichever is free first: here the one
+ * checked in after 50 ms, not the login that takes 400 ms.
+ */
+static void
+test_hedged_checkout(void **state)
+{
+	struct fixture *fx = fixture_new(2, 0, 0, 5000);
+	struct hedge_arg h = { 0 };
+	pthread_t t;
+	void *a;
+	int i;
+
+	(void)state;
+	assert_int_equal(pool_checkout(fx->pool, &a), 0);
+	atomic_store(&fx->fake.connect_delay_ms, 400);
+	h.pool = fx->pool;
+	assert_int_equal(pthread_create(&t, NULL, hedge_checkout, &h), 0);
+	sleep_ms(50);
+	pool_checkin(fx->pool, a, true);
+	pthread_join(t, NULL);
+	assert_int_equal(h.rc, 0);
+	assert_ptr_equal(h.conn, a);
+	assert_true(h.ms < 300);
+	/* the other arrives, idle, for the next checkout */
+	for (i = 0; i < 200 && atomic_load(&fx->fake.connects) < 2; i++)
+		sleep_ms(5);
+	sleep_ms(200);
+	assert_int_equal(pool_live(fx->pool), 2);
+	pool_checkin(fx->pool, h.conn, true);
 	fixture_free(fx);
 }
 
@@ -1014,6 +1069,7 @@ main(void)
 		cmocka_unit_test(test_destroy_wakes_waiters),
 		cmocka_unit_test(test_background_grows),
 		cmocka_unit_test(test_background_grow_fails),
+		cmocka_unit_test(test_hedged_checkout),
 	};
 
 	log_init(LOG_LVL_ERR, false);
