@@ -20,8 +20,9 @@
  * ahead of each reader (one more for each file it goes on to, up to
  * FAHEAD_DEPTH_MAX), at most FAHEAD_MEM_MAX bytes held, `workers`
  * fetches at once (main.c: connections - 1), none of them on the last
- * free connection (pool_background: a process never waits for a guess; a
- * fetch that finds none is dropped).  Nothing is fetched unless a reader
+ * idle connection (pool_background: a process never waits for a guess; a
+ * fetch that finds none is queued again, or taken along by the reader
+ * that needs it: fahead_fetch_now).  Nothing is fetched unless a reader
  * goes from one file to the next.
  */
 #ifndef FTPFS_FAHEAD_H

@@ -105,8 +105,8 @@ int pool_try_checkout(struct pool *p, unsigned spare, void **conn);
  * Mark the calling thread as working ahead of the processes (or not):
  * its checkouts then take an idle connection only while another stays
  * idle, and never open one; they fail with -EAGAIN instead, and the pool
- * opens one more in the background (up to its max, two at a time), put
- * idle into the pool for the first checkout.  Thread-local.
+ * opens one more in the background (up to its max, eight at a time),
+ * put idle into the pool for the first checkout.  Thread-local.
  */
 void pool_background(bool on);
 /*

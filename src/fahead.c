@@ -130,6 +130,17 @@ wgen_of(struct fahead *a, const char *path)
 	return &a->wgen[h % FA_WGEN_SLOTS];
 }
 
+/* The CLOCK_MONOTONIC time ms from now, for a->work's and a->done's
+   waits. */
+static struct timespec
+mono_in(uint64_t ms)
+{
+	uint64_t t = (uint64_t)net_now_ms() + ms;
+	struct timespec ts = { (time_t)(t / 1000), (long)(t % 1000) * 1000000 };
+
+	return ts;
+}
+
 static void
 sleep_ms(int ms)
 {
@@ -176,6 +187,18 @@ buf_unlist(struct fahead *a, struct fahead_buf *b)
 		buf_free(b);
 }
 
+/* Put b last in a->bufs (the newest). */
+static void
+buf_append(struct fahead *a, struct fahead_buf *b)
+{
+	struct fahead_buf **pp;
+
+	for (pp = &a->bufs; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = b;
+	b->listed = true;
+}
+
 static bool
 buf_expired(const struct fahead *a, const struct fahead_buf *b, uint64_t now)
 {
@@ -188,7 +211,7 @@ buf_expired(const struct fahead *a, const struct fahead_buf *b, uint64_t now)
 static void
 buf_mark_served(struct fahead *a, const char *path)
 {
-	struct fahead_buf *b, **pp;
+	struct fahead_buf *b;
 
 	if (a->nserved >= FA_SERVED_MAX)
 		for (b = a->bufs; b != NULL; b = b->next)
@@ -202,11 +225,8 @@ buf_mark_served(struct fahead *a, const char *path)
 		return;
 	}
 	b->state = FA_SERVED;
-	b->listed = true;
 	b->t_ms = (uint64_t)net_now_ms();
-	for (pp = &a->bufs; *pp != NULL; pp = &(*pp)->next)
-		;
-	*pp = b;
+	buf_append(a, b);
 	a->nserved++;
 }
 
@@ -243,7 +263,7 @@ fahead_start_workers(struct fahead *a)
 static void
 buf_queue(struct fahead *a, const char *dir, const struct fa_file *ff)
 {
-	struct fahead_buf *b, **pp;
+	struct fahead_buf *b;
 	bool root = strcmp(dir, "/") == 0;
 	size_t n;
 
@@ -268,10 +288,7 @@ buf_queue(struct fahead *a, const char *dir, const struct fa_file *ff)
 	b->has_mtime = ff->has_mtime;
 	b->wgen = atomic_load(wgen_of(a, b->path));
 	b->state = FA_QUEUED;
-	b->listed = true;
-	for (pp = &a->bufs; *pp != NULL; pp = &(*pp)->next)
-		;
-	*pp = b;
+	buf_append(a, b);
 	a->mem += b->size;
 	fahead_start_workers(a);
 	pthread_cond_signal(&a->work);
@@ -454,10 +471,7 @@ fahead_worker_fn(void *arg)
 		if (n == 0) {
 			/* idle: what expired meanwhile goes (an idle mount
 			   holds no read-ahead memory after ttl) */
-			uint64_t t =
-			    (uint64_t)net_now_ms() + (uint64_t)a->ttl_ms;
-			struct timespec ts = { (time_t)(t / 1000),
-				(long)(t % 1000) * 1000000 };
+			struct timespec ts = mono_in((uint64_t)a->ttl_ms);
 
 			if (pthread_cond_timedwait(&a->work, &a->lock, &ts) ==
 			    ETIMEDOUT)
@@ -739,11 +753,8 @@ fahead_open(struct fahead *a, const char *path, const struct backend_attr *attr,
 		b->refs++;
 		/* being fetched: that is the quickest way to it */
 		while (b->state == FA_LOADING && !a->stop) {
-			struct timespec ts;
-			uint64_t t = (uint64_t)net_now_ms() + FA_WAIT_SLICE_MS;
+			struct timespec ts = mono_in(FA_WAIT_SLICE_MS);
 
-			ts.tv_sec = (time_t)(t / 1000);
-			ts.tv_nsec = (long)(t % 1000) * 1000000;
 			pthread_cond_timedwait(&a->done, &a->lock, &ts);
 			if (net_op_interrupted() || net_op_clamp(1) == 0)
 				break;

@@ -302,12 +302,15 @@ pool_timed_out(struct pool *p, int rc)
 }
 
 /*
- * Open a new connection for pool_checkout.  Lock held on entry and exit.
- * *retry is set when the caller should go round its loop again (the
+ * Open a connection and put it in the pool in state st (PE_BUSY: the
+ * caller's, *conn; PE_IDLE: for the first checkout).  p->connecting
+ * counts it already; lock held on entry and exit, not while connecting.
+ * *retry is set when a checkout should go round its loop again (the
  * server limit was hit while we have others, or we are shutting down).
  */
 static int
-pool_connect_locked(struct pool *p, void **conn, bool *retry)
+pool_open_locked(
+    struct pool *p, enum pool_ent_state st, void **conn, bool *retry)
 {
 	struct pool_ent *e;
 	void *c = NULL;
@@ -316,9 +319,6 @@ pool_connect_locked(struct pool *p, void **conn, bool *retry)
 	int rc;
 
 	*retry = false;
-	if (p->server_lost && now_ms() < p->lost_retry_ms)
-		return p->lost_rc;
-	p->connecting++;
 	pthread_mutex_unlock(&p->lock);
 	t0 = now_ms();
 	e = calloc(1, sizeof(*e));
@@ -336,8 +336,8 @@ pool_connect_locked(struct pool *p, void **conn, bool *retry)
 		pool_lost_locked(p, rc, now_ms() - t0 >= POOL_LOST_HOLDOFF_MS);
 	if (rc == 0 && !p->stopping) {
 		e->conn = c;
-		e->state = PE_BUSY;
-		e->stamp_ms = now_ms();
+		e->state = st;
+		e->stamp_ms = e->alive_ms = now_ms();
 		ent_push_head(p, e);
 		p->nents++;
 		*conn = c;
@@ -368,10 +368,17 @@ pool_connect_locked(struct pool *p, void **conn, bool *retry)
 	return rc;
 }
 
-/*
- * Connections in the pool that a checkout could still get without waiting
- * or reclaiming: the idle ones and the room below max (p->lock held).
- */
+/* A new connection for pool_checkout (pool_open_locked, PE_BUSY). */
+static int
+pool_connect_locked(struct pool *p, void **conn, bool *retry)
+{
+	*retry = false;
+	if (p->server_lost && now_ms() < p->lost_retry_ms)
+		return p->lost_rc;
+	p->connecting++;
+	return pool_open_locked(p, PE_BUSY, conn, retry);
+}
+
 /* Connections in state st (p->lock held). */
 static unsigned
 pool_in_state_locked(const struct pool *p, enum pool_ent_state st)
@@ -385,6 +392,10 @@ pool_in_state_locked(const struct pool *p, enum pool_ent_state st)
 	return n;
 }
 
+/*
+ * Connections in the pool that a checkout could still get without waiting
+ * or reclaiming: the idle ones and the room below max (p->lock held).
+ */
 static unsigned
 pool_free_locked(const struct pool *p)
 {
@@ -421,56 +432,22 @@ static void *
 pool_grow_fn(void *arg)
 {
 	struct pool *p = arg;
-	struct pool_ent *e;
-	void *c = NULL;
-	uint64_t t0 = now_ms();
-	unsigned alive;
+	void *c;
+	bool retry;
 	int rc;
 
 	net_op_begin(POOL_GROW_WAIT_MS, NULL);
-	e = calloc(1, sizeof(*e));
-	rc = e == NULL ? -ENOMEM : p->ops.connect(p->ctx, &c);
-	net_op_end();
 	pthread_mutex_lock(&p->lock);
-	p->connecting--;
-	if (rc == 0) {
-		pool_back_locked(p);
-		p->ever_connected = true;
-		if (!p->stopping) {
-			e->conn = c;
-			e->state = PE_IDLE;
-			e->stamp_ms = e->alive_ms = now_ms();
-			ent_push_head(p, e);
-			p->nents++;
-			e = NULL;
-			pool_report_shrink_locked(p);
-		} else {
-			p->closing++;
-			pthread_mutex_unlock(&p->lock);
-			p->ops.destroy(p->ctx, c, true);
-			pthread_mutex_lock(&p->lock);
-			p->closing--;
-		}
-	} else {
+	rc = pool_open_locked(p, PE_IDLE, &c, &retry);
+	if (rc < 0)
 		log_debug("opening a connection ahead: %s", strerror(-rc));
-		if (rc != -EUSERS && rc != -ENOMEM && rc != -ESHUTDOWN &&
-		    rc != -EINTR)
-			pool_lost_locked(
-			    p, rc, now_ms() - t0 >= POOL_LOST_HOLDOFF_MS);
-		alive = pool_count(p);
-		if (rc == -EUSERS && alive > 0 && alive < p->max) {
-			p->max = alive;
-			p->shrink_pending = true;
-		}
-		pool_report_shrink_locked(p);
-	}
-	free(e);
 	p->growing--;
 	p->grow_done++;
 	pthread_cond_broadcast(&p->cond);
 	if (p->stopping)
 		pthread_cond_broadcast(&p->quiet_cond);
 	pthread_mutex_unlock(&p->lock);
+	net_op_end();
 	return NULL;
 }
 
