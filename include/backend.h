@@ -217,6 +217,15 @@ struct backend_ops {
 	int (*mkdir)(struct backend *b, const char *path, mode_t mode);
 	int (*rmdir)(struct backend *b, const char *path);
 	int (*unlink)(struct backend *b, const char *path);
+	/*
+	 * Optional: remove path, a file this mount made (a temporary copy of
+	 * at most max_size bytes), once the server answers again: ->unlink
+	 * just failed for the connection's sake.  The backend removes it
+	 * only while it still is what we left (not grown, not changed since)
+	 * and logs what it did.  NULL: the caller names it in the log.
+	 */
+	void (*unlink_later)(
+	    struct backend *b, const char *path, uint64_t max_size);
 	/* POSIX rename: replaces an existing target (flags: RENAME_NOREPLACE).
 	 */
 	int (*rename)(struct backend *b, const char *from, const char *to,

@@ -119,6 +119,8 @@ int ftp_clarify(struct ftp_be *fb, struct ftp_conn *c,
 int ftp_be_mkdir(struct backend *b, const char *path, mode_t mode);
 int ftp_be_rmdir(struct backend *b, const char *path);
 int ftp_be_unlink(struct backend *b, const char *path);
+void ftp_be_unlink_later(
+    struct backend *b, const char *path, uint64_t max_size);
 int ftp_be_rename(
     struct backend *b, const char *from, const char *to, unsigned flags);
 int ftp_be_chmod(struct backend *b, const char *path, mode_t mode);

@@ -120,9 +120,19 @@ bool pool_server_lost(struct pool *p);
  * A request timed out on a connection of the pool (a frozen server): as a
  * failed connect that had to wait, the server counts as lost, and for a
  * second new connects fail at once with rc instead of each waiting out
- * the deadline.
+ * the deadline.  Meanwhile one login tries in the background
+ * (pool_probe): a server that left one command unanswered and answers the
+ * rest is back at once.
  */
 void pool_timed_out(struct pool *p, int rc);
+/*
+ * Open a connection in the background now, even while the server counts
+ * as lost, and put it in the pool idle: ops->connect runs, and with it
+ * whatever waits for the server to answer (FTP: removing what a failed
+ * upload left).  One at a time; asked while one is under way, one more
+ * follows it.  Nothing when the pool is full.
+ */
+void pool_probe(struct pool *p);
 /*
  * Add a connection opened outside the pool (the mount's first, checked
  * connection) as an idle member.  If the pool is full it is destroyed.

@@ -989,6 +989,15 @@ cache_unlink(struct backend *b, const char *path)
 	return rc;
 }
 
+static void
+cache_unlink_later(struct backend *b, const char *path, uint64_t max_size)
+{
+	struct cache *c = b->priv;
+
+	c->inner->ops->unlink_later(c->inner, path, max_size);
+	cache_changed(c, path, false);
+}
+
 static int
 cache_rename(
     struct backend *b, const char *from, const char *to, unsigned flags)
@@ -1160,6 +1169,7 @@ static const struct backend_ops cache_ops = {
 	.mkdir = cache_mkdir,
 	.rmdir = cache_rmdir,
 	.unlink = cache_unlink,
+	.unlink_later = cache_unlink_later,
 	.rename = cache_rename,
 	.chmod = cache_chmod,
 	.set_mtime = cache_set_mtime,
@@ -1201,6 +1211,7 @@ cache_ops_mask(struct backend_ops *o, const struct backend_ops *in)
 	CACHE_MASK(mkdir);
 	CACHE_MASK(rmdir);
 	CACHE_MASK(unlink);
+	CACHE_MASK(unlink_later);
 	CACHE_MASK(rename);
 	CACHE_MASK(chmod);
 	CACHE_MASK(set_mtime);

@@ -84,6 +84,8 @@ struct pool {
 	   that the requests of one syscall do not each wait for a frozen
 	   server (POOL_LOST_HOLDOFF_MS after each try that had to wait) */
 	uint64_t lost_retry_ms; /* protected by p->lock */
+	bool probing; /* protected by p->lock; pool_probe's login */
+	bool probe_again; /* protected by p->lock; one more after it */
 	int lost_rc; /* protected by p->lock */
 	bool shrink_pending; /* protected by p->lock; max fell, not told yet */
 };
@@ -293,11 +295,31 @@ pool_back_locked(struct pool *p)
 	log_warn("the server answers again");
 }
 
+static bool pool_spawn_locked(struct pool *p, bool probe);
+
+/*
+ * A request timed out: the server is frozen or gone, or it left one
+ * command unanswered (pyftpdlib does when closing an upload's file fails)
+ * and answers everything else.  New connects fail at once for a moment
+ * (pool_lost_locked), and one login tries meanwhile in the background: if
+ * it gets in, the server is back for everyone at once (a frozen server
+ * keeps it waiting, not a caller).
+ */
 void
 pool_timed_out(struct pool *p, int rc)
 {
 	pthread_mutex_lock(&p->lock);
 	pool_lost_locked(p, rc, true);
+	if (p->ever_connected)
+		pool_spawn_locked(p, true);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
+pool_probe(struct pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	pool_spawn_locked(p, true);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -368,13 +390,21 @@ pool_open_locked(
 	return rc;
 }
 
-/* A new connection for pool_checkout (pool_open_locked, PE_BUSY). */
+/*
+ * A new connection for pool_checkout (pool_open_locked, PE_BUSY).  The
+ * login is part of getting a connection, which the request's deadline
+ * does not count (pool_checkout): it starts again here, so that the
+ * cleanup after a request that timed out (removing an upload's temporary
+ * copy) is not refused by an expired deadline, taken for the server's
+ * silence.
+ */
 static int
 pool_connect_locked(struct pool *p, void **conn, bool *retry)
 {
 	*retry = false;
 	if (p->server_lost && now_ms() < p->lost_retry_ms)
 		return p->lost_rc;
+	net_op_progress();
 	p->connecting++;
 	return pool_open_locked(p, PE_BUSY, conn, retry);
 }
@@ -428,10 +458,9 @@ pool_background(bool on)
 	pool_bg = on;
 }
 
-static void *
-pool_grow_fn(void *arg)
+static void
+pool_grow_run(struct pool *p, bool probe)
 {
-	struct pool *p = arg;
 	void *c;
 	bool retry;
 	int rc;
@@ -440,41 +469,79 @@ pool_grow_fn(void *arg)
 	pthread_mutex_lock(&p->lock);
 	rc = pool_open_locked(p, PE_IDLE, &c, &retry);
 	if (rc < 0)
-		log_debug("opening a connection ahead: %s", strerror(-rc));
+		log_debug("opening a connection %s: %s",
+		    probe ? "to see if the server answers" : "ahead",
+		    strerror(-rc));
 	p->growing--;
+	if (probe) {
+		p->probing = false;
+		if (p->probe_again) {
+			p->probe_again = false;
+			pool_spawn_locked(p, true);
+		}
+	}
 	p->grow_done++;
 	pthread_cond_broadcast(&p->cond);
 	if (p->stopping)
 		pthread_cond_broadcast(&p->quiet_cond);
 	pthread_mutex_unlock(&p->lock);
 	net_op_end();
+}
+
+static void *
+pool_grow_fn(void *arg)
+{
+	pool_grow_run(arg, false);
 	return NULL;
 }
 
-/* One more connection, opened in the background, if there is room.
- * true: it is being opened. */
+static void *
+pool_probe_fn(void *arg)
+{
+	pool_grow_run(arg, true);
+	return NULL;
+}
+
+/*
+ * One more connection, opened in the background, if there is room.
+ * probe: the one login that may go while the server counts as lost
+ * (pool_timed_out), one at a time.  true: it is being opened.
+ */
 static bool
-pool_grow_locked(struct pool *p)
+pool_spawn_locked(struct pool *p, bool probe)
 {
 	pthread_attr_t at;
 	pthread_t t;
 	int rc;
 
 	if (p->stopping || pool_count(p) >= p->max ||
-	    p->growing >= POOL_GROW_AT_ONCE ||
-	    (p->server_lost && now_ms() < p->lost_retry_ms))
+	    p->growing >= POOL_GROW_AT_ONCE)
+		return false;
+	if (probe && p->probing)
+		p->probe_again = true;
+	if (probe ? p->probing : p->server_lost && now_ms() < p->lost_retry_ms)
 		return false;
 	p->connecting++;
 	p->growing++;
+	if (probe)
+		p->probing = true;
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&t, &at, pool_grow_fn, p);
+	rc = pthread_create(&t, &at, probe ? pool_probe_fn : pool_grow_fn, p);
 	pthread_attr_destroy(&at);
 	if (rc != 0) {
 		p->connecting--;
 		p->growing--;
+		if (probe)
+			p->probing = false;
 	}
 	return rc == 0;
+}
+
+static bool
+pool_grow_locked(struct pool *p)
+{
+	return pool_spawn_locked(p, false);
 }
 
 /* try: only while more than spare are free (pool_try_checkout). */

@@ -454,22 +454,55 @@ temp_name(const char *path, char *out, size_t size)
 	return 0;
 }
 
+/* The server could not be asked (as opposed to: it refused). */
+static bool
+unreached(int rc)
+{
+	switch (rc) {
+	case -EIO:
+	case -ETIMEDOUT:
+	case -EPROTO:
+	case -ECONNREFUSED:
+	case -ECONNRESET:
+	case -ECONNABORTED:
+	case -EPIPE:
+	case -ENOTCONN:
+	case -EHOSTUNREACH:
+	case -ENETUNREACH:
+	case -ENETDOWN:
+	case -EUSERS:
+	case -EAGAIN:
+	case -ESHUTDOWN:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
  * Remove our temporary copy after a failed upload.  Tried twice: a DELE is
  * not retried by the backend (a lost reply may hide a success), but for a
- * name only we use a second try is safe, and -ENOENT then means done.  A
- * copy that stays is named in the log: nothing else will remove it.
+ * name only we use a second try is safe, and -ENOENT then means done.
+ * When the server could not be asked (the upload timed out and the server
+ * counts as lost for a moment), the backend removes it once it answers
+ * again; a refusal, or a backend that cannot, is named in the log.
  */
 static void
 remove_temp(struct spool *s, const char *tmp)
 {
-	int rc = s->be->ops->unlink(s->be, tmp);
+	const struct backend_ops *ops = s->be->ops;
+	int rc = ops->unlink(s->be, tmp);
 
 	if (rc < 0 && rc != -ENOENT)
-		rc = s->be->ops->unlink(s->be, tmp);
-	if (rc < 0 && rc != -ENOENT)
-		log_warn("%s: the temporary copy %s could not be removed (%s)",
-		    s->path, tmp, strerror(-rc));
+		rc = ops->unlink(s->be, tmp);
+	if (rc == 0 || rc == -ENOENT)
+		return;
+	if (unreached(rc) && ops->unlink_later != NULL) {
+		ops->unlink_later(s->be, tmp, (uint64_t)s->size);
+		return;
+	}
+	log_warn("%s: the temporary copy %s could not be removed (%s)", s->path,
+	    tmp, strerror(-rc));
 }
 
 static int

@@ -123,6 +123,8 @@ pool_connect(void *ctx, void **conn)
 			log_warn("%s", msg);
 		return rc;
 	}
+	/* The server answers: what a failed upload left goes first. */
+	ftp_orphans_sweep(fb, c);
 	*conn = c;
 	return 0;
 }
@@ -253,6 +255,7 @@ static const struct backend_ops ftp_ops = {
 	.mkdir = ftp_be_mkdir,
 	.rmdir = ftp_be_rmdir,
 	.unlink = ftp_be_unlink,
+	.unlink_later = ftp_be_unlink_later,
 	.rename = ftp_be_rename,
 	.chmod = ftp_be_chmod,
 	.set_mtime = ftp_be_set_mtime,

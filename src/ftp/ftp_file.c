@@ -682,6 +682,9 @@ upload_finish(struct backend_file *f)
 		return f->werr;
 	f->wconn = NULL;
 	rc = ftp_xfer_finish(c, &ref);
+	if (rc == -ETIMEDOUT && c->broken)
+		pool_timed_out(
+		    fb->pool, rc); /* as any request that timed out */
 	if (rc == -EREMOTEIO) {
 		rc = ftp_errno(&ref, OP_WRITE);
 		if (rc == -ENOENT)

@@ -174,6 +174,20 @@ ftp_be_unlink(struct backend *b, const char *path)
 	return simple(b, "DELE", path);
 }
 
+void
+ftp_be_unlink_later(struct backend *b, const char *path, uint64_t max_size)
+{
+	struct ftp_be *fb = b->priv;
+	char abs[FTP_PATH_MAX];
+
+	if (ftp_server_path(&fb->srv, path, abs, sizeof(abs)) < 0) {
+		log_err(
+		    "%s: left on the server (name too long to remove)", path);
+		return;
+	}
+	ftp_orphan_add(fb, abs, max_size);
+}
+
 /* ---- rename -------------------------------------------------------- */
 
 struct rename_arg {

@@ -51,9 +51,11 @@ ftp_orphan_add(struct ftp_be *fb, const char *abs, uint64_t max_size)
 	fb->orphans = o;
 	atomic_store(&fb->has_orphans, true);
 	pthread_mutex_unlock(&fb->orphan_lock);
-	log_err("upload of %s failed and the server is gone; its partial copy "
-	        "will be removed when the server answers again",
+	log_err("%s: a partial copy this mount left on the server (the "
+	        "server did not answer); removed when it answers again",
 	    abs);
+	if (fb->pool != NULL)
+		pool_probe(fb->pool); /* its login removes it (pool_connect) */
 }
 
 static void

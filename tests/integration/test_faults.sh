@@ -32,7 +32,9 @@
 #             and truncated (no temporary file can be made beside it).
 # And once, with pyftpdlib plus a quota handler (552 like a quota-limited
 # server): 552 in the middle of a STOR, 552 after all the data (the file
-# truncated), and a lying "226" with a short file (SIZE must catch it).
+# truncated), a lying "226" with a short file (SIZE must catch it), and no
+# reply at all to a STOR (EIO at -o timeout; what the upload left is
+# removed over another connection, within 3 s).
 # And once, with the scripted fake server answering 502 to STOR, APPE and
 # MKD (enosys): EIO each time, never ENOSYS, and every later create still
 # reaches the server.  And once a frozen pyftpdlib (frozen, see there), and
@@ -223,9 +225,16 @@ check_spool_kept() { # NAME REMOTE-NAME MODEL
 		"$(sha "$model")" "$(sha "$kept")" "kept: $kept" "$(ls -la "$SPOOL" 2>&1)"
 }
 
+# A temporary copy that could not be removed at once (the upload timed out:
+# the server counts as lost for a moment) goes when a login in the
+# background gets in: allowed 3 s.
 no_temp_left() { # NAME DIR
-	local left n
-	left=$(cd "$2" && find . -name '.*.ftpfs-*' 2>&1)
+	local left n i
+	for i in $(seq 30); do
+		left=$(cd "$2" && find . -name '.*.ftpfs-*' 2>&1)
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
 	if [ -z "$left" ]; then
 		ok "$1"
 		return
@@ -935,6 +944,9 @@ start_quota_server() { # DIR: sets QPORT, QLOG
        closed, the file cut at QUOTA)
   e-*  all data accepted, then 552 and the file cut at QUOTA
   s-*  226, but the file on disk is cut to half (a server that lies)
+  h-*  all data stored, then no reply at all on that control connection
+       (pyftpdlib itself does this when closing a file on a full disk
+       fails: the exception skips the reply); other sessions go on
 Temporary names (".q-x.ftpfs-XXXXXX") behave like their file."""
 import logging, os, sys
 from pyftpdlib.authorizers import DummyAuthorizer
@@ -951,7 +963,7 @@ def kind(dtp):
     if f is None or not dtp.receive:
         return None
     name = os.path.basename(f.name).lstrip(".")
-    for k in ("q-", "e-", "s-"):
+    for k in ("q-", "e-", "s-", "h-"):
         if name.startswith(k):
             return k
     return None
@@ -982,6 +994,8 @@ class QuotaDTP(DTPHandler):
                 self._resp = ("552 Quota exceeded; file cut.", logging.warning)
             elif k == "s-":
                 self.file_obj.truncate(size // 2)
+        if not self._closed and k == "h-" and self.tot_bytes_received:
+            self._resp = ()
         DTPHandler.close(self)
 
 
@@ -1064,6 +1078,54 @@ suite_quota() {
 	fi
 	still_works "$P: the mount works after the refusals"
 	umount_it "$P: unmount"
+
+	# A server that stores the data and never answers the STOR (h-*):
+	# close fails with EIO at the request's deadline (-o timeout); the
+	# new file's partial copy and the in-place edit's temporary copy are
+	# ours and are removed over another connection; the spool keeps the
+	# edit; the mount goes on.
+	local H="[pyftpdlib+quota] no reply to STOR" t0 secs i
+	cp "$WORK/r100K" "$data/h-edit.bin"
+	chown "$SRV_USER": "$data/h-edit.bin"
+	mount_it "$H: mount (-o timeout=4)" "ftp://$SRV_USER:$SRV_PASS@127.0.0.1:$QPORT/" \
+		-o timeout=4 || return
+	t0=$EPOCHREALTIME
+	rc=0
+	out=$(t cp "$WORK/r4M" "$MNT/h-big.bin" 2>&1) || rc=$?
+	secs=$(srv_since "$t0")
+	if [ "$rc" -ne 0 ] && is_write_error "$out" &&
+		awk -v s="$secs" 'BEGIN { exit !(s < 15) }'; then
+		ok "$H: cp of 4 MiB fails within 15 s (${secs}s, exit $rc: $out)"
+	else
+		not_ok "$H: cp of 4 MiB fails with EIO within 15 s" "${secs}s, exit $rc: $out" \
+			"$(grep -v 'trace:' "$MLOG" | tail -n 6)"
+	fi
+	for i in $(seq 30); do
+		[ -e "$data/h-big.bin" ] || break
+		sleep 0.1
+	done
+	if [ -e "$data/h-big.bin" ]; then
+		not_ok "$H: the partial new file is removed (within 3 s)" \
+			"h-big.bin on the server: $(stat -c %s "$data/h-big.bin") bytes" \
+			"$(grep -v 'trace:' "$MLOG" | grep -F 'h-big' | tail -n 6)"
+	else
+		ok "$H: the partial new file is removed (within 3 s)"
+	fi
+	model=$SRV_TMP/quota-h-model
+	t0=$EPOCHREALTIME
+	out=$(inplace_edit "$MNT/h-edit.bin" 50000 $((2 * 1048576)) "$model")
+	secs=$(srv_since "$t0")
+	case $out in
+	"EIO at close") ok "$H: in-place edit: close fails ($out, ${secs}s)" ;;
+	*) not_ok "$H: in-place edit: close fails with EIO" "$out" \
+		"$(grep -v 'trace:' "$MLOG" | tail -n 6)" ;;
+	esac
+	check_eq "$H: the original h-edit.bin is intact" \
+		"$(sha "$WORK/r100K")" "$(sha "$data/h-edit.bin")"
+	no_temp_left "$H: no temporary file left on the server" "$data"
+	check_spool_kept "$H" "h-edit.bin" "$model"
+	still_works "$H: the mount works after the silent server"
+	umount_it "$H: unmount"
 }
 
 # --- main -----------------------------------------------------------------------------

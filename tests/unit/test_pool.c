@@ -664,6 +664,48 @@ test_connect_error(void **state)
 	fixture_free(fx);
 }
 
+/*
+ * A request that timed out makes the server count as lost: new connects
+ * fail at once, and one login goes in the background (pool_probe); once
+ * it gets in, the server is back and its connection waits idle.
+ */
+static void
+test_timed_out_probes(void **state)
+{
+	struct fixture *fx = fixture_new(4, 0, 0, 1000);
+	uint64_t t0;
+	void *a, *b;
+
+	(void)state;
+	assert_int_equal(pool_checkout(fx->pool, &a), 0);
+	atomic_store(&fx->fake.connect_delay_ms, 150);
+	pool_checkin(fx->pool, a, false);
+	pool_timed_out(fx->pool, -ETIMEDOUT);
+	assert_true(pool_server_lost(fx->pool));
+	/* The probe's login is under way: a checkout fails at once. */
+	t0 = mono_ms();
+	assert_int_equal(pool_checkout(fx->pool, &b), -ETIMEDOUT);
+	assert_true(mono_ms() - t0 < 100);
+	/* Asked again meanwhile: one more login follows, never two at once. */
+	pool_probe(fx->pool);
+	pool_probe(fx->pool);
+	t0 = mono_ms();
+	while (atomic_load(&fx->fake.connects) < 3 && mono_ms() - t0 < 3000)
+		sleep_ms(10);
+	sleep_ms(50); /* filed idle after its connect returned */
+	assert_false(pool_server_lost(fx->pool));
+	assert_int_equal(pool_live(fx->pool), 2);
+	assert_int_equal(atomic_load(&fx->fake.connects), 3);
+	pthread_mutex_lock(&fx->fake.lock);
+	assert_int_equal(fx->fake.peak, 2);
+	pthread_mutex_unlock(&fx->fake.lock);
+	atomic_store(&fx->fake.connect_delay_ms, 0);
+	assert_int_equal(pool_checkout(fx->pool, &b), 0); /* an idle one */
+	assert_int_equal(atomic_load(&fx->fake.connects), 3);
+	pool_checkin(fx->pool, b, true);
+	fixture_free(fx);
+}
+
 static void
 test_eusers_nothing_alive(void **state)
 {
@@ -1054,6 +1096,7 @@ main(void)
 		cmocka_unit_test(test_checkin_unreusable),
 		cmocka_unit_test(test_check_failure),
 		cmocka_unit_test(test_connect_error),
+		cmocka_unit_test(test_timed_out_probes),
 		cmocka_unit_test(test_eusers_nothing_alive),
 		cmocka_unit_test(test_eusers_shrinks),
 		cmocka_unit_test(test_eusers_shrinks_while_waiting),
