@@ -782,12 +782,28 @@ fs_readdir_op(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 	    fs_readdir(path, buf, filler, off, fi, flags), "readdir", path);
 }
 
+/*
+ * A read that finds its file gone on the server (FTP opens for reading
+ * without asking it: RETR is the first word about the file) says so to
+ * the cache too, so that the next stat or listing asks the server, and ls
+ * stops showing what cat cannot read.
+ */
+static int
+fs_read_end(int rc, const char *path)
+{
+	struct backend *be = fs_ctx()->be;
+
+	if (rc == -ENOENT && path != NULL && be->ops->invalidate != NULL)
+		be->ops->invalidate(be, path);
+	return fs_op_end(rc, "read", path);
+}
+
 static int
 fs_read_op(const char *path, char *buf, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
 	fs_op_begin();
-	return fs_op_end(fs_read(path, buf, size, off, fi), "read", path);
+	return fs_read_end(fs_read(path, buf, size, off, fi), path);
 }
 
 static int
@@ -795,7 +811,7 @@ fs_read_buf_op(const char *path, struct fuse_bufvec **bufp, size_t size,
     off_t off, struct fuse_file_info *fi)
 {
 	fs_op_begin();
-	return fs_op_end(fs_read_buf(path, bufp, size, off, fi), "read", path);
+	return fs_read_end(fs_read_buf(path, bufp, size, off, fi), path);
 }
 
 /*

@@ -288,6 +288,27 @@ fs_open_spool(struct fs_ctx *ctx, struct fs_file *f, const char *path,
 	return rc;
 }
 
+/*
+ * The kernel opens (FUSE open, not create) only a name it believes exists:
+ * one it looked up or listed, maybe before another client removed it.
+ * When the open finds the file gone on the server, that name is stale:
+ * forget it and say ESTALE, and the kernel looks the name up again past
+ * its own caches (LOOKUP_REVAL) and opens what it finds then, once:
+ * nothing for cat (ENOENT), a new file for "> f" and dd of=f (their
+ * O_CREAT), which would otherwise fail on a name it still holds.
+ */
+static int
+fs_open_stale(struct fs_ctx *ctx, const char *path)
+{
+	struct backend *be = ctx->be;
+
+	if (be->ops->invalidate != NULL)
+		be->ops->invalidate(be, path);
+	fahead_forget(ctx->fahead, path);
+	log_debug("open %s: gone from the server since it was listed", path);
+	return -ESTALE;
+}
+
 static int
 fs_open_common(
     const char *path, unsigned flags, mode_t mode, struct fuse_file_info *fi)
@@ -327,6 +348,8 @@ fs_open_common(
 	}
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
+	if (rc == -ENOENT && !(flags & BO_CREATE))
+		return fs_open_stale(ctx, path);
 	in.exists = rc == 0;
 	in.is_dir = in.exists && (a.valid & BA_MODE_TYPE) && S_ISDIR(a.mode);
 	rc = write_plan_open(&in, &wp);
@@ -401,6 +424,8 @@ fs_open_common(
 			f->pend_mode_set = true;
 		}
 	}
+	if (rc == -ENOENT && in.exists)
+		rc = fs_open_stale(ctx, path);
 	if (rc < 0) {
 		fs_file_free(f);
 		return rc;

@@ -17,7 +17,9 @@
 # Per server:
 #   1. append after another client appended (the server's folder, then a
 #      second mount): abc + the other line + ours, in that order; 1b. >> to
-#      a file another client made after the mount listed its folder
+#      a file another client made after the mount listed its folder; 1c.
+#      files another client removed after the mount listed them: cat says
+#      ENOENT (and ls stops showing them), "> f" and dd of=f make them again
 #   2. four processes x 20 appends through one mount: 80 intact lines
 #   3. a symlink stat'ed, readlink'ed, read on a fresh mount before any
 #      listing agrees with the listing made afterwards
@@ -179,7 +181,10 @@ umount_all() {
 build_tree() {
 	rm -rf --one-file-system "$DATA"
 	mkdir -p "$DATA/data/odd names" "$DATA/mw" "$DATA/a-disk" "$DATA/a-mount2" \
-		"$DATA/neg" "$DATA/ro"
+		"$DATA/neg" "$DATA/ro" "$DATA/gone"
+	printf 'a\n' >"$DATA/gone/a.txt"
+	head -c 5000 /dev/urandom >"$DATA/gone/b.bin"
+	head -c 70000 /dev/urandom >"$DATA/gone/c.bin"
 	head -c $((3 * 1048576 + 13)) /dev/urandom >"$DATA/data/big.bin"
 	ln -s ../big.bin "$DATA/data/odd names/link-to-big"
 	printf 'plain\n' >"$DATA/data/odd names/plain.txt"
@@ -311,6 +316,46 @@ check_append_unseen() {
 		ok "$P: the other client's line is kept (exit $rc)"
 	else
 		not_ok "$P: the other client's line is kept" "exit $rc${out:+: $out}" "$(show "$DATA/neg/f.txt")"
+	fi
+}
+
+# 1c. The mount listed a folder; then another client removed its files.
+# The mount's listing is out of date, and what goes to the server must say
+# so: reading the name fails with ENOENT, and writing it makes a new file
+# ("> f" and dd of=f, which open without O_CREAT when the kernel still has
+# the name: the open finds the file gone and the kernel looks it up again).
+check_gone() {
+	local P="[$cur] 1c. files another client removed while the mount still had them"
+	local rc=0 out sum
+	out=$(t ls -la "$MNT1/gone" 2>&1) || { not_ok "$P" "setup: ls gone: $out"; return; }
+	t stat "$MNT1/gone/a.txt" "$MNT1/gone/b.bin" "$MNT1/gone/c.bin" >/dev/null 2>&1
+	rm -f "$DATA/gone/a.txt" "$DATA/gone/b.bin" "$DATA/gone/c.bin"
+	out=$(t cat "$MNT1/gone/a.txt" 2>&1) || rc=$?
+	if [ "$rc" -ne 0 ] && [[ $out == *"No such file or directory"* ]]; then
+		ok "$P: cat f says No such file or directory"
+	else
+		not_ok "$P: cat f says No such file or directory" "exit $rc: $out"
+	fi
+	out=$(t ls "$MNT1/gone" 2>&1)
+	if [[ $out != *a.txt* ]]; then
+		ok "$P: after the failed cat, ls no longer shows f"
+	else
+		not_ok "$P: after the failed cat, ls no longer shows f" "$out"
+	fi
+	rc=0
+	out=$(t bash -c 'echo mine > "$1"' _ "$MNT1/gone/b.bin" 2>&1) || rc=$?
+	if [ "$rc" -eq 0 ] && [ "$(cat "$DATA/gone/b.bin" 2>&1)" = mine ]; then
+		ok "$P: echo mine > f makes it again"
+	else
+		not_ok "$P: echo mine > f makes it again" "exit $rc${out:+: $out}" "$(show "$DATA/gone/b.bin")"
+	fi
+	rc=0
+	out=$(t dd if=/dev/zero of="$MNT1/gone/c.bin" bs=1M count=4 2>&1) || rc=$?
+	sum=$(sha256sum <"$DATA/gone/c.bin" 2>/dev/null | cut -c1-64)
+	if [ "$rc" -eq 0 ] && [ "$sum" = "$(head -c 4194304 /dev/zero | sha256sum | cut -c1-64)" ]; then
+		ok "$P: dd of=f (4 MiB) makes it again, whole"
+	else
+		not_ok "$P: dd of=f (4 MiB) makes it again, whole" "exit $rc: $out" "$(show "$DATA/gone/c.bin")"
 	fi
 }
 
@@ -473,6 +518,7 @@ suite_server() {
 		ensure_mounts && check_append_other disk
 		ensure_mounts && check_append_other mount2
 		ensure_mounts && check_append_unseen
+		ensure_mounts && check_gone
 	fi
 	if item 2; then
 		ensure_mounts && check_parallel_appends
