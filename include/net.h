@@ -79,6 +79,9 @@ void net_op_begin(int timeout_ms, int (*interrupted)(void));
 void net_op_end(void);
 bool net_op_interrupted(void);
 void net_op_progress(void);
+/* The calling thread's operation timeout (net_op_begin), 0: none; for
+   work it hands to a thread of its own under the same deadline. */
+int net_op_timeout(void);
 /* timeout_ms (< 0: none) cut to the operation's deadline. */
 int net_op_clamp(int timeout_ms);
 

@@ -9,6 +9,7 @@
 #ifndef FTPFS_SFTP_BE_H
 #define FTPFS_SFTP_BE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "backend.h"
@@ -44,7 +45,23 @@ struct sftp_be {
 	char *root; /* absolute server path of the mount root */
 	struct pool *pool;
 	int tmo; /* cfg.cmd_timeout_ms */
+	/*
+	 * Open files whose writes go behind the writer (wbq.h), for
+	 * sb_wb_settle; wb_lock is never held while a queue's thread
+	 * needs a lock it guards (the thread takes only its file's lock).
+	 */
+	pthread_mutex_t wb_lock;
+	struct backend_file *wb_files;
+	unsigned wb_count;
 };
+
+/*
+ * Wait until the writes queued behind open files of abs (every file of its
+ * path slot) are on the server: before another handle opens the path and
+ * before a SETSTAT of it (a truncate, or times that a later WRITE would
+ * move again).  Errors stay with the writing file.
+ */
+void sb_wb_settle(struct sftp_be *sb, const char *abs);
 
 /* Server path of a mount path ("/" -> root). 0 or -ENAMETOOLONG. */
 int sb_abs(const struct sftp_be *sb, const char *path, char *out, size_t size);

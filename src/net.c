@@ -64,6 +64,12 @@ net_op_progress(void)
 }
 
 int
+net_op_timeout(void)
+{
+	return op_deadline != 0 ? op_timeout : 0;
+}
+
+int
 net_op_clamp(int timeout_ms)
 {
 	int64_t left;

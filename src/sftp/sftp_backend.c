@@ -725,6 +725,7 @@ setstat(
 
 	if (rc < 0)
 		return rc;
+	sb_wb_settle(sb, a.abs);
 	rc = with_conn(sb, do_setstat, &a, true);
 	if (at->flags & SSH_FILEXFER_ATTR_SIZE)
 		atomic_fetch_add(&sb->gen[sb_path_slot(a.abs)], 1);
@@ -951,6 +952,7 @@ sftpb_destroy(struct backend *b)
 	struct sftp_be *sb = b->priv;
 
 	pool_destroy(sb->pool);
+	pthread_mutex_destroy(&sb->wb_lock);
 	config_free(&sb->cfg);
 	free(sb->root);
 	free(sb);
@@ -1217,6 +1219,7 @@ sftp_backend_new(const struct sftp_config *cfg, struct backend **out, char *msg,
 		free(sb);
 		return rc;
 	}
+	pthread_mutex_init(&sb->wb_lock, NULL);
 	sb->tmo = cfg->cmd_timeout_ms;
 	sc = calloc(1, sizeof(*sc));
 	if (sc == NULL) {
@@ -1262,6 +1265,7 @@ fail:
 		sftp_conn_close(sc->c);
 		free(sc);
 	}
+	pthread_mutex_destroy(&sb->wb_lock);
 	config_free(&sb->cfg);
 	free(sb->root);
 	free(sb);

@@ -312,6 +312,116 @@ session_checks() {
 	umount_ok "$P unmount (session checks)"
 }
 
+# Writes go behind the writer (write(2) returns once its bytes are queued
+# for the file's thread): an error the server gives later is still
+# reported, by a write or by close, never lost; a frozen server fails the
+# writer within -o timeout (sshd only, as session_checks), and the mount
+# writes again when it runs; cp -p keeps its times (a SETSTAT waits for the
+# queued writes, whose arrival would move the mtime again).
+WB_PY='
+import os, sys, time
+p, n = sys.argv[1], int(sys.argv[2])
+fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+err = None
+t_err = None
+chunk = b"w" * 1048576
+try:
+    for i in range(n):
+        os.write(fd, chunk)
+        if i == 0 and len(sys.argv) > 3:
+            sys.stdout.write("first\n")
+            sys.stdout.flush()
+            time.sleep(float(sys.argv[3]))
+except OSError as e:
+    err, t_err = "write %d: %s" % (i, os.strerror(e.errno)), time.time()
+try:
+    os.close(fd)
+except OSError as e:
+    if err is None:
+        err, t_err = "close: %s" % os.strerror(e.errno), time.time()
+print(err if err else "no error", "%.3f" % (t_err or 0))
+'
+wb_checks() {
+	local data=$1 P="[$cur] write-behind:" out rc sshd_pid t0 secs pid ref
+	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
+	if ! mount_try "$P" "$(srv_url "$cur")" -o timeout=10; then
+		not_ok "$P mount" "$(tail -n 5 "$LOG")"
+		SRV_MOUNT_OPTS=()
+		return
+	fi
+	SRV_MOUNT_OPTS=()
+	# a disk that fills up under the writer: 8 MiB onto 2 MiB
+	mkdir -p "$data/small"
+	if mount -t tmpfs -o size=2m,mode=0755 ftpfs-test-small "$data/small"; then
+		chown "$SRV_USER": "$data/small"
+		rc=0
+		out=$(t dd if=/dev/zero of="$MNT/small/dd.bin" bs=1M count=8 2>&1) || rc=$?
+		if [ "$rc" -ne 0 ]; then
+			ok "$P dd of 8 MiB onto a 2 MiB disk fails (exit $rc: $(printf '%s' "$out" | head -n 1))"
+		else
+			not_ok "$P dd of 8 MiB onto a 2 MiB disk fails" "exit 0: $out"
+		fi
+		rm -f "$data/small/dd.bin"
+		out=$(t python3 -c "$WB_PY" "$MNT/small/py.bin" 8 2>&1)
+		if [[ $out == "no error"* ]]; then
+			not_ok "$P 8 x 1 MiB write(2) onto a 2 MiB disk: a write or close reports it" "$out"
+		else
+			ok "$P 8 x 1 MiB write(2) onto a 2 MiB disk: reported (${out% *})"
+		fi
+		umount "$data/small" 2>/dev/null || umount -l "$data/small"
+	else
+		note "$P no tmpfs here: the full-disk check is skipped"
+	fi
+	# cp -p of a file large enough to be queued
+	head -c $((4 * 1048576 + 5)) /dev/urandom >"$SRV_TMP/cpp.bin"
+	touch -d '2001-01-01 00:00:00 UTC' "$SRV_TMP/cpp.bin"
+	t cp -p "$SRV_TMP/cpp.bin" "$MNT/cpp.bin" 2>"$SRV_TMP/cpp.err"
+	check_eq "$P cp -p of 4 MiB: bytes and mtime kept" \
+		"$(sha256sum <"$SRV_TMP/cpp.bin" | cut -c1-64) 978307200" \
+		"$(sha256sum <"$data/cpp.bin" | cut -c1-64) $(stat -c %Y "$data/cpp.bin" 2>&1)$(cat "$SRV_TMP/cpp.err")"
+	# a reader of the file while its writer still has it open sees every
+	# byte written before (another handle's open waits for the queue)
+	out=$(t python3 -c '
+import os, sys, hashlib
+p = sys.argv[1]
+fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+data = os.urandom(3 * 1048576 + 7)
+for i in range(0, len(data), 131072):
+    os.write(fd, data[i:i + 131072])
+with open(p, "rb") as r:
+    got = r.read()
+os.close(fd)
+print("same" if got == data else "differs: %d of %d bytes" % (len(got), len(data)))' "$MNT/rsw.bin" 2>&1)
+	check_eq "$P another descriptor reads what the open writer wrote" "same" "$out"
+	sshd_pid=$(cat "$SRV_TMP/srv-$cur/sshd.pid" 2>/dev/null)
+	if [ -n "$sshd_pid" ]; then
+		# frozen after the first MiB: the writer gets an error within
+		# -o timeout=10 (16 s with the slack of a loaded machine)
+		coproc WB { timeout -k 5 90 python3 -c "$WB_PY" "$MNT/frozen.bin" 64 0.5 2>&1; }
+		pid=$WB_PID
+		read -r -t 30 ref <&"${WB[0]}"
+		# shellcheck disable=SC2046 # a list of pids
+		kill -STOP "$sshd_pid" $(descendants "$sshd_pid")
+		t0=$EPOCHREALTIME
+		out=$(cat <&"${WB[0]}")
+		wait "$pid" 2>/dev/null
+		secs=$(srv_since "$t0")
+		# shellcheck disable=SC2046
+		kill -CONT "$sshd_pid" $(descendants "$sshd_pid")
+		if [ "$ref" = first ] && [[ $out != "no error"* ]] &&
+			awk -v s="$secs" 'BEGIN { exit !(s < 16) }'; then
+			ok "$P frozen server under a writer: ${out% *} after ${secs}s"
+		else
+			not_ok "$P frozen server under a writer: an error within 16 s" \
+				"after ${secs}s: ${ref:-(no first write)} / $out"
+		fi
+		printf 'again\n' >"$MNT/again.txt" 2>"$SRV_TMP/again.err"
+		check_eq "$P the server runs again: the same mount writes" "again" \
+			"$(cat "$data/again.txt" 2>&1)$(cat "$SRV_TMP/again.err")"
+	fi
+	umount_ok "$P unmount"
+}
+
 suite_server() {
 	cur=$1
 	local P="[$cur]" data=$SRV_TMP/$1-data url kh fpr out i pid
@@ -443,6 +553,7 @@ suite_server() {
 
 	sshconf_checks "$data"
 	fsync_checks "$data"
+	wb_checks "$data"
 	[ "$cur" != sshd ] || session_checks "$data"
 
 	# --- semantics -----------------------------------------------------
