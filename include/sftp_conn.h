@@ -104,7 +104,18 @@ int sftp_conn_wait(
  */
 int sftp_conn_recv_data(struct sftp_conn *c, uint32_t id, char *dst, size_t cap,
     struct sftp_reply *r, int timeout_ms);
-/* Requests sent (or queued) whose replies have not been read yet. */
+/*
+ * Send the request of id, the newest, and do not wait for its reply: it is
+ * read and dropped (a failure logged) before the next reply anyone waits
+ * for.  For requests whose answer changes nothing, the CLOSE of a listing
+ * or of a handle that only read: one round trip less for the caller.  At
+ * most SFTP_FORGOT_MAX at a time on a session; beyond, this waits for the
+ * reply as sftp_conn_wait does (its status ignored).  0 or -errno.
+ */
+#define SFTP_FORGOT_MAX 8
+int sftp_conn_forget(struct sftp_conn *c, uint32_t id, int timeout_ms);
+/* Requests sent (or queued) whose replies someone waits for and has not
+   read yet (forgotten ones are not counted). */
 unsigned sftp_conn_pending(const struct sftp_conn *c);
 /* Read and drop every outstanding reply. 0 or -errno (then broken). */
 int sftp_conn_drain(struct sftp_conn *c, int timeout_ms);

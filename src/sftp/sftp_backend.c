@@ -405,7 +405,8 @@ do_list(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 		sftp_conn_unqueue(c);
 		return err ? err : rc;
 	}
-	rc = sb_status(sb, c, id, "CLOSE", a->abs, NULL);
+	/* The listing is complete: its CLOSE need not hold the caller. */
+	rc = sftp_conn_forget(c, id, sb->tmo);
 	if (err == 0 && sb_conn_error(rc))
 		err = rc;
 	if (err != 0)
@@ -829,7 +830,7 @@ do_access(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 		sftp_conn_unqueue(c);
 		return 0;
 	}
-	rc = sb_status(sb, c, id, "CLOSE", a->abs, NULL);
+	rc = sftp_conn_forget(c, id, sb->tmo);
 	return sb_conn_error(rc) ? rc : 0;
 }
 

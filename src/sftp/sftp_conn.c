@@ -39,6 +39,10 @@ struct sftp_conn {
 	size_t in_last; /* length of the reply handed out last */
 	uint32_t next_id;
 	unsigned pending; /* requests whose replies are unread */
+	/* ids of requests whose replies nobody waits for (oldest first),
+	   among pending; read and dropped before the next reply */
+	uint32_t forgot[SFTP_FORGOT_MAX];
+	unsigned nforgot;
 	char exts[MAX_EXTS][40]; /* extensions we know, as announced */
 	unsigned n_exts;
 	uint32_t max_read, max_write;
@@ -842,9 +846,46 @@ sftp_conn_flush(struct sftp_conn *c, int timeout_ms)
 	return 0;
 }
 
+static int recv_frame(
+    struct sftp_conn *c, struct sftp_reply *r, int64_t deadline);
+
+/*
+ * Read and drop the replies to forgotten requests.  They come before any
+ * other outstanding reply: they were sent first, and servers answer in
+ * order.  A failed one is only logged (its request did not matter).
+ */
+static int
+skip_forgotten(struct sftp_conn *c, int64_t deadline)
+{
+	struct sftp_reply r;
+	int rc;
+
+	while (c->nforgot > 0) {
+		rc = recv_frame(c, &r, deadline);
+		if (rc < 0)
+			return rc;
+		c->in_pos += c->in_last;
+		c->in_last = 0;
+		if (r.id != c->forgot[0]) {
+			log_warn("sftp: reply %s to request %u, expected %u",
+			    sftp_type_name(r.type), r.id, c->forgot[0]);
+			c->broken = true;
+			return -EPROTO;
+		}
+		if (r.type == SSH_FXP_STATUS && r.u.status.code != SSH_FX_OK)
+			log_debug("sftp: request %u (not waited for): "
+			          "status %u",
+			    r.id, r.u.status.code);
+		c->nforgot--;
+		memmove(c->forgot, c->forgot + 1,
+		    c->nforgot * sizeof(c->forgot[0]));
+	}
+	return 0;
+}
+
 /*
  * Before reading a reply: send what is queued, refuse a broken session,
- * and drop the reply handed out last time.
+ * drop the reply handed out last time and those nobody waits for.
  */
 static int
 recv_begin(struct sftp_conn *c, int timeout_ms)
@@ -860,20 +901,27 @@ recv_begin(struct sftp_conn *c, int timeout_ms)
 		return -ECONNRESET;
 	c->in_pos += c->in_last;
 	c->in_last = 0;
-	return 0;
+	return skip_forgotten(c, net_now_ms() + timeout_ms);
 }
 
 int
 sftp_conn_recv(struct sftp_conn *c, struct sftp_reply *r, int timeout_ms)
 {
-	int64_t deadline = net_now_ms() + timeout_ms;
+	int rc = recv_begin(c, timeout_ms);
+
+	if (rc < 0)
+		return rc;
+	return recv_frame(c, r, net_now_ms() + timeout_ms);
+}
+
+/* Read the next reply into r (in_last: its length); pending counts it. */
+static int
+recv_frame(struct sftp_conn *c, struct sftp_reply *r, int64_t deadline)
+{
 	size_t plen;
 	ssize_t n;
 	int rc;
 
-	rc = recv_begin(c, timeout_ms);
-	if (rc < 0)
-		return rc;
 	for (;;) {
 		rc = sftp_frame((const uint8_t *)c->in.data + c->in_pos,
 		    c->in.len - c->in_pos, SFTP_REPLY_MAX, &plen);
@@ -1019,7 +1067,19 @@ sftp_conn_out(struct sftp_conn *c)
 unsigned
 sftp_conn_pending(const struct sftp_conn *c)
 {
-	return c->pending;
+	return c->pending - c->nforgot;
+}
+
+int
+sftp_conn_forget(struct sftp_conn *c, uint32_t id, int timeout_ms)
+{
+	struct sftp_reply r;
+
+	if (c->nforgot < SFTP_FORGOT_MAX && c->pending > c->nforgot) {
+		c->forgot[c->nforgot++] = id;
+		return sftp_conn_flush(c, timeout_ms);
+	}
+	return sftp_conn_wait(c, id, &r, timeout_ms);
 }
 
 int
@@ -1028,12 +1088,13 @@ sftp_conn_drain(struct sftp_conn *c, int timeout_ms)
 	struct sftp_reply r;
 	int rc;
 
-	while (c->pending > 0) {
+	while (c->pending > c->nforgot) {
 		rc = sftp_conn_recv(c, &r, timeout_ms);
 		if (rc < 0)
 			return rc;
 	}
-	return 0;
+	rc = recv_begin(c, timeout_ms);
+	return rc < 0 ? rc : 0;
 }
 
 bool
@@ -1080,7 +1141,7 @@ sftp_conn_keepalive(struct sftp_conn *c)
 int
 sftp_conn_check_idle(struct sftp_conn *c)
 {
-	if (c->broken || c->pending > 0 || libssh2_channel_eof(c->ch))
+	if (c->broken || c->pending > c->nforgot || libssh2_channel_eof(c->ch))
 		return -ECONNRESET;
 	if (net_readable_now(c->fd)) {
 		/* Nothing is expected: drain transport messages (keepalive

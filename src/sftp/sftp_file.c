@@ -1023,6 +1023,9 @@ sb_release(struct backend *b, struct backend_file *f)
 			    sftp_conn_out(c), SSH_FXP_CLOSE, id, &f->h);
 			if (rc2 < 0)
 				sftp_conn_unqueue(c);
+			else if (!(f->flags & BO_WRITE))
+				/* what it read is read: not waited for */
+				rc2 = sftp_conn_forget(c, id, sb->tmo);
 			else
 				rc2 =
 				    sb_status(sb, c, id, "CLOSE", f->abs, NULL);

@@ -303,14 +303,13 @@ pf_open(struct pf_run *r)
 static void
 pf_close(struct pf_run *r, struct sftp_conn *c)
 {
-	struct sftp_reply rep;
 	uint32_t id = sftp_conn_id(c);
 
 	if (sftp_enc_handle(sftp_conn_out(c), SSH_FXP_CLOSE, id, &r->h) < 0) {
 		sftp_conn_unqueue(c);
 		return;
 	}
-	(void)sftp_conn_wait(c, id, &rep, r->pf->sb->tmo);
+	(void)sftp_conn_forget(c, id, r->pf->sb->tmo);
 }
 
 /* Claim queued slots while this worker has room (lock held). */
