@@ -65,6 +65,17 @@ mount_try() {
 	LOG=$SRV_TMP/$cur-mount-$seq.log
 	FTPFS_MOUNT_LOG=$LOG ftpfs_mount "$FTPFS" "$MNT" "$url" "$@"
 }
+# mount_srv NAME [ARGS...]: mount $cur's folder with the harness's key
+# login; 0 when mounted, else NAME fails with the log's tail.
+mount_srv() {
+	local name=$1 rc=0
+	shift
+	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
+	mount_try "$name" "$(srv_url "$cur")" "$@" || rc=$?
+	SRV_MOUNT_OPTS=()
+	[ "$rc" -eq 0 ] || not_ok "$name" "$(tail -n 5 "$LOG")"
+	return "$rc"
+}
 umount_ok() {
 	if ftpfs_umount "$MNT" "$FTPFS_REAL"; then ok "$1"; else not_ok "$1"; fi
 }
@@ -202,13 +213,7 @@ sshconf_checks() {
 # fsync(2) on a written file: fsync@openssh.com where the server offers it.
 fsync_checks() {
 	local data=$1 P="[$cur]" out
-	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
-	if ! mount_try "$P" "$(srv_url "$cur")" -d; then
-		not_ok "$P mount for fsync" "$(tail -n 5 "$LOG")"
-		SRV_MOUNT_OPTS=()
-		return
-	fi
-	SRV_MOUNT_OPTS=()
+	mount_srv "$P mount for fsync" -d || return
 	out=$(t python3 -c '
 import os, sys
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -256,15 +261,8 @@ descendants() { # PID: its children, theirs, ... (sshd: [priv], notty, sftp)
 }
 session_checks() {
 	local data=$1 P="[$cur]" sshd_pid t0 secs out
-	# shellcheck disable=SC2034 # srv_opts' output goes to SRV_MOUNT_OPTS
 	sshd_pid=$(cat "$SRV_TMP/srv-$cur/sshd.pid" 2>/dev/null) || return 0
-	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
-	if ! mount_try "$P" "$(srv_url "$cur")" -o cache_timeout=0; then
-		not_ok "$P mount for the session checks" "$(tail -n 5 "$LOG")"
-		SRV_MOUNT_OPTS=()
-		return
-	fi
-	SRV_MOUNT_OPTS=()
+	mount_srv "$P mount for the session checks" -o cache_timeout=0 || return
 	check_eq "$P read before the session drops" "one" "$(t cat "$MNT/a.txt" 2>&1)"
 	# shellcheck disable=SC2046
 	kill -KILL $(descendants "$sshd_pid")
@@ -343,13 +341,7 @@ print(err if err else "no error", "%.3f" % (t_err or 0))
 '
 wb_checks() {
 	local data=$1 P="[$cur] write-behind:" out rc sshd_pid t0 secs pid ref
-	read -r -a SRV_MOUNT_OPTS <<<"$(srv_opts "$cur")"
-	if ! mount_try "$P" "$(srv_url "$cur")" -o timeout=10; then
-		not_ok "$P mount" "$(tail -n 5 "$LOG")"
-		SRV_MOUNT_OPTS=()
-		return
-	fi
-	SRV_MOUNT_OPTS=()
+	mount_srv "$P mount" -o timeout=10 || return
 	# a disk that fills up under the writer: 8 MiB onto 2 MiB
 	mkdir -p "$data/small"
 	if mount -t tmpfs -o size=2m,mode=0755 ftpfs-test-small "$data/small"; then
