@@ -144,7 +144,12 @@ void pool_checkin(struct pool *p, void *conn, bool reusable);
 
 /* Keep conn between uses of its owner; reclaimable by the pool. */
 void pool_park(struct pool *p, void *conn);
-/* Take a parked conn back. false: it was reclaimed (do not touch it). */
+/*
+ * Take a parked conn back. false: it was reclaimed (do not touch it).
+ * A reclaim under way (ops->reset running, which may read the owner's
+ * state) is waited for: once this returns, the pool is done with the
+ * owner and it may free what it parked with.
+ */
 bool pool_unpark(struct pool *p, void *conn);
 
 /*

@@ -41,7 +41,7 @@ struct pool_ent {
 	struct pool_ent *prev, *next;
 	void *conn;
 	enum pool_ent_state state;
-	const void *owner; /* PE_PARKED: who parked it */
+	const void *owner; /* PE_PARKED, PE_RECLAIMING: who parked it */
 	uint64_t stamp_ms; /* last checkin, park or reclaim */
 	uint64_t alive_ms; /* PE_IDLE: last checkin or keepalive */
 };
@@ -233,11 +233,14 @@ pool_reclaim_locked(struct pool *p, struct pool_ent *e)
 {
 	int rc;
 
+	/* e->owner stays while reset runs: reset may read the owner's state,
+	   and pool_unpark_owner() holds the owner back until it is done. */
 	e->state = PE_RECLAIMING;
-	e->owner = NULL;
 	pthread_mutex_unlock(&p->lock);
 	rc = p->ops.reset != NULL ? p->ops.reset(p->ctx, e->conn) : -ENOTSUP;
 	pthread_mutex_lock(&p->lock);
+	e->owner = NULL;
+	pthread_cond_broadcast(&p->cond); /* an owner waits in unpark */
 	if (rc == 0)
 		return 0;
 	log_debug("parked connection could not be reset (%s), closing it",
@@ -778,7 +781,13 @@ pool_unpark_owner(struct pool *p, void *conn, const void *owner)
 	bool ok = false;
 
 	pthread_mutex_lock(&p->lock);
-	e = ent_find(p, conn);
+	/* A reclaim of the owner's connection under way may still read the
+	   owner's state (ops->reset): wait for it, so that the owner may
+	   free or reuse that state once this returns.  reset is bounded by
+	   the request timeout. */
+	while ((e = ent_find(p, conn)) != NULL && e->state == PE_RECLAIMING &&
+	    e->owner == owner)
+		pthread_cond_wait(&p->cond, &p->lock);
 	if (e != NULL && e->state == PE_PARKED && e->owner == owner) {
 		e->state = PE_BUSY;
 		e->owner = NULL;

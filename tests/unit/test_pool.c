@@ -26,6 +26,7 @@ struct fake {
 	int eusers_at; /* -EUSERS once live reaches it; 0: never */
 	int connect_err; /* returned by connect when set */
 	atomic_int connects, destroys, graceful, checks, resets, keepalives;
+	atomic_int resets_done; /* resets that returned */
 	atomic_bool fail_check, fail_reset, fail_keepalive;
 	atomic_int reset_delay_ms;
 	atomic_int connect_delay_ms;
@@ -111,6 +112,7 @@ fake_reset(void *ctx, void *conn)
 		atomic_fetch_add(&f->violations, 1);
 	if (delay > 0)
 		sleep_ms(delay);
+	atomic_fetch_add(&f->resets_done, 1);
 	return atomic_load(&f->fail_reset) ? -EIO : 0;
 }
 
@@ -899,7 +901,11 @@ test_unpark_during_reclaim(void **state)
 	bg_start(&bg, fx->pool);
 	sleep_ms(50);
 	assert_int_equal(atomic_load(&fx->fake.resets), 1); /* in reset */
+	assert_int_equal(atomic_load(&fx->fake.resets_done), 0);
+	/* The reset may read what the owner parked with: unpark waits for it
+	   to end, so the owner may free that state when unpark returns. */
 	assert_false(pool_unpark(fx->pool, a));
+	assert_int_equal(atomic_load(&fx->fake.resets_done), 1);
 	pthread_join(bg.th, NULL);
 	assert_int_equal(bg.rc, 0);
 	assert_ptr_equal(bg.conn, a);
