@@ -7,7 +7,7 @@
  * Every command has a deadline (cfg.cmd_timeout_ms); a connection that saw
  * an I/O error, a timeout, a 421 or a reply it could not account for is
  * marked broken and must not be reused.  Arguments containing CR, LF, NUL
- * or 0xFF are refused with -EINVAL before anything is sent (guide 1.8), and
+ * or 0xFF are refused with -EINVAL before anything is sent, and
  * command lines are kept under FTP_CMD_MAX bytes (-ENAMETOOLONG).
  * PASS and ACCT arguments never reach the log.
  */

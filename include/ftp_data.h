@@ -2,14 +2,14 @@
 /*
  * ftp_data: data channels for one transfer (RETR, STOR, APPE, LIST, MLSD).
  *
- * Order of events (guide 2.6): choose a mode, set up the channel (EPSV,
+ * Order of events: choose a mode, set up the channel (EPSV,
  * falling back to PASV on a 5xx; the 227 address is replaced by the control
  * peer unless trust_pasv_address), connect with the data deadline, send
  * REST when asked, send the transfer command, read its 1xx.  Then the
  * caller reads or writes, and either finishes (close the data socket at
  * once, then read the final reply: success only on 2xx) or aborts (close
  * with RST, collect the final reply, resynchronise with NOOP; any doubt
- * marks the control connection broken, guide 2.7).
+ * marks the control connection broken).
  *
  * Modes (-o data_mode): auto tries EPSV, PASV, EPRT, PORT, starting with
  * the one that worked last for this mount, and re-tries the first one

@@ -18,7 +18,7 @@
  *    the format that parsed the first line sticks for the listing.
  *
  * Entries named "." or "..", and names containing CR, LF or NUL (which can
- * never be addressed safely, guide 1.8) are skipped.  Unparseable lines are
+ * never be addressed safely) are skipped.  Unparseable lines are
  * skipped and counted, never fatal.
  *
  * The incremental parser also skips names containing '/' (the per-line
@@ -109,7 +109,7 @@ int ftp_list_finish(struct ftp_list_parser *p);
 void ftp_list_parser_free(struct ftp_list_parser *p);
 
 /*
- * The listing inside the text of a STAT reply (guide 4.7), as ftp_reply
+ * The listing inside the text of a STAT reply, as ftp_reply
  * assembles it: lines joined by '\n', each with its code.  Its middle
  * lines (all but the first, "213-Status follows:", and the last, "213 End
  * of status") are LIST lines; ProFTPD indents them by one space, which is

@@ -86,7 +86,7 @@ int ftp_parse_time_offset(const char *s, long *secs);
  * Does a 530 text say "too many sessions" rather than "wrong password"?
  * ProFTPD refuses a login over its MaxClients* limits with 530 "Sorry,
  * the maximum number of clients (2) for this user are already connected."
- * (guide 1.3, 1.10).  The words follow lftp's ftp:retry-530 list, plus
+ *.  The words follow lftp's ftp:retry-530 list, plus
  * "max clients" and "maximum" (case-insensitive, anywhere in the text).
  * text[0..len) need not be NUL-terminated.
  */
@@ -115,7 +115,7 @@ enum ftp_login_refusal {
  * already (then a TLS refusal is not one).  logged_in_once: a login with
  * the same credentials succeeded before, so a 530 with a limit text is a
  * limit; on the first login it is a refusal (never retried: servers ban
- * after three failures, guide 1.3).  A 421 is always a limit.  331 or
+ * after three failures).  A 421 is always a limit.  331 or
  * 332 after the password (a server that asks again) counts as denied.
  */
 enum ftp_login_refusal ftp_parse_login_refusal(

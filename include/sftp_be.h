@@ -103,7 +103,7 @@ void sb_attr(const struct sftp_attrs *a, struct backend_attr *out);
 
 /*
  * LSTAT abs on c: 0 and *out, or -errno.  The errno FAILURE folds
- * (EEXIST, EISDIR, ...) is found with it (field guide 1.5).
+ * (EEXIST, EISDIR, ...) is found with it.
  */
 int sb_lstat(struct sftp_be *sb, struct sftp_conn *c, const char *abs,
     struct sftp_attrs *out);

@@ -3,8 +3,9 @@
  * sftp_conn: one SSH session carrying one "sftp" subsystem channel, over
  * which ftpfs speaks SFTP v3 itself (sftp_proto.h).  libssh2 is used for the
  * transport and user authentication only, in non-blocking mode: every call
- * here takes a timeout and waits with poll(2), so nothing blocks past it
- * (SFTP-FIELD-GUIDE 2.4, 3.5, 6).  The socket has TCP_NODELAY (4.3).
+ * here takes a timeout and waits with poll(2), so nothing blocks past it.
+ * The socket has TCP_NODELAY (libssh2 never sets it; without it a small
+ * request waits for a delayed ACK).
  *
  * Opening (sftp_conn_open), in this order:
  *  1. TCP connect, SSH handshake with the host key algorithms recorded

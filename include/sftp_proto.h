@@ -7,7 +7,7 @@
  * Encoding: every sftp_enc_* appends one whole packet (uint32 length, type,
  * request id, fields) to out and returns 0, or -EMSGSIZE when the packet's
  * length field would exceed SFTP_REQUEST_MAX (OpenSSH's sftp-server exits
- * on a longer one, dropping every handle: SFTP-FIELD-GUIDE 1.2) or out's
+ * on a longer one, dropping every handle) or out's
  * own maximum, -ENAMETOOLONG for a string longer than SFTP_STRING_MAX,
  * -ENOMEM.  On error out is unchanged.  Paths are NUL-terminated.
  *
@@ -274,7 +274,7 @@ int sftp_parse_limits(const uint8_t *p, size_t len, struct sftp_limits *out);
  * The one mapping of SFTP status codes to negative errno (0 for OK).
  * EOF is -ENODATA (callers that expect it test the code first).
  * FAILURE is -EIO: OpenSSH folds EEXIST, ENOTEMPTY, EISDIR and EXDEV into
- * it (SFTP-FIELD-GUIDE 1.5), the backend tells them apart by asking.
+ * it, the backend tells them apart by asking.
  */
 int sftp_status_errno(uint32_t code);
 /* "NO_SUCH_FILE", ... or "UNKNOWN" (for logs). */

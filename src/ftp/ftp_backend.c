@@ -29,7 +29,7 @@
 
 /*
  * The one place that turns FTP replies into errno.  550 texts differ per
- * server (guide 2.10); the words used here are the ones the four servers
+ * server; the words used here are the ones the four servers
  * we test against, IIS and FileZilla Server send.
  */
 int
@@ -200,7 +200,7 @@ ftp_is_conn_error(int rc)
 /*
  * Run fn on a pooled connection.  Idempotent operations are retried once
  * on a fresh connection when the first one turns out dead (421, EOF):
- * pooled connections die of idle timeouts all the time (guide 1.9).
+ * pooled connections die of idle timeouts all the time.
  */
 int
 ftp_with_conn(struct ftp_be *fb, ftp_conn_fn fn, void *arg, bool idempotent)

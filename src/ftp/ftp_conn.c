@@ -680,7 +680,7 @@ conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 			goto io;
 		/*
 		 * Ask for the mode fact too: pyftpdlib offers unix.mode but
-		 * leaves it out of MLSD unless asked (guide 4.1).
+		 * leaves it out of MLSD unless asked.
 		 */
 		if (srv->feat & FTP_FEAT_MLST) {
 			rc = ftp_cmd_code(c, &code, "OPTS",

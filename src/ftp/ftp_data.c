@@ -161,7 +161,7 @@ refused_data(struct ftp_conn *c, struct ftp_reply *rep, struct ftp_xfer *x,
 
 /*
  * PROT P: the TLS handshake on the data channel, after the transfer
- * command (guide 3.3: before it, all three servers time out) and in
+ * command (before it, vsftpd, ProFTPD and pure-ftpd all time out) and in
  * whichever order the server wants it relative to its 1xx: vsftpd sends
  * 150 first, ProFTPD only after the handshake.  *prelim says whether the
  * 1xx was read; it is read here when it comes first.  The handshake
@@ -306,7 +306,7 @@ try_passive(struct ftp_conn *c, int mode, const char *verb, const char *arg,
 		    port, strerror(-rc));
 		/*
 		 * The server keeps a listener open for us and may later send
-		 * an unsolicited reply about it (guide 1.9): don't reuse.
+		 * an unsolicited reply about it: don't reuse.
 		 */
 		c->broken = true;
 		x->why = rc;
@@ -844,7 +844,7 @@ ftp_xfer_abort(struct ftp_conn *c)
 
 	if (x == NULL)
 		return;
-	/* RST: the server's write fails at once (guide 2.7). */
+	/* RST: the server's write fails at once. */
 	net_stream_close_reset(x->data);
 	x->data = NULL;
 	if (!x->done && !c->broken) {

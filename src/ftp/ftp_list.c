@@ -154,7 +154,7 @@ is_blank(const char *s, size_t len)
 	return true;
 }
 
-/* CR, LF and NUL: such a name can never be sent back safely (guide 1.8). */
+/* CR, LF and NUL: such a name can never be sent back safely. */
 static bool
 has_ctl(const char *s, size_t len)
 {
@@ -232,7 +232,7 @@ parse_time_val(const char *s, size_t len, struct timespec *out)
 
 /* ---- MLSD ------------------------------------------------------------- */
 
-/* unix.mode: "0644", "644", "00", or Python's "0o640" (guide 4.2). */
+/* unix.mode: "0644", "644", "00", or Python's "0o640". */
 static bool
 parse_mode(const char *s, size_t len, mode_t *out)
 {
@@ -572,7 +572,7 @@ unix_fields(const struct tok *t, size_t n, mode_t type, struct backend_attr *a)
 
 /*
  * The year of "Mon DD HH:MM": this year unless that is more than 30 days
- * ahead of now, then the year before (guide 4.4).  Feb 29 goes back to the
+ * ahead of now, then the year before.  Feb 29 goes back to the
  * last leap year.  -EINVAL when now is not a usable clock.
  */
 static int

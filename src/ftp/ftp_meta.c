@@ -428,7 +428,7 @@ list_unix(
 	int rc, list_a;
 
 	lc->time_offset = atomic_load(&fb->srv.time_offset);
-	/* LIST takes options and globs: CWD, then list "." (guide 1.8). */
+	/* LIST takes options and globs: CWD, then list ".". */
 	rc = ftp_cmd(c, &ref, "CWD", abs);
 	if (rc < 0)
 		return rc;
@@ -469,7 +469,7 @@ list_unix(
 }
 
 /*
- * A listing over the control connection (guide 4.7), for when no data
+ * A listing over the control connection, for when no data
  * connection gets through: "STAT -a ." after CWD, else "STAT .".  The
  * middle lines of the 211/212/213 reply are LIST lines (ProFTPD indents
  * them by one space).

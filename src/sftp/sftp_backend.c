@@ -469,8 +469,8 @@ sftpb_readlink(struct backend *b, const char *path, char *buf, size_t size)
 }
 
 /*
- * FAILURE hides EEXIST, ENOTEMPTY, EISDIR, ENOTDIR and EXDEV (field guide
- * 1.5): look at what is there.
+ * FAILURE hides EEXIST, ENOTEMPTY, EISDIR, ENOTDIR and EXDEV (SFTP v3 has
+ * no codes for them; OpenSSH's server answers FAILURE): look at what is there.
  */
 static int
 clarify(struct sftp_be *sb, struct sftp_conn *c, int rc, const char *verb,
@@ -994,7 +994,9 @@ sftp_config_defaults(struct sftp_config *cfg)
 	cfg->conn.port = 22;
 	cfg->conn.hostkey_policy = HK_STRICT;
 	cfg->conn.connect_timeout_ms = 15000;
-	cfg->conn.window = 16 * 1024 * 1024; /* field guide 3.5 */
+	/* The channel window we grant: requests in flight x their size must
+	   fit, as libssh2 only tops it up to this size */
+	cfg->conn.window = 16 * 1024 * 1024;
 	cfg->root = "~";
 	cfg->connections = 4;
 	cfg->cmd_timeout_ms = 30000;

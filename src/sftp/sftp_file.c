@@ -39,10 +39,10 @@
 
 #define RING_MAX 64
 #define RA_MIN (256 * 1024) /* first read-ahead window */
-#define RA_MAX (8 * 1024 * 1024) /* largest (field guide 6: 32 x 256K) */
+#define RA_MAX (8 * 1024 * 1024) /* largest (32 x 256K) */
 /*
  * Bytes of WRITEs in flight behind a writer: half the 2 MiB window
- * OpenSSH grants a session channel (field guide 3.3).  With more (32 x
+ * OpenSSH grants a session channel.  With more (32 x
  * 128 KiB was 4 MiB) the sender stalls on the window with the
  * acknowledgements unread: 56 -> 118 MB/s for a 256 MiB upload when cut
  * to 1 MiB (4-6 requests of 128 KiB did the same).
@@ -179,7 +179,7 @@ open_handle(
 	}
 	rc = sb_reply_errno(&r, "OPEN", f->abs);
 	if (rc == -EIO) {
-		/* FAILURE: EEXIST (O_EXCL) or EISDIR (field guide 1.5) */
+		/* FAILURE: EEXIST (O_EXCL) or EISDIR */
 		struct sftp_attrs cur;
 
 		if (sb_lstat(sb, c, f->abs, &cur) == 0)
@@ -750,7 +750,7 @@ write_now(struct backend_file *f, const char *buf, size_t size, uint64_t off)
 	ahead_drop(f);
 	f->eof_off = -1;
 	/* Whole SSH packets: a WRITE plus its header in 32 KiB multiples
-	   would still leave a tail; the server's max wins (field guide). */
+	   would still leave a tail; the server's max wins. */
 	chunk = sftp_conn_max_write(c);
 	depth = WB_BYTES / chunk;
 	depth = depth < 1 ? 1 : depth > WB_MAX ? WB_MAX : depth;

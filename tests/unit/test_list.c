@@ -3,7 +3,7 @@
  * ftp_list tests.  The fixtures in fixtures/list/ are raw listings captured
  * from vsftpd, ProFTPD, Pure-FTPd and pyftpdlib on loopback (see the README
  * there; mktree.sh builds the tree they list), plus the IIS samples from
- * the field guide 4.5.  Each is parsed whole and in chunks of many sizes,
+ * FileZilla's parser tests.  Each is parsed whole and in chunks of many sizes,
  * and every entry is checked byte for byte against what is on disk.
  */
 #include <errno.h>
@@ -423,7 +423,7 @@ static const struct want pyftpdlib_mlsd[] = {
 	M(UNI, S_IFREG, 0644, 1, T20S, 0, 0),
 };
 
-/* Field guide 4.5 (FileZilla's parser tests): IIS / MS-DOS style. */
+/* From FileZilla's parser tests: IIS / MS-DOS style. */
 static const struct want guide_iis[] = {
 	D("16-dos-dateambiguous dir", S_IFDIR, -1, "2000-04-27 12:09"),
 	D("17-dos-dateambiguous file", S_IFREG, 589, "2000-04-06 15:47"),

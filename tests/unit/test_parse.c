@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_parse: PASV/EPSV/PWD/FEAT/SIZE/MDTM parsers against the reply texts
- * of vsftpd, ProFTPD, Pure-FTPd, pyftpdlib and IIS (FTP-FIELD-GUIDE 1.4,
- * 1.7, 2.1, 4.8), plus the malformed texts a hostile server could send.
+ * of vsftpd, ProFTPD, Pure-FTPd, pyftpdlib and IIS, plus the malformed texts a
+ * hostile server could send.
  */
 #include <errno.h>
 #include <setjmp.h>

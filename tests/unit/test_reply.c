@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test_reply: the FTP reply codec against real server transcripts
- * (FTP-FIELD-GUIDE 1.1, 1.4, 4.7), fed whole, byte by byte, split at
- * every position and in pseudo-random chunks; every way must agree.
+ * test_reply: the FTP reply codec against real server transcripts, fed
+ * whole, byte by byte, split at every position and in pseudo-random chunks;
+ * every way must agree.
  */
 #include <errno.h>
 #include <setjmp.h>

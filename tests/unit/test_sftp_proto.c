@@ -333,7 +333,7 @@ test_frame(void **state)
 	assert_int_equal(sftp_frame(huge, 4, SFTP_REPLY_MAX, &n), -EMSGSIZE);
 }
 
-/* The VERSION reply of OpenSSH 9.2 (SFTP-FIELD-GUIDE 1.1). */
+/* The VERSION reply of OpenSSH 9.2. */
 static void
 build_openssh_version(struct w *w)
 {
@@ -605,7 +605,7 @@ test_attrs_and_extended(void **state)
 	assert_int_equal(sv.namemax, (11ull << 33) | 11);
 	assert_int_equal(sftp_parse_statvfs(r.u.extended.p, 87, &sv), -EPROTO);
 
-	/* limits: OpenSSH 9.2's values (SFTP-FIELD-GUIDE 1.2) */
+	/* limits: OpenSSH 9.2's values */
 	w_begin(&w, SSH_FXP_EXTENDED_REPLY);
 	w_u32(&w, 7);
 	w_u64(&w, 262144);
@@ -645,7 +645,7 @@ test_bad_types(void **state)
 	assert_int_equal(sftp_parse_reply(w.b, w.n, &r), -EPROTO);
 }
 
-/* SFTP-FIELD-GUIDE 1.5 and section 6. */
+/* Every status code, and OpenSSH's FAILURE for EEXIST & co. */
 static void
 test_status_errno(void **state)
 {
