@@ -131,6 +131,12 @@ void fs_files_renamed(struct fs_ctx *ctx, const char *from, const char *to);
 /* This mount set path's mtime: its local copies are not out of date. */
 void fs_files_mtime_set(
     struct fs_ctx *ctx, const char *path, const struct timespec *mtime);
+/*
+ * path was cut or extended to size on the server: the handles that write
+ * in place (WH_PWRITE) answer fstat with it from now on (a local copy
+ * keeps its own content, uploaded over the file at close).
+ */
+void fs_files_truncated(struct fs_ctx *ctx, const char *path, off_t size);
 /* A new reference to the local copy path's handles share, or NULL. */
 struct spool *fs_files_spool_of(struct fs_ctx *ctx, const char *path);
 /* f uploaded its path: other local copies of it are now out of date. */

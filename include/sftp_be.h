@@ -46,20 +46,24 @@ struct sftp_be {
 	struct pool *pool;
 	int tmo; /* cfg.cmd_timeout_ms */
 	/*
-	 * Open files whose writes go behind the writer (wbq.h), for
-	 * sb_wb_settle; wb_lock is never held while a queue's thread
-	 * needs a lock it guards (the thread takes only its file's lock).
+	 * Files open for writing, for sb_wb_settle, and how many of them
+	 * have a write-behind queue (wbq.h).  wb_lock is never held while
+	 * waiting for a queue or a server: sb_wb_settle counts itself in
+	 * a file's settlers and waits without it; release waits on wb_cond
+	 * for the settlers to end.
 	 */
 	pthread_mutex_t wb_lock;
+	pthread_cond_t wb_cond;
 	struct backend_file *wb_files;
 	unsigned wb_count;
 };
 
 /*
- * Wait until the writes queued behind open files of abs (every file of its
- * path slot) are on the server: before another handle opens the path and
- * before a SETSTAT of it (a truncate, or times that a later WRITE would
- * move again).  Errors stay with the writing file.
+ * Wait until the writes of the files open for writing at abs (every file
+ * of its path slot) are on the server, queued ones and sent ones alike:
+ * before another handle opens the path and before a SETSTAT of it (a
+ * truncate, or times that a later WRITE would move again), which go on
+ * other sessions.  Errors stay with the writing file.
  */
 void sb_wb_settle(struct sftp_be *sb, const char *abs);
 

@@ -462,6 +462,18 @@ fs_files_mtime_set(
 		fs_files_unref(ctx, v, n);
 }
 
+void
+fs_files_truncated(struct fs_ctx *ctx, const char *path, off_t size)
+{
+	struct fs_file *f;
+
+	pthread_mutex_lock(&ctx->lock);
+	for (f = ctx->files; f != NULL; f = f->next)
+		if (fs_spool_is(f, path) && f->how == WH_PWRITE)
+			f->size = size;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
 struct spool *
 fs_files_spool_of(struct fs_ctx *ctx, const char *path)
 {

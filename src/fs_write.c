@@ -695,20 +695,23 @@ fs_truncate_path(struct fs_ctx *ctx, const char *path, off_t size)
 	if (be->ops->truncate == NULL)
 		return -EROFS;
 	rc = be->ops->truncate(be, path, size);
-	if (rc != -ENOTSUP || (be->caps & BCAP_PWRITE))
-		return rc;
-	/* Only emptying is native: copy, cut or extend, upload. */
-	rc = fs_may_write(ctx, path);
-	if (rc == 0)
-		rc = fs_spool_fetching(ctx, path, 0, &sp);
-	if (rc < 0)
-		return rc;
-	rc = spool_truncate(sp, size);
-	if (rc < 0) {
-		spool_close(sp);
-		return rc;
+	if (rc == -ENOTSUP && !(be->caps & BCAP_PWRITE)) {
+		/* Only emptying is native: copy, cut or extend, upload. */
+		rc = fs_may_write(ctx, path);
+		if (rc == 0)
+			rc = fs_spool_fetching(ctx, path, 0, &sp);
+		if (rc < 0)
+			return rc;
+		rc = spool_truncate(sp, size);
+		if (rc < 0) {
+			spool_close(sp);
+			return rc;
+		}
+		rc = spool_close(sp);
 	}
-	return spool_close(sp);
+	if (rc == 0)
+		fs_files_truncated(ctx, path, size);
+	return rc;
 }
 
 /* close(2) reports this. */

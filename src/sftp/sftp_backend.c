@@ -954,6 +954,7 @@ sftpb_destroy(struct backend *b)
 
 	pool_destroy(sb->pool);
 	pthread_mutex_destroy(&sb->wb_lock);
+	pthread_cond_destroy(&sb->wb_cond);
 	config_free(&sb->cfg);
 	free(sb->root);
 	free(sb);
@@ -1223,6 +1224,7 @@ sftp_backend_new(const struct sftp_config *cfg, struct backend **out, char *msg,
 		return rc;
 	}
 	pthread_mutex_init(&sb->wb_lock, NULL);
+	pthread_cond_init(&sb->wb_cond, NULL);
 	sb->tmo = cfg->cmd_timeout_ms;
 	sc = calloc(1, sizeof(*sc));
 	if (sc == NULL) {
@@ -1269,6 +1271,7 @@ fail:
 		free(sc);
 	}
 	pthread_mutex_destroy(&sb->wb_lock);
+	pthread_cond_destroy(&sb->wb_cond);
 	config_free(&sb->cfg);
 	free(sb->root);
 	free(sb);

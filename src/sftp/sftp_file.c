@@ -99,8 +99,10 @@ struct backend_file {
 	uint64_t pf_retry; /* no new pf before this offset */
 	/* write-behind; wb is set once, by the writer, under wb_lock */
 	struct wbq *wb;
-	struct backend_file *wb_next; /* sb->wb_files, under wb_lock */
-	unsigned wb_slot; /* f->slot as sb_wb_settle sees it (wb_lock) */
+	/* the fields below: under wb_lock */
+	struct backend_file *wb_next; /* sb->wb_files (BO_WRITE files) */
+	unsigned wb_slot; /* f->slot as sb_wb_settle sees it */
+	unsigned settlers; /* sb_wb_settle calls using f */
 };
 
 static int wb_drain(struct backend_file *f);
@@ -368,7 +370,7 @@ sb_file_reclaim(struct sftp_be *sb, struct sb_conn *sc)
 	while (sftp_conn_pending(sc->c) > 0) {
 		rc = sftp_conn_recv(sc->c, &r, sb->tmo);
 		if (rc < 0)
-			return rc;
+			goto lost;
 		if (r.type == SSH_FXP_STATUS && r.u.status.code != SSH_FX_OK &&
 		    r.u.status.code != SSH_FX_EOF && err == 0)
 			err = sftp_status_errno(r.u.status.code);
@@ -378,10 +380,10 @@ sb_file_reclaim(struct sftp_be *sb, struct sb_conn *sc)
 		rc = sftp_enc_handle(
 		    sftp_conn_out(sc->c), SSH_FXP_CLOSE, id, &f->h);
 		if (rc < 0)
-			return rc;
+			goto lost;
 		rc = sftp_conn_wait(sc->c, id, &r, sb->tmo);
 		if (rc < 0)
-			return rc;
+			goto lost;
 		rc = sb_reply_errno(&r, "CLOSE", f->abs);
 		if (err == 0)
 			err = rc;
@@ -390,6 +392,12 @@ sb_file_reclaim(struct sftp_be *sb, struct sb_conn *sc)
 		sc->owner = NULL;
 	}
 	return 0;
+lost:
+	/* The session goes (the pool drops it) with WRITEs that may not
+	   have arrived: the writer's next flush or close says so. */
+	if (f != NULL && (f->flags & BO_WRITE))
+		atomic_store(&f->reclaim_err, err < 0 ? err : -EIO);
+	return rc;
 }
 
 int
@@ -442,6 +450,12 @@ sb_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	}
 	file_park(f);
 	atomic_fetch_add(&sb->open_files[f->slot], 1);
+	if (flags & BO_WRITE) {
+		pthread_mutex_lock(&sb->wb_lock);
+		f->wb_next = sb->wb_files;
+		sb->wb_files = f;
+		pthread_mutex_unlock(&sb->wb_lock);
+	}
 	*out = f;
 	return 0;
 }
@@ -829,12 +843,7 @@ wb_start(struct backend_file *f, size_t size)
 	if (sb->wb_count < WBQ_FILES &&
 	    wbq_new(wb_write, f, WBQ_BYTES, net_op_timeout(), wb_interrupted,
 	        &q) == 0) {
-		pthread_mutex_lock(&f->lock);
-		f->wb_slot = f->slot;
-		pthread_mutex_unlock(&f->lock);
 		f->wb = q;
-		f->wb_next = sb->wb_files;
-		sb->wb_files = f;
 		sb->wb_count++;
 	}
 	pthread_mutex_unlock(&sb->wb_lock);
@@ -871,40 +880,94 @@ wb_shared(struct backend_file *f)
 	return atomic_load(&f->sb->open_files[slot]) > 1;
 }
 
+/*
+ * f's writes so far on the server (f counted in settlers): its queue,
+ * then the WRITEs its ring has not seen answered.  Errors stay with f.
+ */
+static void
+file_settle(struct backend_file *f)
+{
+	struct wbq *q;
+
+	pthread_mutex_lock(&f->sb->wb_lock);
+	q = f->wb; /* kept while f has settlers (wb_end) */
+	pthread_mutex_unlock(&f->sb->wb_lock);
+	if (q != NULL)
+		(void)wbq_settle(q);
+	pthread_mutex_lock(&f->lock);
+	if (file_take(f)) {
+		(void)ring_drain(f, f->sc->c);
+		file_park(f);
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+#define SETTLE_STACK 16
+
 void
 sb_wb_settle(struct sftp_be *sb, const char *abs)
 {
 	unsigned slot = sb_path_slot(abs);
-	struct backend_file *f;
+	struct backend_file *f, *stack[SETTLE_STACK], **v = stack;
+	size_t n = 0, cap = SETTLE_STACK, i;
 
+	/* Counted in under wb_lock, waited for without it: a slow or
+	   frozen session of one file holds up only those who need it. */
 	pthread_mutex_lock(&sb->wb_lock);
 	for (f = sb->wb_files; f != NULL; f = f->wb_next)
 		if (f->wb_slot == slot)
-			(void)wbq_settle(f->wb);
+			n++;
+	if (n > cap && (v = malloc(n * sizeof(*v))) != NULL)
+		cap = n;
+	else if (n > cap)
+		v = stack; /* out of memory: the first ones */
+	n = 0;
+	for (f = sb->wb_files; f != NULL && n < cap; f = f->wb_next)
+		if (f->wb_slot == slot) {
+			f->settlers++;
+			v[n++] = f;
+		}
 	pthread_mutex_unlock(&sb->wb_lock);
+	for (i = 0; i < n; i++)
+		file_settle(v[i]);
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&sb->wb_lock);
+	for (i = 0; i < n; i++)
+		v[i]->settlers--;
+	pthread_cond_broadcast(&sb->wb_cond);
+	pthread_mutex_unlock(&sb->wb_lock);
+	if (v != stack)
+		free(v);
 }
 
-/* Settle f's queue, stop its thread, leave the registry; its error. */
+/*
+ * Leave the registry once no settle uses f, then settle f's queue and
+ * stop its thread; the queue's error.
+ */
 static int
 wb_end(struct backend_file *f)
 {
 	struct sftp_be *sb = f->sb;
 	struct backend_file **pp;
-	int rc;
+	struct wbq *q;
 
-	if (f->wb == NULL)
+	if (!(f->flags & BO_WRITE))
 		return 0;
-	rc = wbq_free(f->wb);
 	pthread_mutex_lock(&sb->wb_lock);
 	for (pp = &sb->wb_files; *pp != NULL; pp = &(*pp)->wb_next)
 		if (*pp == f) {
 			*pp = f->wb_next;
-			sb->wb_count--;
 			break;
 		}
+	while (f->settlers > 0)
+		pthread_cond_wait(&sb->wb_cond, &sb->wb_lock);
+	q = f->wb;
 	f->wb = NULL;
+	if (q != NULL)
+		sb->wb_count--;
 	pthread_mutex_unlock(&sb->wb_lock);
-	return rc;
+	return wbq_free(q);
 }
 
 ssize_t
@@ -920,12 +983,22 @@ sb_write(struct backend *b, struct backend_file *f, const char *buf,
 		rc = write_now(f, buf, size, (uint64_t)off);
 		return rc < 0 ? rc : (ssize_t)size;
 	}
-	/* Once queued, every write goes in the queue: their order holds. */
+	/* Once queued, every write goes in the queue: their order holds.
+	   One larger than the queue (FUSE sends at most max_write, 1 MiB)
+	   waits for it to empty, then goes as it comes. */
+	if (size > WBQ_BYTES) {
+		rc = wbq_drain(f->wb);
+		if (rc == 0)
+			rc = write_now(f, buf, size, (uint64_t)off);
+		return rc < 0 ? rc : (ssize_t)size;
+	}
 	rc = wbq_push(f->wb, buf, size, (uint64_t)off);
 	/* Another handle may read this file next: it must see these bytes
-	   on the server, so they are sent before returning. */
+	   on the server, so they are sent before returning.  Not given up
+	   on an interrupt: queued, they are written (EINTR would have the
+	   caller write them again), within the request's deadline. */
 	if (rc == 0 && wb_shared(f))
-		rc = wbq_drain(f->wb);
+		rc = wbq_settle(f->wb);
 	return rc < 0 ? rc : (ssize_t)size;
 }
 
