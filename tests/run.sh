@@ -39,7 +39,7 @@
 #                            suites run with the TSan binary
 #   TSAN_FSX_OPS=1000        fsx operations of test_write under TSan
 #   TSAN_SFTP_SERVERS=sshd   SFTP servers of the TSan SFTP jobs ("" skips)
-#   TSAN_SFTP_SUITES="test_read test_shared"   suites run with it there
+#   TSAN_SFTP_SUITES="test_sftp test_read test_shared"   suites run with it there
 #   INTEGRATION_JOBS=2       integration jobs run at a time (one queue)
 #   SPLIT_SUITES="test_write test_read"   run as one job per server
 #   TLS_SUITES="test_write test_read test_datachan"   run again over ftpes://
@@ -80,7 +80,7 @@ TSAN_SERVERS=${TSAN_SERVERS-vsftpd}
 TSAN_SUITES=${TSAN_SUITES-test_read test_write test_faults test_shared}
 TSAN_FSX_OPS=${TSAN_FSX_OPS:-1000}
 TSAN_SFTP_SERVERS=${TSAN_SFTP_SERVERS-sshd}
-TSAN_SFTP_SUITES=${TSAN_SFTP_SUITES-test_read test_shared}
+TSAN_SFTP_SUITES=${TSAN_SFTP_SUITES-test_sftp test_read test_shared}
 # Suites in tests/integration/ (NAME.sh; each takes FTPFS and SERVERS and
 # ends with "N passed, N failed").
 INTEGRATION_SUITES=${INTEGRATION_SUITES:-test_write test_read test_datachan test_shared test_faults test_tls test_session test_install}
