@@ -783,6 +783,12 @@ fahead_open(struct fahead *a, const char *path, const struct backend_attr *attr,
 				buf_free(b);
 		}
 	}
+	/* Read by the caller itself: not queued for another reader that
+	   passes it (parallel readers of one folder, each its own part:
+	   without the mark, the one behind fetches what the one ahead read,
+	   and nobody uses it). */
+	if (got == NULL && buf_find(a, path) == NULL)
+		buf_mark_served(a, path);
 	if (backend_path_split(path, dir, sizeof(dir), &name) == 0) {
 		d = dir_find(a, dir);
 		if (d == NULL)
