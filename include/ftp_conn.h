@@ -98,6 +98,10 @@ struct ftp_conn {
 	char *cwd; /* the directory the last successful CWD entered, or NULL:
 	              ftp_conn_reopen enters it again */
 	struct ftp_xfer *xfer; /* transfer in progress, or NULL */
+	/* The final reply of the last transfer is still to come
+	   (ftp_xfer_finish_later): the next reply read takes it first, as
+	   the server answers in order. */
+	bool owed;
 };
 
 /* Server state: init copies cfg's strings; free releases them. */

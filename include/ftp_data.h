@@ -76,6 +76,14 @@ int ftp_xfer_write(struct ftp_conn *c, const void *buf, size_t n);
  * 0 on 2xx; -EREMOTEIO with *refusal filled (may be NULL) otherwise.
  */
 int ftp_xfer_finish(struct ftp_conn *c, struct ftp_reply *refusal);
+/*
+ * The same for a download that has every byte it expected (the size the
+ * listing gave): close the data channel, and leave the final reply to
+ * the connection's next reply read (c->owed), so that the next command
+ * goes out without waiting for it: a round trip less per small file.
+ * A final reply already read (or an upload) is ftp_xfer_finish's.
+ */
+int ftp_xfer_finish_later(struct ftp_conn *c, struct ftp_reply *refusal);
 
 /* True while every data channel mode is known to fail (fail-fast). */
 bool ftp_data_blocked(struct ftp_server *srv);

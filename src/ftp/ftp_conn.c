@@ -138,16 +138,24 @@ trace_reply(struct ftp_conn *c, const struct ftp_reply *rep)
 	}
 }
 
+static int take_owed(struct ftp_conn *c, int timeout_ms);
+
 int
 ftp_read_reply(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms)
 {
-	int64_t deadline = net_now_ms() + timeout_ms;
+	int64_t deadline;
 	size_t used;
 	ssize_t r;
 	int rc;
 
 	if (c->broken)
 		return -ECONNRESET;
+	if (c->owed) {
+		rc = take_owed(c, timeout_ms);
+		if (rc < 0)
+			return rc;
+	}
+	deadline = net_now_ms() + timeout_ms;
 	for (;;) {
 		if (c->in_len > c->in_off) {
 			rc = ftp_reply_feed(&c->rd, c->in + c->in_off,
@@ -184,6 +192,33 @@ ftp_read_reply(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms)
 		}
 		c->in_len = (size_t)r;
 	}
+}
+
+/*
+ * The final reply of a transfer ended by ftp_xfer_finish_later(), which
+ * had every byte it expected: a failure here is the server's afterthought
+ * on bytes already delivered, so it is logged, not returned.  Only an
+ * I/O error (no reply at all) is.
+ */
+static int
+take_owed(struct ftp_conn *c, int timeout_ms)
+{
+	struct ftp_reply rep = { 0 };
+	int rc;
+
+	c->owed = false;
+	do {
+		ftp_reply_free(&rep);
+		rc = ftp_read_reply(c, &rep, timeout_ms);
+		if (rc < 0)
+			return rc;
+	} while (ftp_reply_is_prelim(rep.code));
+	if (!ftp_reply_is_ok(rep.code))
+		log_warn("[%u] a transfer whose bytes all arrived ended with "
+		         "%d %s",
+		    c->id, rep.code, ftp_reply_last_line(&rep));
+	ftp_reply_free(&rep);
+	return 0;
 }
 
 int
@@ -225,6 +260,15 @@ ftp_conn_check_idle(struct ftp_conn *c)
 
 	if (c->broken)
 		return -ECONNRESET;
+	if (c->owed) {
+		/* Not here yet: the next command's reply read takes it. */
+		if (c->in_len == c->in_off && !net_stream_readable_now(c->ctl))
+			return 0;
+		if (take_owed(c, c->srv->cfg.cmd_timeout_ms) < 0) {
+			c->broken = true;
+			return -ECONNRESET;
+		}
+	}
 	if (c->in_len == c->in_off && !net_stream_readable_now(c->ctl))
 		return 0;
 	/* Something arrived unasked: an idle-timeout 421, or EOF. */
@@ -748,6 +792,7 @@ ftp_conn_reopen(struct ftp_conn *c)
 	net_stream_close(c->ctl);
 	c->ctl = NULL;
 	c->in_off = c->in_len = 0;
+	c->owed = false;
 	c->broken = false;
 	ftp_reply_reader_reset(&c->rd);
 	log_debug("[%u] reconnecting for a clean control connection", c->id);

@@ -835,6 +835,22 @@ out:
 	return rc;
 }
 
+int
+ftp_xfer_finish_later(struct ftp_conn *c, struct ftp_reply *refusal)
+{
+	struct ftp_xfer *x = c->xfer;
+
+	if (x == NULL || x->upload || x->done)
+		return ftp_xfer_finish(c, refusal);
+	if (refusal != NULL)
+		memset(refusal, 0, sizeof(*refusal));
+	net_stream_close(x->data);
+	x->data = NULL;
+	c->owed = true;
+	xfer_free(c);
+	return 0;
+}
+
 void
 ftp_xfer_abort(struct ftp_conn *c)
 {

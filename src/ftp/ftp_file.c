@@ -172,7 +172,13 @@ stream_eof(struct backend_file *f)
 	struct ftp_reply ref;
 	int rc;
 
-	rc = ftp_xfer_finish(c, &ref);
+	/* Every byte the listing announced: the 226 is read by the
+	   connection's next command (the stream ended exactly at the size;
+	   a transfer cut short ends elsewhere and is checked now). */
+	if (f->size >= 0 && f->pos == (uint64_t)f->size)
+		rc = ftp_xfer_finish_later(c, &ref);
+	else
+		rc = ftp_xfer_finish(c, &ref);
 	f->conn = NULL;
 	pool_checkin(f->fb->pool, c, !c->broken);
 	if (rc == -EREMOTEIO) {

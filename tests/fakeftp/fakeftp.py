@@ -35,6 +35,9 @@ produce faults real servers will not:
   --retr-cut N        a RETR from the start of a file sends N bytes, then
                       closes the data connection and answers 426 (one
                       with REST sends the rest): a transfer cut short
+  --retr-final TEXT   a RETR that sent every byte of its file ends with TEXT
+                      instead of "226 Transfer complete." (a server's
+                      afterthought: "451 Scripted failure after the end")
   --script FILE       more rules, one per line, in the same words without
                       the dashes ("fail EPSV=425", "reply PASV=227 x",
                       "no EPSV", "xfer-fail active=425", "pasv-address A");
@@ -531,7 +534,7 @@ class Session:
         conn.settimeout(self.srv.data_timeout)
         return conn
 
-    def transfer(self, chunks):
+    def transfer(self, chunks, final="226 Transfer complete."):
         conn = self.open_data()
         if conn is None:
             return
@@ -548,7 +551,7 @@ class Session:
         except OSError:
             pass
         conn.close()
-        self.send("226 Transfer complete." if ok else
+        self.send(final if ok else
                   "426 Connection closed; transfer aborted.")
 
     # --- data commands ------------------------------------------------------
@@ -582,7 +585,8 @@ class Session:
                     raise OSError("scripted cut after %d bytes" % sent)
             while "data" in self.srv.endless:
                 yield b"x" * 65536
-        self.transfer(chunks())
+        self.transfer(chunks(), self.srv.retr_final or
+                      "226 Transfer complete.")
 
     @staticmethod
     def strip_opts(arg):
@@ -693,6 +697,7 @@ class Server:
         self.endless = set(args.endless)
         self.prelim_only = args.prelim_only
         self.retr_cut = args.retr_cut
+        self.retr_final = args.retr_final
 
     def log(self, text):
         line = "[%s] %s" % (
@@ -741,6 +746,7 @@ def main():
     ap.add_argument("--endless", action="append", default=[], metavar="WHAT")
     ap.add_argument("--prelim-only", action="store_true")
     ap.add_argument("--retr-cut", type=int, metavar="N")
+    ap.add_argument("--retr-final", metavar="TEXT")
     args = ap.parse_args()
     if args.bind not in ("127.0.0.1", "::1"):
         ap.error("--bind: loopback only (127.0.0.1 or ::1)")

@@ -407,6 +407,26 @@ suite_hostile() {
 		umount_it "$P unmount"
 	fi
 	srv_kill_group "$FAKE_PID"
+	# 7. every byte, then a failure instead of 226: the bytes the listing
+	#    announced all came, so the reader has them; the reply is read
+	#    (and logged) by the connection's next command, whose own reply
+	#    then comes through (one connection: the order is exercised)
+	printf 'first file\n' >"$FAKE_ROOT/one.txt"
+	printf 'second file\n' >"$FAKE_ROOT/two.txt"
+	if fake_start --retr-final "451 Scripted failure after the end." \
+		--log "$SRV_TMP/fake-final.log" &&
+		mount_it "$P mount (451 after every byte)" "$FAKE_URL" -o connections=1; then
+		check_eq "$P all bytes, then 451: the reader has them" \
+			"first file" "$(t cat "$MNT/one.txt" 2>&1)"
+		check_eq "$P ... and the next file on the same connection too" \
+			"second file" "$(t cat "$MNT/two.txt" 2>&1)"
+		check_eq "$P ... and a listing after it" \
+			"$(ls "$FAKE_ROOT" | sort | tr '\n' ' ')" "$(t ls "$MNT" 2>&1 | sort | tr '\n' ' ')"
+		check_eq "$P ... the 451s are logged" 1 \
+			"$(grep -c 'ended with 451' "$MLOG" | awk '{ print ($1 > 0) }')"
+		umount_it "$P unmount"
+	fi
+	srv_kill_group "$FAKE_PID"
 	hostile_replies
 }
 
