@@ -754,7 +754,19 @@ fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	int rc;
 
 	rc = fs_flush(path, fi);
-	if (rc < 0 || !(f->flags & BO_WRITE) || be->ops->fsync == NULL)
+	if (rc == 0 && !(f->flags & BO_WRITE)) {
+		/* As on a local disk, fsync of any descriptor pushes what
+		   the file's writers wrote (their own close reports their
+		   errors). */
+		char *p = fs_file_path(ctx, f);
+
+		if (p != NULL) {
+			fs_writers_sync(ctx, p);
+			free(p);
+		}
+		return 0;
+	}
+	if (rc < 0 || be->ops->fsync == NULL)
 		return rc;
 	pthread_mutex_lock(&f->io);
 	if (!f->detached && f->sp == NULL && f->bf != NULL)

@@ -536,6 +536,19 @@ suite_server() {
 			idle-writer "$MNT1" "$DATA" iw/iw.bin
 		ensure_mounts && ops "$P 5d. small files read ahead of a reader: rewritten, renamed over, unlinked meanwhile, each read shows it" \
 			read-ahead "$MNT1" "$DATA" ra
+		ensure_mounts && check_eq "$P 5e. fsync of a reader's descriptor puts what an open writer wrote on the server (a local disk's fsync is the file's)" \
+			"300000 300000" "$(t python3 -c '
+import os, sys
+p, s = sys.argv[1], sys.argv[2]
+w = os.open(p, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+r = os.open(p, os.O_RDONLY)
+for i in (2, 0, 1):
+    os.pwrite(w, os.urandom(100000), i * 100000)
+os.fsync(r)
+n = os.path.getsize(s)
+os.close(r)
+os.close(w)
+print(n, os.path.getsize(s))' "$MNT1/fsync-r.bin" "$DATA/fsync-r.bin" 2>&1)"
 	fi
 	local how
 	if item 6 && srv_is_sftp "$cur"; then
