@@ -49,8 +49,8 @@ int wbq_new(wbq_write_fn fn, void *arg, size_t max_bytes, int op_timeout_ms,
  */
 int wbq_push(struct wbq *q, const char *buf, size_t len, uint64_t off);
 
-/* Wait until nothing is queued or being written; 0, the sticky error or
-   -EINTR. */
+/* Wait until what was queued before the call is written (not what a
+   busy writer adds meanwhile); 0, the sticky error or -EINTR. */
 int wbq_drain(struct wbq *q);
 
 /* wbq_drain without giving up on interrupts: for release and for requests

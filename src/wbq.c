@@ -39,6 +39,9 @@ struct wbq {
 	int (*interrupted)(void);
 	struct wbq_item *head, *tail;
 	size_t queued; /* bytes in the list, the item being written too */
+	/* items pushed, and items written or dropped: a wait is for the
+	   items pushed before it, not for those a busy writer adds after */
+	uint64_t pushed, ended;
 	int err; /* sticky: the first failed write */
 	bool stop;
 };
@@ -78,6 +81,7 @@ wbq_drop_queued(struct wbq *q)
 	for (it = q->head; it != NULL; it = next) {
 		next = it->next;
 		q->queued -= it->len;
+		q->ended++;
 		free(it);
 	}
 	q->head = NULL;
@@ -107,6 +111,7 @@ wbq_main(void *p)
 		if (q->head == NULL)
 			q->tail = NULL;
 		q->queued -= it->len;
+		q->ended++;
 		free(it);
 		if (rc < 0 && q->err == 0) {
 			q->err = rc;
@@ -188,6 +193,7 @@ wbq_push(struct wbq *q, const char *buf, size_t len, uint64_t off)
 			q->head = it;
 		q->tail = it;
 		q->queued += len;
+		q->pushed++;
 		it = NULL;
 		pthread_cond_signal(&q->more);
 	}
@@ -199,10 +205,12 @@ wbq_push(struct wbq *q, const char *buf, size_t len, uint64_t off)
 static int
 wbq_wait_empty(struct wbq *q, bool interruptible)
 {
+	uint64_t target;
 	int rc;
 
 	pthread_mutex_lock(&q->lock);
-	while (q->head != NULL) {
+	target = q->pushed;
+	while (q->ended < target) {
 		if (interruptible && wbq_interrupted(q)) {
 			pthread_mutex_unlock(&q->lock);
 			return -EINTR;

@@ -33,6 +33,7 @@ struct sink {
 	int fail_at; /* the write of this index fails (-1: none) */
 	int op_timeout_seen;
 	int active, max_active;
+	int delay_ms; /* each write takes this long */
 };
 
 static void
@@ -76,6 +77,13 @@ sink_write(void *arg, const char *buf, size_t len, uint64_t off)
 		s->offs[s->n] = off;
 		s->lens[s->n] = len;
 		s->first[s->n] = buf[0];
+	}
+	if (s->delay_ms > 0) {
+		struct timespec ts = { 0, s->delay_ms * 1000000L };
+
+		pthread_mutex_unlock(&s->lock);
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&s->lock);
 	}
 	if (s->n == s->fail_at)
 		rc = -ENOSPC;
@@ -292,6 +300,56 @@ test_free_settles(void **state)
 	sink_fini(&s);
 }
 
+struct flood {
+	struct wbq *q;
+	atomic_bool stop;
+	int pushed;
+};
+
+static void *
+flood_main(void *arg)
+{
+	struct flood *p = arg;
+	char buf[10] = { 'l' };
+
+	while (!atomic_load(&p->stop) && p->pushed < 200)
+		if (wbq_push(p->q, buf, sizeof(buf), 0) == 0)
+			p->pushed++;
+	return NULL;
+}
+
+/* A settle waits for what was queued before it, not for what a writer
+   that never stops adds meanwhile (another handle's open would wait for
+   the whole copy). */
+static void
+test_settle_not_starved(void **state)
+{
+	struct sink s;
+	struct flood p = { 0 };
+	pthread_t th;
+	char buf[10] = { 'e' };
+	int i, n;
+
+	(void)state;
+	sink_init(&s);
+	s.hold = true;
+	s.delay_ms = 2; /* slower than the writer: never empty while it goes */
+	assert_int_equal(wbq_new(sink_write, &s, 40, 0, NULL, &p.q), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(wbq_push(p.q, buf, sizeof(buf), 0), 0);
+	assert_int_equal(pthread_create(&th, NULL, flood_main, &p), 0);
+	sink_release(&s);
+	assert_int_equal(wbq_settle(p.q), 0);
+	n = sink_count(&s);
+	atomic_store(&p.stop, true);
+	pthread_join(th, NULL);
+	assert_true(n >= 3);
+	assert_true(n < 200);
+	assert_int_equal(wbq_free(p.q), 0);
+	assert_int_equal(sink_count(&s), 3 + p.pushed);
+	sink_fini(&s);
+}
+
 int
 main(void)
 {
@@ -302,6 +360,7 @@ main(void)
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_free_settles),
+		cmocka_unit_test(test_settle_not_starved),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
