@@ -58,6 +58,12 @@ typedef int (*ftp_conn_fn)(struct ftp_be *fb, struct ftp_conn *c, void *arg);
  */
 int ftp_with_conn(
     struct ftp_be *fb, ftp_conn_fn fn, void *arg, bool idempotent);
+/*
+ * Check out a connection known to be alive for a command that changes
+ * something (not retried): a final reply it still owed is read first
+ * (ftp_conn_settle), and a session that ended meanwhile is replaced once.
+ */
+int ftp_checkout_settled(struct ftp_be *fb, struct ftp_conn **out);
 
 /* Is this error the connection's fault (worth one retry)? */
 bool ftp_is_conn_error(int rc);

@@ -141,6 +141,13 @@ int ftp_cmd_code(
 
 /* Pending bytes or EOF on an idle connection? 0 when clean. */
 int ftp_conn_check_idle(struct ftp_conn *c);
+/*
+ * Read the final reply the last download left owed (c->owed), waiting up
+ * to cmd_timeout: 0 when none was owed or it came (a failure in it is
+ * logged: its bytes were all there), -errno (c broken) when the session
+ * ended instead.  Before a command that must not be lost or sent twice.
+ */
+int ftp_conn_settle(struct ftp_conn *c);
 
 /*
  * Resynchronise after an aborted transfer: NOOP and read replies until

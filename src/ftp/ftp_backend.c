@@ -197,6 +197,28 @@ ftp_is_conn_error(int rc)
 	    rc == -ENOTCONN || rc == -EPROTO;
 }
 
+int
+ftp_checkout_settled(struct ftp_be *fb, struct ftp_conn **out)
+{
+	struct ftp_conn *c;
+	int rc, attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		rc = pool_checkout(fb->pool, (void **)&c);
+		if (rc < 0)
+			return rc;
+		rc = ftp_conn_settle(c);
+		if (rc == 0) {
+			*out = c;
+			return 0;
+		}
+		log_info("[%u] the session ended after a download (%s)%s",
+		    c->id, strerror(-rc), attempt == 0 ? ": another one" : "");
+		pool_checkin(fb->pool, c, false);
+	}
+	return rc;
+}
+
 /*
  * Run fn on a pooled connection.  Idempotent operations are retried once
  * on a fresh connection when the first one turns out dead (421, EOF):
@@ -210,7 +232,9 @@ ftp_with_conn(struct ftp_be *fb, ftp_conn_fn fn, void *arg, bool idempotent)
 	int rc, attempt;
 
 	for (attempt = 0;; attempt++) {
-		rc = pool_checkout(fb->pool, (void **)&c);
+		/* a change is not retried: it goes on a live session */
+		rc = idempotent ? pool_checkout(fb->pool, (void **)&c)
+		                : ftp_checkout_settled(fb, &c);
 		if (rc < 0)
 			return rc;
 		ftp_orphans_sweep(fb, c);

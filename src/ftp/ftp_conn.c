@@ -151,7 +151,10 @@ ftp_read_reply(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms)
 	if (c->broken)
 		return -ECONNRESET;
 	if (c->owed) {
-		rc = take_owed(c, timeout_ms);
+		/* as long as ftp_xfer_finish would have waited for it */
+		int owed_ms = c->srv->cfg.cmd_timeout_ms;
+
+		rc = take_owed(c, timeout_ms > owed_ms ? timeout_ms : owed_ms);
 		if (rc < 0)
 			return rc;
 	}
@@ -222,6 +225,20 @@ take_owed(struct ftp_conn *c, int timeout_ms)
 }
 
 int
+ftp_conn_settle(struct ftp_conn *c)
+{
+	int rc = 0;
+
+	if (c->owed)
+		rc = take_owed(c, c->srv->cfg.cmd_timeout_ms);
+	if (rc == 0 && c->broken)
+		rc = -ECONNRESET; /* a 421 in its place */
+	if (rc < 0)
+		c->broken = true;
+	return rc;
+}
+
+int
 ftp_cmd(struct ftp_conn *c, struct ftp_reply *rep, const char *verb,
     const char *arg)
 {
@@ -264,7 +281,8 @@ ftp_conn_check_idle(struct ftp_conn *c)
 		/* Not here yet: the next command's reply read takes it. */
 		if (c->in_len == c->in_off && !net_stream_readable_now(c->ctl))
 			return 0;
-		if (take_owed(c, c->srv->cfg.cmd_timeout_ms) < 0) {
+		/* here: a 421 or the end of the session is seen now */
+		if (ftp_conn_settle(c) < 0) {
 			c->broken = true;
 			return -ECONNRESET;
 		}
@@ -833,6 +851,7 @@ ftp_conn_close(struct ftp_conn *c, bool graceful)
 	if (graceful && !c->broken && c->ctl != NULL && c->xfer == NULL) {
 		struct ftp_reply rep;
 
+		c->owed = false; /* QUIT's brief wait reads whatever comes */
 		if (ftp_send(c, "QUIT", NULL) == 0 &&
 		    ftp_read_reply(c, &rep, QUIT_TIMEOUT_MS) == 0)
 			ftp_reply_free(&rep);

@@ -229,6 +229,14 @@ setup_cmd(struct ftp_conn *c, const char *verb, const char *arg,
 {
 	int rc = ftp_send(c, verb, arg);
 
+	/* The last download's final reply comes first (the command went
+	   out behind it); its wait is not this channel's: a late one or a
+	   session that ended is not a blocked channel. */
+	if (rc == 0 && c->owed) {
+		rc = ftp_conn_settle(c);
+		if (rc < 0)
+			return rc;
+	}
 	if (rc == 0)
 		rc = ftp_read_reply(c, rep, c->srv->cfg.data_timeout_ms);
 	if (rc == -ETIMEDOUT) {

@@ -431,7 +431,7 @@ upload_start(struct backend_file *f)
 
 	if (appe && f->append && atomic_load(&fb->appe_refused))
 		return -ESPIPE;
-	rc = pool_checkout(fb->pool, (void **)&c);
+	rc = ftp_checkout_settled(fb, &c); /* a STOR is never sent twice */
 	if (rc < 0)
 		return rc;
 	f->have_before = false;

@@ -38,6 +38,11 @@ produce faults real servers will not:
   --retr-final TEXT   a RETR that sent every byte of its file ends with TEXT
                       instead of "226 Transfer complete." (a server's
                       afterthought: "451 Scripted failure after the end")
+  --final-delay S     ... and sends that final reply S seconds late
+  --final-ends        ... and ends the session right after it (a server
+                      process that died: vsftpd's "500 OOPS: child died")
+  --mkd               MKD creates the directory (the one change allowed:
+                      for checks that a change goes through)
   --script FILE       more rules, one per line, in the same words without
                       the dashes ("fail EPSV=425", "reply PASV=227 x",
                       "no EPSV", "xfer-fail active=425", "pasv-address A");
@@ -396,8 +401,19 @@ class Session:
     def refuse_write(self, arg):
         self.send("550 Read-only server.")
 
-    cmd_STOR = cmd_APPE = cmd_DELE = cmd_MKD = cmd_RMD = cmd_RNFR = \
+    cmd_STOR = cmd_APPE = cmd_DELE = cmd_RMD = cmd_RNFR = \
         cmd_RNTO = cmd_SITE = cmd_MFMT = cmd_STOU = refuse_write
+
+    def cmd_MKD(self, arg):
+        if not self.srv.mkd:
+            return self.refuse_write(arg)
+        vp = self.vpath(arg)
+        try:
+            os.mkdir(self.real(vp))
+        except OSError as e:
+            self.send("550 %s: %s." % (arg, e.strerror))
+            return
+        self.send('257 "%s" created.' % vp)
 
     # --- data connection setup ----------------------------------------------
     def close_data(self):
@@ -534,7 +550,7 @@ class Session:
         conn.settimeout(self.srv.data_timeout)
         return conn
 
-    def transfer(self, chunks, final="226 Transfer complete."):
+    def transfer(self, chunks, final="226 Transfer complete.", retr=False):
         conn = self.open_data()
         if conn is None:
             return
@@ -551,8 +567,12 @@ class Session:
         except OSError:
             pass
         conn.close()
+        if ok and retr and self.srv.final_delay > 0:
+            time.sleep(self.srv.final_delay)
         self.send(final if ok else
                   "426 Connection closed; transfer aborted.")
+        if ok and retr and self.srv.final_ends:
+            raise Quit()
 
     # --- data commands ------------------------------------------------------
     def cmd_RETR(self, arg):
@@ -586,7 +606,7 @@ class Session:
             while "data" in self.srv.endless:
                 yield b"x" * 65536
         self.transfer(chunks(), self.srv.retr_final or
-                      "226 Transfer complete.")
+                      "226 Transfer complete.", retr=True)
 
     @staticmethod
     def strip_opts(arg):
@@ -698,6 +718,9 @@ class Server:
         self.prelim_only = args.prelim_only
         self.retr_cut = args.retr_cut
         self.retr_final = args.retr_final
+        self.final_delay = args.final_delay
+        self.final_ends = args.final_ends
+        self.mkd = args.mkd
 
     def log(self, text):
         line = "[%s] %s" % (
@@ -747,6 +770,9 @@ def main():
     ap.add_argument("--prelim-only", action="store_true")
     ap.add_argument("--retr-cut", type=int, metavar="N")
     ap.add_argument("--retr-final", metavar="TEXT")
+    ap.add_argument("--final-delay", type=float, default=0.0, metavar="S")
+    ap.add_argument("--final-ends", action="store_true")
+    ap.add_argument("--mkd", action="store_true")
     args = ap.parse_args()
     if args.bind not in ("127.0.0.1", "::1"):
         ap.error("--bind: loopback only (127.0.0.1 or ::1)")

@@ -427,6 +427,44 @@ suite_hostile() {
 		umount_it "$P unmount"
 	fi
 	srv_kill_group "$FAKE_PID"
+	# 8. that owed final reply, late or the session's last word: it is
+	#    not a blocked data channel, and a change sent after it is
+	#    neither lost nor refused (mkdir is not retried: it must go on a
+	#    live session)
+	printf 'third file\n' >"$FAKE_ROOT/three.txt"
+	if fake_start --final-delay 3 --log "$SRV_TMP/fake-late.log" &&
+		mount_it "$P mount (226 3 s late, data_timeout=2)" "$FAKE_URL" \
+			-o connections=1,data_timeout=2,data_mode=passive; then
+		t ls "$MNT" >/dev/null 2>&1
+		check_eq "$P a late 226 is not a blocked channel: three files read" \
+			"first file second file third file" \
+			"$(for f in one two three; do t cat "$MNT/$f.txt" 2>&1; done | tr '\n' ' ' | sed 's/ $//')"
+		check_eq "$P ... and nothing said of firewalls" 0 \
+			"$(grep -c -i 'blocked\|firewall\|no data connection' "$MLOG")"
+		umount_it "$P unmount"
+	fi
+	srv_kill_group "$FAKE_PID"
+	local how
+	for how in "421" "500-end"; do
+		rmdir "$FAKE_ROOT/new-$how" 2>/dev/null
+		if [ "$how" = 421 ]; then
+			fake_start --mkd --retr-final "421 Service closing control connection." \
+				--log "$SRV_TMP/fake-$how.log"
+		else
+			fake_start --mkd --retr-final "500 OOPS: child died" --final-delay 0.02 \
+				--final-ends --log "$SRV_TMP/fake-$how.log"
+		fi &&
+			mount_it "$P mount (a download's final reply: $how)" "$FAKE_URL" -o connections=1 ||
+			continue
+		t ls "$MNT" >/dev/null 2>&1
+		t cat "$MNT/one.txt" >/dev/null 2>&1
+		[ "$how" = 421 ] && sleep 0.5
+		out=$(t mkdir "$MNT/new-$how" 2>&1) && [ -d "$FAKE_ROOT/new-$how" ] &&
+			ok "$P after a download ended with $how, mkdir goes on a live session" ||
+			not_ok "$P after a download ended with $how, mkdir goes on a live session" "$out"
+		umount_it "$P unmount"
+		srv_kill_group "$FAKE_PID"
+	done
 	hostile_replies
 }
 
