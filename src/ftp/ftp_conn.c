@@ -200,8 +200,9 @@ ftp_read_reply(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms)
 /*
  * The final reply of a transfer ended by ftp_xfer_finish_later(), which
  * had every byte it expected: a failure here is the server's afterthought
- * on bytes already delivered, so it is logged, not returned.  Only an
- * I/O error (no reply at all) is.
+ * on bytes already delivered, so it is logged, not returned, and the
+ * connection is not reused.  Only an I/O error (no reply at all) is
+ * returned.
  */
 static int
 take_owed(struct ftp_conn *c, int timeout_ms)
@@ -216,10 +217,15 @@ take_owed(struct ftp_conn *c, int timeout_ms)
 		if (rc < 0)
 			return rc;
 	} while (ftp_reply_is_prelim(rep.code));
-	if (!ftp_reply_is_ok(rep.code))
+	if (!ftp_reply_is_ok(rep.code)) {
+		/* The bytes were all there; the session may not be (vsftpd's
+		   "500 OOPS: child died" comes just before the close): the
+		   command under way finishes, then the connection goes. */
 		log_warn("[%u] a transfer whose bytes all arrived ended with "
-		         "%d %s",
+		         "%d %s (the connection is not used again)",
 		    c->id, rep.code, ftp_reply_last_line(&rep));
+		c->broken = true;
+	}
 	ftp_reply_free(&rep);
 	return 0;
 }
