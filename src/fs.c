@@ -134,8 +134,17 @@ fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	struct fs_ctx *ctx = fs_ctx();
 
+	/*
+	 * Names stay in the kernel's cache for cache_timeout; attributes do
+	 * not (attr_timeout 0): every stat asks us, and our cache answers
+	 * (a few microseconds).  The kernel then asks again before reading
+	 * past the size it has, which is how a reader of a file that grew on
+	 * the server gets all of it (fs_read_saw); with its own copy of the
+	 * attributes it would cut every read at the old size until it
+	 * expired.
+	 */
 	if (!ctx->kernel_timeouts) {
-		cfg->attr_timeout = ctx->cache_timeout;
+		cfg->attr_timeout = 0;
 		cfg->entry_timeout = ctx->cache_timeout;
 		cfg->negative_timeout = ctx->cache_timeout;
 	}
@@ -191,6 +200,7 @@ fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	struct fs_ctx *ctx = fs_ctx();
 	struct backend_attr a;
 	struct fs_wview w;
+	int64_t seen;
 	bool writing;
 	int rc;
 
@@ -247,6 +257,12 @@ fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 		return rc;
 	fs_fill_stat(ctx, &a, st);
 	/* The server's size lags behind a stream being written. */
+	/* A reader that found the file changed: the end it read to. */
+	if (fi != NULL && fi->fh != 0 && S_ISREG(st->st_mode) &&
+	    (seen = fs_read_seen_end(fs_file_of(fi))) >= 0) {
+		st->st_size = (off_t)seen;
+		st->st_blocks = (blkcnt_t)((seen + 511) / 512);
+	}
 	if (writing && S_ISREG(st->st_mode)) {
 		if (w.size_known) {
 			st->st_size = w.size;

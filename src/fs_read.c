@@ -14,6 +14,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fahead.h"
 #include "fs_file.h"
 #include "log.h"
 #include "spool.h"
@@ -199,6 +200,51 @@ fs_read_stale_ahead(
 	return rc < 0 ? rc : (int)done;
 }
 
+/*
+ * A reader's bytes against the size its file had at open, which is what
+ * the kernel was told (the cached listing).  Another client may have
+ * replaced or changed the file since: the kernel cuts reads at the size
+ * it has, so a file that grew would read as its new content cut where the
+ * old one ended.  Once the bytes disagree (past that size, or an end
+ * before it), the cached attributes are dropped (the next stat asks the
+ * server) and the end these reads found is kept.  The kernel, asked to
+ * read past its size, first asks getattr (attr_timeout is 0, fs_init),
+ * which answers the handle with that end (fs_getattr): the reader gets
+ * the rest.  got < asked: the file ends at off + got.
+ */
+static void
+fs_read_saw(struct fs_ctx *ctx, struct fs_file *f, const char *path, off_t off,
+    size_t asked, size_t got)
+{
+	off_t end = off + (off_t)got, listed;
+	bool eof = got < asked;
+
+	if ((f->flags & (BO_READ | BO_WRITE)) != BO_READ ||
+	    !(f->attr.valid & BA_SIZE) || path == NULL)
+		return;
+	listed = (off_t)f->attr.size;
+	if (end <= listed && !(eof && end < listed))
+		return;
+	if (eof)
+		atomic_store(&f->seen_end, (int64_t)end);
+	if (atomic_exchange(&f->changed, true))
+		return;
+	log_info("%s: %s than the %jd bytes it had when opened: changed on "
+	         "the server",
+	    path, end > listed ? "longer" : "shorter", (intmax_t)listed);
+	if (ctx->be->ops->invalidate != NULL)
+		ctx->be->ops->invalidate(ctx->be, path);
+	fahead_forget(ctx->fahead, path);
+}
+
+int64_t
+fs_read_seen_end(struct fs_file *f)
+{
+	if ((f->flags & (BO_READ | BO_WRITE)) != BO_READ)
+		return -1;
+	return atomic_load(&f->seen_end);
+}
+
 /* Loop over the backend's short reads: a short reply means EOF to FUSE. */
 int
 fs_read(const char *path, char *buf, size_t size, off_t off,
@@ -246,6 +292,7 @@ fs_read(const char *path, char *buf, size_t size, off_t off,
 			break;
 		done += (size_t)n;
 	}
+	fs_read_saw(fs_ctx(), f, path, off, size, done);
 	return (int)done;
 }
 
@@ -305,13 +352,14 @@ fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
 	struct fuse_bufvec *bv = NULL;
 	char *mem = NULL;
 	ssize_t piped = -EAGAIN;
-	size_t want;
+	size_t want, asked;
 	int rest = 0, rc;
 	bool gifted = false;
 
 	*bufp = NULL;
 	if (size > INT_MAX)
 		size = INT_MAX;
+	asked = size;
 	if (ctx->splice_read && size > 0 && size <= FS_PIPE_DATA)
 		p = fs_pipe_get(ctx);
 	if (p != NULL) {
@@ -371,6 +419,8 @@ fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
 			goto fail;
 		}
 	}
+	if (want == 0) /* else fs_read saw the rest */
+		fs_read_saw(ctx, f, path, off, asked, (size_t)piped);
 	if (piped > 0 && rest > 0)
 		atomic_fetch_add(&f->pipe_misses, 1);
 	else if (piped > 0)

@@ -364,6 +364,7 @@ fs_open_common(
 	if (f == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&f->io, NULL);
+	atomic_init(&f->seen_end, -1);
 	f->how = wp.how;
 	f->flags = wp.flags;
 	if (!in.exists)

@@ -238,8 +238,9 @@ main_usage(const char *prog)
 "    ftp://ftp.example.org/ /mnt/ftp fuse.ftpfs credentials=/etc/ftpfs/ex.cred,_netdev,nofail 0 0\n"
 "\n"
 "FUSE options (allow_other, ro, uid=, gid=, umask=, ...).  ftpfs turns\n"
-"auto_cache on and sets entry_timeout, negative_timeout and attr_timeout\n"
-"to cache_timeout unless they are given:\n");
+"auto_cache on and sets entry_timeout and negative_timeout to\n"
+"cache_timeout and attr_timeout to 0 (its own cache answers every stat)\n"
+"unless they are given:\n");
 	/* clang-format on */
 }
 
@@ -258,7 +259,7 @@ main_fuse_help(struct fuse_args *args)
 		{ "[no]auto_cache", "(off)", "(on in ftpfs)" },
 		{ "entry_timeout=", "(1.0s)", "(cache_timeout in ftpfs)" },
 		{ "negative_timeout=", "(0.0s)", "(cache_timeout in ftpfs)" },
-		{ "attr_timeout=", "(1.0s)", "(cache_timeout in ftpfs)" },
+		{ "attr_timeout=", "(1.0s)", "(0 in ftpfs)" },
 	};
 	char *line = NULL, *at;
 	size_t cap = 0, i;

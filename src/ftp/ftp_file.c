@@ -195,6 +195,19 @@ stream_eof(struct backend_file *f)
 }
 
 /*
+ * n more bytes came from the stream.  Past the size the file was listed
+ * with, it grew (or was replaced) since: the size is no longer known, and
+ * nothing may stop reads there (fs_read.c tells the kernel).
+ */
+static void
+stream_advance(struct backend_file *f, size_t n)
+{
+	f->pos += (uint64_t)n;
+	if (f->size >= 0 && f->pos > (uint64_t)f->size)
+		f->size = -1;
+}
+
+/*
  * Read the next bytes of the stream into dst (the window, or the caller's
  * buffer when the request is exactly where the stream is: one copy fewer
  * on the hot path).  Returns bytes read, 0 at EOF (stream closed), -errno.
@@ -206,7 +219,7 @@ stream_pull(struct backend_file *f, char *dst, size_t n)
 	int rc;
 
 	if (r > 0) {
-		f->pos += (uint64_t)r;
+		stream_advance(f, (size_t)r);
 		return r;
 	}
 	if (r < 0) {
@@ -370,7 +383,7 @@ read_pipe_locked(struct backend_file *f, int pipe_wr, size_t size, off_t off)
 		r = ftp_xfer_splice(f->conn, pipe_wr, size - total);
 		if (r <= 0)
 			break;
-		f->pos += (uint64_t)r;
+		stream_advance(f, (size_t)r);
 		total += (size_t)r;
 	}
 	if (r == 0 && total < size)

@@ -9,10 +9,11 @@
  *
  * Servers answer in the order they were asked (sftp_conn_wait relies on
  * it too), so the requests in flight are a FIFO and each reply is matched
- * with the oldest.  A file is read as far as it was listed and no further
- * (fahead checks a reader's size and mtime against the listing's); a
- * short DATA or an early EOF means it changed: -ESTALE, and the reader
- * reads it itself.
+ * with the oldest.  A file is read as far as it was listed and one byte
+ * more, in the same requests (fahead checks a reader's size and mtime
+ * against the listing's): a short DATA or an early EOF before that end,
+ * or the byte past it, means it changed since: -ESTALE, and the reader
+ * reads it itself (where fs_read.c sees the new size).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -78,16 +79,19 @@ send_req(struct fetch_state *s, enum fq_kind kind, size_t item, uint64_t off,
 	return 0;
 }
 
-/* A file's HANDLE is back: its READs up to the listed size, then CLOSE. */
+/*
+ * A file's HANDLE is back: its READs up to the listed size and one byte
+ * past it (a file that grew shows there), then CLOSE.
+ */
 static int
 send_reads(struct fetch_state *s, size_t i, const struct sftp_handle *h)
 {
-	uint64_t want = s->v[i].want, off;
+	uint64_t end = s->v[i].want + 1, off;
 	uint32_t chunk = sftp_conn_max_read(s->c), len;
 	int rc;
 
-	for (off = 0; off < want; off += len) {
-		len = want - off < chunk ? (uint32_t)(want - off) : chunk;
+	for (off = 0; off < end; off += len) {
+		len = end - off < chunk ? (uint32_t)(end - off) : chunk;
 		rc = send_req(s, FQ_READ, i, off, len, h);
 		if (rc < 0)
 			return rc;
@@ -102,6 +106,7 @@ take_reply(struct fetch_state *s)
 	struct fq e = s->q[s->qhead];
 	struct backend_fetch *f = &s->v[e.item];
 	struct sftp_reply r;
+	bool last;
 	int rc;
 
 	if (e.kind == FQ_READ && f->rc == 0)
@@ -128,13 +133,17 @@ take_reply(struct fetch_state *s)
 	case FQ_READ:
 		if (f->rc < 0)
 			return 0;
+		/* The last READ ends one byte past the listed size: short
+		   there is the file as listed (the count decides, below). */
+		last = e.off + e.len > f->want;
 		if (r.type == SSH_FXP_DATA && r.u.data.len <= e.len) {
 			s->got[e.item] += r.u.data.len;
-			if (r.u.data.len < e.len)
+			if (r.u.data.len < e.len && !last)
 				f->rc = -ESTALE; /* shorter than listed */
 		} else if (r.type == SSH_FXP_STATUS &&
 		    r.u.status.code == SSH_FX_EOF) {
-			f->rc = -ESTALE;
+			if (!last || e.off < f->want)
+				f->rc = -ESTALE;
 		} else {
 			f->rc = sb_reply_errno(&r, "READ", s->abs[e.item]);
 			if (f->rc == 0)
@@ -193,7 +202,7 @@ sb_fetch_many(struct backend *b, struct backend_fetch *v, size_t n)
 		v[i].rc = sb_abs(sb, v[i].path, s.abs[i], sizeof(s.abs[i]));
 		v[i].data = NULL;
 		if (v[i].rc == 0) {
-			v[i].data = malloc(v[i].want > 0 ? v[i].want : 1);
+			v[i].data = malloc(v[i].want + 1); /* and a byte past */
 			if (v[i].data == NULL)
 				v[i].rc = -ENOMEM;
 		}
@@ -205,7 +214,7 @@ sb_fetch_many(struct backend *b, struct backend_fetch *v, size_t n)
 	/* OPEN, READs and CLOSE of every file at once, at most */
 	chunk = sftp_conn_max_read(s.c);
 	s.qcap = 0;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) /* OPEN, CLOSE, READs of want + 1 bytes */
 		s.qcap += 2 + (size_t)(v[i].want / chunk) + 1;
 	s.q = calloc(s.qcap, sizeof(*s.q));
 	if (s.q == NULL) {

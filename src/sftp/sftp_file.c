@@ -316,6 +316,10 @@ ring_pop(struct backend_file *f, struct sftp_conn *c)
 		rc = ahead_append(f, r.u.data.p, r.u.data.len);
 		if (rc < 0)
 			return rc;
+		/* past the size fs.c gave: it grew, its size is unknown */
+		if (f->known_size >= 0 &&
+		    q.off + r.u.data.len > (uint64_t)f->known_size)
+			f->known_size = -1;
 		if (r.u.data.len == q.len)
 			return 0;
 		/* short read: not EOF (the server caps READs, 1.2) */

@@ -900,6 +900,58 @@ def read_ahead(mnt, disk, d):
     alive(mnt)
 
 
+def replaced_theirs(mnt, disk, d):
+    """Files the mount listed, then changed by another client (replaced by
+    a rename, grown in place, cut short): each read through the mount
+    gives the server's new content whole, never the new bytes cut at the
+    size the listing had, and fstat/stat then agree with what was read."""
+    md, dd = os.path.join(mnt, d), os.path.join(disk, d)
+    os.makedirs(md, exist_ok=True)
+    # name: (before, after, how); 300 KiB+ is past the read-ahead's files
+    files = {
+        "small-longer": (rnd(1, 3000), rnd(2, 5000), "rename"),
+        "small-shorter": (rnd(3, 3000), rnd(4, 1000), "rename"),
+        "big-longer": (rnd(5, 300000), rnd(6, 900000), "rename"),
+        "grown-log": (rnd(7, 2000), None, "append"),
+        "page-edge": (rnd(8, 4096), rnd(9, 4097), "rename"),
+    }
+    for n, (before, _, _) in files.items():
+        disk_put(disk, os.path.join(d, n), before)
+    listed = {n: os.stat(os.path.join(md, n)).st_size for n in os.listdir(md)}
+    for n, (before, _, _) in files.items():
+        if listed.get(n) != len(before):
+            fail("%s: listed with %s bytes, expected %d" % (n, listed.get(n), len(before)))
+    time.sleep(1.1)  # another second: a new mtime
+    want = {}
+    for n, (before, after, how) in files.items():
+        p = os.path.join(dd, n)
+        if how == "append":
+            with open(p, "ab") as f:
+                f.write(rnd(10, 7000))
+        else:
+            tmp = os.path.join(dd, "." + n + ".tmp")
+            disk_put(disk, os.path.join(d, "." + n + ".tmp"), after)
+            os.rename(tmp, p)
+        want[n] = disk_get(disk, os.path.join(d, n))
+    for n in files:
+        p = os.path.join(md, n)
+        ok, got = step("read %s after the server's change" % n, lambda: open(p, "rb").read())
+        if ok and got != want[n]:
+            what = "the new bytes cut at the listed size" if (
+                len(got) == len(files[n][0]) and want[n].startswith(got)) else "not the server's content"
+            fail("%s: read %s (%s), the server has %s" % (n, sha(got), what, sha(want[n])))
+        with open(p, "rb") as f:
+            data = f.read()
+            st = os.fstat(f.fileno()).st_size
+        if data == want[n] and st != len(data):
+            fail("%s: fstat says %d bytes after reading %d" % (n, st, len(data)))
+        if os.stat(p).st_size != len(want[n]):
+            fail("%s: stat says %d bytes, the server has %d" % (n, os.stat(p).st_size, len(want[n])))
+    if not problems:
+        say("every changed file read whole, sizes agree")
+    alive(mnt)
+
+
 def main():
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
@@ -911,6 +963,7 @@ def main():
         "rename-writing": rename_writing, "many-files": many_files,
         "many-fds": many_fds, "spool-conflict": spool_conflict,
         "idle-writer": idle_writer, "read-ahead": read_ahead,
+        "replaced-theirs": replaced_theirs,
         "prepare": prepare,
     }
     fn = cmds.get(sys.argv[1])

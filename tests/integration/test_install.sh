@@ -49,7 +49,8 @@ HELP_OPTS=$("$FTPFS" --help 2>&1 | grep -o -E -- '-o [A-Za-z_]+' | sed 's/^-o //
 help=$("$FTPFS" --help 2>&1)
 if printf '%s\n' "$help" | grep -q -- "-o \[no\]auto_cache .*(on in ftpfs)" &&
 	! printf '%s\n' "$help" | grep -q -- "auto_cache .*(off)" &&
-	printf '%s\n' "$help" | grep -q -- "-o attr_timeout=T .*(cache_timeout in ftpfs)"; then
+	printf '%s\n' "$help" | grep -q -- "-o attr_timeout=T .*(0 in ftpfs)" &&
+	printf '%s\n' "$help" | grep -q -- "-o entry_timeout=T .*(cache_timeout in ftpfs)"; then
 	ok "--help: libfuse's option list shows ftpfs's defaults (auto_cache on, timeouts)"
 else
 	not_ok "--help: libfuse's option list shows ftpfs's defaults" \

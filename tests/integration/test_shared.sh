@@ -536,6 +536,8 @@ suite_server() {
 			idle-writer "$MNT1" "$DATA" iw/iw.bin
 		ensure_mounts && ops "$P 5d. small files read ahead of a reader: rewritten, renamed over, unlinked meanwhile, each read shows it" \
 			read-ahead "$MNT1" "$DATA" ra
+		ensure_mounts && ops "$P 5f. files another client replaced, grew or cut after the mount listed them read whole (not cut at the listed size); fstat and stat agree" \
+			replaced-theirs "$MNT1" "$DATA" rt
 		ensure_mounts && check_eq "$P 5e. fsync of a reader's descriptor puts what an open writer wrote on the server (a local disk's fsync is the file's)" \
 			"300000 300000" "$(t python3 -c '
 import os, sys
