@@ -102,6 +102,14 @@ struct ftp_conn {
 	   (ftp_xfer_finish_later): the next reply read takes it first, as
 	   the server answers in order. */
 	bool owed;
+	/*
+	 * A directory to enter (CWD) in the same flight as the next data
+	 * channel's first command (ftp_xfer_open: one round trip fewer per
+	 * listing); cleared once sent.  cwd_refused: that CWD was refused,
+	 * and the refusal ftp_xfer_open gave back is its reply.
+	 */
+	const char *xfer_cwd;
+	bool cwd_refused;
 };
 
 /* Server state: init copies cfg's strings; free releases them. */
@@ -136,6 +144,8 @@ int ftp_read_reply(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms);
 int ftp_cmd(struct ftp_conn *c, struct ftp_reply *rep, const char *verb,
     const char *arg);
 /* Same, keeping only the code in *code. */
+/* CWD arg answered 250 on c: remember it for ftp_conn_reopen. */
+void ftp_conn_entered(struct ftp_conn *c, const char *arg);
 int ftp_cmd_code(
     struct ftp_conn *c, int *code, const char *verb, const char *arg);
 

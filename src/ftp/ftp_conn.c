@@ -254,12 +254,17 @@ ftp_cmd(struct ftp_conn *c, struct ftp_reply *rep, const char *verb,
 		return rc;
 	rc = ftp_read_reply(c, rep, c->srv->cfg.cmd_timeout_ms);
 	if (rc == 0 && rep->code == 250 && arg != NULL &&
-	    strcasecmp(verb, "CWD") == 0) {
-		/* Kept for ftp_conn_reopen; out of memory just forgets it. */
-		free(c->cwd);
-		c->cwd = strdup(arg);
-	}
+	    strcasecmp(verb, "CWD") == 0)
+		ftp_conn_entered(c, arg);
 	return rc;
+}
+
+void
+ftp_conn_entered(struct ftp_conn *c, const char *arg)
+{
+	/* Kept for ftp_conn_reopen; out of memory just forgets it. */
+	free(c->cwd);
+	c->cwd = strdup(arg);
 }
 
 int
@@ -739,35 +744,39 @@ conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 		if (rc < 0)
 			goto io;
 	}
-	/* RFC 2640: ask for UTF-8; servers disagree, the answer is moot. */
+	/*
+	 * RFC 2640: ask for UTF-8; servers disagree, the answer is moot.
+	 * Ask for the mode fact too: pyftpdlib offers unix.mode but leaves
+	 * it out of MLSD unless asked.  Then binary mode.  Sent at once and
+	 * answered in order (a round trip or two fewer per connection);
+	 * only TYPE's answer matters.
+	 */
 	{
-		int code;
+		bool mlst = (srv->feat & FTP_FEAT_MLST) != 0;
+		int n = mlst ? 3 : 2, i;
 
-		rc = ftp_cmd_code(c, &code, "OPTS", "UTF8 ON");
-		if (rc < 0)
-			goto io;
-		/*
-		 * Ask for the mode fact too: pyftpdlib offers unix.mode but
-		 * leaves it out of MLSD unless asked.
-		 */
-		if (srv->feat & FTP_FEAT_MLST) {
-			rc = ftp_cmd_code(c, &code, "OPTS",
+		rc = ftp_send(c, "OPTS", "UTF8 ON");
+		if (rc == 0 && mlst)
+			rc = ftp_send(c, "OPTS",
 			    "MLST type;size;modify;perm;unix.mode;unix.uid;"
 			    "unix.gid;");
-			if (rc < 0)
-				goto io;
+		if (rc == 0)
+			rc = ftp_send(c, "TYPE", "I");
+		for (i = 0; rc == 0 && i < n; i++) {
+			ftp_reply_free(&rep);
+			rc = ftp_read_reply(c, &rep, srv->cfg.cmd_timeout_ms);
 		}
-		rc = ftp_cmd_code(c, &code, "TYPE", "I");
 		if (rc < 0)
 			goto io;
-		if (code != 200) {
+		if (rep.code != 200) {
 			set_msg(msg, msglen,
 			    "server refuses binary mode "
 			    "(TYPE I): %d",
-			    code);
+			    rep.code);
 			rc = -EPROTO;
 			goto fail;
 		}
+		ftp_reply_free(&rep);
 	}
 	if (need_root) {
 		rc = learn_root(c, msg, msglen);

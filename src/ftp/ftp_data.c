@@ -227,8 +227,17 @@ static int
 setup_cmd(struct ftp_conn *c, const char *verb, const char *arg,
     struct ftp_reply *rep, struct ftp_xfer *x)
 {
-	int rc = ftp_send(c, verb, arg);
+	const char *cwd = c->xfer_cwd;
+	struct ftp_reply skip;
+	int rc = 0;
 
+	/* A CWD asked for (a listing's folder) goes out in the same flight:
+	   servers read and answer commands in order. */
+	c->xfer_cwd = NULL;
+	if (cwd != NULL)
+		rc = ftp_send(c, "CWD", cwd);
+	if (rc == 0)
+		rc = ftp_send(c, verb, arg);
 	/* The last download's final reply comes first (the command went
 	   out behind it); its wait is not this channel's: a late one or a
 	   session that ended is not a blocked channel. */
@@ -236,6 +245,28 @@ setup_cmd(struct ftp_conn *c, const char *verb, const char *arg,
 		rc = ftp_conn_settle(c);
 		if (rc < 0)
 			return rc;
+	}
+	if (rc == 0 && cwd != NULL) {
+		rc = ftp_read_reply(c, rep, c->srv->cfg.cmd_timeout_ms);
+		if (rc < 0)
+			return rc;
+		if (rep->code == 250) {
+			ftp_conn_entered(c, cwd);
+			ftp_reply_free(rep);
+		} else {
+			/* Refused: its reply is the refusal; the mode
+			   command's answer is read and dropped (nothing
+			   connects to a port it opened). */
+			c->cwd_refused = true;
+			rc = ftp_read_reply(
+			    c, &skip, c->srv->cfg.data_timeout_ms);
+			if (rc < 0) {
+				c->broken = true;
+				return rc;
+			}
+			ftp_reply_free(&skip);
+			return -EREMOTEIO;
+		}
 	}
 	if (rc == 0)
 		rc = ftp_read_reply(c, rep, c->srv->cfg.data_timeout_ms);

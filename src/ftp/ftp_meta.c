@@ -428,23 +428,27 @@ list_unix(
 	int rc, list_a;
 
 	lc->time_offset = atomic_load(&fb->srv.time_offset);
-	/* LIST takes options and globs: CWD, then list ".". */
-	rc = ftp_cmd(c, &ref, "CWD", abs);
-	if (rc < 0)
-		return rc;
-	if (ref.code != 250) {
+	pthread_mutex_lock(&fb->srv.lock);
+	list_a = fb->srv.list_a;
+	pthread_mutex_unlock(&fb->srv.lock);
+
+	/*
+	 * LIST takes options and globs: CWD, then list ".".  The CWD goes
+	 * out with the data channel's EPSV (or PASV, EPRT, PORT), in one
+	 * round trip; refused, it fails the listing with its own errno.
+	 */
+	c->xfer_cwd = abs;
+	c->cwd_refused = false;
+	rc = list_transfer(
+	    c, "LIST", list_a != 0 ? "-a" : NULL, FTP_LIST_AUTO, lc, &ref);
+	c->xfer_cwd = NULL;
+	if (rc == -EREMOTEIO && c->cwd_refused) {
+		c->cwd_refused = false;
 		rc = ftp_errno(&ref, OP_CWD);
 		ftp_log_refusal("CWD", abs, &ref, rc);
 		ftp_reply_free(&ref);
 		return rc;
 	}
-	ftp_reply_free(&ref);
-	pthread_mutex_lock(&fb->srv.lock);
-	list_a = fb->srv.list_a;
-	pthread_mutex_unlock(&fb->srv.lock);
-
-	rc = list_transfer(
-	    c, "LIST", list_a != 0 ? "-a" : NULL, FTP_LIST_AUTO, lc, &ref);
 	if (rc == 0 && list_a < 0) {
 		/*
 		 * Probe: a server that honours -a shows "." and "..".  If not,
