@@ -325,8 +325,16 @@ sftpb_stat(struct backend *b, const char *path, struct backend_attr *out)
 	return rc < 0 ? rc : with_conn(sb, do_stat, &a, true);
 }
 
-/* READDIRs kept in flight while listing (OpenSSH sends <= 100 names). */
+/*
+ * READDIRs sent at once while listing (OpenSSH sends <= 100 names a
+ * reply), and at most after a batch that did not reach the end (each
+ * batch doubles, up to LIST_DEPTH_MAX).  A batch is sent whole and its
+ * replies taken before the next: a READDIR sent as each reply comes in
+ * would, at the end of a folder, be one past its EOF whose reply costs a
+ * round trip more (3 for a folder of 100 names instead of 2).
+ */
 #define LIST_DEPTH 4
+#define LIST_DEPTH_MAX 32
 
 static int
 do_list(struct sftp_be *sb, struct sftp_conn *c, void *arg)
@@ -337,8 +345,8 @@ do_list(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 	struct sftp_reply r;
 	struct sftp_name_ent e;
 	struct backend_attr at;
-	uint32_t id, ids[LIST_DEPTH];
-	unsigned head = 0, inflight = 0;
+	uint32_t id, ids[LIST_DEPTH_MAX];
+	unsigned head = 0, inflight = 0, depth = LIST_DEPTH;
 	bool done = false;
 	size_t pos;
 	int rc, err = 0;
@@ -357,26 +365,29 @@ do_list(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 		return rc == 0 ? -EPROTO : rc;
 	}
 	h = r.u.handle;
-	/* Replies come in order: ids[] is a ring of the READDIRs sent. */
+	/* Replies come in order: ids[] holds the batch's READDIRs. */
 	for (;;) {
-		while (!done && err == 0 && inflight < LIST_DEPTH) {
-			id = sftp_conn_id(c);
-			rc = sftp_enc_handle(
-			    sftp_conn_out(c), SSH_FXP_READDIR, id, &h);
-			if (rc < 0) {
-				sftp_conn_unqueue(c);
-				err = rc;
-				break;
+		if (inflight == 0 && !done && err == 0) {
+			for (head = 0; inflight < depth; inflight++) {
+				id = sftp_conn_id(c);
+				rc = sftp_enc_handle(
+				    sftp_conn_out(c), SSH_FXP_READDIR, id, &h);
+				if (rc < 0) {
+					sftp_conn_unqueue(c);
+					err = rc;
+					break;
+				}
+				ids[inflight] = id;
 			}
-			ids[(head + inflight) % LIST_DEPTH] = id;
-			inflight++;
+			if (depth < LIST_DEPTH_MAX)
+				depth *= 2;
 		}
 		if (inflight == 0)
 			break;
 		rc = sftp_conn_wait(c, ids[head], &r, sb->tmo);
 		if (rc < 0)
 			return rc;
-		head = (head + 1) % LIST_DEPTH;
+		head++;
 		inflight--;
 		if (done || err != 0)
 			continue; /* replies to READDIRs past the end */
