@@ -35,6 +35,7 @@
 struct mock {
 	atomic_int n_stat, n_list, n_readlink, n_open, n_read, n_write;
 	atomic_int n_flush, n_release, n_mod, n_invalidate, n_destroy;
+	atomic_int n_statfs;
 	atomic_int list_delay_ms;
 	atomic_int mod_rc; /* what modifying ops return */
 };
@@ -285,8 +286,13 @@ mock_symlink(struct backend *b, const char *target, const char *linkpath)
 static int
 mock_statfs(struct backend *b, const char *path, struct statvfs *out)
 {
+	struct mock *m = b->priv;
+
+	(void)path;
+	atomic_fetch_add(&m->n_statfs, 1);
 	memset(out, 0, sizeof(*out));
 	out->f_bsize = 4096;
+	out->f_bfree = (fsblkcnt_t)atomic_load(&m->n_statfs);
 	return 0;
 }
 
@@ -621,6 +627,32 @@ test_readlink(void **state)
 	    fx->c->ops->readlink(fx->c, "/file", buf, 64), -EINVAL);
 	assert_int_equal(atomic_load(&fx->m.n_readlink), 2);
 	fixture_free(fx);
+}
+
+/* statfs: one answer a second for the whole mount (find asks per dir). */
+static void
+test_statfs_kept(void **state)
+{
+	struct fixture *fx = fixture_new(20000, 0);
+	struct fixture *f0 = fixture_new(0, 0);
+	struct statvfs sv;
+
+	(void)state;
+	assert_int_equal(fx->c->ops->statfs(fx->c, "/", &sv), 0);
+	assert_int_equal(fx->c->ops->statfs(fx->c, "/d", &sv), 0);
+	assert_int_equal(fx->c->ops->statfs(fx->c, "/d/e", &sv), 0);
+	assert_int_equal(atomic_load(&fx->m.n_statfs), 1);
+	assert_int_equal(sv.f_bfree, 1);
+	sleep_ms(1100);
+	assert_int_equal(fx->c->ops->statfs(fx->c, "/d", &sv), 0);
+	assert_int_equal(atomic_load(&fx->m.n_statfs), 2);
+	assert_int_equal(sv.f_bfree, 2); /* the new answer */
+	/* no cache (cache_timeout=0): every call asks */
+	assert_int_equal(f0->c->ops->statfs(f0->c, "/", &sv), 0);
+	assert_int_equal(f0->c->ops->statfs(f0->c, "/", &sv), 0);
+	assert_int_equal(atomic_load(&f0->m.n_statfs), 2);
+	fixture_free(fx);
+	fixture_free(f0);
 }
 
 static void
@@ -1095,6 +1127,7 @@ main(void)
 		cmocka_unit_test(test_unlistable_parent),
 		cmocka_unit_test(test_readlink),
 		cmocka_unit_test(test_ttl_zero_passthrough),
+		cmocka_unit_test(test_statfs_kept),
 		cmocka_unit_test(test_ops_table),
 		cmocka_unit_test(test_invalidate_each_op),
 		cmocka_unit_test(test_invalidate_cheap_entry),
