@@ -92,6 +92,10 @@ struct fs_file {
 	 */
 	_Atomic int64_t seen_end;
 	atomic_bool changed;
+	/* Readers: the last READ that failed after a wait (fs_read_refail) */
+	_Atomic int64_t fail_off;
+	atomic_int fail_rc;
+	_Atomic int64_t fail_ms;
 };
 
 /* What the write handles on a path will leave there. */

@@ -17,6 +17,7 @@
 #include "fahead.h"
 #include "fs_file.h"
 #include "log.h"
+#include "net.h"
 #include "spool.h"
 
 /*
@@ -245,6 +246,41 @@ fs_read_seen_end(struct fs_file *f)
 	return atomic_load(&f->seen_end);
 }
 
+/*
+ * A READ that failed after waiting (a frozen server, a dead link) is sent
+ * again by the kernel at once: its readahead failed, and it then reads
+ * the page itself.  Waiting out the deadline a second time would double
+ * what the caller waits for one error (cat under a frozen server: 2 x
+ * timeout), so the same READ within FS_REFAIL_MS of the failure fails
+ * the same way at once.  A failure that came quickly is not repeated.
+ */
+#define FS_REFAIL_WAITED_MS 1000
+#define FS_REFAIL_MS 1000
+
+static int
+fs_read_refail(struct fs_file *f, off_t off)
+{
+	int64_t at = atomic_load(&f->fail_ms);
+
+	if (at == 0 || atomic_load(&f->fail_off) != (int64_t)off ||
+	    net_now_ms() - at > FS_REFAIL_MS)
+		return 0;
+	atomic_store(&f->fail_ms, 0); /* once */
+	return atomic_load(&f->fail_rc);
+}
+
+static void
+fs_read_failed(struct fs_file *f, off_t off, int rc, int64_t t0)
+{
+	int64_t now = net_now_ms();
+
+	if (rc >= 0 || rc == -EINTR || now - t0 < FS_REFAIL_WAITED_MS)
+		return;
+	atomic_store(&f->fail_off, (int64_t)off);
+	atomic_store(&f->fail_rc, rc);
+	atomic_store(&f->fail_ms, now);
+}
+
 /* Loop over the backend's short reads: a short reply means EOF to FUSE. */
 int
 fs_read(const char *path, char *buf, size_t size, off_t off,
@@ -254,6 +290,8 @@ fs_read(const char *path, char *buf, size_t size, off_t off,
 	struct fs_file *f = fs_file_of(fi);
 	size_t done = 0;
 	ssize_t n = 0;
+	int64_t t0;
+	int rc;
 
 	if (!(f->flags & BO_READ))
 		return -EBADF;
@@ -279,6 +317,9 @@ fs_read(const char *path, char *buf, size_t size, off_t off,
 	/* (read-write handles of a pwrite backend read from the server) */
 	if (fs_file_detached(fs_ctx(), f))
 		return -EIO; /* the name now leads to another file, or none */
+	if ((rc = fs_read_refail(f, off)) < 0)
+		return rc;
+	t0 = net_now_ms();
 	while (done < size) {
 		n = be->ops->read(
 		    be, f->bf, buf + done, size - done, off + (off_t)done);
@@ -286,8 +327,10 @@ fs_read(const char *path, char *buf, size_t size, off_t off,
 		 * An error after partial data still fails the request: a
 		 * short reply would make the kernel shrink the file.
 		 */
-		if (n < 0)
+		if (n < 0) {
+			fs_read_failed(f, off, (int)n, t0);
 			return (int)n;
+		}
 		if (n == 0)
 			break;
 		done += (size_t)n;
@@ -367,9 +410,16 @@ fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
 		if (f->bf != NULL &&
 		    (f->flags & (BO_READ | BO_WRITE)) == BO_READ &&
 		    !fs_file_detached(ctx, f) &&
-		    atomic_load(&f->pipe_misses) < FS_PIPE_MISSES)
+		    atomic_load(&f->pipe_misses) < FS_PIPE_MISSES) {
+			int64_t t0 = net_now_ms();
+
+			if ((rc = fs_read_refail(f, off)) < 0)
+				return rc;
 			piped = ctx->be->ops->read_pipe(
 			    ctx->be, f->bf, p->wr, size, off);
+			if (piped < 0 && piped != -EAGAIN)
+				fs_read_failed(f, off, (int)piped, t0);
+		}
 		if (piped < 0 && piped != -EAGAIN)
 			return (int)piped;
 	}
