@@ -151,10 +151,7 @@ ftp_read_reply(struct ftp_conn *c, struct ftp_reply *rep, int timeout_ms)
 	if (c->broken)
 		return -ECONNRESET;
 	if (c->owed) {
-		/* as long as ftp_xfer_finish would have waited for it */
-		int owed_ms = c->srv->cfg.cmd_timeout_ms;
-
-		rc = take_owed(c, timeout_ms > owed_ms ? timeout_ms : owed_ms);
+		rc = take_owed(c, timeout_ms);
 		if (rc < 0)
 			return rc;
 	}
@@ -210,6 +207,9 @@ take_owed(struct ftp_conn *c, int timeout_ms)
 	struct ftp_reply rep = { 0 };
 	int rc;
 
+	/* as long as ftp_xfer_finish would have waited for it, at least */
+	if (timeout_ms < c->srv->cfg.cmd_timeout_ms)
+		timeout_ms = c->srv->cfg.cmd_timeout_ms;
 	c->owed = false;
 	do {
 		ftp_reply_free(&rep);
@@ -236,7 +236,7 @@ ftp_conn_settle(struct ftp_conn *c)
 	int rc = 0;
 
 	if (c->owed)
-		rc = take_owed(c, c->srv->cfg.cmd_timeout_ms);
+		rc = take_owed(c, 0);
 	if (rc == 0 && c->broken)
 		rc = -ECONNRESET; /* a 421 in its place */
 	if (rc < 0)
@@ -292,11 +292,10 @@ ftp_conn_check_idle(struct ftp_conn *c)
 		/* Not here yet: the next command's reply read takes it. */
 		if (c->in_len == c->in_off && !net_stream_readable_now(c->ctl))
 			return 0;
-		/* here: a 421 or the end of the session is seen now */
-		if (ftp_conn_settle(c) < 0) {
-			c->broken = true;
+		/* here: a 421 or the end of the session is seen now
+		   (a failed settle leaves c broken) */
+		if (ftp_conn_settle(c) < 0)
 			return -ECONNRESET;
-		}
 	}
 	if (c->in_len == c->in_off && !net_stream_readable_now(c->ctl))
 		return 0;
@@ -678,16 +677,21 @@ conn_setup(struct ftp_conn *c, char *msg, size_t msglen)
 	}
 	do {
 		int64_t left = greet_deadline - net_now_ms();
+		bool greeted;
 
 		ftp_reply_free(&rep);
 		rc = ftp_read_reply(c, &rep, left > 0 ? (int)left : 0);
 		if (rc < 0) {
-			/* an implicit-TLS port waits for our ClientHello */
+			/* an implicit-TLS port waits for our ClientHello (a
+			   server we logged in to before is only slow) */
+			pthread_mutex_lock(&srv->lock);
+			greeted = srv->logged_in_once;
+			pthread_mutex_unlock(&srv->lock);
 			set_msg(msg, msglen,
 			    "no FTP greeting from %s port %u: %s%s",
 			    srv->cfg.host, srv->cfg.port,
 			    rc == -ETIMEDOUT ? "timed out" : strerror(-rc),
-			    rc == -ETIMEDOUT && !secured
+			    rc == -ETIMEDOUT && !secured && !greeted
 			        ? " (an implicit-TLS FTPS port says nothing "
 			          "first: try ftps://)"
 			        : "");
