@@ -55,6 +55,7 @@ struct sftp_be {
 	pthread_mutex_t wb_lock;
 	pthread_cond_t wb_cond;
 	struct backend_file *wb_files;
+	uint64_t settle_seq; /* numbers sb_wb_settle calls (wb_lock) */
 	unsigned wb_count;
 };
 

@@ -103,6 +103,7 @@ struct backend_file {
 	struct backend_file *wb_next; /* sb->wb_files (BO_WRITE files) */
 	unsigned wb_slot; /* f->slot as sb_wb_settle sees it */
 	unsigned settlers; /* sb_wb_settle calls using f */
+	uint64_t settled_by; /* the last sb_wb_settle call that took f */
 };
 
 static int wb_drain(struct backend_file *f);
@@ -912,37 +913,48 @@ void
 sb_wb_settle(struct sftp_be *sb, const char *abs)
 {
 	unsigned slot = sb_path_slot(abs);
-	struct backend_file *f, *stack[SETTLE_STACK], **v = stack;
-	size_t n = 0, cap = SETTLE_STACK, i;
+	struct backend_file *f, *stack[SETTLE_STACK], **v;
+	size_t n, cap, i;
+	uint64_t call;
+	bool more;
 
 	/* Counted in under wb_lock, waited for without it: a slow or
-	   frozen session of one file holds up only those who need it. */
+	   frozen session of one file holds up only those who need it.
+	   Out of memory for a list of them all, they go SETTLE_STACK at
+	   a time (each marked with this call's number once taken). */
 	pthread_mutex_lock(&sb->wb_lock);
-	for (f = sb->wb_files; f != NULL; f = f->wb_next)
-		if (f->wb_slot == slot)
-			n++;
-	if (n > cap && (v = malloc(n * sizeof(*v))) != NULL)
-		cap = n;
-	else if (n > cap)
-		v = stack; /* out of memory: the first ones */
-	n = 0;
-	for (f = sb->wb_files; f != NULL && n < cap; f = f->wb_next)
-		if (f->wb_slot == slot) {
-			f->settlers++;
-			v[n++] = f;
-		}
+	call = ++sb->settle_seq;
+	do {
+		n = 0;
+		for (f = sb->wb_files; f != NULL; f = f->wb_next)
+			if (f->wb_slot == slot && f->settled_by != call)
+				n++;
+		v = stack;
+		cap = SETTLE_STACK;
+		if (n > cap && (v = malloc(n * sizeof(*v))) != NULL)
+			cap = n;
+		else if (n > cap)
+			v = stack;
+		more = n > cap;
+		n = 0;
+		for (f = sb->wb_files; f != NULL && n < cap; f = f->wb_next)
+			if (f->wb_slot == slot && f->settled_by != call) {
+				f->settled_by = call;
+				f->settlers++;
+				v[n++] = f;
+			}
+		pthread_mutex_unlock(&sb->wb_lock);
+		for (i = 0; i < n; i++)
+			file_settle(v[i]);
+		pthread_mutex_lock(&sb->wb_lock);
+		for (i = 0; i < n; i++)
+			v[i]->settlers--;
+		if (n > 0)
+			pthread_cond_broadcast(&sb->wb_cond);
+		if (v != stack)
+			free(v);
+	} while (more);
 	pthread_mutex_unlock(&sb->wb_lock);
-	for (i = 0; i < n; i++)
-		file_settle(v[i]);
-	if (n == 0)
-		return;
-	pthread_mutex_lock(&sb->wb_lock);
-	for (i = 0; i < n; i++)
-		v[i]->settlers--;
-	pthread_cond_broadcast(&sb->wb_cond);
-	pthread_mutex_unlock(&sb->wb_lock);
-	if (v != stack)
-		free(v);
 }
 
 /*
