@@ -266,6 +266,16 @@ struct backend_ops {
 	 * else 0.  NULL: fahead reads them one by one (->open, ->read).
 	 */
 	int (*fetch_many)(struct backend *b, struct backend_fetch *v, size_t n);
+	/*
+	 * Optional: list the directories paths[0..n) at once, where one
+	 * connection can carry the requests of many (SFTP), for walk.c.
+	 * rc[i] is 0 with out[i] (empty on entry) holding the entries of
+	 * paths[i], or -errno (out[i] empty).  Returns -EAGAIN when no
+	 * connection was free (pool_background), else 0.  The cache
+	 * decorator keeps the listings and leaves out[] empty.
+	 */
+	int (*list_many)(struct backend *b, const char *const *paths, size_t n,
+	    struct backend_dirlist *out, int *rc);
 
 	/* Tell a decorator that path (or everything below it) changed. */
 	void (*invalidate)(struct backend *b, const char *path);

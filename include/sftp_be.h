@@ -115,6 +115,9 @@ int sb_lstat(struct sftp_be *sb, struct sftp_conn *c, const char *abs,
 
 /* backend_ops.fetch_many (sftp_fetch.c). */
 int sb_fetch_many(struct backend *b, struct backend_fetch *v, size_t n);
+/* backend_ops.list_many (sftp_lists.c). */
+int sb_list_many(struct backend *b, const char *const *paths, size_t n,
+    struct backend_dirlist *out, int *rc);
 
 /* The slot of a server path. */
 unsigned sb_path_slot(const char *abs);

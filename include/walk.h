@@ -9,13 +9,20 @@
  * a round trip or three for each.  A walker arriving at a directory being
  * fetched joins that fetch (cache.c shares fetches in flight).
  *
+ * Where the backend lists many folders at once on one connection
+ * (->list_many, SFTP), two workers take up to WALK_BATCH queued folders
+ * each per request; such a batch may take the last free connection (it
+ * holds it for about two round trips, as long as one listing of the
+ * walker's own, and saves it a dozen).
+ *
  * Budget: at most `workers` listings in flight (main.c: connections - 1,
- * at most WALK_WORKERS_MAX), none of them on the last free connection
- * (pool_background: a process never waits for a guess; a listing that
- * finds none is dropped), at most WALK_QUEUE_MAX directories queued (more
- * are dropped: the walker lists them itself), nothing fetched twice within
- * the cache's lifetime.  Memory: the listings live in the cache, bounded
- * there.  Nothing here runs unless a walk is seen.
+ * at most WALK_WORKERS_MAX; two batches with ->list_many), none of them
+ * one at a time on the last free connection (pool_background: a process
+ * never waits for a guess; a listing that finds none is queued again), at
+ * most WALK_QUEUE_MAX directories queued (more are dropped: the walker
+ * lists them itself), nothing fetched twice within the cache's lifetime.
+ * Memory: the listings live in the cache, bounded there.  Nothing here
+ * runs unless a walk is seen.
  */
 #ifndef FTPFS_WALK_H
 #define FTPFS_WALK_H

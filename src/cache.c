@@ -474,6 +474,9 @@ centry_view(const struct centry *e)
 	return v;
 }
 
+static void dir_keep(struct cache *c, struct cfetch *f, const char *path,
+    int rc, struct backend_dirlist *tmp, const struct backend_dirent ***index);
+
 /*
  * Run fn on the listing of path: cached, joined or fetched.  Lock held on
  * entry and exit, dropped around the inner call; fn runs with it held.
@@ -532,16 +535,33 @@ cache_with_dir(
 	} else {
 		ret = rc;
 	}
+	dir_keep(c, f, path, rc, &tmp, &index);
+	backend_dirlist_free(&tmp);
+	free(index);
+	return ret;
+}
+
+/*
+ * The listing of path fetched under f (NULL: not shared) ended with rc:
+ * keep it (also -EACCES, an unlistable folder), then publish f.  *tmp and
+ * *index are taken when kept.  Lock held.
+ */
+static void
+dir_keep(struct cache *c, struct cfetch *f, const char *path, int rc,
+    struct backend_dirlist *tmp, const struct backend_dirent ***index)
+{
+	struct centry *e;
+
 	if (f != NULL && !f->stale && (rc == 0 || rc == -EACCES)) {
 		e = ctable_put(
 		    &c->dirs, path, f->start_ms + (uint64_t)c->ttl_ms);
 		if (e != NULL) {
 			e->err = rc;
 			if (rc == 0) {
-				e->list = tmp;
-				e->index = index;
-				memset(&tmp, 0, sizeof(tmp));
-				index = NULL;
+				e->list = *tmp;
+				e->index = *index;
+				memset(tmp, 0, sizeof(*tmp));
+				*index = NULL;
 			}
 		}
 	}
@@ -549,9 +569,6 @@ cache_with_dir(
 		f->rc = rc;
 		fetch_end(c, f);
 	}
-	backend_dirlist_free(&tmp);
-	free(index);
-	return ret;
 }
 
 /*
@@ -730,6 +747,60 @@ cache_list(struct backend *b, const char *path, struct backend_dirlist *out)
 		c->stats.list_misses++;
 	pthread_mutex_unlock(&c->lock);
 	return rc;
+}
+
+/*
+ * Listings ahead of a walk, many at once where the backend can: the paths
+ * neither cached nor being fetched are fetched together, each announced
+ * as a fetch (a process that comes to one meanwhile joins it) and kept as
+ * cache_list keeps one.  rc[i] is 0 for a path left alone; out[] is not
+ * filled (the listings are in the cache).
+ */
+#define CACHE_LIST_MANY_MAX 64
+
+static int
+cache_list_many(struct backend *b, const char *const *paths, size_t n,
+    struct backend_dirlist *out, int *rc)
+{
+	struct cache *c = b->priv;
+	const char *todo[CACHE_LIST_MANY_MAX];
+	struct cfetch *f[CACHE_LIST_MANY_MAX];
+	struct backend_dirlist tmp[CACHE_LIST_MANY_MAX];
+	int trc[CACHE_LIST_MANY_MAX];
+	const struct backend_dirent **index;
+	size_t i, m = 0;
+	int ret;
+
+	(void)out;
+	if (n > CACHE_LIST_MANY_MAX)
+		n = CACHE_LIST_MANY_MAX;
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < n; i++) {
+		rc[i] = 0;
+		if (c->ttl_ms <= 0 ||
+		    ctable_get(&c->dirs, paths[i], now_ms()) != NULL ||
+		    fetch_find(c, CK_DIR, paths[i]) != NULL)
+			continue;
+		f[m] = fetch_begin(c, CK_DIR, paths[i]);
+		todo[m++] = paths[i];
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (m == 0)
+		return 0;
+	memset(tmp, 0, sizeof(tmp));
+	ret = c->inner->ops->list_many(c->inner, todo, m, tmp, trc);
+	for (i = 0; i < m; i++) {
+		int r = ret < 0 ? ret : trc[i];
+
+		index = r == 0 ? index_build(&tmp[i]) : NULL;
+		pthread_mutex_lock(&c->lock);
+		c->stats.list_misses++;
+		dir_keep(c, f[i], todo[i], r, &tmp[i], &index);
+		pthread_mutex_unlock(&c->lock);
+		backend_dirlist_free(&tmp[i]);
+		free(index);
+	}
+	return ret;
 }
 
 static int
@@ -1209,6 +1280,7 @@ static const struct backend_ops cache_ops = {
 	.symlink = cache_symlink,
 	.link = cache_link,
 	.statfs = cache_statfs,
+	.list_many = cache_list_many,
 	.invalidate = cache_invalidate,
 	.destroy = cache_destroy,
 };
@@ -1249,6 +1321,7 @@ cache_ops_mask(struct backend_ops *o, const struct backend_ops *in)
 	CACHE_MASK(truncate);
 	CACHE_MASK(symlink);
 	CACHE_MASK(statfs);
+	CACHE_MASK(list_many);
 #undef CACHE_MASK
 }
 

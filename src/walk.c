@@ -104,6 +104,99 @@ recent_find(struct walk *w, const char *path)
 	return NULL;
 }
 
+/*
+ * Where the backend lists many folders at once on one connection
+ * (->list_many, SFTP), a worker takes up to WALK_BATCH queued folders at
+ * a time: two round trips for all of them, on one session, instead of
+ * a session and two round trips for each.
+ */
+#define WALK_BATCH 16
+
+static void
+walk_requeue(struct walk *w, char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (w->qlen < WALK_QUEUE_MAX) {
+			w->queue[(w->qhead + w->qlen) % WALK_QUEUE_MAX] = v[i];
+			w->qlen++;
+		} else {
+			free(v[i]);
+			w->dropped++;
+		}
+	}
+}
+
+/* A batch of folders for ->list_many, taken from the queue (lock held). */
+static size_t
+walk_take(struct walk *w, char **v)
+{
+	size_t n = 0;
+
+	while (w->qlen > 0 && n < WALK_BATCH) {
+		v[n++] = w->queue[w->qhead];
+		w->qhead = (w->qhead + 1) % WALK_QUEUE_MAX;
+		w->qlen--;
+	}
+	return n;
+}
+
+static void *
+walk_worker_many(struct walk *w)
+{
+	struct backend_dirlist tmp[WALK_BATCH];
+	int rcs[WALK_BATCH];
+	char *v[WALK_BATCH];
+	unsigned again = 0; /* -EAGAIN in a row */
+	size_t n, i;
+	int rc;
+
+	/*
+	 * A batch may take the last free connection: it holds it about as
+	 * long as one listing of the walker's own (two round trips), which
+	 * then finds a dozen folders listed; waiting for a login of its own
+	 * would leave the walker to list them one by one meanwhile.
+	 */
+	pool_background(false);
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		if (w->qlen == 0) {
+			pthread_cond_wait(&w->cond, &w->lock);
+			continue;
+		}
+		n = walk_take(w, v);
+		pthread_mutex_unlock(&w->lock);
+		memset(tmp, 0, sizeof(tmp));
+		net_op_begin(w->op_timeout_ms, NULL);
+		rc = w->be->ops->list_many(
+		    w->be, (const char *const *)v, n, tmp, rcs);
+		net_op_end();
+		for (i = 0; i < n; i++)
+			backend_dirlist_free(&tmp[i]);
+		if (rc == -EAGAIN && ++again <= WALK_RETRIES) {
+			struct timespec ts = { 0, WALK_RETRY_MS * 1000000L };
+
+			nanosleep(&ts, NULL);
+			pthread_mutex_lock(&w->lock);
+			walk_requeue(w, v, n);
+			continue;
+		}
+		if (rc != -EAGAIN)
+			again = 0;
+		for (i = 0; i < n; i++) {
+			if (rc == 0 && rcs[i] < 0)
+				log_debug("%s: listing ahead of a walk: %s",
+				    v[i], strerror(-rcs[i]));
+			free(v[i]);
+		}
+		pthread_mutex_lock(&w->lock);
+		w->fetched += n;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
 static void *
 walk_worker(void *arg)
 {
@@ -113,6 +206,8 @@ walk_worker(void *arg)
 	char *path;
 	int rc;
 
+	if (w->be->ops->list_many != NULL)
+		return walk_worker_many(w);
 	pool_background(true); /* never the last free connection */
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
@@ -174,8 +269,11 @@ walk_enqueue(struct walk *w, const char *path)
 	}
 	w->queue[(w->qhead + w->qlen) % WALK_QUEUE_MAX] = dup;
 	w->qlen++;
-	/* the workers start with the first walk seen */
+	/* the workers start with the first walk seen; where a worker lists
+	   WALK_BATCH folders at once, two are enough (and ask the server for
+	   two sessions, not seven) */
 	while (w->nthreads < w->workers &&
+	    (w->be->ops->list_many == NULL || w->nthreads < 2) &&
 	    pthread_create(&w->threads[w->nthreads], NULL, walk_worker, w) == 0)
 		w->nthreads++;
 }

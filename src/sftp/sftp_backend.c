@@ -979,6 +979,7 @@ static const struct backend_ops sftp_ops = {
 	.open = sb_open,
 	.read = sb_read,
 	.fetch_many = sb_fetch_many,
+	.list_many = sb_list_many,
 	.write = sb_write,
 	.flush = sb_flush,
 	.fsync = sb_fsync,

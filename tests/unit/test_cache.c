@@ -35,7 +35,8 @@
 struct mock {
 	atomic_int n_stat, n_list, n_readlink, n_open, n_read, n_write;
 	atomic_int n_flush, n_release, n_mod, n_invalidate, n_destroy;
-	atomic_int n_statfs;
+	atomic_int n_statfs, n_list_many;
+	atomic_int many_rc; /* what mock_list_many returns */
 	atomic_int list_delay_ms;
 	atomic_int mod_rc; /* what modifying ops return */
 };
@@ -158,6 +159,22 @@ mock_list(struct backend *b, const char *path, struct backend_dirlist *out)
 	if (delay > 0)
 		sleep_ms(delay);
 	return tree_list(path, out);
+}
+
+/* Each path through mock_list (counted there too), in one call. */
+static int
+mock_list_many(struct backend *b, const char *const *paths, size_t n,
+    struct backend_dirlist *out, int *rc)
+{
+	struct mock *m = b->priv;
+	size_t i;
+
+	atomic_fetch_add(&m->n_list_many, 1);
+	if (atomic_load(&m->many_rc) < 0)
+		return atomic_load(&m->many_rc);
+	for (i = 0; i < n; i++)
+		rc[i] = mock_list(b, paths[i], &out[i]);
+	return 0;
 }
 
 static int
@@ -331,6 +348,7 @@ static const struct backend_ops mock_ops = {
 	.truncate = mock_truncate,
 	.symlink = mock_symlink,
 	.statfs = mock_statfs,
+	.list_many = mock_list_many,
 	.invalidate = mock_invalidate,
 	.destroy = mock_destroy,
 };
@@ -626,6 +644,44 @@ test_readlink(void **state)
 	assert_int_equal(
 	    fx->c->ops->readlink(fx->c, "/file", buf, 64), -EINVAL);
 	assert_int_equal(atomic_load(&fx->m.n_readlink), 2);
+	fixture_free(fx);
+}
+
+/*
+ * list_many (a walk listed ahead): what is cached is left alone, the rest
+ * is listed in one call and kept as cache_list keeps a listing (an
+ * unlistable folder too); a missing one is not kept; -EAGAIN keeps
+ * nothing.
+ */
+static void
+test_list_many(void **state)
+{
+	struct fixture *fx = fixture_new(20000, 0);
+	const char *paths[] = { "/d", "/dd", "/e", "/nope", "/d/sub" };
+	struct backend_dirlist out[5];
+	int rc[5];
+
+	(void)state;
+	assert_int_equal(c_list(fx, "/d", NULL), 0);
+	assert_int_equal(N_LIST(fx), 1);
+	/* -EAGAIN: nothing kept, the next asks again */
+	atomic_store(&fx->m.many_rc, -EAGAIN);
+	memset(out, 0, sizeof(out));
+	assert_int_equal(
+	    fx->c->ops->list_many(fx->c, paths, 5, out, rc), -EAGAIN);
+	atomic_store(&fx->m.many_rc, 0);
+	assert_int_equal(fx->c->ops->list_many(fx->c, paths, 5, out, rc), 0);
+	assert_int_equal(atomic_load(&fx->m.n_list_many), 2);
+	assert_int_equal(N_LIST(fx), 1 + 4); /* "/d" was cached */
+	assert_int_equal(out[0].count + out[1].count + out[4].count, 0);
+	/* kept: no more listings for these */
+	assert_int_equal(c_list(fx, "/dd", NULL), 0);
+	assert_int_equal(c_list(fx, "/d/sub", NULL), 0);
+	assert_int_equal(c_list(fx, "/e", NULL), -EACCES);
+	assert_int_equal(N_LIST(fx), 5);
+	/* a missing folder is asked again */
+	assert_int_equal(c_list(fx, "/nope", NULL), -ENOENT);
+	assert_int_equal(N_LIST(fx), 6);
 	fixture_free(fx);
 }
 
@@ -1128,6 +1184,7 @@ main(void)
 		cmocka_unit_test(test_readlink),
 		cmocka_unit_test(test_ttl_zero_passthrough),
 		cmocka_unit_test(test_statfs_kept),
+		cmocka_unit_test(test_list_many),
 		cmocka_unit_test(test_ops_table),
 		cmocka_unit_test(test_invalidate_each_op),
 		cmocka_unit_test(test_invalidate_cheap_entry),
