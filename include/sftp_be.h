@@ -113,6 +113,42 @@ void sb_attr(const struct sftp_attrs *a, struct backend_attr *out);
 int sb_lstat(struct sftp_be *sb, struct sftp_conn *c, const char *abs,
     struct sftp_attrs *out);
 
+/*
+ * Requests sent ahead of their replies on one session (sftp_fetch.c,
+ * sftp_lists.c).  Servers answer in the order asked, so the requests in
+ * flight are a FIFO and each reply is the oldest's.
+ */
+struct sb_req {
+	uint32_t id;
+	int kind; /* the caller's */
+	size_t item; /* the caller's: which file or folder */
+	uint64_t off;
+	uint32_t len;
+};
+struct sb_fifo {
+	struct sb_req *q;
+	size_t cap, head, count;
+};
+int sb_fifo_init(struct sb_fifo *f, size_t cap);
+void sb_fifo_free(struct sb_fifo *f);
+/*
+ * The request just encoded on c (enc_rc: its encoder's result) joins f.
+ * A failed encoding, or a full f, takes it back out of c's output: then
+ * nothing is left counted in flight and the error is returned.
+ */
+int sb_fifo_push(struct sb_fifo *f, struct sftp_conn *c, int enc_rc,
+    uint32_t id, int kind, size_t item, uint64_t off, uint32_t len);
+/* The oldest request in flight (f not empty); pop it once answered. */
+struct sb_req sb_fifo_oldest(const struct sb_fifo *f);
+void sb_fifo_pop(struct sb_fifo *f);
+/*
+ * The session's use by a batch ended with rc: after a failure with
+ * requests still in flight, their replies are read and dropped (a session
+ * that cannot is dropped).  what: for the log.
+ */
+void sb_fifo_settle(struct sb_fifo *f, struct sftp_be *sb, struct sftp_conn *c,
+    int rc, const char *what);
+
 /* backend_ops.fetch_many (sftp_fetch.c). */
 int sb_fetch_many(struct backend *b, struct backend_fetch *v, size_t n);
 /* backend_ops.list_many (sftp_lists.c). */

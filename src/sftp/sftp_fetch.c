@@ -24,23 +24,80 @@
 
 enum fq_kind { FQ_OPEN, FQ_READ, FQ_CLOSE };
 
-struct fq {
-	uint32_t id;
-	enum fq_kind kind;
-	size_t item;
-	uint64_t off;
-	uint32_t len;
-};
-
 struct fetch_state {
 	struct sftp_be *sb;
 	struct sftp_conn *c;
 	struct backend_fetch *v;
 	char (*abs)[SFTP_PATH_MAX];
 	uint64_t *got;
-	struct fq *q; /* ring of requests in flight */
-	size_t qcap, qhead, qcount;
+	struct sb_fifo q; /* requests in flight */
 };
+
+/* --- the FIFO of requests in flight (also sftp_lists.c) ----------------- */
+
+int
+sb_fifo_init(struct sb_fifo *f, size_t cap)
+{
+	memset(f, 0, sizeof(*f));
+	f->q = calloc(cap > 0 ? cap : 1, sizeof(*f->q));
+	if (f->q == NULL)
+		return -ENOMEM;
+	f->cap = cap;
+	return 0;
+}
+
+void
+sb_fifo_free(struct sb_fifo *f)
+{
+	free(f->q);
+	memset(f, 0, sizeof(*f));
+}
+
+int
+sb_fifo_push(struct sb_fifo *f, struct sftp_conn *c, int enc_rc, uint32_t id,
+    int kind, size_t item, uint64_t off, uint32_t len)
+{
+	struct sb_req *e;
+
+	if (enc_rc == 0 && f->count == f->cap)
+		enc_rc = -ENOMEM; /* sized for the worst case: cannot happen */
+	if (enc_rc < 0) {
+		sftp_conn_unqueue(c);
+		return enc_rc;
+	}
+	e = &f->q[(f->head + f->count) % f->cap];
+	e->id = id;
+	e->kind = kind;
+	e->item = item;
+	e->off = off;
+	e->len = len;
+	f->count++;
+	return 0;
+}
+
+struct sb_req
+sb_fifo_oldest(const struct sb_fifo *f)
+{
+	return f->q[f->head];
+}
+
+void
+sb_fifo_pop(struct sb_fifo *f)
+{
+	f->head = (f->head + 1) % f->cap;
+	f->count--;
+}
+
+void
+sb_fifo_settle(struct sb_fifo *f, struct sftp_be *sb, struct sftp_conn *c,
+    int rc, const char *what)
+{
+	if (rc < 0 && !sftp_conn_broken(c) && f->count > 0 &&
+	    sftp_conn_drain(c, sb->tmo) < 0)
+		log_debug("sftp: %s: the session is dropped", what);
+}
+
+/* --- small files read whole ---------------------------------------------- */
 
 /*
  * Queue one request (its id joins the FIFO); h: the file's handle (READ,
@@ -51,13 +108,9 @@ send_req(struct fetch_state *s, enum fq_kind kind, size_t item, uint64_t off,
     uint32_t len, const struct sftp_handle *h)
 {
 	struct sftp_attrs none = { 0 };
-	struct fq *e;
-	uint32_t id;
+	uint32_t id = sftp_conn_id(s->c);
 	int rc;
 
-	if (s->qcount == s->qcap)
-		return -ENOMEM; /* sized for the worst case: cannot happen */
-	id = sftp_conn_id(s->c);
 	if (kind == FQ_OPEN)
 		rc = sftp_enc_open(
 		    sftp_conn_out(s->c), id, s->abs[item], SSH_FXF_READ, &none);
@@ -65,18 +118,7 @@ send_req(struct fetch_state *s, enum fq_kind kind, size_t item, uint64_t off,
 		rc = sftp_enc_read(sftp_conn_out(s->c), id, h, off, len);
 	else
 		rc = sftp_enc_handle(sftp_conn_out(s->c), SSH_FXP_CLOSE, id, h);
-	if (rc < 0) {
-		sftp_conn_unqueue(s->c);
-		return rc;
-	}
-	e = &s->q[(s->qhead + s->qcount) % s->qcap];
-	e->id = id;
-	e->kind = kind;
-	e->item = item;
-	e->off = off;
-	e->len = len;
-	s->qcount++;
-	return 0;
+	return sb_fifo_push(&s->q, s->c, rc, id, kind, item, off, len);
 }
 
 /*
@@ -103,7 +145,7 @@ send_reads(struct fetch_state *s, size_t i, const struct sftp_handle *h)
 static int
 take_reply(struct fetch_state *s)
 {
-	struct fq e = s->q[s->qhead];
+	struct sb_req e = sb_fifo_oldest(&s->q);
 	struct backend_fetch *f = &s->v[e.item];
 	struct sftp_reply r;
 	bool last;
@@ -117,8 +159,7 @@ take_reply(struct fetch_state *s)
 		rc = sftp_conn_wait(s->c, e.id, &r, s->sb->tmo);
 	if (rc < 0)
 		return rc;
-	s->qhead = (s->qhead + 1) % s->qcap;
-	s->qcount--;
+	sb_fifo_pop(&s->q);
 	switch (e.kind) {
 	case FQ_OPEN:
 		if (r.type == SSH_FXP_HANDLE) {
@@ -172,7 +213,7 @@ fetch_on(struct fetch_state *s, size_t n)
 		if (rc < 0)
 			return rc;
 	}
-	while (s->qcount > 0) {
+	while (s->q.count > 0) {
 		rc = take_reply(s);
 		if (rc < 0)
 			return rc;
@@ -187,7 +228,7 @@ sb_fetch_many(struct backend *b, struct backend_fetch *v, size_t n)
 	struct fetch_state s = { .sb = sb, .v = v };
 	struct sb_conn *sc;
 	uint32_t chunk;
-	size_t i;
+	size_t i, cap;
 	int rc;
 
 	if (n == 0)
@@ -213,20 +254,15 @@ sb_fetch_many(struct backend *b, struct backend_fetch *v, size_t n)
 	s.c = sc->c;
 	/* OPEN, READs and CLOSE of every file at once, at most */
 	chunk = sftp_conn_max_read(s.c);
-	s.qcap = 0;
+	cap = 0;
 	for (i = 0; i < n; i++) /* OPEN, CLOSE, READs of want + 1 bytes */
-		s.qcap += 2 + (size_t)(v[i].want / chunk) + 1;
-	s.q = calloc(s.qcap, sizeof(*s.q));
-	if (s.q == NULL) {
-		rc = -ENOMEM;
-	} else {
+		cap += 2 + (size_t)(v[i].want / chunk) + 1;
+	rc = sb_fifo_init(&s.q, cap);
+	if (rc == 0)
 		rc = fetch_on(&s, n);
-	}
-	if (rc < 0 && !sftp_conn_broken(s.c) && s.qcount > 0 &&
-	    sftp_conn_drain(s.c, sb->tmo) < 0)
-		log_debug("sftp: reading ahead: the session is dropped");
+	sb_fifo_settle(&s.q, sb, s.c, rc, "reading ahead");
 	sb_put(sb, sc);
-	free(s.q);
+	sb_fifo_free(&s.q);
 out:
 	for (i = 0; i < n; i++) {
 		if (rc < 0 && v[i].rc == 0)

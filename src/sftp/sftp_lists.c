@@ -11,8 +11,7 @@
  *
  * READDIRs go in batches (as do_list in sftp_backend.c): a batch of
  * LIST_BATCH, another twice as large while the replies come without the
- * folder's end.  Servers answer in the order asked (sftp_fetch.c relies on
- * it too): the requests in flight are a FIFO, each reply is the oldest's.
+ * folder's end.  The requests in flight are an sb_fifo (sftp_be.h).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -26,12 +25,6 @@
 #define LIST_BATCH_MAX 32
 
 enum lq_kind { LQ_OPENDIR, LQ_READDIR, LQ_CLOSE };
-
-struct lq {
-	uint32_t id;
-	enum lq_kind kind;
-	size_t item;
-};
 
 /* One folder's listing under way. */
 struct ldir {
@@ -48,21 +41,16 @@ struct list_state {
 	struct backend_dirlist *out;
 	int *rc;
 	struct ldir *d;
-	struct lq *q; /* ring of requests in flight */
-	size_t qcap, qhead, qcount;
+	struct sb_fifo q; /* requests in flight */
 };
 
 /* Queue one request; on failure nothing is left counted in flight. */
 static int
 send_req(struct list_state *s, enum lq_kind kind, size_t item)
 {
-	struct lq *e;
-	uint32_t id;
+	uint32_t id = sftp_conn_id(s->c);
 	int rc;
 
-	if (s->qcount == s->qcap)
-		return -ENOMEM; /* sized for the worst case: cannot happen */
-	id = sftp_conn_id(s->c);
 	if (kind == LQ_OPENDIR)
 		rc = sftp_enc_path(
 		    sftp_conn_out(s->c), SSH_FXP_OPENDIR, id, s->abs[item]);
@@ -70,16 +58,7 @@ send_req(struct list_state *s, enum lq_kind kind, size_t item)
 		rc = sftp_enc_handle(sftp_conn_out(s->c),
 		    kind == LQ_READDIR ? SSH_FXP_READDIR : SSH_FXP_CLOSE, id,
 		    &s->d[item].h);
-	if (rc < 0) {
-		sftp_conn_unqueue(s->c);
-		return rc;
-	}
-	e = &s->q[(s->qhead + s->qcount) % s->qcap];
-	e->id = id;
-	e->kind = kind;
-	e->item = item;
-	s->qcount++;
-	return 0;
+	return sb_fifo_push(&s->q, s->c, rc, id, kind, item, 0, 0);
 }
 
 /* Folder i's next step once nothing of it is in flight: more, or CLOSE. */
@@ -144,7 +123,7 @@ take_names(struct list_state *s, size_t i, struct sftp_reply *r)
 static int
 take_reply(struct list_state *s)
 {
-	struct lq e = s->q[s->qhead];
+	struct sb_req e = sb_fifo_oldest(&s->q);
 	struct ldir *d = &s->d[e.item];
 	struct sftp_reply r;
 	int rc;
@@ -152,8 +131,7 @@ take_reply(struct list_state *s)
 	rc = sftp_conn_wait(s->c, e.id, &r, s->sb->tmo);
 	if (rc < 0)
 		return rc;
-	s->qhead = (s->qhead + 1) % s->qcap;
-	s->qcount--;
+	sb_fifo_pop(&s->q);
 	switch (e.kind) {
 	case LQ_OPENDIR:
 		if (r.type == SSH_FXP_HANDLE) {
@@ -192,9 +170,8 @@ sb_list_many(struct backend *b, const char *const *paths, size_t n,
 	s.abs = calloc(n, sizeof(*s.abs));
 	s.d = calloc(n, sizeof(*s.d));
 	/* per folder at most: OPENDIR or a batch of READDIRs, or CLOSE */
-	s.qcap = n * (LIST_BATCH_MAX + 1);
-	s.q = calloc(s.qcap, sizeof(*s.q));
-	if (s.abs == NULL || s.d == NULL || s.q == NULL) {
+	rc = sb_fifo_init(&s.q, n * LIST_BATCH_MAX);
+	if (s.abs == NULL || s.d == NULL || rc < 0) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -209,11 +186,9 @@ sb_list_many(struct backend *b, const char *const *paths, size_t n,
 	for (i = 0; i < n && rc == 0; i++)
 		if (rcv[i] == 0)
 			rc = send_req(&s, LQ_OPENDIR, i);
-	while (rc == 0 && s.qcount > 0)
+	while (rc == 0 && s.q.count > 0)
 		rc = take_reply(&s);
-	if (rc < 0 && !sftp_conn_broken(s.c) && s.qcount > 0 &&
-	    sftp_conn_drain(s.c, sb->tmo) < 0)
-		log_debug("sftp: listing ahead: the session is dropped");
+	sb_fifo_settle(&s.q, sb, s.c, rc, "listing ahead");
 	sb_put(sb, sc);
 out:
 	for (i = 0; i < n; i++) {
@@ -225,6 +200,6 @@ out:
 	}
 	free(s.abs);
 	free(s.d);
-	free(s.q);
+	sb_fifo_free(&s.q);
 	return rc == -EAGAIN ? rc : 0;
 }
