@@ -81,10 +81,6 @@ struct cache {
 	struct cfetch *fetches; /* protected by c->lock */
 	struct wfile *wfiles; /* protected by c->lock */
 	struct cache_stats stats; /* protected by c->lock */
-	/* the last statfs answer and when it came (c->lock) */
-	struct statvfs sfs;
-	uint64_t sfs_ms;
-	bool sfs_valid;
 };
 
 /* A listing and its optional name index, as cached or as just fetched. */
@@ -1173,38 +1169,12 @@ cache_link(struct backend *b, const char *from, const char *to)
 	return rc;
 }
 
-/*
- * statfs answers are kept for CACHE_STATFS_MS, for the whole mount (as
- * sshfs asks for its base path only): fts-based tools (find, du, rm -r,
- * chmod -R) ask once per directory, a round trip each on SFTP.
- */
-#define CACHE_STATFS_MS 1000
-
 static int
 cache_statfs(struct backend *b, const char *path, struct statvfs *out)
 {
 	struct cache *c = b->priv;
-	uint64_t now = now_ms();
-	int rc;
 
-	if (c->ttl_ms > 0) {
-		pthread_mutex_lock(&c->lock);
-		if (c->sfs_valid && now - c->sfs_ms < CACHE_STATFS_MS) {
-			*out = c->sfs;
-			pthread_mutex_unlock(&c->lock);
-			return 0;
-		}
-		pthread_mutex_unlock(&c->lock);
-	}
-	rc = c->inner->ops->statfs(c->inner, path, out);
-	if (rc == 0 && c->ttl_ms > 0) {
-		pthread_mutex_lock(&c->lock);
-		c->sfs = *out;
-		c->sfs_ms = now;
-		c->sfs_valid = true;
-		pthread_mutex_unlock(&c->lock);
-	}
-	return rc;
+	return c->inner->ops->statfs(c->inner, path, out);
 }
 
 static int

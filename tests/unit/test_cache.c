@@ -685,32 +685,6 @@ test_list_many(void **state)
 	fixture_free(fx);
 }
 
-/* statfs: one answer a second for the whole mount (find asks per dir). */
-static void
-test_statfs_kept(void **state)
-{
-	struct fixture *fx = fixture_new(20000, 0);
-	struct fixture *f0 = fixture_new(0, 0);
-	struct statvfs sv;
-
-	(void)state;
-	assert_int_equal(fx->c->ops->statfs(fx->c, "/", &sv), 0);
-	assert_int_equal(fx->c->ops->statfs(fx->c, "/d", &sv), 0);
-	assert_int_equal(fx->c->ops->statfs(fx->c, "/d/e", &sv), 0);
-	assert_int_equal(atomic_load(&fx->m.n_statfs), 1);
-	assert_int_equal(sv.f_bfree, 1);
-	sleep_ms(1100);
-	assert_int_equal(fx->c->ops->statfs(fx->c, "/d", &sv), 0);
-	assert_int_equal(atomic_load(&fx->m.n_statfs), 2);
-	assert_int_equal(sv.f_bfree, 2); /* the new answer */
-	/* no cache (cache_timeout=0): every call asks */
-	assert_int_equal(f0->c->ops->statfs(f0->c, "/", &sv), 0);
-	assert_int_equal(f0->c->ops->statfs(f0->c, "/", &sv), 0);
-	assert_int_equal(atomic_load(&f0->m.n_statfs), 2);
-	fixture_free(fx);
-	fixture_free(f0);
-}
-
 static void
 test_ttl_zero_passthrough(void **state)
 {
@@ -1183,7 +1157,6 @@ main(void)
 		cmocka_unit_test(test_unlistable_parent),
 		cmocka_unit_test(test_readlink),
 		cmocka_unit_test(test_ttl_zero_passthrough),
-		cmocka_unit_test(test_statfs_kept),
 		cmocka_unit_test(test_list_many),
 		cmocka_unit_test(test_ops_table),
 		cmocka_unit_test(test_invalidate_each_op),
