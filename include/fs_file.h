@@ -86,12 +86,10 @@ struct fs_file {
 	/* Readers: READs in a row the pipe could not hold (fs_read_buf). */
 	atomic_uint pipe_misses;
 	/*
-	 * Readers: the end of the file as its reads found it, when that is
-	 * not the size it was opened with (-1: not seen); changed: the
-	 * cache was told once (fs_read_saw).
+	 * Readers: where the file ends as far as this handle knows (its size
+	 * at open, then what its reads found; -1: unknown): fs_read_saw.
 	 */
-	_Atomic int64_t seen_end;
-	atomic_bool changed;
+	_Atomic int64_t known_end;
 	/* Readers: the last READ that failed after a wait (fs_read_refail) */
 	_Atomic int64_t fail_off;
 	atomic_int fail_rc;
@@ -236,8 +234,5 @@ int fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
 void fs_splice_init(struct fs_ctx *ctx, struct fuse_conn_info *conn);
 /* Free what fs_splice_init set up. */
 void fs_splice_fini(struct fs_ctx *ctx);
-/* The end of the file a reader's reads found, when it is not the size
- * the file had at open, else -1 (fs_getattr answers fstat with it). */
-int64_t fs_read_seen_end(struct fs_file *f);
 
 #endif

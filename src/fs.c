@@ -200,7 +200,6 @@ fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	struct fs_ctx *ctx = fs_ctx();
 	struct backend_attr a;
 	struct fs_wview w;
-	int64_t seen;
 	bool writing;
 	int rc;
 
@@ -257,12 +256,6 @@ fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 		return rc;
 	fs_fill_stat(ctx, &a, st);
 	/* The server's size lags behind a stream being written. */
-	/* A reader that found the file changed: the end it read to. */
-	if (fi != NULL && fi->fh != 0 && S_ISREG(st->st_mode) &&
-	    (seen = fs_read_seen_end(fs_file_of(fi))) >= 0) {
-		st->st_size = (off_t)seen;
-		st->st_blocks = (blkcnt_t)((seen + 511) / 512);
-	}
 	if (writing && S_ISREG(st->st_mode)) {
 		if (w.size_known) {
 			st->st_size = w.size;

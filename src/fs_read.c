@@ -202,48 +202,47 @@ fs_read_stale_ahead(
 }
 
 /*
- * A reader's bytes against the size its file had at open, which is what
- * the kernel was told (the cached listing).  Another client may have
- * replaced or changed the file since: the kernel cuts reads at the size
- * it has, so a file that grew would read as its new content cut where the
- * old one ended.  Once the bytes disagree (past that size, or an end
- * before it), the cached attributes are dropped (the next stat asks the
- * server) and the end these reads found is kept.  The kernel, asked to
- * read past its size, first asks getattr (attr_timeout is 0, fs_init),
- * which answers the handle with that end (fs_getattr): the reader gets
- * the rest.  got < asked: the file ends at off + got.
+ * A reader's bytes against where its file ends as far as the handle knows
+ * (at first the size at open, which is what the kernel was told: the
+ * cached listing).  Another client may have replaced or changed the file
+ * since: the kernel cuts reads at the size it has, so a file that grew
+ * would read as its new content cut where the old one ended.  When the
+ * bytes go past that end, or end before it, the cached attributes are
+ * dropped: the kernel, asked to read past its size, first asks getattr
+ * (attr_timeout is 0, fs_init), which now asks the server, and the reader
+ * gets the rest.  A read that ends exactly at that end (a size the kernel
+ * reads in whole pages never shows more) is followed by a read of one
+ * byte past it, which the backends have at hand (FTP's stream has read
+ * on, SFTP's read-ahead asks one byte past the size).  got < asked: the
+ * file ends at off + got.
  */
 static void
 fs_read_saw(struct fs_ctx *ctx, struct fs_file *f, const char *path, off_t off,
     size_t asked, size_t got)
 {
-	off_t end = off + (off_t)got, listed;
+	int64_t known = atomic_load(&f->known_end);
+	int64_t end = (int64_t)off + (int64_t)got;
 	bool eof = got < asked;
+	ssize_t n;
+	char c;
 
-	if ((f->flags & (BO_READ | BO_WRITE)) != BO_READ ||
-	    !(f->attr.valid & BA_SIZE) || path == NULL)
+	if ((f->flags & (BO_READ | BO_WRITE)) != BO_READ || known < 0 ||
+	    path == NULL)
 		return;
-	listed = (off_t)f->attr.size;
-	if (end <= listed && !(eof && end < listed))
+	if (!eof && end == known && f->bf != NULL) {
+		n = ctx->be->ops->read(ctx->be, f->bf, &c, 1, (off_t)end);
+		if (n <= 0)
+			return; /* it ends there (or the probe failed) */
+		end++;
+	}
+	if (end <= known && !(eof && end < known))
 		return;
-	if (eof)
-		atomic_store(&f->seen_end, (int64_t)end);
-	if (atomic_exchange(&f->changed, true))
-		return;
-	log_info("%s: %s than the %jd bytes it had when opened: changed on "
-	         "the server",
-	    path, end > listed ? "longer" : "shorter", (intmax_t)listed);
+	atomic_store(&f->known_end, end);
+	log_debug("%s: %s than the %jd bytes it had: changed on the server",
+	    path, end > known ? "longer" : "shorter", (intmax_t)known);
 	if (ctx->be->ops->invalidate != NULL)
 		ctx->be->ops->invalidate(ctx->be, path);
 	fahead_forget(ctx->fahead, path);
-}
-
-int64_t
-fs_read_seen_end(struct fs_file *f)
-{
-	if ((f->flags & (BO_READ | BO_WRITE)) != BO_READ)
-		return -1;
-	return atomic_load(&f->seen_end);
 }
 
 /*
@@ -281,6 +280,21 @@ fs_read_failed(struct fs_file *f, off_t off, int rc, int64_t t0)
 	atomic_store(&f->fail_ms, now);
 }
 
+/*
+ * A reader's whole-file buffer (fahead) ends at end: is the file longer
+ * now, as the kernel was told (it asks getattr before reading past the
+ * size it has, attr_timeout 0)?  The cached stat says.
+ */
+static bool
+fs_read_grown(const char *path, off_t end)
+{
+	struct backend *be = fs_be();
+	struct backend_attr a;
+
+	return path != NULL && be->ops->stat(be, path, &a) == 0 &&
+	    (a.valid & BA_SIZE) && (off_t)a.size > end;
+}
+
 /* Loop over the backend's short reads: a short reply means EOF to FUSE. */
 int
 fs_read(const char *path, char *buf, size_t size, off_t off,
@@ -310,9 +324,17 @@ fs_read(const char *path, char *buf, size_t size, off_t off,
 	   until it is written through the mount */
 	if (f->ab != NULL) {
 		n = fahead_read(fs_ctx()->fahead, f->ab, buf, size, off);
-		if (n != -ESTALE)
-			return (int)n;
-		return fs_read_stale_ahead(f, path, buf, size, off);
+		if (n == -ESTALE)
+			return fs_read_stale_ahead(f, path, buf, size, off);
+		if (n >= 0 && (size_t)n < size &&
+		    fs_read_grown(path, off + (off_t)n)) {
+			/* the rest of a file that grew since (tail -f) */
+			rc = fs_read_stale_ahead(
+			    f, path, buf + n, size - (size_t)n, off + (off_t)n);
+			if (rc > 0)
+				n += rc;
+		}
+		return (int)n;
 	}
 	/* (read-write handles of a pwrite backend read from the server) */
 	if (fs_file_detached(fs_ctx(), f))

@@ -364,7 +364,6 @@ fs_open_common(
 	if (f == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&f->io, NULL);
-	atomic_init(&f->seen_end, -1);
 	f->how = wp.how;
 	f->flags = wp.flags;
 	if (!in.exists)
@@ -384,6 +383,7 @@ fs_open_common(
 	}
 	if (known_size > 0)
 		f->size = (off_t)known_size;
+	atomic_init(&f->known_end, known_size);
 
 	if (flags & BO_WRITE) {
 		/* changes from now on (also to what readers hold) */

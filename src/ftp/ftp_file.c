@@ -30,6 +30,8 @@
 #define READ_CHUNK (256u << 10)
 /* A forward jump shorter than this is read through, not restarted. */
 #define SKIP_MAX (1u << 20)
+/* An EOF seen this recently stands; later, a read past it asks again. */
+#define EOF_FRESH_MS 1000
 
 struct backend_file {
 	pthread_mutex_t lock; /* serialises reads on this handle */
@@ -43,8 +45,9 @@ struct backend_file {
 	char *win; /* bytes [win_start, win_start + win_len) */
 	size_t win_len;
 	uint64_t win_start;
-	bool at_eof; /* the file ends at eof_pos */
+	bool at_eof; /* the file ends at eof_pos, seen at eof_ms */
 	uint64_t eof_pos;
+	int64_t eof_ms;
 	/* writers: */
 	bool writer; /* a write stream (STOR/APPE) */
 	struct ftp_conn *wconn; /* held for the upload in progress */
@@ -113,6 +116,7 @@ stream_start(struct backend_file *f, uint64_t off)
 		ftp_reply_free(&ref);
 		f->at_eof = true;
 		f->eof_pos = off;
+		f->eof_ms = net_now_ms();
 		rc = 0;
 		goto release;
 	}
@@ -191,6 +195,7 @@ stream_eof(struct backend_file *f)
 		return rc;
 	f->at_eof = true;
 	f->eof_pos = f->pos;
+	f->eof_ms = net_now_ms();
 	return 0;
 }
 
@@ -290,8 +295,15 @@ read_locked(struct backend_file *f, char *buf, size_t size, off_t off)
 	ssize_t r;
 	int rc = 0, restarts = 0;
 
-	if (f->size >= 0 && (uint64_t)off >= (uint64_t)f->size)
-		return 0;
+	/*
+	 * Past where the file ended when that was seen a while ago (a log
+	 * that grows, tail -f), or past the size it was listed with: ask the
+	 * server (a REST past the end is EOF, stream_start).  The kernel
+	 * reads there only when it was told the file is longer now.
+	 */
+	if (f->at_eof && (uint64_t)off >= f->eof_pos &&
+	    net_now_ms() - f->eof_ms > EOF_FRESH_MS)
+		f->at_eof = false;
 	stream_hold(f);
 	while (total < size) {
 		cur = (uint64_t)off + total;
@@ -371,8 +383,6 @@ read_pipe_locked(struct backend_file *f, int pipe_wr, size_t size, off_t off)
 	size_t total = 0;
 	ssize_t r = 0;
 
-	if (f->size >= 0 && (uint64_t)off >= (uint64_t)f->size)
-		return 0;
 	if (!stream_hold(f))
 		return -EAGAIN;
 	if ((uint64_t)off != f->pos || f->at_eof) {

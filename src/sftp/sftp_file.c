@@ -40,6 +40,8 @@
 #define RING_MAX 64
 #define RA_MIN (256 * 1024) /* first read-ahead window */
 #define RA_MAX (8 * 1024 * 1024) /* largest (32 x 256K) */
+/* An EOF seen this recently stands; later, a read past it asks again. */
+#define SB_EOF_FRESH_MS 1000
 /*
  * Bytes of WRITEs in flight behind a writer: half the 2 MiB window
  * OpenSSH grants a session channel.  With more (32 x
@@ -88,7 +90,8 @@ struct backend_file {
 	uint32_t window; /* read-ahead bytes */
 	struct buf ahead; /* received bytes; data[0] is at ahead_off */
 	uint64_t ahead_off;
-	int64_t eof_off; /* EOF seen there; -1: not seen */
+	int64_t eof_off; /* EOF seen there (at eof_ms); -1: not seen */
+	int64_t eof_ms;
 	int64_t known_size; /* hint from fs.c; -1 unknown */
 	int werr; /* first failed WRITE, reported once */
 	unsigned slot; /* sb_path_slot(abs) */
@@ -327,6 +330,7 @@ ring_pop(struct backend_file *f, struct sftp_conn *c)
 		f->next_off = q.off + r.u.data.len;
 	} else if (r.type == SSH_FXP_STATUS && r.u.status.code == SSH_FX_EOF) {
 		f->eof_off = (int64_t)q.off;
+		f->eof_ms = net_now_ms();
 		f->next_off = q.off;
 	} else {
 		rc = sb_reply_errno(&r, "READ", f->abs);
@@ -632,6 +636,16 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 		ahead_drop(f);
 		f->eof_off = -1;
 	}
+	/*
+	 * A request reaching past an EOF seen a while ago: the file may have
+	 * grown since (a log, tail -f; the kernel asks past it only when told
+	 * the file is longer).  What is held up to there stays; the READs go
+	 * on from where the data ended.
+	 */
+	if (f->eof_off >= 0 && o + size > (uint64_t)f->eof_off &&
+	    f->count == 0 && f->next_off == (uint64_t)f->eof_off &&
+	    net_now_ms() - f->eof_ms > SB_EOF_FRESH_MS)
+		f->eof_off = -1;
 again:
 	if (f->pf != NULL && o >= f->pf_start) {
 		got = sb_pf_read(f->pf, buf, size, o);
@@ -682,8 +696,11 @@ again:
 			f->eof_off = -1;
 		}
 		if (f->eof_off >= 0 && o >= (uint64_t)f->eof_off &&
-		    f->count == 0) {
-			/* EOF seen here before; ask again (it may grow). */
+		    f->count == 0 &&
+		    net_now_ms() - f->eof_ms > SB_EOF_FRESH_MS) {
+			/* EOF seen here a while ago; ask again (it may have
+			   grown).  A fresh one stands: fs.c reads a byte past
+			   a read that ended at the file's size. */
 			f->eof_off = -1;
 			f->next_off = o;
 			ahead_drop(f);

@@ -952,6 +952,61 @@ def replaced_theirs(mnt, disk, d):
     alive(mnt)
 
 
+def grown_theirs(mnt, disk, d, ttl="1"):
+    """On a mount with a short cache_timeout (ttl): one descriptor follows
+    a file another client appends to (tail -f: each read after the cache
+    expired gets the new bytes), and files whose listed size is a whole
+    number of pages (the kernel never reads past such a size by itself)
+    read whole after another client replaced them with longer ones."""
+    ttl = float(ttl)
+    md, dd = os.path.join(mnt, d), os.path.join(disk, d)
+    os.makedirs(md, exist_ok=True)
+    log = os.path.join(d, "tail.log")
+    disk_put(disk, log, rnd(20, 100))
+    want = disk_get(disk, log)
+    os.stat(os.path.join(mnt, log))
+    fd = os.open(os.path.join(mnt, log), os.O_RDONLY)
+    got = b""
+    for i in range(3):
+        while True:
+            b = os.read(fd, 65536)
+            if not b:
+                break
+            got += b
+        if got != want:
+            fail("tail: after append %d read %d bytes, the server has %d%s" % (
+                i, len(got), len(want), "" if want.startswith(got) else " (not a prefix)"))
+            break
+        if i == 2:
+            break
+        with open(os.path.join(dd, "tail.log"), "ab") as f:
+            f.write(rnd(21 + i, 100 + i))
+        want = disk_get(disk, log)
+        time.sleep(ttl + 0.6)
+    st = os.fstat(fd).st_size
+    os.close(fd)
+    if st != len(want):
+        fail("tail: fstat says %d, the server has %d" % (st, len(want)))
+    sizes = (8192, 65536, 262144, 1048576)
+    for sz in sizes:
+        disk_put(disk, os.path.join(d, "al-%d" % sz), rnd(sz, sz))
+    time.sleep(ttl + 0.2)  # the folder's listing from before them expired
+    for sz in sizes:
+        os.stat(os.path.join(md, "al-%d" % sz))
+    time.sleep(1.1)
+    for sz in sizes:
+        n = os.path.join(d, "al-%d" % sz)
+        disk_put(disk, os.path.join(d, ".tmp"), rnd(sz + 1, sz + 3000))
+        os.rename(os.path.join(dd, ".tmp"), os.path.join(disk, n))
+        with open(os.path.join(mnt, n), "rb") as f:
+            data = f.read()
+        if data != disk_get(disk, n):
+            fail("%d bytes listed, replaced by %d: read %d" % (sz, sz + 3000, len(data)))
+    if not problems:
+        say("a followed log gets each append; page-sized files replaced by longer ones read whole")
+    alive(mnt)
+
+
 def main():
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
@@ -963,7 +1018,7 @@ def main():
         "rename-writing": rename_writing, "many-files": many_files,
         "many-fds": many_fds, "spool-conflict": spool_conflict,
         "idle-writer": idle_writer, "read-ahead": read_ahead,
-        "replaced-theirs": replaced_theirs,
+        "replaced-theirs": replaced_theirs, "grown-theirs": grown_theirs,
         "prepare": prepare,
     }
     fn = cmds.get(sys.argv[1])

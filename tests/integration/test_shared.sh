@@ -107,6 +107,7 @@ srv_init
 umask 022
 MNT1=$SRV_TMP/mnt1
 MNT2=$SRV_TMP/mnt2
+MNT3=$SRV_TMP/mnt3 # a short cache_timeout (5g)
 # shared_ops.py and multiwriter.py give what they make on the disk to the
 # FTP user.
 export SRV_UID SRV_GID
@@ -538,6 +539,15 @@ suite_server() {
 			read-ahead "$MNT1" "$DATA" ra
 		ensure_mounts && ops "$P 5f. files another client replaced, grew or cut after the mount listed them read whole (not cut at the listed size); fstat and stat agree" \
 			replaced-theirs "$MNT1" "$DATA" rt
+		if mkdir -p "$MNT3" && FTPFS_MOUNT_LOG=$SRV_TMP/$cur-mnt3.log \
+			ftpfs_mount "$FTPFS" "$MNT3" "$(srv_url "$cur")" -f \
+			-o cache_timeout=1 "${EXTRA_OPTS[@]}"; then
+			ops "$P 5g. cache_timeout=1: a descriptor following a log another client appends to gets each append; files listed at a whole number of pages, replaced by longer ones, read whole" \
+				grown-theirs "$MNT3" "$DATA" gt 1
+			srv_unmount "$MNT3"
+		else
+			not_ok "$P 5g. mount with cache_timeout=1" "$(tail -n 5 "$SRV_TMP/$cur-mnt3.log")"
+		fi
 		ensure_mounts && check_eq "$P 5e. fsync of a reader's descriptor puts what an open writer wrote on the server (a local disk's fsync is the file's)" \
 			"300000 300000" "$(t python3 -c '
 import os, sys
