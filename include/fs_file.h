@@ -45,6 +45,9 @@ struct fs_file {
 	    *ab; /* a reader's whole file, read ahead (fahead.h) */
 	/* ab went stale (written through the mount): read here (f->io) */
 	struct backend_file *rbf;
+	/* ab's file grew: 1 the name still holds it (its start is ab's),
+	   -1 another file is there now, 0 not checked yet (f->io) */
+	int ab_grown;
 	/*
 	 * sp and how change with f->io and ctx->lock held: read them under
 	 * either.  sp may be shared with the file's other handles.

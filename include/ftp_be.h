@@ -22,6 +22,8 @@
 
 struct ftp_orphan;
 
+#define FTP_PATH_SLOTS 256
+
 struct ftp_be {
 	struct backend be;
 	struct ftp_server srv;
@@ -32,6 +34,12 @@ struct ftp_be {
 	atomic_bool has_orphans;
 	/* APPE refused by configuration once: appends use local copies */
 	atomic_bool appe_refused;
+	/*
+	 * Uploads through the mount that ended, per path slot (a hash of the
+	 * server path): a reader whose slot moved forgets the end of file
+	 * and the bytes it holds (ftp_file.c read_locked).
+	 */
+	atomic_uint gen[FTP_PATH_SLOTS];
 };
 
 /* What was being attempted, for ftp_errno's reading of a vague 550. */

@@ -295,6 +295,60 @@ fs_read_grown(const char *path, off_t end)
 	    (a.valid & BA_SIZE) && (off_t)a.size > end;
 }
 
+/*
+ * A whole-file buffer's file grew (fs_read_grown): does the name still
+ * hold that file, i.e. does what is there now start with the len bytes
+ * the buffer holds?  Then its new bytes are this descriptor's (a log that
+ * grows); another file renamed over it is not (a local file's descriptor
+ * keeps the file it opened, and SFTP's would too): the descriptor's file
+ * ends where its buffer does.  Asked once per descriptor, under f->io.
+ */
+static bool
+fs_read_same_grown(struct fs_file *f, const char *path, off_t len)
+{
+	struct backend *be = fs_be();
+	char *mine, *theirs;
+	ssize_t n, m = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&f->io);
+	if (f->ab_grown != 0) {
+		rc = f->ab_grown;
+		pthread_mutex_unlock(&f->io);
+		return rc > 0;
+	}
+	mine = malloc(len > 0 ? (size_t)len : 1);
+	theirs = malloc(len > 0 ? (size_t)len : 1);
+	if (mine == NULL || theirs == NULL)
+		goto out;
+	n = fahead_read(fs_ctx()->fahead, f->ab, mine, (size_t)len, 0);
+	if (n != (ssize_t)len)
+		goto out;
+	if (f->rbf == NULL &&
+	    be->ops->open(be, path, BO_READ, 0, -1, &f->rbf) < 0)
+		goto out;
+	while (m < (ssize_t)len) {
+		n = be->ops->read(
+		    be, f->rbf, theirs + m, (size_t)(len - m), (off_t)m);
+		if (n <= 0)
+			break;
+		m += n;
+	}
+	f->ab_grown =
+	    m == (ssize_t)len && memcmp(mine, theirs, (size_t)len) == 0 ? 1
+	                                                                : -1;
+	if (f->ab_grown < 0)
+		log_debug("%s: another file under the name: the descriptor's "
+		          "ends at %jd",
+		    path, (intmax_t)len);
+	rc = f->ab_grown;
+out:
+	pthread_mutex_unlock(&f->io);
+	free(mine);
+	free(theirs);
+	return rc > 0;
+}
+
 /* Loop over the backend's short reads: a short reply means EOF to FUSE. */
 int
 fs_read(const char *path, char *buf, size_t size, off_t off,
@@ -327,7 +381,8 @@ fs_read(const char *path, char *buf, size_t size, off_t off,
 		if (n == -ESTALE)
 			return fs_read_stale_ahead(f, path, buf, size, off);
 		if (n >= 0 && (size_t)n < size &&
-		    fs_read_grown(path, off + (off_t)n)) {
+		    fs_read_grown(path, off + (off_t)n) &&
+		    fs_read_same_grown(f, path, off + (off_t)n)) {
 			/* the rest of a file that grew since (tail -f) */
 			rc = fs_read_stale_ahead(
 			    f, path, buf + n, size - (size_t)n, off + (off_t)n);

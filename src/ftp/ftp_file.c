@@ -48,6 +48,9 @@ struct backend_file {
 	bool at_eof; /* the file ends at eof_pos, seen at eof_ms */
 	uint64_t eof_pos;
 	int64_t eof_ms;
+	int64_t data_ms; /* the stream's start or last bytes: its EOF's age */
+	unsigned slot; /* fb->gen's for path */
+	unsigned gen_seen; /* fb->gen[slot] when what we hold was read */
 	/* writers: */
 	bool writer; /* a write stream (STOR/APPE) */
 	struct ftp_conn *wconn; /* held for the upload in progress */
@@ -129,6 +132,7 @@ stream_start(struct backend_file *f, uint64_t off)
 	if (rc < 0)
 		goto release;
 	f->conn = c;
+	f->data_ms = net_now_ms();
 	return 0;
 release:
 	pool_checkin(fb->pool, c, !c->broken);
@@ -193,9 +197,11 @@ stream_eof(struct backend_file *f)
 	}
 	if (rc < 0)
 		return rc;
+	/* The server ended the stream right after its last bytes: a stream
+	   parked since then tells of the file as it was then. */
 	f->at_eof = true;
 	f->eof_pos = f->pos;
-	f->eof_ms = net_now_ms();
+	f->eof_ms = f->data_ms;
 	return 0;
 }
 
@@ -208,6 +214,7 @@ static void
 stream_advance(struct backend_file *f, size_t n)
 {
 	f->pos += (uint64_t)n;
+	f->data_ms = net_now_ms();
 	if (f->size >= 0 && f->pos > (uint64_t)f->size)
 		f->size = -1;
 }
@@ -290,20 +297,28 @@ stream_settle(struct backend_file *f)
 static ssize_t
 read_locked(struct backend_file *f, char *buf, size_t size, off_t off)
 {
+	unsigned gen;
 	uint64_t cur;
 	size_t total = 0, n;
 	ssize_t r;
 	int rc = 0, restarts = 0;
+	bool asked = false;
 
+	/* Uploaded through the mount since (another handle): what we hold,
+	   and where we saw the file end, may be out of date. */
+	gen = atomic_load(&f->fb->gen[f->slot]);
+	if (gen != f->gen_seen) {
+		f->gen_seen = gen;
+		stream_stop(f);
+		f->win_len = 0;
+		f->at_eof = false;
+	}
 	/*
 	 * Past where the file ended when that was seen a while ago (a log
-	 * that grows, tail -f), or past the size it was listed with: ask the
-	 * server (a REST past the end is EOF, stream_start).  The kernel
-	 * reads there only when it was told the file is longer now.
+	 * that grows, tail -f), or past the size it was listed with, the
+	 * server is asked (a REST past the end is EOF, stream_start): the
+	 * kernel reads there only when it was told the file is longer now.
 	 */
-	if (f->at_eof && (uint64_t)off >= f->eof_pos &&
-	    net_now_ms() - f->eof_ms > EOF_FRESH_MS)
-		f->at_eof = false;
 	stream_hold(f);
 	while (total < size) {
 		cur = (uint64_t)off + total;
@@ -315,8 +330,18 @@ read_locked(struct backend_file *f, char *buf, size_t size, off_t off)
 			total += n;
 			continue;
 		}
-		if (f->at_eof && cur >= f->eof_pos)
-			break;
+		if (f->at_eof && cur >= f->eof_pos) {
+			/* An old stream's end (parked since its last bytes)
+			   is the file as it was then: ask once more. */
+			if (asked || net_now_ms() - f->eof_ms <= EOF_FRESH_MS)
+				break;
+			asked = true;
+			f->at_eof = false;
+			rc = stream_start(f, cur);
+			if (rc < 0)
+				goto fail;
+			continue;
+		}
 		if (f->conn == NULL || cur < f->pos ||
 		    cur > f->pos + SKIP_MAX) {
 			f->at_eof = false;
@@ -383,6 +408,8 @@ read_pipe_locked(struct backend_file *f, int pipe_wr, size_t size, off_t off)
 	size_t total = 0;
 	ssize_t r = 0;
 
+	if (atomic_load(&f->fb->gen[f->slot]) != f->gen_seen)
+		return -EAGAIN; /* uploaded since: read_locked starts over */
 	if (!stream_hold(f))
 		return -EAGAIN;
 	if ((uint64_t)off != f->pos || f->at_eof) {
@@ -409,8 +436,11 @@ read_pipe_locked(struct backend_file *f, int pipe_wr, size_t size, off_t off)
 		return r == -ENOMEM || r == -EIO ? r : -EAGAIN;
 	}
 	stream_settle(f);
-	if (total == 0 && r < 0)
-		return -EAGAIN; /* pipe full or not spliceable: nothing moved */
+	/* nothing moved: the pipe was full, the data not spliceable, or the
+	   stream ended here, which read_locked judges (an old stream's end
+	   is asked again) */
+	if (total == 0)
+		return -EAGAIN;
 	return (ssize_t)total;
 }
 
@@ -711,6 +741,7 @@ upload_finish(struct backend_file *f)
 		return f->werr;
 	f->wconn = NULL;
 	rc = ftp_xfer_finish(c, &ref);
+	atomic_fetch_add(&fb->gen[f->slot], 1); /* readers: see read_locked */
 	if (rc == -ETIMEDOUT && c->broken)
 		pool_timed_out(
 		    fb->pool, rc); /* as any request that timed out */
@@ -818,6 +849,17 @@ ftp_be_flush(struct backend *b, struct backend_file *f)
 
 /* ---- open / release --------------------------------------------------- */
 
+/* The slot of a server path in fb->gen (FNV-1a). */
+static unsigned
+path_slot(const char *abs)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *abs; abs++)
+		h = (h ^ (uint8_t)*abs) * 16777619u;
+	return h % FTP_PATH_SLOTS;
+}
+
 int
 ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
     int64_t known_size, struct backend_file **out)
@@ -847,6 +889,8 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	pthread_mutex_init(&f->lock, NULL);
 	f->fb = fb;
 	f->size = known_size;
+	f->slot = path_slot(abs);
+	f->gen_seen = atomic_load(&fb->gen[f->slot]);
 	if (flags & BO_WRITE) {
 		f->writer = true;
 		f->created = (flags & BO_NEW) != 0;

@@ -74,6 +74,7 @@ struct req {
 	uint64_t off;
 	uint32_t len;
 	bool write;
+	int64_t sent_ms; /* a READ's EOF is as old as the READ */
 };
 
 struct backend_file {
@@ -330,7 +331,7 @@ ring_pop(struct backend_file *f, struct sftp_conn *c)
 		f->next_off = q.off + r.u.data.len;
 	} else if (r.type == SSH_FXP_STATUS && r.u.status.code == SSH_FX_EOF) {
 		f->eof_off = (int64_t)q.off;
-		f->eof_ms = net_now_ms();
+		f->eof_ms = q.sent_ms; /* the server's answer then, not now */
 		f->next_off = q.off;
 	} else {
 		rc = sb_reply_errno(&r, "READ", f->abs);
@@ -516,6 +517,7 @@ request_upto(
 		q->off = f->next_off;
 		q->len = len;
 		q->write = false;
+		q->sent_ms = net_now_ms();
 		rc = sftp_enc_read(sftp_conn_out(c), q->id, &f->h, q->off, len);
 		if (rc < 0) {
 			sftp_conn_unqueue(c);
@@ -600,7 +602,7 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 {
 	uint64_t o = (uint64_t)off;
 	struct sftp_conn *c;
-	bool restart = false, lost;
+	bool restart = false, lost, asked = false;
 	int retries = 0;
 	unsigned gen;
 	ssize_t got;
@@ -714,8 +716,17 @@ again:
 		if (n > 0)
 			break;
 		if (f->count == 0) {
-			if (f->eof_off >= 0 && o >= (uint64_t)f->eof_off)
-				break; /* EOF */
+			if (f->eof_off >= 0 && o >= (uint64_t)f->eof_off) {
+				/* an EOF answered to a READ sent a while ago
+				   (read-ahead): ask once more, now */
+				if (asked ||
+				    net_now_ms() - f->eof_ms <= SB_EOF_FRESH_MS)
+					break; /* EOF */
+				asked = true;
+				f->eof_off = -1;
+				f->next_off = o;
+				ahead_drop(f);
+			}
 			/* a short read: ask for the rest */
 			rc = request_upto(f, c, o + size, o + size + f->window);
 			if (rc < 0)
