@@ -378,5 +378,11 @@ int backend_path_split(
     const char *path, char *parent, size_t size, const char **name);
 /* path is dir itself or lies below it (both absolute). */
 bool backend_path_in(const char *path, const char *dir);
+/*
+ * path's slot among nslots (FNV-1a): the backends' per-path generations
+ * (a reader whose slot moved knows the path was written through the
+ * mount since).
+ */
+unsigned backend_path_slot(const char *path, unsigned nslots);
 
 #endif

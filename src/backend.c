@@ -275,6 +275,16 @@ backend_path_in(const char *path, const char *dir)
 	    (path[n] == '\0' || path[n] == '/');
 }
 
+unsigned
+backend_path_slot(const char *path, unsigned nslots)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *path; path++)
+		h = (h ^ (uint8_t)*path) * 16777619u;
+	return h % nslots;
+}
+
 int
 backend_opt_number(
     const char *arg, unsigned long min, unsigned long max, unsigned long *out)

@@ -849,17 +849,6 @@ ftp_be_flush(struct backend *b, struct backend_file *f)
 
 /* ---- open / release --------------------------------------------------- */
 
-/* The slot of a server path in fb->gen (FNV-1a). */
-static unsigned
-path_slot(const char *abs)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *abs; abs++)
-		h = (h ^ (uint8_t)*abs) * 16777619u;
-	return h % FTP_PATH_SLOTS;
-}
-
 int
 ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
     int64_t known_size, struct backend_file **out)
@@ -889,7 +878,7 @@ ftp_be_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	pthread_mutex_init(&f->lock, NULL);
 	f->fb = fb;
 	f->size = known_size;
-	f->slot = path_slot(abs);
+	f->slot = backend_path_slot(abs, FTP_PATH_SLOTS);
 	f->gen_seen = atomic_load(&fb->gen[f->slot]);
 	if (flags & BO_WRITE) {
 		f->writer = true;

@@ -747,11 +747,7 @@ setstat(
 unsigned
 sb_path_slot(const char *abs)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (; *abs; abs++)
-		h = (h ^ (uint8_t)*abs) * 16777619u;
-	return h % SB_PATH_SLOTS;
+	return backend_path_slot(abs, SB_PATH_SLOTS);
 }
 
 static int
