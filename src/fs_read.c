@@ -172,10 +172,11 @@ fs_splice_init(struct fs_ctx *ctx, struct fuse_conn_info *conn)
 /*
  * A reader whose whole-file buffer went stale (fahead_read: written
  * through the mount since): from the server, on a handle opened now by
- * name (f->rbf, under f->io, which serialises these reads).
+ * name (f->rbf, under f->io, which serialises these reads;
+ * fs_read_by_name_locked reads there with it held).
  */
 static int
-fs_read_stale_ahead(
+fs_read_by_name_locked(
     struct fs_file *f, const char *path, char *buf, size_t size, off_t off)
 {
 	struct backend *be = fs_be();
@@ -183,9 +184,6 @@ fs_read_stale_ahead(
 	ssize_t n = 0;
 	int rc = 0;
 
-	if (path == NULL)
-		return -EIO; /* nameless: no way back to the server's file */
-	pthread_mutex_lock(&f->io);
 	if (f->rbf == NULL)
 		rc = be->ops->open(be, path, BO_READ, 0, -1, &f->rbf);
 	while (rc == 0 && done < size) {
@@ -197,8 +195,21 @@ fs_read_stale_ahead(
 			break;
 		done += (size_t)n;
 	}
-	pthread_mutex_unlock(&f->io);
 	return rc < 0 ? rc : (int)done;
+}
+
+static int
+fs_read_stale_ahead(
+    struct fs_file *f, const char *path, char *buf, size_t size, off_t off)
+{
+	int rc;
+
+	if (path == NULL)
+		return -EIO; /* nameless: no way back to the server's file */
+	pthread_mutex_lock(&f->io);
+	rc = fs_read_by_name_locked(f, path, buf, size, off);
+	pthread_mutex_unlock(&f->io);
+	return rc;
 }
 
 /*
@@ -306,9 +317,8 @@ fs_read_grown(const char *path, off_t end)
 static bool
 fs_read_same_grown(struct fs_file *f, const char *path, off_t len)
 {
-	struct backend *be = fs_be();
 	char *mine, *theirs;
-	ssize_t n, m = 0;
+	ssize_t n;
 	int rc = 0;
 
 	pthread_mutex_lock(&f->io);
@@ -324,18 +334,11 @@ fs_read_same_grown(struct fs_file *f, const char *path, off_t len)
 	n = fahead_read(fs_ctx()->fahead, f->ab, mine, (size_t)len, 0);
 	if (n != (ssize_t)len)
 		goto out;
-	if (f->rbf == NULL &&
-	    be->ops->open(be, path, BO_READ, 0, -1, &f->rbf) < 0)
+	n = fs_read_by_name_locked(f, path, theirs, (size_t)len, 0);
+	if (n < 0)
 		goto out;
-	while (m < (ssize_t)len) {
-		n = be->ops->read(
-		    be, f->rbf, theirs + m, (size_t)(len - m), (off_t)m);
-		if (n <= 0)
-			break;
-		m += n;
-	}
 	f->ab_grown =
-	    m == (ssize_t)len && memcmp(mine, theirs, (size_t)len) == 0 ? 1
+	    n == (ssize_t)len && memcmp(mine, theirs, (size_t)len) == 0 ? 1
 	                                                                : -1;
 	if (f->ab_grown < 0)
 		log_debug("%s: another file under the name: the descriptor's "
