@@ -112,6 +112,8 @@ recent_find(struct walk *w, const char *path)
  */
 #define WALK_BATCH 16
 
+/* Folders whose listing found no connection back in the queue (lock held;
+   a full queue drops them: the walker lists them itself). */
 static void
 walk_requeue(struct walk *w, char **v, size_t n)
 {
@@ -128,13 +130,13 @@ walk_requeue(struct walk *w, char **v, size_t n)
 	}
 }
 
-/* A batch of folders for ->list_many, taken from the queue (lock held). */
+/* Up to max queued folders, taken from the queue (lock held). */
 static size_t
-walk_take(struct walk *w, char **v)
+walk_take(struct walk *w, char **v, size_t max)
 {
 	size_t n = 0;
 
-	while (w->qlen > 0 && n < WALK_BATCH) {
+	while (w->qlen > 0 && n < max) {
 		v[n++] = w->queue[w->qhead];
 		w->qhead = (w->qhead + 1) % WALK_QUEUE_MAX;
 		w->qlen--;
@@ -142,9 +144,20 @@ walk_take(struct walk *w, char **v)
 	return n;
 }
 
+/*
+ * A worker lists one queued folder at a time (->list), or up to
+ * WALK_BATCH where the backend lists many at once (->list_many).  One at
+ * a time it never takes the last free connection (pool_background: a
+ * process never waits for a guess).  A batch may: it holds it about as
+ * long as one listing of the walker's own (two round trips), which then
+ * finds a dozen folders listed; waiting for a login of its own would
+ * leave the walker to list them one by one meanwhile.
+ */
 static void *
-walk_worker_many(struct walk *w)
+walk_worker(void *arg)
 {
+	struct walk *w = arg;
+	bool many = w->be->ops->list_many != NULL;
 	struct backend_dirlist tmp[WALK_BATCH];
 	int rcs[WALK_BATCH];
 	char *v[WALK_BATCH];
@@ -152,25 +165,23 @@ walk_worker_many(struct walk *w)
 	size_t n, i;
 	int rc;
 
-	/*
-	 * A batch may take the last free connection: it holds it about as
-	 * long as one listing of the walker's own (two round trips), which
-	 * then finds a dozen folders listed; waiting for a login of its own
-	 * would leave the walker to list them one by one meanwhile.
-	 */
-	pool_background(false);
+	pool_background(!many);
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
 		if (w->qlen == 0) {
 			pthread_cond_wait(&w->cond, &w->lock);
 			continue;
 		}
-		n = walk_take(w, v);
+		n = walk_take(w, v, many ? WALK_BATCH : 1);
 		pthread_mutex_unlock(&w->lock);
 		memset(tmp, 0, sizeof(tmp));
+		/* the same deadline as a request of a process would have */
 		net_op_begin(w->op_timeout_ms, NULL);
-		rc = w->be->ops->list_many(
-		    w->be, (const char *const *)v, n, tmp, rcs);
+		if (many)
+			rc = w->be->ops->list_many(
+			    w->be, (const char *const *)v, n, tmp, rcs);
+		else
+			rc = w->be->ops->list(w->be, v[0], &tmp[0]);
 		net_op_end();
 		for (i = 0; i < n; i++)
 			backend_dirlist_free(&tmp[i]);
@@ -185,68 +196,15 @@ walk_worker_many(struct walk *w)
 		if (rc != -EAGAIN)
 			again = 0;
 		for (i = 0; i < n; i++) {
-			if (rc == 0 && rcs[i] < 0)
+			if (rc < 0 || !many)
+				rcs[i] = rc;
+			if (rcs[i] < 0)
 				log_debug("%s: listing ahead of a walk: %s",
 				    v[i], strerror(-rcs[i]));
 			free(v[i]);
 		}
 		pthread_mutex_lock(&w->lock);
 		w->fetched += n;
-	}
-	pthread_mutex_unlock(&w->lock);
-	return NULL;
-}
-
-static void *
-walk_worker(void *arg)
-{
-	struct walk *w = arg;
-	struct backend_dirlist tmp;
-	unsigned again = 0; /* -EAGAIN in a row */
-	char *path;
-	int rc;
-
-	if (w->be->ops->list_many != NULL)
-		return walk_worker_many(w);
-	pool_background(true); /* never the last free connection */
-	pthread_mutex_lock(&w->lock);
-	while (!w->stop) {
-		if (w->qlen == 0) {
-			pthread_cond_wait(&w->cond, &w->lock);
-			continue;
-		}
-		path = w->queue[w->qhead];
-		w->qhead = (w->qhead + 1) % WALK_QUEUE_MAX;
-		w->qlen--;
-		pthread_mutex_unlock(&w->lock);
-		memset(&tmp, 0, sizeof(tmp));
-		/* the same deadline as a request of a process would have */
-		net_op_begin(w->op_timeout_ms, NULL);
-		rc = w->be->ops->list(w->be, path, &tmp);
-		net_op_end();
-		backend_dirlist_free(&tmp);
-		if (rc == -EAGAIN && ++again <= WALK_RETRIES) {
-			struct timespec ts = { 0, WALK_RETRY_MS * 1000000L };
-
-			nanosleep(&ts, NULL);
-			pthread_mutex_lock(&w->lock);
-			if (w->qlen < WALK_QUEUE_MAX) {
-				w->queue[(w->qhead + w->qlen) %
-				    WALK_QUEUE_MAX] = path;
-				w->qlen++;
-			} else {
-				free(path);
-			}
-			continue;
-		}
-		if (rc != -EAGAIN)
-			again = 0;
-		if (rc < 0)
-			log_debug("%s: listing ahead of a walk: %s", path,
-			    strerror(-rc));
-		free(path);
-		pthread_mutex_lock(&w->lock);
-		w->fetched++;
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
