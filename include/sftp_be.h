@@ -42,6 +42,7 @@ struct sftp_be {
 	atomic_uint open_files[SB_PATH_SLOTS];
 	atomic_uint gen[SB_PATH_SLOTS];
 	struct sftp_config cfg; /* strings owned (copied) */
+	struct sftp_conn_memo memo; /* cfg.conn.memo: what logins reuse */
 	char *root; /* absolute server path of the mount root */
 	struct pool *pool;
 	int tmo; /* cfg.cmd_timeout_ms */

@@ -30,6 +30,7 @@
 #ifndef FTPFS_SFTP_CONN_H
 #define FTPFS_SFTP_CONN_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +45,21 @@ enum sftp_hostkey_policy {
 };
 
 #define SFTP_CONN_MAX_IDENTITIES 8
+
+/*
+ * What a mount's first login learnt that its later logins reuse, each
+ * saving a round trip: the server's limits@openssh.com answer (asked
+ * again only of a session whose server does not offer the extension),
+ * and that a public key was accepted (a later login offers its keys
+ * first and asks for the server's methods, "none", only if none of them
+ * is accepted this time).  Shared by the sessions of one mount: lock.
+ */
+struct sftp_conn_memo {
+	pthread_mutex_t lock;
+	bool have_limits;
+	uint32_t max_read, max_write;
+	bool pubkey_ok;
+};
 
 struct sftp_conn_config {
 	const char *host;
@@ -62,6 +78,7 @@ struct sftp_conn_config {
 	int connect_timeout_ms; /* connect + handshake + auth + INIT */
 	int keepalive_s; /* ServerAliveInterval, 0 = off */
 	unsigned window; /* channel receive window in bytes */
+	struct sftp_conn_memo *memo; /* NULL: every login asks for all */
 };
 
 struct sftp_conn;

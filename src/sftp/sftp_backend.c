@@ -962,6 +962,7 @@ sftpb_destroy(struct backend *b)
 	pool_destroy(sb->pool);
 	pthread_mutex_destroy(&sb->wb_lock);
 	pthread_cond_destroy(&sb->wb_cond);
+	pthread_mutex_destroy(&sb->memo.lock);
 	config_free(&sb->cfg);
 	free(sb->root);
 	free(sb);
@@ -1233,6 +1234,8 @@ sftp_backend_new(const struct sftp_config *cfg, struct backend **out, char *msg,
 	}
 	pthread_mutex_init(&sb->wb_lock, NULL);
 	pthread_cond_init(&sb->wb_cond, NULL);
+	pthread_mutex_init(&sb->memo.lock, NULL);
+	sb->cfg.conn.memo = &sb->memo;
 	sb->tmo = cfg->cmd_timeout_ms;
 	sc = calloc(1, sizeof(*sc));
 	if (sc == NULL) {
@@ -1280,6 +1283,7 @@ fail:
 	}
 	pthread_mutex_destroy(&sb->wb_lock);
 	pthread_cond_destroy(&sb->wb_cond);
+	pthread_mutex_destroy(&sb->memo.lock);
 	config_free(&sb->cfg);
 	free(sb->root);
 	free(sb);

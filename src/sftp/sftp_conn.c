@@ -623,18 +623,81 @@ auth_keyfile(struct sftp_conn *c, const struct sftp_conn_config *cfg,
 	return -EACCES;
 }
 
+/*
+ * Public keys in OpenSSH's order: the agent's, -o identity_file, the
+ * default ones.  0, -EACCES when none was accepted, or the -errno that
+ * ended the login (a lost connection, the deadline).
+ */
+static int
+auth_pubkey(struct sftp_conn *c, const struct sftp_conn_config *cfg,
+    struct auth_log *al, int64_t deadline)
+{
+	static const char *const defaults[] = { "id_ed25519", "id_ecdsa",
+		"id_rsa" };
+	const char *home = getenv("HOME");
+	char path[4096];
+	unsigned i;
+	int rc;
+
+	rc = auth_agent(c, cfg, al, deadline);
+	if (rc != -EACCES)
+		return rc;
+	for (i = 0; i < cfg->n_identity; i++) {
+		rc = auth_keyfile(c, cfg, cfg->identity[i], true, al, deadline);
+		if (rc != -EACCES)
+			return rc;
+	}
+	for (i = 0; !cfg->no_default_keys && home != NULL && i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/.ssh/%s", home, defaults[i]);
+		rc = auth_keyfile(c, cfg, path, false, al, deadline);
+		if (rc != -EACCES)
+			return rc;
+	}
+	return -EACCES;
+}
+
+/* Did an earlier login of this mount get in with a public key? */
+static bool
+memo_pubkey(const struct sftp_conn_config *cfg)
+{
+	bool ok = false;
+
+	if (cfg->memo != NULL) {
+		pthread_mutex_lock(&cfg->memo->lock);
+		ok = cfg->memo->pubkey_ok;
+		pthread_mutex_unlock(&cfg->memo->lock);
+	}
+	return ok;
+}
+
+static void
+memo_pubkey_set(const struct sftp_conn_config *cfg)
+{
+	if (cfg->memo != NULL) {
+		pthread_mutex_lock(&cfg->memo->lock);
+		cfg->memo->pubkey_ok = true;
+		pthread_mutex_unlock(&cfg->memo->lock);
+	}
+}
+
 static int
 authenticate(struct sftp_conn *c, const struct sftp_conn_config *cfg,
     int64_t deadline, char *msg, size_t msglen)
 {
-	static const char *const defaults[] = { "id_ed25519", "id_ecdsa",
-		"id_rsa" };
 	struct auth_log al = { "" };
-	const char *home = getenv("HOME");
-	char *methods, meth[256] = "", path[4096];
-	unsigned i;
+	char *methods, meth[256] = "";
+	bool keys_first = memo_pubkey(cfg);
 	int rc;
 
+	/* A key got an earlier session in: offered before asking for the
+	   methods (the "none" request is a round trip of its own). */
+	if (keys_first) {
+		rc = auth_pubkey(c, cfg, &al, deadline);
+		if (rc == 0)
+			return 0;
+		if (rc != -EACCES)
+			goto aborted;
+	}
 	for (;;) {
 		methods = libssh2_userauth_list(
 		    c->ssh, cfg->user, (unsigned)strlen(cfg->user));
@@ -654,30 +717,14 @@ authenticate(struct sftp_conn *c, const struct sftp_conn_config *cfg,
 		return 0; /* "none" was accepted */
 	snprintf(meth, sizeof(meth), "%s", methods);
 	log_debug("server offers: %s", meth);
-	if (offers(meth, "publickey")) {
-		rc = auth_agent(c, cfg, &al, deadline);
-		if (rc == 0)
+	if (!keys_first && offers(meth, "publickey")) {
+		rc = auth_pubkey(c, cfg, &al, deadline);
+		if (rc == 0) {
+			memo_pubkey_set(cfg);
 			return 0;
+		}
 		if (rc != -EACCES)
 			goto aborted;
-		for (i = 0; i < cfg->n_identity; i++) {
-			rc = auth_keyfile(
-			    c, cfg, cfg->identity[i], true, &al, deadline);
-			if (rc == 0)
-				return 0;
-			if (rc != -EACCES)
-				goto aborted;
-		}
-		for (i = 0; !cfg->no_default_keys && home != NULL && i < 3;
-		     i++) {
-			snprintf(path, sizeof(path), "%s/.ssh/%s", home,
-			    defaults[i]);
-			rc = auth_keyfile(c, cfg, path, false, &al, deadline);
-			if (rc == 0)
-				return 0;
-			if (rc != -EACCES)
-				goto aborted;
-		}
 	}
 	if (cfg->password != NULL && offers(meth, "password")) {
 		SSH_RETRY(c, deadline, rc,
@@ -1181,6 +1228,39 @@ ext_wanted(const struct sftp_str *n, const struct sftp_str *v)
 	return false;
 }
 
+/*
+ * The READ and WRITE sizes an earlier session of this mount got from
+ * limits@openssh.com: true and set in c (no request), or false.
+ */
+static bool
+memo_limits(const struct sftp_conn_config *cfg, struct sftp_conn *c)
+{
+	bool have = false;
+
+	if (cfg->memo == NULL)
+		return false;
+	pthread_mutex_lock(&cfg->memo->lock);
+	if (cfg->memo->have_limits) {
+		c->max_read = cfg->memo->max_read;
+		c->max_write = cfg->memo->max_write;
+		have = true;
+	}
+	pthread_mutex_unlock(&cfg->memo->lock);
+	return have;
+}
+
+static void
+memo_limits_set(const struct sftp_conn_config *cfg, const struct sftp_conn *c)
+{
+	if (cfg->memo == NULL)
+		return;
+	pthread_mutex_lock(&cfg->memo->lock);
+	cfg->memo->max_read = c->max_read;
+	cfg->memo->max_write = c->max_write;
+	cfg->memo->have_limits = true;
+	pthread_mutex_unlock(&cfg->memo->lock);
+}
+
 static int
 sftp_start(struct sftp_conn *c, const struct sftp_conn_config *cfg,
     int64_t deadline, char *msg, size_t msglen)
@@ -1236,6 +1316,8 @@ sftp_start(struct sftp_conn *c, const struct sftp_conn_config *cfg,
 	}
 	c->max_read = 64 * 1024;
 	c->max_write = 64 * 1024;
+	if (sftp_conn_has_ext(c, SFTP_EXT_LIMITS) && memo_limits(cfg, c))
+		return 0;
 	if (sftp_conn_has_ext(c, SFTP_EXT_LIMITS)) {
 		id = sftp_conn_id(c);
 		rc = sftp_enc_limits(&c->out, id);
@@ -1264,6 +1346,7 @@ sftp_start(struct sftp_conn *c, const struct sftp_conn_config *cfg,
 			    lim.packet_len >= MAX_IO_CAP + 1024)
 				c->max_write = MAX_IO_CAP;
 		}
+		memo_limits_set(cfg, c);
 	}
 	return 0;
 fail:

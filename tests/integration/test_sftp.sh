@@ -308,6 +308,41 @@ session_checks() {
 	check_eq "$P the server runs again: the same mount reads" "fresh" \
 		"$(t cat "$MNT/fresh.txt" 2>&1)"
 	umount_ok "$P unmount (session checks)"
+
+	# A later login of a mount offers the key that got the first one in
+	# without asking for the server's methods first; a key no longer
+	# accepted then, it asks them and goes on to the password.
+	local keys=$SRV_TMP/srv-$cur/authorized_keys/$SRV_USER n_none
+	(umask 077 && printf '%s\n' "$SRV_PASS" >"$SRV_TMP/pass")
+	[ -f "$keys" ] || {
+		not_ok "$P later logins: no authorized_keys at $keys"
+		return
+	}
+	if FTPFS_MOUNT_STDIN=$SRV_TMP/pass mount_srv "$P mount, key and password" \
+		-o cache_timeout=0 -o password_stdin -d; then
+		check_eq "$P key login: read" "one" "$(t cat "$MNT/a.txt" 2>&1)"
+		# shellcheck disable=SC2046
+		kill -KILL $(descendants "$sshd_pid")
+		sleep 0.5
+		check_eq "$P session killed: the key logs in again" "one" \
+			"$(t cat "$MNT/a.txt" 2>&1)"
+		n_none=$(grep -c 'server offers' "$LOG")
+		check_eq "$P ... without asking for the methods again" "1" "$n_none"
+		mv "$keys" "$keys.off"
+		# shellcheck disable=SC2046
+		kill -KILL $(descendants "$sshd_pid")
+		sleep 0.5
+		check_eq "$P key no longer accepted: the next login uses the password" \
+			"one" "$(t cat "$MNT/a.txt" 2>&1)"
+		if grep -q 'authenticated with a password' "$LOG"; then
+			ok "$P ... and says so"
+		else
+			not_ok "$P ... and says so" "$(grep -E 'auth|offers' "$LOG" | tail -n 5)"
+		fi
+		mv "$keys.off" "$keys"
+		umount_ok "$P unmount (later logins)"
+	fi
+	[ ! -f "$keys.off" ] || mv "$keys.off" "$keys"
 }
 
 # Writes go behind the writer (write(2) returns once its bytes are queued
