@@ -471,6 +471,17 @@ sb_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 }
 
 /* Copy what ahead holds at off into buf; the count (0: nothing there). */
+/*
+ * The EOF this handle saw is older than SB_EOF_FRESH_MS: the file may
+ * have grown since (another client appends), so a read at or past it
+ * asks the server again rather than answering 0.
+ */
+static bool
+eof_stale(const struct backend_file *f)
+{
+	return net_now_ms() - f->eof_ms > SB_EOF_FRESH_MS;
+}
+
 static size_t
 from_ahead(struct backend_file *f, char *buf, size_t size, uint64_t off)
 {
@@ -646,7 +657,7 @@ sb_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 	 */
 	if (f->eof_off >= 0 && o + size > (uint64_t)f->eof_off &&
 	    f->count == 0 && f->next_off == (uint64_t)f->eof_off &&
-	    net_now_ms() - f->eof_ms > SB_EOF_FRESH_MS)
+	    eof_stale(f))
 		f->eof_off = -1;
 again:
 	if (f->pf != NULL && o >= f->pf_start) {
@@ -698,8 +709,7 @@ again:
 			f->eof_off = -1;
 		}
 		if (f->eof_off >= 0 && o >= (uint64_t)f->eof_off &&
-		    f->count == 0 &&
-		    net_now_ms() - f->eof_ms > SB_EOF_FRESH_MS) {
+		    f->count == 0 && eof_stale(f)) {
 			/* EOF seen here a while ago; ask again (it may have
 			   grown).  A fresh one stands: fs.c reads a byte past
 			   a read that ended at the file's size. */
@@ -719,8 +729,7 @@ again:
 			if (f->eof_off >= 0 && o >= (uint64_t)f->eof_off) {
 				/* an EOF answered to a READ sent a while ago
 				   (read-ahead): ask once more, now */
-				if (asked ||
-				    net_now_ms() - f->eof_ms <= SB_EOF_FRESH_MS)
+				if (asked || !eof_stale(f))
 					break; /* EOF */
 				asked = true;
 				f->eof_off = -1;
