@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/statvfs.h>
 
 #include "backend.h"
 #include "pool.h"
@@ -31,6 +32,17 @@ struct sb_conn {
 
 /* Slots of path hashes for the open-file bookkeeping below. */
 #define SB_PATH_SLOTS 64
+
+/* statvfs answers kept (sftp_statvfs.c) */
+#define SB_SVFS_SLOTS 32
+#define SB_SVFS_FRESH_MS 1000
+
+struct sb_svfs {
+	char *abs; /* NULL: free */
+	struct statvfs st;
+	unsigned gen; /* svfs_gen when it was asked */
+	int64_t t_ms; /* when it was asked */
+};
 
 struct sftp_be {
 	struct backend be;
@@ -58,7 +70,38 @@ struct sftp_be {
 	struct backend_file *wb_files;
 	uint64_t settle_seq; /* numbers sb_wb_settle calls (wb_lock) */
 	unsigned wb_count;
+	/* statvfs answers, and a count of changes made through the mount */
+	pthread_mutex_t svfs_lock;
+	struct sb_svfs svfs[SB_SVFS_SLOTS];
+	unsigned svfs_next;
+	atomic_uint svfs_gen;
 };
+
+/*
+ * statvfs answers asked along with listings (sftp_statvfs.c).  A kept
+ * answer is for its own path only, younger than SB_SVFS_FRESH_MS and
+ * asked after the last change made through the mount (sb_svfs_changed).
+ */
+void sb_svfs_init(struct sftp_be *sb);
+void sb_svfs_fini(struct sftp_be *sb);
+/* Something was written, resized, created or removed through the mount. */
+void sb_svfs_changed(struct sftp_be *sb);
+/* The change count to pass to sb_svfs_put/take: read before asking. */
+unsigned sb_svfs_gen(struct sftp_be *sb);
+/* A kept answer for abs: true and *st, or false. */
+bool sb_svfs_get(struct sftp_be *sb, const char *abs, struct statvfs *st);
+/* Keep st for abs, asked at t_ms when the change count was gen. */
+void sb_svfs_put(struct sftp_be *sb, const char *abs, const struct statvfs *st,
+    unsigned gen, int64_t t_ms);
+/* A STATVFS reply into st: 0, or -errno (logged). */
+int sb_svfs_parse(
+    const struct sftp_reply *r, const char *abs, struct statvfs *st);
+/* Queue a statvfs@openssh.com of abs: true and *id, or false when the
+   server does not offer it (nothing queued). */
+bool sb_svfs_ask(struct sftp_conn *c, const char *abs, uint32_t *id);
+/* Its reply: kept when it is one (sb_svfs_put), else dropped. */
+void sb_svfs_take(struct sftp_be *sb, const char *abs,
+    const struct sftp_reply *r, unsigned gen, int64_t t_ms);
 
 /*
  * Wait until the writes of the files open for writing at abs (every file

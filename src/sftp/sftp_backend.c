@@ -245,6 +245,8 @@ with_conn(struct sftp_be *sb, sb_fn fn, void *arg, bool idempotent)
 	bool broken;
 	int rc, tries;
 
+	if (!idempotent)
+		sb_svfs_changed(sb); /* a change: kept statvfs answers go */
 	for (tries = 1;; tries++) {
 		rc = sb_get(sb, &sc);
 		broken = true; /* a failed connect: no session */
@@ -349,6 +351,10 @@ do_list(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 	unsigned head = 0, inflight = 0, depth = LIST_DEPTH;
 	bool done = false;
 	size_t pos;
+	unsigned gen = sb_svfs_gen(sb);
+	int64_t t = net_now_ms();
+	uint32_t svfs_id;
+	bool svfs;
 	int rc, err = 0;
 
 	id = sftp_conn_id(c);
@@ -357,14 +363,26 @@ do_list(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 		sftp_conn_unqueue(c);
 		return rc;
 	}
+	/* The folder's statvfs in the same flight (sftp_statvfs.c). */
+	svfs = sb_svfs_ask(c, a->abs, &svfs_id);
 	rc = sftp_conn_wait(c, id, &r, sb->tmo);
 	if (rc < 0)
 		return rc;
 	if (r.type != SSH_FXP_HANDLE) {
 		rc = sb_reply_errno(&r, "OPENDIR", a->abs);
+		if (svfs)
+			(void)sftp_conn_forget(c, svfs_id, sb->tmo);
 		return rc == 0 ? -EPROTO : rc;
 	}
 	h = r.u.handle;
+	if (svfs) {
+		struct sftp_reply sr;
+
+		rc = sftp_conn_wait(c, svfs_id, &sr, sb->tmo);
+		if (rc < 0)
+			return rc;
+		sb_svfs_take(sb, a->abs, &sr, gen, t);
+	}
 	/* Replies come in order: ids[] holds the batch's READDIRs. */
 	for (;;) {
 		if (inflight == 0 && !done && err == 0) {
@@ -739,8 +757,10 @@ setstat(
 		return rc;
 	sb_wb_settle(sb, a.abs);
 	rc = with_conn(sb, do_setstat, &a, true);
-	if (at->flags & SSH_FILEXFER_ATTR_SIZE)
+	if (at->flags & SSH_FILEXFER_ATTR_SIZE) {
 		atomic_fetch_add(&sb->gen[sb_path_slot(a.abs)], 1);
+		sb_svfs_changed(sb);
+	}
 	return rc;
 }
 
@@ -858,45 +878,22 @@ static int
 do_statfs(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 {
 	struct path_arg *a = arg;
-	struct statvfs *st = a->out;
-	struct sftp_statvfs sv;
 	struct sftp_reply r;
+	unsigned gen = sb_svfs_gen(sb);
+	int64_t t = net_now_ms();
 	uint32_t id;
 	int rc;
 
-	if (!sftp_conn_has_ext(c, SFTP_EXT_STATVFS))
-		return -ENOSYS;
-	id = sftp_conn_id(c);
-	rc = sftp_enc_statvfs(sftp_conn_out(c), id, a->abs);
-	if (rc < 0) {
-		sftp_conn_unqueue(c);
-		return rc;
-	}
+	if (!sb_svfs_ask(c, a->abs, &id))
+		return sftp_conn_has_ext(c, SFTP_EXT_STATVFS) ? -ENOMEM
+		                                              : -ENOSYS;
 	rc = sftp_conn_wait(c, id, &r, sb->tmo);
 	if (rc < 0)
 		return rc;
-	if (r.type != SSH_FXP_EXTENDED_REPLY) {
-		rc = sb_reply_errno(&r, "statvfs", a->abs);
-		return rc == 0 ? -EPROTO : rc;
-	}
-	if (sftp_parse_statvfs(r.u.extended.p, r.u.extended.len, &sv) < 0)
-		return -EPROTO;
-	memset(st, 0, sizeof(*st));
-	st->f_bsize = (unsigned long)sv.bsize;
-	st->f_frsize = (unsigned long)sv.frsize;
-	st->f_blocks = (fsblkcnt_t)sv.blocks;
-	st->f_bfree = (fsblkcnt_t)sv.bfree;
-	st->f_bavail = (fsblkcnt_t)sv.bavail;
-	st->f_files = (fsfilcnt_t)sv.files;
-	st->f_ffree = (fsfilcnt_t)sv.ffree;
-	st->f_favail = (fsfilcnt_t)sv.favail;
-	st->f_fsid = (unsigned long)sv.fsid;
-	st->f_namemax = (unsigned long)sv.namemax;
-	if (sv.flag & SFTP_SVFS_RDONLY)
-		st->f_flag |= ST_RDONLY;
-	if (sv.flag & SFTP_SVFS_NOSUID)
-		st->f_flag |= ST_NOSUID;
-	return 0;
+	rc = sb_svfs_parse(&r, a->abs, a->out);
+	if (rc == 0)
+		sb_svfs_put(sb, a->abs, a->out, gen, t);
+	return rc;
 }
 
 static int
@@ -906,7 +903,11 @@ sftpb_statfs(struct backend *b, const char *path, struct statvfs *out)
 	struct path_arg a = { .path = path, .out = out };
 	int rc = sb_abs(sb, path, a.abs, sizeof(a.abs));
 
-	return rc < 0 ? rc : with_conn(sb, do_statfs, &a, true);
+	if (rc < 0)
+		return rc;
+	if (sb_svfs_get(sb, a.abs, out))
+		return 0; /* asked along with a listing a moment ago */
+	return with_conn(sb, do_statfs, &a, true);
 }
 
 /* ---- life cycle ----------------------------------------------------- */
@@ -963,6 +964,7 @@ sftpb_destroy(struct backend *b)
 	pthread_mutex_destroy(&sb->wb_lock);
 	pthread_cond_destroy(&sb->wb_cond);
 	pthread_mutex_destroy(&sb->memo.lock);
+	sb_svfs_fini(sb);
 	config_free(&sb->cfg);
 	free(sb->root);
 	free(sb);
@@ -1236,6 +1238,7 @@ sftp_backend_new(const struct sftp_config *cfg, struct backend **out, char *msg,
 	pthread_cond_init(&sb->wb_cond, NULL);
 	pthread_mutex_init(&sb->memo.lock, NULL);
 	sb->cfg.conn.memo = &sb->memo;
+	sb_svfs_init(sb);
 	sb->tmo = cfg->cmd_timeout_ms;
 	sc = calloc(1, sizeof(*sc));
 	if (sc == NULL) {
@@ -1284,6 +1287,7 @@ fail:
 	pthread_mutex_destroy(&sb->wb_lock);
 	pthread_cond_destroy(&sb->wb_cond);
 	pthread_mutex_destroy(&sb->memo.lock);
+	sb_svfs_fini(sb);
 	config_free(&sb->cfg);
 	free(sb->root);
 	free(sb);

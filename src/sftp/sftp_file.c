@@ -425,6 +425,8 @@ sb_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	/* This handle sees what another queued for the path (POSIX: a
 	   read sees every write that returned before it). */
 	sb_wb_settle(sb, abs);
+	if (flags & (BO_CREATE | BO_TRUNC))
+		sb_svfs_changed(sb);
 	f = calloc(1, sizeof(*f));
 	if (f == NULL)
 		return -ENOMEM;
@@ -846,6 +848,7 @@ write_now(struct backend_file *f, const char *buf, size_t size, uint64_t off)
 		rc = f->werr;
 	atomic_fetch_add(&f->sb->gen[f->slot], 1);
 	f->gen_seen = atomic_load(&f->sb->gen[f->slot]);
+	sb_svfs_changed(f->sb);
 out:
 	file_park(f);
 out_unlocked_park:

@@ -19,12 +19,13 @@
 #include <string.h>
 
 #include "log.h"
+#include "net.h"
 #include "sftp_be.h"
 
 #define LIST_BATCH 4
 #define LIST_BATCH_MAX 32
 
-enum lq_kind { LQ_OPENDIR, LQ_READDIR, LQ_CLOSE };
+enum lq_kind { LQ_OPENDIR, LQ_STATVFS, LQ_READDIR, LQ_CLOSE };
 
 /* One folder's listing under way. */
 struct ldir {
@@ -42,6 +43,8 @@ struct list_state {
 	int *rc;
 	struct ldir *d;
 	struct sb_fifo q; /* requests in flight */
+	unsigned svfs_gen; /* sb_svfs_gen before the first request */
+	int64_t t_ms; /* ... and when */
 };
 
 /* Queue one request; on failure nothing is left counted in flight. */
@@ -54,6 +57,8 @@ send_req(struct list_state *s, enum lq_kind kind, size_t item)
 	if (kind == LQ_OPENDIR)
 		rc = sftp_enc_path(
 		    sftp_conn_out(s->c), SSH_FXP_OPENDIR, id, s->abs[item]);
+	else if (kind == LQ_STATVFS)
+		rc = sftp_enc_statvfs(sftp_conn_out(s->c), id, s->abs[item]);
 	else
 		rc = sftp_enc_handle(sftp_conn_out(s->c),
 		    kind == LQ_READDIR ? SSH_FXP_READDIR : SSH_FXP_CLOSE, id,
@@ -142,6 +147,9 @@ take_reply(struct list_state *s)
 		if (s->rc[e.item] == 0)
 			s->rc[e.item] = -EPROTO;
 		return 0;
+	case LQ_STATVFS:
+		sb_svfs_take(s->sb, s->abs[e.item], &r, s->svfs_gen, s->t_ms);
+		return 0;
 	case LQ_READDIR:
 		d->inflight--;
 		take_names(s, e.item, &r);
@@ -183,9 +191,15 @@ sb_list_many(struct backend *b, const char *const *paths, size_t n,
 	if (rc < 0)
 		goto out;
 	s.c = sc->c;
+	s.svfs_gen = sb_svfs_gen(sb);
+	s.t_ms = net_now_ms();
+	/* each folder's statvfs along with its OPENDIR (sftp_statvfs.c) */
 	for (i = 0; i < n && rc == 0; i++)
-		if (rcv[i] == 0)
+		if (rcv[i] == 0) {
 			rc = send_req(&s, LQ_OPENDIR, i);
+			if (rc == 0 && sftp_conn_has_ext(s.c, SFTP_EXT_STATVFS))
+				rc = send_req(&s, LQ_STATVFS, i);
+		}
 	while (rc == 0 && s.q.count > 0)
 		rc = take_reply(&s);
 	sb_fifo_settle(&s.q, sb, s.c, rc, "listing ahead");

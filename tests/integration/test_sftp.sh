@@ -681,6 +681,37 @@ print(os.strerror(ctypes.get_errno()) if r else "ok")' "$MNT/new.txt" "$MNT/keep
 	else
 		not_ok "$P df -i: free inodes as on the server" "server $want, mount $got"
 	fi
+	# statfs answers come along with listings (find asks per folder):
+	# each for its own folder (a folder on another filesystem of the
+	# server has its own numbers), none kept past a change through the
+	# mount.
+	local small=$data/small before after
+	mkdir -p "$small"
+	if mount -t tmpfs -o size=4m tmpfs "$small" 2>/dev/null; then
+		srv_track_mount "$small"
+		chown "$SRV_USER": "$small"
+		t ls "$MNT" "$MNT/small" >/dev/null
+		want=$(df -B1 --output=size "$small" | tail -n1 | tr -d ' ')
+		got=$(t df -B1 --output=size "$MNT/small" | tail -n1 | tr -d ' ')
+		check_eq "$P df of a folder on another filesystem, both just listed: its own size" "$want" "$got"
+		want=$(df -B1 --output=size "$data" | tail -n1 | tr -d ' ')
+		got=$(t df -B1 --output=size "$MNT" | tail -n1 | tr -d ' ')
+		check_eq "$P ... and the root's its own" "$want" "$got"
+		t ls "$MNT/small" >/dev/null
+		before=$(t df -B1 --output=used "$MNT/small" | tail -n1 | tr -d ' ')
+		t dd if=/dev/zero of="$MNT/small/fill" bs=1M count=2 2>/dev/null
+		after=$(t df -B1 --output=used "$MNT/small" | tail -n1 | tr -d ' ')
+		if [ $((${after:-0} - ${before:-0})) -ge 2000000 ]; then
+			ok "$P df right after a write through the mount shows it ($before -> $after bytes used)"
+		else
+			not_ok "$P df right after a write through the mount shows it" "$before -> $after"
+		fi
+		rm -f "$MNT/small/fill"
+		umount "$small" 2>/dev/null || umount -l "$small"
+	else
+		note "$P no tmpfs for the statfs-per-folder checks"
+	fi
+	rmdir "$small" 2>/dev/null
 	# ln: a hard link
 	printf 'linked\n' >"$MNT/orig.txt"
 	if t ln "$MNT/orig.txt" "$MNT/hard.txt" 2>"$SRV_TMP/ln.err"; then
