@@ -10,8 +10,8 @@
  * fetched joins that fetch (cache.c shares fetches in flight).
  *
  * Where the backend lists many folders at once on one connection
- * (->list_many, SFTP), two workers take up to WALK_BATCH queued folders
- * each per request; such a batch may take the last free connection (it
+ * (->list_many, SFTP), two workers take up to WALK_BATCH (64) queued
+ * folders each per request; such a batch may take the last free connection (it
  * holds it for about two round trips, as long as one listing of the
  * walker's own, and saves it a dozen).
  *
