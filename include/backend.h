@@ -196,6 +196,14 @@ struct backend_ops {
 	 * there is), -errno when the server failed it.  NULL: ->flush only.
 	 */
 	int (*fsync)(struct backend *b, struct backend_file *f);
+	/*
+	 * Optional: set the size of the file through its open write handle
+	 * (ftruncate(2)), after the writes before it; what that handle reads
+	 * next sees the new size.  On the handle, not the name: a file made
+	 * 0444 through this very handle can still be cut, as on a local
+	 * disk.  NULL: fs.c sets it by name (->truncate).
+	 */
+	int (*ftruncate)(struct backend *b, struct backend_file *f, off_t size);
 	/* Close the handle (flushing first); the result of the flush. */
 	int (*release)(struct backend *b, struct backend_file *f);
 	/*
@@ -384,5 +392,13 @@ bool backend_path_in(const char *path, const char *dir);
  * mount since).
  */
 unsigned backend_path_slot(const char *path, unsigned nslots);
+
+/*
+ * Names ftpfs makes beside a file on the server (".NAME.ftpfs-XXXXXX" for
+ * an upload, ".NAME.ftpfs-gone-XXXXXX" for an unlinked open file) carry
+ * at most this much of NAME: with the 23 bytes around it they stay under
+ * the 255 bytes servers allow in a name, whatever NAME's length.
+ */
+#define BACKEND_TEMP_NAME_MAX 200
 
 #endif

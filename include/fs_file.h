@@ -56,7 +56,9 @@ struct fs_file {
 	unsigned flags; /* BO_* given to ->open */
 	enum write_how how;
 	int werr; /* the handle can no longer write: why (-errno) */
-	mode_t mode; /* for a file created through this handle */
+	/* for a file created through this handle (or found); S_IFREG
+	   marks it known, 0 is "unknown" (0000 is S_IFREG | 0) */
+	mode_t mode;
 	struct backend_attr attr; /* at open: what fstat says once hidden */
 	/* Protected by ctx->lock: */
 	char *path; /* the name; updated by rename and hiding */
@@ -103,7 +105,9 @@ struct fs_file {
 struct fs_wview {
 	off_t size; /* written so far (the largest of them), if size_known */
 	bool size_known; /* one has writes the server may not show yet */
-	mode_t mode; /* a chmod meanwhile, else created (or found) with */
+	/* a chmod meanwhile, else created (or found) with; 0: unknown,
+	   else S_IFREG | the permissions (0000 too) */
+	mode_t mode;
 	bool uploading; /* one is uploading: the server knows less */
 	bool mtime_set; /* a utimens meanwhile: mtime */
 	struct timespec mtime;

@@ -212,6 +212,18 @@ ssize_t sb_write(struct backend *b, struct backend_file *f, const char *buf,
 int sb_flush(struct backend *b, struct backend_file *f);
 /* fsync@openssh.com after the flush, where the server offers it. */
 int sb_fsync(struct backend *b, struct backend_file *f);
+int sb_ftruncate(struct backend *b, struct backend_file *f, off_t size);
+
+/*
+ * The server's umask (OpenSSH's sftp-server keeps sshd's, 022) masks the
+ * mode a MKDIR or OPEN asks for again: mkdir -m 775 made 755.  The
+ * caller's own umask is applied already (by the kernel), so right after a
+ * creation the mode is set once more, exactly: by handle h, or by name
+ * abs when h is NULL.  Its answer is not waited for (read before the next
+ * reply; a failure is logged): no round trip more.
+ */
+void sb_perm_again(struct sftp_be *sb, struct sftp_conn *c, const char *abs,
+    const struct sftp_handle *h, uint32_t perm);
 int sb_release(struct backend *b, struct backend_file *f);
 /* The open file f is now path (backend.h ->renamed). */
 void sb_renamed(struct backend *b, struct backend_file *f, const char *path);

@@ -36,9 +36,9 @@ struct spool;
 
 /*
  * Begin spooling path, whose remote content is remote_size bytes long
- * (0: nothing to fetch).  mode: permissions to restore after the upload
- * (0 = leave what the server picks).  dir: the spool directory, created
- * 0700 if missing.  0 or -errno.
+ * (0: nothing to fetch).  mode: S_IFREG | the permissions to restore
+ * after the upload (0000 included), or 0 to leave what the server picks.
+ * dir: the spool directory, created 0700 if missing.  0 or -errno.
  */
 /*
  * The spool directory exists (made 0700 if missing) and we may write in

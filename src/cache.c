@@ -966,6 +966,17 @@ cache_fsync(struct backend *b, struct backend_file *f)
 	return c->inner->ops->fsync(c->inner, f);
 }
 
+static int
+cache_ftruncate(struct backend *b, struct backend_file *f, off_t size)
+{
+	struct cache *c = b->priv;
+	int rc;
+
+	rc = c->inner->ops->ftruncate(c->inner, f, size);
+	cache_handle_changed(c, f);
+	return rc;
+}
+
 static int cache_close(struct backend *b, struct backend_file *f, bool abandon);
 
 static int
@@ -1234,6 +1245,7 @@ static const struct backend_ops cache_ops = {
 	.write = cache_write,
 	.flush = cache_flush,
 	.fsync = cache_fsync,
+	.ftruncate = cache_ftruncate,
 	.release = cache_release,
 	.abandon = cache_abandon,
 	.renamed = cache_renamed,
@@ -1277,6 +1289,7 @@ cache_ops_mask(struct backend_ops *o, const struct backend_ops *in)
 	CACHE_MASK(write);
 	CACHE_MASK(flush);
 	CACHE_MASK(fsync);
+	CACHE_MASK(ftruncate);
 	CACHE_MASK(release);
 	CACHE_MASK(abandon);
 	CACHE_MASK(renamed);

@@ -509,7 +509,7 @@ fs_chmod_nameless(struct fs_ctx *ctx, const char *path, mode_t mode,
 		if ((fi != NULL && fi->fh == (uint64_t)(uintptr_t)f) ||
 		    (path != NULL && f->ghost && f->path != NULL &&
 		        strcmp(f->path, path) == 0)) {
-			f->mode = mode;
+			f->mode = S_IFREG | mode; /* known, even 0000 */
 			f->attr.mode = (f->attr.mode & S_IFMT) | mode;
 			f->attr.valid |= BA_MODE_PERM;
 			found = true;
@@ -764,7 +764,18 @@ fs_kernel_rc(int rc, const char *op, const char *path)
 static int
 fs_getattr_op(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
+	const char *name = path != NULL ? strrchr(path, '/') : NULL;
+
 	fs_op_begin();
+	/*
+	 * statfs says names are at most NAME_MAX bytes; the kernel lets FUSE
+	 * look up longer ones (up to 1024).  Every way to make a name looks
+	 * it up first, so open(O_CREAT), mkdir, rename, link and symlink to
+	 * such a name fail here too, with the errno a local filesystem
+	 * gives, not what each server makes of it (EINVAL, EACCES, ENOENT).
+	 */
+	if (name != NULL && strlen(name + 1) > NAME_MAX)
+		return fs_op_end(-ENAMETOOLONG, "stat", path);
 	return fs_op_end(fs_getattr(path, st, fi), "stat", path);
 }
 
@@ -900,7 +911,8 @@ fs_write_op(const char *path, const char *buf, size_t size, off_t off,
 	return fs_op_end(fs_write(path, buf, size, off, fi), "write", path);
 }
 
-/* A filesystem without symlinks or settable times answers EPERM (POSIX). */
+/* A filesystem without symlinks or settable times answers EPERM (POSIX;
+   the FTP backend says ENOTSUP for a server without SITE SYMLINK). */
 static int
 fs_symlink_op(const char *target, const char *linkpath)
 {
@@ -908,9 +920,37 @@ fs_symlink_op(const char *target, const char *linkpath)
 
 	fs_op_begin();
 	rc = fs_changed(fs_symlink(target, linkpath), linkpath);
-	if (rc == -ENOSYS)
+	if (rc == -ENOSYS || rc == -ENOTSUP)
 		rc = -EPERM;
 	return fs_op_end(rc, "symlink", linkpath);
+}
+
+/*
+ * mknod(2).  Neither protocol makes FIFOs, sockets or device nodes: EPERM,
+ * mknod(2)'s answer for a type the filesystem cannot hold (libfuse's
+ * default, ENOSYS, is no errno mknod(2) has).  A regular file (mknod with
+ * S_IFREG; the kernel itself uses create) is made empty, as by
+ * open(O_CREAT | O_EXCL) and close.
+ */
+static int
+fs_mknod_op(const char *path, mode_t mode, dev_t rdev)
+{
+	struct fuse_file_info fi = { .flags = O_WRONLY | O_CREAT | O_EXCL };
+	int rc, rc2;
+
+	(void)rdev;
+	fs_op_begin();
+	if (!S_ISREG(mode))
+		return fs_op_end(-EPERM, "mknod", path);
+	rc = fs_changed(fs_create(path, mode & 07777, &fi), path);
+	if (rc == 0) {
+		rc = fs_flush(path, &fi);
+		rc2 = fs_release(path, &fi);
+		if (rc == 0)
+			rc = rc2;
+		fs_changed(0, path);
+	}
+	return fs_op_end(rc, "mknod", path);
 }
 
 static int
@@ -996,6 +1036,7 @@ static const struct fuse_operations fs_ops = {
 	.opendir = fs_opendir_op,
 	.readdir = fs_readdir_op,
 	.releasedir = fs_releasedir,
+	.mknod = fs_mknod_op,
 	.mkdir = fs_mkdir_op,
 	.unlink = fs_unlink_op,
 	.rmdir = fs_rmdir_op,

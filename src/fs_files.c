@@ -194,7 +194,7 @@ fs_writer_find(struct fs_ctx *ctx, const char *path, struct fs_wview *v)
 			v->size = f->size;
 			v->size_known = true;
 		}
-		v->mode = f->pend_mode_set ? f->pend_mode : f->mode;
+		v->mode = f->pend_mode_set ? S_IFREG | f->pend_mode : f->mode;
 		if (f->pend_mtime_set) {
 			v->mtime_set = true;
 			v->mtime = f->pend_mtime;
@@ -279,8 +279,8 @@ fs_apply_pending(struct fs_ctx *ctx, struct fs_file *f)
 	mtime = f->pend_mtime;
 	f->pend_mode_set = false;
 	f->pend_mtime_set = false;
-	if (has_mode)
-		f->mode = mode; /* what stat shows until the release */
+	if (has_mode) /* what stat shows until the release */
+		f->mode = S_IFREG | (mode & 07777);
 	if ((has_mode || has_mtime) && !f->gone && f->path != NULL)
 		path = strdup(f->path);
 	pthread_mutex_unlock(&ctx->lock);
@@ -711,7 +711,8 @@ fs_hide_add_locked(struct fs_ctx *ctx, struct fs_hide *h)
 	pthread_cond_broadcast(&ctx->hide_cond);
 }
 
-/* ".NAME.ftpfs-gone-XXXXXX" beside path: where a hidden file waits. */
+/* ".NAME.ftpfs-gone-XXXXXX" beside path: where a hidden file waits (NAME
+   cut to BACKEND_TEMP_NAME_MAX bytes, so that it fits in 255). */
 static int
 fs_keep_name(const char *path, char *out, size_t size)
 {
@@ -724,8 +725,9 @@ fs_keep_name(const char *path, char *out, size_t size)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	r = (unsigned)getpid() ^ (unsigned)ts.tv_nsec ^
 	    (atomic_fetch_add(&seq, 1) * 2654435761u);
-	if ((size_t)snprintf(out, size, "%.*s/.%s.ftpfs-gone-%06x", (int)dl,
-	        path, base != NULL ? base + 1 : path, r & 0xffffff) >= size)
+	if ((size_t)snprintf(out, size, "%.*s/.%.*s.ftpfs-gone-%06x", (int)dl,
+	        path, BACKEND_TEMP_NAME_MAX, base != NULL ? base + 1 : path,
+	        r & 0xffffff) >= size)
 		return -ENAMETOOLONG;
 	return 0;
 }

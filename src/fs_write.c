@@ -61,7 +61,7 @@ fs_spool_fetching(
 	if ((a.valid & BA_MODE_TYPE) && S_ISDIR(a.mode))
 		return -EISDIR;
 	if (mode == 0 && (a.valid & BA_MODE_PERM))
-		mode = a.mode & 07777;
+		mode = S_IFREG | (a.mode & 07777); /* known, even 0000 */
 	rc = spool_open(ctx->be, path, (a.valid & BA_SIZE) ? a.size : 0, mode,
 	    ctx->spool_dir, out);
 	if (rc == 0 && (a.valid & BA_SIZE))
@@ -280,7 +280,7 @@ fs_open_spool(struct fs_ctx *ctx, struct fs_file *f, const char *path,
 		if (rc < 0)
 			return rc;
 		if (!exists && be->ops->chmod != NULL && f->mode != 0)
-			be->ops->chmod(be, path, f->mode);
+			be->ops->chmod(be, path, f->mode & 07777);
 	}
 	rc = spool_open(be, path, 0, f->mode, ctx->spool_dir, &f->sp);
 	if (rc == 0 && wp->truncate_first)
@@ -368,8 +368,12 @@ fs_open_common(
 	f->flags = wp.flags;
 	if (!in.exists)
 		f->flags |= BO_NEW;
-	f->mode = in.exists && (a.valid & BA_MODE_PERM) ? a.mode & 07777
-	                                                : mode & 07777;
+	/* S_IFREG marks a known mode: 0000 is one, 0 alone is "unknown". */
+	if (in.exists)
+		f->mode =
+		    (a.valid & BA_MODE_PERM) ? S_IFREG | (a.mode & 07777) : 0;
+	else
+		f->mode = S_IFREG | (mode & 07777);
 	f->attr = a;
 	if (!in.exists || (wp.flags & BO_TRUNC)) {
 		f->attr.valid |= BA_MODE_TYPE | BA_MODE_PERM | BA_SIZE;
@@ -421,7 +425,7 @@ fs_open_common(
 		 */
 		if (rc == 0 && (flags & BO_WRITE) && !in.exists &&
 		    !(be->caps & BCAP_CREATE_MODE) && f->mode != 0) {
-			f->pend_mode = f->mode;
+			f->pend_mode = f->mode & 07777;
 			f->pend_mode_set = true;
 		}
 	}
@@ -606,13 +610,18 @@ fs_truncate_open(struct fs_ctx *ctx, struct fs_file *f, off_t size)
 	} else if (f->sp == NULL && f->how == WH_PWRITE &&
 	    be->ops->truncate != NULL) {
 		/* Writes still in flight land first, then the cut. */
-		if (f->bf != NULL && be->ops->flush != NULL)
-			rc = be->ops->flush(be, f->bf);
-		path = fs_file_path(ctx, f);
-		if (rc >= 0)
-			rc = path != NULL ? be->ops->truncate(be, path, size)
-			                  : -ENOMEM;
-		free(path);
+		if (f->bf != NULL && be->ops->ftruncate != NULL) {
+			rc = be->ops->ftruncate(be, f->bf, size);
+		} else {
+			if (f->bf != NULL && be->ops->flush != NULL)
+				rc = be->ops->flush(be, f->bf);
+			path = fs_file_path(ctx, f);
+			if (rc >= 0)
+				rc = path != NULL
+				    ? be->ops->truncate(be, path, size)
+				    : -ENOMEM;
+			free(path);
+		}
 	} else if (f->sp == NULL) {
 		pthread_mutex_lock(&ctx->lock);
 		if (size == f->size && f->how != WH_APPEND)

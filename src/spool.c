@@ -112,7 +112,9 @@ spool_open(struct backend *be, const char *path, uint64_t remote_size,
 	s->nblocks = (size_t)((remote_size + SPOOL_BLOCK - 1) / SPOOL_BLOCK);
 	s->fetched = calloc(s->nblocks / 8 + 1, 1);
 	s->path = strdup(path);
-	if (asprintf(&s->local, "%s/%ld-%u-%s", dir, (long)getpid(),
+	/* (the name's start only, for a person looking at the spool: the
+	   whole of a 250-byte name would not fit in a local name) */
+	if (asprintf(&s->local, "%s/%ld-%u-%.64s", dir, (long)getpid(),
 	        atomic_fetch_add(&spool_seq, 1), base ? base + 1 : path) < 0)
 		s->local = NULL;
 	if (s->fetched == NULL || s->path == NULL || s->local == NULL) {
@@ -439,7 +441,10 @@ spool_refuse_locked(struct spool *s, const char *why)
 	return -EIO;
 }
 
-/* ".NAME.ftpfs-XXXXXX" beside path. */
+/*
+ * ".NAME.ftpfs-XXXXXX" beside path, NAME cut to BACKEND_TEMP_NAME_MAX
+ * bytes: a name near the servers' 255-byte limit must still fit.
+ */
 static int
 temp_name(const char *path, char *out, size_t size)
 {
@@ -448,8 +453,9 @@ temp_name(const char *path, char *out, size_t size)
 	unsigned r = (unsigned)getpid() ^ (unsigned)time(NULL) ^
 	    (atomic_fetch_add(&spool_seq, 1) * 2654435761u);
 
-	if ((size_t)snprintf(out, size, "%.*s/.%s.ftpfs-%06x", (int)dl, path,
-	        base ? base + 1 : path, r & 0xffffff) >= size)
+	if ((size_t)snprintf(out, size, "%.*s/.%.*s.ftpfs-%06x", (int)dl, path,
+	        BACKEND_TEMP_NAME_MAX, base ? base + 1 : path,
+	        r & 0xffffff) >= size)
 		return -ENAMETOOLONG;
 	return 0;
 }

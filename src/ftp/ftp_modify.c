@@ -328,8 +328,10 @@ ftp_chmod_abs(struct ftp_be *fb, struct ftp_conn *c, const char *abs,
 	pthread_mutex_unlock(&fb->srv.lock);
 	if (off)
 		return -ENOTSUP;
+	/* three digits at least ("000", "644", "4755"): pyftpdlib refuses
+	   "SITE CHMOD 0" as an invalid format */
 	snprintf(
-	    cmd, sizeof(cmd), "CHMOD %o %s", (unsigned)(mode & 07777), abs);
+	    cmd, sizeof(cmd), "CHMOD %03o %s", (unsigned)(mode & 07777), abs);
 	rc = ftp_cmd(c, &rep, "SITE", cmd);
 	if (rc < 0)
 		return rc;

@@ -531,6 +531,27 @@ clarify(struct sftp_be *sb, struct sftp_conn *c, int rc, const char *verb,
 	return rc;
 }
 
+void
+sb_perm_again(struct sftp_be *sb, struct sftp_conn *c, const char *abs,
+    const struct sftp_handle *h, uint32_t perm)
+{
+	struct sftp_attrs at = { .flags = SSH_FILEXFER_ATTR_PERMISSIONS,
+		.perm = perm & 07777 };
+	uint32_t id = sftp_conn_id(c);
+	int rc;
+
+	if (h != NULL)
+		rc = sftp_enc_fsetstat(sftp_conn_out(c), id, h, &at);
+	else
+		rc = sftp_enc_path_attrs(
+		    sftp_conn_out(c), SSH_FXP_SETSTAT, id, abs, &at);
+	if (rc < 0) {
+		sftp_conn_unqueue(c);
+		return;
+	}
+	(void)sftp_conn_forget(c, id, sb->tmo);
+}
+
 static int
 do_simple(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 {
@@ -569,6 +590,8 @@ do_simple(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 		return rc;
 	}
 	rc = sb_status(sb, c, id, verb, a->abs, NULL);
+	if (rc == 0 && a->flags == SSH_FXP_MKDIR)
+		sb_perm_again(sb, c, a->abs, NULL, at.perm);
 	return clarify(sb, c, rc, verb, a->abs, NULL);
 }
 
@@ -708,15 +731,52 @@ sftpb_link(struct backend *b, const char *from, const char *to)
 	return rc < 0 ? rc : with_conn(sb, do_link, &a, false);
 }
 
-/* SETSTAT with the attributes in a->out. */
+/*
+ * Is abs a symlink?  Asked with READLINK, not LSTAT: ProFTPD's mod_sftp
+ * answers LSTAT of a link with its target's attributes.  true, false, or
+ * -errno for the session.
+ */
+static int
+is_link(struct sftp_be *sb, struct sftp_conn *c, const char *abs)
+{
+	struct sftp_reply r;
+	uint32_t id = sftp_conn_id(c);
+	int rc;
+
+	rc = sftp_enc_path(sftp_conn_out(c), SSH_FXP_READLINK, id, abs);
+	if (rc < 0) {
+		sftp_conn_unqueue(c);
+		return rc;
+	}
+	rc = sftp_conn_wait(c, id, &r, sb->tmo);
+	if (rc < 0)
+		return rc;
+	return r.type == SSH_FXP_NAME;
+}
+
+/*
+ * SETSTAT with the attributes in a->out.  Times alone are set on the path
+ * itself, never on what a symlink there points to: FUSE hands us a link's
+ * own node only when the caller asked not to follow it (utimensat with
+ * AT_SYMLINK_NOFOLLOW: touch -h, rsync's lutimes), and SETSTAT follows.
+ * lsetstat@openssh.com does not; without it a link's times cannot be set
+ * (-EOPNOTSUPP), and its target is left alone.
+ */
 static int
 do_setstat(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 {
 	struct path_arg *a = arg;
 	struct sftp_attrs *at = a->out, cur;
+	bool times = at->flags == SSH_FILEXFER_ATTR_ACMODTIME;
+	bool lset = times && sftp_conn_has_ext(c, SFTP_EXT_LSETSTAT);
 	uint32_t id;
 	int rc;
 
+	if (times && !lset) {
+		rc = is_link(sb, c, a->abs);
+		if (rc != 0)
+			return rc < 0 ? rc : -EOPNOTSUPP;
+	}
 	/* v3 sets atime and mtime together: the one kept is read first. */
 	if ((at->flags & SSH_FILEXFER_ATTR_ACMODTIME) &&
 	    (a->keep_atime || a->keep_mtime)) {
@@ -732,13 +792,17 @@ do_setstat(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 			at->mtime = cur.mtime;
 	}
 	id = sftp_conn_id(c);
-	rc = sftp_enc_path_attrs(
-	    sftp_conn_out(c), SSH_FXP_SETSTAT, id, a->abs, at);
+	if (lset)
+		rc = sftp_enc_lsetstat(sftp_conn_out(c), id, a->abs, at);
+	else
+		rc = sftp_enc_path_attrs(
+		    sftp_conn_out(c), SSH_FXP_SETSTAT, id, a->abs, at);
 	if (rc < 0) {
 		sftp_conn_unqueue(c);
 		return rc;
 	}
-	return sb_status(sb, c, id, "SETSTAT", a->abs, NULL);
+	return sb_status(
+	    sb, c, id, lset ? "lsetstat" : "SETSTAT", a->abs, NULL);
 }
 
 /* keep: 1 keeps the server's atime, 2 its mtime (SETSTAT of times). */
@@ -982,6 +1046,7 @@ static const struct backend_ops sftp_ops = {
 	.write = sb_write,
 	.flush = sb_flush,
 	.fsync = sb_fsync,
+	.ftruncate = sb_ftruncate,
 	.release = sb_release,
 	.renamed = sb_renamed,
 	.mkdir = sftpb_mkdir,

@@ -182,6 +182,8 @@ open_handle(
 		return rc;
 	if (r.type == SSH_FXP_HANDLE) {
 		f->h = r.u.handle;
+		if ((pflags & SSH_FXF_CREAT) && (f->flags & BO_NEW))
+			sb_perm_again(sb, c, f->abs, &f->h, mode);
 		return 0;
 	}
 	rc = sb_reply_errno(&r, "OPEN", f->abs);
@@ -1115,6 +1117,55 @@ sb_fsync(struct backend *b, struct backend_file *f)
 		goto out;
 	}
 	rc = sb_status(f->sb, c, id, "fsync", f->abs, NULL);
+out:
+	file_park(f);
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+/*
+ * ftruncate(2): FSETSTAT of the size on the handle, once its writes are
+ * acknowledged.  A SETSTAT of the name would be checked against the
+ * file's mode (a file created 0444 and open for writing: EACCES).  Every
+ * handle of the path, this one too, drops what it read ahead (the
+ * generation moves).
+ */
+int
+sb_ftruncate(struct backend *b, struct backend_file *f, off_t size)
+{
+	struct sftp_attrs at = { .flags = SSH_FILEXFER_ATTR_SIZE,
+		.size = (uint64_t)size };
+	struct sftp_conn *c;
+	uint32_t id;
+	int rc;
+
+	(void)b;
+	if (size < 0)
+		return -EINVAL;
+	rc = wb_drain(f);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&f->lock);
+	rc = file_conn(f);
+	if (rc < 0)
+		goto out;
+	c = f->sc->c;
+	rc = ring_drain(f, c);
+	if (rc == 0)
+		rc = f->werr;
+	if (rc < 0)
+		goto out;
+	id = sftp_conn_id(c);
+	rc = sftp_enc_fsetstat(sftp_conn_out(c), id, &f->h, &at);
+	if (rc < 0) {
+		sftp_conn_unqueue(c);
+		goto out;
+	}
+	rc = sb_status(f->sb, c, id, "FSETSTAT", f->abs, NULL);
+	atomic_fetch_add(&f->sb->gen[f->slot], 1);
+	sb_svfs_changed(f->sb);
+	if (rc == 0)
+		f->known_size = size;
 out:
 	file_park(f);
 	pthread_mutex_unlock(&f->lock);

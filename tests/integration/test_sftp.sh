@@ -735,6 +735,26 @@ except OSError as e:
 	# symlink: OpenSSH's argument order gives link -> target
 	t ln -s a.txt "$MNT/sym"
 	check_eq "$P ln -s: the server's link points where asked" "a.txt" "$(readlink "$data/sym")"
+	# modes asked for at creation, not masked again by the server's umask
+	# (sshd's 022): a group-writable umask's files and folders stay so
+	(umask 002 && mkdir "$MNT/g775" && printf 'g\n' >"$MNT/g664" &&
+		umask 0 && mkdir -m 1777 "$MNT/t1777" &&
+		python3 -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o666))' "$MNT/o666")
+	check_eq "$P modes at creation: the caller's umask only (775 664 1777 666)" \
+		"775 664 1777 666" "$(stat -c %a "$data/g775" "$data/g664" "$data/t1777" "$data/o666" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+	rm -rf "$MNT/g775" "$MNT/g664" "$MNT/t1777" "$MNT/o666"
+	# touch -h (utimensat AT_SYMLINK_NOFOLLOW, rsync's lutimes): the
+	# link's own times (lsetstat@openssh.com), never its target's
+	local tgt_before link_rc=0
+	tgt_before=$(stat -c %Y "$data/a.txt")
+	out=$(t touch -h -d @1500000000 "$MNT/sym" 2>&1) || link_rc=$?
+	check_eq "$P touch -h on a symlink leaves its target's mtime" "$tgt_before" "$(stat -c %Y "$data/a.txt")"
+	if [ "$link_rc" -eq 0 ]; then
+		check_eq "$P ... and sets the link's own" "1500000000" "$(stat -c %Y "$data/sym")"
+	else
+		case $out in *"not supported"*) ok "$P ... which this server cannot set: EOPNOTSUPP" ;;
+		*) not_ok "$P ... and sets the link's own (or says it cannot)" "$out" ;; esac
+	fi
 	# errno the server folds into FAILURE
 	out=$(t mkdir "$MNT/adir" 2>&1)
 	case $out in *"File exists"*) ok "$P mkdir of an existing dir: EEXIST" ;;

@@ -138,7 +138,7 @@ Statements (paths relative to the current directory; DATA is "t:TEXT" or
   dmtime PATH      the mtime of $WT_DISK/PATH
   stat PATH | mkdir PATH [MODE] | rmdir PATH | unlink PATH
   rename A B | truncate PATH LEN | chmod PATH MODE | utime PATH EPOCH
-  symlink TARGET PATH | sleep SECONDS
+  symlink TARGET PATH | mknod PATH fifo|reg|sock | sleep SECONDS
 """
 import errno, hashlib, os, random, stat, sys, time
 
@@ -224,6 +224,11 @@ def run(w, fds):
         return "ok"
     if op == "symlink":
         os.symlink(w[1], w[2])
+        return "ok"
+    if op == "mknod":
+        kinds = {"fifo": stat.S_IFIFO, "reg": stat.S_IFREG,
+                 "sock": stat.S_IFSOCK}
+        os.mknod(w[1], kinds[w[2]] | 0o644)
         return "ok"
     if op == "sleep":
         time.sleep(float(w[1]))
@@ -731,6 +736,27 @@ suite_steps() {
 		'mkdir -m 700 private && mkdir pub && chmod 711 pub'
 	step --modes --sub cm "new files get the mode they are created with (umask 022, umask 077, open 0600, 0755)" \
 		'mkdir cm && echo a > cm/umask022 && (umask 077 && echo b > cm/umask077) && python3 "$WT" ops "open A cm/open600 wronly,creat,excl 600; write A t:c; close A; open A cm/rdwr600 rdwr,creat,excl 600; write A t:d; close A; open A cm/open755 wronly,creat,excl 755; close A"'
+	# 0000 is a mode, not "none": such a file must not end up 0644
+	step "files created with mode 0000 (umask 0) are 0000 on the server" \
+		'mkdir cz && (umask 0 && python3 "$WT" ops "open A cz/w000 wronly,creat,excl 0; write A t:c; close A; open A cz/rw000 rdwr,creat,excl 0; write A t:d; close A; open A cz/t000 wronly,creat,trunc 0; close A") && stat -c "%n %a" "$WT_DISK"/cz/* | sed "s|.*/||" && rm -r cz'
+	# a name near the 255-byte limit: the spool's local file and the
+	# server-side temporary names must still fit
+	local long
+	long=$(printf 'n%.0s' $(seq 1 250))
+	step "a 250-byte name: create, write in place, append, rename, unlink while open" \
+		"printf 'one\n' > $long && python3 \"\$WT\" ops \"open A $long rdwr; pwrite A 1 t:NE; close A\" && printf 'two\n' >> $long && cat $long && mv $long ${long}x && exec 3<${long}x && rm ${long}x && exec 3<&- && sleep 0.2 && (ls -a | grep -c nnnnn || true)"
+	# ftruncate through a descriptor of a file it created read-only: the
+	# descriptor may (the name's mode does not let anyone else)
+	step "ftruncate of a file created 0444 through its own descriptor" \
+		'python3 "$WT" ops "open A ro444 rdwr,creat,excl 444; write A t:abcdef; ftrunc A 3; write A t:XY; close A; readall ro444" && rm -f ro444'
+	# names over 255 bytes, FIFOs and sockets: a local filesystem's errno
+	# (ENAMETOOLONG, EPERM), not what each server makes of them
+	out=$(ops_m "open A ${long}123456 wronly,creat 644; mkdir ${long}123456; rename hello.txt ${long}123456; stat ${long}123456")
+	check_eq "$P a 256-byte name: ENAMETOOLONG (create, mkdir, rename, stat)" \
+		"ENAMETOOLONG ENAMETOOLONG ENAMETOOLONG ENAMETOOLONG" "$(printf '%s\n' "$out" | sed 's/.*: //' | tr '\n' ' ' | sed 's/ $//')"
+	out=$(ops_m "mknod nod.fifo fifo; mknod nod.sock sock; mknod nod.reg reg; stat nod.reg; unlink nod.reg")
+	check_eq "$P mkfifo, mknod of a socket: EPERM; mknod of a regular file makes it" \
+		"EPERM EPERM ok file size 0 ok" "$(printf '%s\n' "$out" | sed 's/.*: //' | tr '\n' ' ' | sed 's/ $//')"
 
 	# --- rename ----------------------------------------------------------------------
 	step "rename a file" 'mv hello.txt renamed.txt && cat renamed.txt'
