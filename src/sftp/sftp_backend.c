@@ -267,20 +267,30 @@ with_conn(struct sftp_be *sb, sb_fn fn, void *arg, bool idempotent)
 
 /* ---- metadata ----------------------------------------------------------- */
 
+/* A request of type whose one argument is abs, and its reply: 0 or -errno. */
+static int
+path_request(struct sftp_be *sb, struct sftp_conn *c, uint8_t type,
+    const char *abs, struct sftp_reply *r)
+{
+	uint32_t id = sftp_conn_id(c);
+	int rc;
+
+	rc = sftp_enc_path(sftp_conn_out(c), type, id, abs);
+	if (rc < 0) {
+		sftp_conn_unqueue(c);
+		return rc;
+	}
+	return sftp_conn_wait(c, id, r, sb->tmo);
+}
+
 int
 sb_lstat(struct sftp_be *sb, struct sftp_conn *c, const char *abs,
     struct sftp_attrs *out)
 {
 	struct sftp_reply r;
-	uint32_t id = sftp_conn_id(c);
 	int rc;
 
-	rc = sftp_enc_path(sftp_conn_out(c), SSH_FXP_LSTAT, id, abs);
-	if (rc < 0) {
-		sftp_conn_unqueue(c);
-		return rc;
-	}
-	rc = sftp_conn_wait(c, id, &r, sb->tmo);
+	rc = path_request(sb, c, SSH_FXP_LSTAT, abs, &r);
 	if (rc < 0)
 		return rc;
 	if (r.type == SSH_FXP_ATTRS) {
@@ -460,15 +470,9 @@ do_readlink(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 	struct sftp_reply r;
 	struct sftp_name_ent e;
 	size_t pos = 0, n;
-	uint32_t id = sftp_conn_id(c);
 	int rc;
 
-	rc = sftp_enc_path(sftp_conn_out(c), SSH_FXP_READLINK, id, a->abs);
-	if (rc < 0) {
-		sftp_conn_unqueue(c);
-		return rc;
-	}
-	rc = sftp_conn_wait(c, id, &r, sb->tmo);
+	rc = path_request(sb, c, SSH_FXP_READLINK, a->abs, &r);
 	if (rc < 0)
 		return rc;
 	if (r.type != SSH_FXP_NAME) {
@@ -740,18 +744,9 @@ static int
 is_link(struct sftp_be *sb, struct sftp_conn *c, const char *abs)
 {
 	struct sftp_reply r;
-	uint32_t id = sftp_conn_id(c);
-	int rc;
+	int rc = path_request(sb, c, SSH_FXP_READLINK, abs, &r);
 
-	rc = sftp_enc_path(sftp_conn_out(c), SSH_FXP_READLINK, id, abs);
-	if (rc < 0) {
-		sftp_conn_unqueue(c);
-		return rc;
-	}
-	rc = sftp_conn_wait(c, id, &r, sb->tmo);
-	if (rc < 0)
-		return rc;
-	return r.type == SSH_FXP_NAME;
+	return rc < 0 ? rc : r.type == SSH_FXP_NAME;
 }
 
 /*

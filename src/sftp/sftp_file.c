@@ -1060,9 +1060,26 @@ sb_write(struct backend *b, struct backend_file *f, const char *buf,
 	return rc < 0 ? rc : (ssize_t)size;
 }
 
+/*
+ * f->lock held: the file's session once every WRITE sent on it is
+ * acknowledged: 0 and *c, or -errno (a write's sticky error included).
+ */
+static int
+writes_done(struct backend_file *f, struct sftp_conn **c)
+{
+	int rc = file_conn(f);
+
+	if (rc < 0)
+		return rc;
+	*c = f->sc->c;
+	rc = ring_drain(f, *c);
+	return rc < 0 ? rc : f->werr;
+}
+
 int
 sb_flush(struct backend *b, struct backend_file *f)
 {
+	struct sftp_conn *c;
 	int rc;
 
 	(void)b;
@@ -1072,11 +1089,7 @@ sb_flush(struct backend *b, struct backend_file *f)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&f->lock);
-	rc = file_conn(f);
-	if (rc == 0)
-		rc = ring_drain(f, f->sc->c);
-	if (rc == 0)
-		rc = f->werr;
+	rc = writes_done(f, &c);
 	file_park(f);
 	pthread_mutex_unlock(&f->lock);
 	return rc;
@@ -1101,13 +1114,7 @@ sb_fsync(struct backend *b, struct backend_file *f)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&f->lock);
-	rc = file_conn(f);
-	if (rc < 0)
-		goto out;
-	c = f->sc->c;
-	rc = ring_drain(f, c);
-	if (rc == 0)
-		rc = f->werr;
+	rc = writes_done(f, &c);
 	if (rc < 0 || !sftp_conn_has_ext(c, SFTP_EXT_FSYNC))
 		goto out;
 	id = sftp_conn_id(c);
@@ -1146,13 +1153,7 @@ sb_ftruncate(struct backend *b, struct backend_file *f, off_t size)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&f->lock);
-	rc = file_conn(f);
-	if (rc < 0)
-		goto out;
-	c = f->sc->c;
-	rc = ring_drain(f, c);
-	if (rc == 0)
-		rc = f->werr;
+	rc = writes_done(f, &c);
 	if (rc < 0)
 		goto out;
 	id = sftp_conn_id(c);
