@@ -245,8 +245,9 @@ with_conn(struct sftp_be *sb, sb_fn fn, void *arg, bool idempotent)
 	bool broken;
 	int rc, tries;
 
+	/* A change: statvfs answers kept go, those asked meanwhile too. */
 	if (!idempotent)
-		sb_svfs_changed(sb); /* a change: kept statvfs answers go */
+		sb_svfs_changed(sb);
 	for (tries = 1;; tries++) {
 		rc = sb_get(sb, &sc);
 		broken = true; /* a failed connect: no session */
@@ -262,6 +263,8 @@ with_conn(struct sftp_be *sb, sb_fn fn, void *arg, bool idempotent)
 			break;
 		log_info("session lost (%s); trying again", strerror(-rc));
 	}
+	if (!idempotent)
+		sb_svfs_changed(sb);
 	return rc;
 }
 
@@ -556,6 +559,28 @@ sb_perm_again(struct sftp_be *sb, struct sftp_conn *c, const char *abs,
 	(void)sftp_conn_forget(c, id, sb->tmo);
 }
 
+/*
+ * The LSTAT (id) sent behind a MKDIR that ended with mkdir_rc: where the
+ * server's umask took bits of perm away, they are set again; a setgid bit
+ * the folder inherited from its parent stays (as mkdir(2) on a local disk
+ * keeps it; a chmod without it would clear it).
+ */
+static void
+mkdir_mode(struct sftp_be *sb, struct sftp_conn *c, uint32_t id, int mkdir_rc,
+    const char *abs, uint32_t perm)
+{
+	struct sftp_reply r;
+	uint32_t got;
+
+	if (sftp_conn_wait(c, id, &r, sb->tmo) < 0 || mkdir_rc != 0 ||
+	    r.type != SSH_FXP_ATTRS ||
+	    !(r.u.attrs.flags & SSH_FILEXFER_ATTR_PERMISSIONS))
+		return;
+	got = r.u.attrs.perm & 07777;
+	if ((got & ~S_ISGID) != (perm & ~S_ISGID))
+		sb_perm_again(sb, c, abs, NULL, perm | (got & S_ISGID));
+}
+
 static int
 do_simple(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 {
@@ -563,7 +588,8 @@ do_simple(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 	struct sftp_attrs at = { 0 };
 	struct buf *o = sftp_conn_out(c);
 	const char *verb;
-	uint32_t id = sftp_conn_id(c);
+	uint32_t id = sftp_conn_id(c), lid = 0;
+	bool look = false;
 	int rc;
 
 	switch (a->flags) {
@@ -572,6 +598,15 @@ do_simple(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 		at.flags = SSH_FILEXFER_ATTR_PERMISSIONS;
 		at.perm = a->mode & 07777;
 		rc = sftp_enc_path_attrs(o, SSH_FXP_MKDIR, id, a->abs, &at);
+		if (rc == 0) {
+			/* what the server made of the mode, in the same
+			   flight (mkdir_mode) */
+			lid = sftp_conn_id(c);
+			look =
+			    sftp_enc_path(o, SSH_FXP_LSTAT, lid, a->abs) == 0;
+			if (!look)
+				sftp_conn_unqueue(c);
+		}
 		break;
 	case SSH_FXP_RMDIR:
 		verb = "RMDIR";
@@ -594,8 +629,8 @@ do_simple(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 		return rc;
 	}
 	rc = sb_status(sb, c, id, verb, a->abs, NULL);
-	if (rc == 0 && a->flags == SSH_FXP_MKDIR)
-		sb_perm_again(sb, c, a->abs, NULL, at.perm);
+	if (look)
+		mkdir_mode(sb, c, lid, rc, a->abs, at.perm);
 	return clarify(sb, c, rc, verb, a->abs, NULL);
 }
 

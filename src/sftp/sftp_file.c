@@ -182,8 +182,6 @@ open_handle(
 		return rc;
 	if (r.type == SSH_FXP_HANDLE) {
 		f->h = r.u.handle;
-		if ((pflags & SSH_FXF_CREAT) && (f->flags & BO_NEW))
-			sb_perm_again(sb, c, f->abs, &f->h, mode);
 		return 0;
 	}
 	rc = sb_reply_errno(&r, "OPEN", f->abs);
@@ -219,6 +217,34 @@ pflags_of(unsigned flags)
 	if (flags & BO_APPEND)
 		p |= SSH_FXF_APPEND;
 	return p;
+}
+
+/*
+ * OPEN for sb_open.  A file created here gets its mode set once more (the
+ * server's umask masked it: sb_perm_again), but only one this OPEN is
+ * sure to have made: POSIX leaves an existing file's mode alone, and a
+ * name the mount saw missing (BO_NEW) may be another client's file by
+ * now.  So a creating OPEN without O_EXCL goes with SSH_FXF_EXCL first,
+ * and again without it only if the file turned out to exist.
+ */
+static int
+open_create(
+    struct backend_file *f, struct sftp_conn *c, unsigned flags, mode_t mode)
+{
+	uint32_t p = pflags_of(flags);
+	bool made = false;
+	int rc;
+
+	if (!(p & SSH_FXF_CREAT) || !(flags & BO_NEW))
+		return open_handle(f, c, p, mode);
+	rc = open_handle(f, c, p | SSH_FXF_EXCL, mode);
+	if (rc == 0)
+		made = true;
+	else if (rc == -EEXIST && !(p & SSH_FXF_EXCL))
+		rc = open_handle(f, c, p, mode);
+	if (made)
+		sb_perm_again(f->sb, c, f->abs, &f->h, mode);
+	return rc;
 }
 
 /*
@@ -451,10 +477,12 @@ sb_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	buf_init(&f->ahead, AHEAD_MAX);
 	rc = sb_get(sb, &f->sc);
 	if (rc == 0) {
-		rc = open_handle(f, f->sc->c, pflags_of(flags), mode);
+		rc = open_create(f, f->sc->c, flags, mode);
 		if (rc < 0)
 			sb_put(sb, f->sc);
 	}
+	if (flags & (BO_CREATE | BO_TRUNC))
+		sb_svfs_changed(sb); /* (before and after: sftp_statvfs.c) */
 	if (rc < 0) {
 		pthread_mutex_destroy(&f->lock);
 		buf_free(&f->ahead);
@@ -1152,6 +1180,9 @@ sb_ftruncate(struct backend *b, struct backend_file *f, off_t size)
 	rc = wb_drain(f);
 	if (rc < 0)
 		return rc;
+	/* other handles' writes of the path land before the cut, as before
+	   a SETSTAT of the name */
+	sb_wb_settle(f->sb, f->abs);
 	pthread_mutex_lock(&f->lock);
 	rc = writes_done(f, &c);
 	if (rc < 0)

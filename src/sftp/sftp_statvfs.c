@@ -12,8 +12,10 @@
  * ago from memory.  An answer is kept for its own path only: a folder may
  * be on another filesystem of the server than its parent.  Every change
  * made through the mount (sb_svfs_changed: writes, sizes, creations,
- * removals) makes what is kept unusable, so df after a write asks again;
- * changes by other clients show after SB_SVFS_FRESH_MS at the latest.
+ * removals) makes what is kept unusable, so df after a write asks again:
+ * the count moves before a change is sent and again once it is answered,
+ * so an answer asked while it was under way is not kept either.  Changes
+ * by other clients show after SB_SVFS_FRESH_MS at the latest.
  */
 #include <errno.h>
 #include <stdlib.h>

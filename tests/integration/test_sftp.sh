@@ -343,6 +343,20 @@ session_checks() {
 		umount_ok "$P unmount (later logins)"
 	fi
 	[ ! -f "$keys.off" ] || mv "$keys.off" "$keys"
+
+	# A file another client makes where the mount saw the name missing
+	# (cached) keeps its own mode when this mount then opens it O_CREAT
+	# (POSIX: the mode applies only to a file the call creates).
+	if mount_srv "$P mount (cached listings)"; then
+		t ls "$MNT/theirs" >/dev/null 2>&1
+		printf 'secret\n' >"$data/theirs"
+		chown "$SRV_USER": "$data/theirs" && chmod 600 "$data/theirs"
+		(umask 022 && printf 'mine\n' >"$MNT/theirs") 2>/dev/null
+		check_eq "$P O_CREAT of a file another client just made keeps its mode (600)" \
+			"600" "$(stat -c %a "$data/theirs" 2>&1)"
+		rm -f "$data/theirs"
+		umount_ok "$P unmount (cached listings)"
+	fi
 }
 
 # Writes go behind the writer (write(2) returns once its bytes are queued
@@ -743,6 +757,12 @@ except OSError as e:
 	check_eq "$P modes at creation: the caller's umask only (775 664 1777 666)" \
 		"775 664 1777 666" "$(stat -c %a "$data/g775" "$data/g664" "$data/t1777" "$data/o666" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 	rm -rf "$MNT/g775" "$MNT/g664" "$MNT/t1777" "$MNT/o666"
+	# ... but a folder keeps the setgid bit its parent gives it
+	mkdir -p "$data/sg" && chown "$SRV_USER": "$data/sg" && chmod 2775 "$data/sg"
+	(umask 022 && mkdir "$MNT/sg/sub")
+	check_eq "$P mkdir in a setgid folder: the bit is inherited (2755)" \
+		"2755" "$(stat -c %a "$data/sg/sub" 2>&1)"
+	rm -rf "$data/sg"
 	# touch -h (utimensat AT_SYMLINK_NOFOLLOW, rsync's lutimes): the
 	# link's own times (lsetstat@openssh.com), never its target's
 	local tgt_before link_rc=0
