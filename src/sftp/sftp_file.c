@@ -502,7 +502,6 @@ sb_open(struct backend *b, const char *path, unsigned flags, mode_t mode,
 	return 0;
 }
 
-/* Copy what ahead holds at off into buf; the count (0: nothing there). */
 /*
  * The EOF this handle saw is older than SB_EOF_FRESH_MS: the file may
  * have grown since (another client appends), so a read at or past it
@@ -514,6 +513,7 @@ eof_stale(const struct backend_file *f)
 	return net_now_ms() - f->eof_ms > SB_EOF_FRESH_MS;
 }
 
+/* Copy what ahead holds at off into buf; the count (0: nothing there). */
 static size_t
 from_ahead(struct backend_file *f, char *buf, size_t size, uint64_t off)
 {
