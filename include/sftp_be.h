@@ -96,9 +96,9 @@ void sb_svfs_put(struct sftp_be *sb, const char *abs, const struct statvfs *st,
 /* A STATVFS reply into st: 0, or -errno (logged). */
 int sb_svfs_parse(
     const struct sftp_reply *r, const char *abs, struct statvfs *st);
-/* Queue a statvfs@openssh.com of abs: true and *id, or false when the
-   server does not offer it (nothing queued). */
-bool sb_svfs_ask(struct sftp_conn *c, const char *abs, uint32_t *id);
+/* Queue a statvfs@openssh.com of abs: 0 and *id, or -ENOSYS when the
+   server does not offer it, or the encoder's -errno (nothing queued). */
+int sb_svfs_ask(struct sftp_conn *c, const char *abs, uint32_t *id);
 /* Its reply: kept when it is one (sb_svfs_put), else dropped. */
 void sb_svfs_take(struct sftp_be *sb, const char *abs,
     const struct sftp_reply *r, unsigned gen, int64_t t_ms);

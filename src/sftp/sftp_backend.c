@@ -377,7 +377,7 @@ do_list(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 		return rc;
 	}
 	/* The folder's statvfs in the same flight (sftp_statvfs.c). */
-	svfs = sb_svfs_ask(c, a->abs, &svfs_id);
+	svfs = sb_svfs_ask(c, a->abs, &svfs_id) == 0;
 	rc = sftp_conn_wait(c, id, &r, sb->tmo);
 	if (rc < 0)
 		return rc;
@@ -978,9 +978,9 @@ do_statfs(struct sftp_be *sb, struct sftp_conn *c, void *arg)
 	uint32_t id;
 	int rc;
 
-	if (!sb_svfs_ask(c, a->abs, &id))
-		return sftp_conn_has_ext(c, SFTP_EXT_STATVFS) ? -ENOMEM
-		                                              : -ENOSYS;
+	rc = sb_svfs_ask(c, a->abs, &id);
+	if (rc < 0)
+		return rc;
 	rc = sftp_conn_wait(c, id, &r, sb->tmo);
 	if (rc < 0)
 		return rc;

@@ -138,17 +138,18 @@ sb_svfs_put(struct sftp_be *sb, const char *abs, const struct statvfs *st,
 	pthread_mutex_unlock(&sb->svfs_lock);
 }
 
-bool
+int
 sb_svfs_ask(struct sftp_conn *c, const char *abs, uint32_t *id)
 {
+	int rc;
+
 	if (!sftp_conn_has_ext(c, SFTP_EXT_STATVFS))
-		return false;
+		return -ENOSYS;
 	*id = sftp_conn_id(c);
-	if (sftp_enc_statvfs(sftp_conn_out(c), *id, abs) < 0) {
+	rc = sftp_enc_statvfs(sftp_conn_out(c), *id, abs);
+	if (rc < 0)
 		sftp_conn_unqueue(c);
-		return false;
-	}
-	return true;
+	return rc;
 }
 
 void
