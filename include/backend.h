@@ -126,6 +126,27 @@ struct backend_fetch {
 	int rc; /* out */
 };
 
+/*
+ * The files of one ->fetch_many: v[0..n), room for cap.
+ *  - fill, when not NULL, is called once the connection is held, before
+ *    anything is sent, and again while the requests are under way (after
+ *    each reply, while n < cap): it may append files at v[n..cap) (raising
+ *    n), which go out at once on the same connection.  Files that other
+ *    threads asked for while this one waited for a connection, or while
+ *    its requests were under way, share its round trips (fahead.c: many
+ *    readers, one session).  Not called when no connection could be had.
+ *  - done, when not NULL, is called for each v[i] as soon as it is final
+ *    (while the others are still under way, or at the end), exactly once;
+ *    v[i].data is the callee's from then on (the backend sets it NULL).
+ */
+struct backend_fetch_batch {
+	struct backend_fetch *v;
+	size_t n, cap;
+	void (*fill)(struct backend_fetch_batch *bt);
+	void (*done)(struct backend_fetch_batch *bt, size_t i);
+	void *arg; /* fill's and done's */
+};
+
 struct backend_ops {
 	const char *name; /* "ftp", "ftps", "sftp", "cache" */
 
@@ -265,15 +286,15 @@ struct backend_ops {
 	int (*statfs)(struct backend *b, const char *path, struct statvfs *out);
 
 	/*
-	 * Optional: read the small files v[0..n) whole at once, where one
+	 * Optional: read the small files of bt whole at once, where one
 	 * connection can carry the requests of many (SFTP), for fahead.c.
-	 * Each v[i].path is read up to v[i].want bytes (the listed size);
-	 * v[i].rc is 0 with v[i].data (malloc'ed, the caller frees) holding
-	 * exactly that many, or -errno (-ESTALE: not the listed size).
-	 * Returns -EAGAIN when no connection was free (pool_background),
-	 * else 0.  NULL: fahead reads them one by one (->open, ->read).
+	 * Each bt->v[i].path is read up to .want bytes (the listed size);
+	 * .rc is 0 with .data (malloc'ed, the caller frees) holding exactly
+	 * that many, or -errno (-ESTALE: not the listed size).  Returns
+	 * -EAGAIN when no connection was free (pool_background), else 0.
+	 * NULL: fahead reads them one by one (->open, ->read).
 	 */
-	int (*fetch_many)(struct backend *b, struct backend_fetch *v, size_t n);
+	int (*fetch_many)(struct backend *b, struct backend_fetch_batch *bt);
 	/*
 	 * Optional: list the directories paths[0..n) at once, where one
 	 * connection can carry the requests of many (SFTP), for walk.c.

@@ -17,7 +17,7 @@
  * and kept at most the cache's lifetime.
  *
  * Budget: files of at most FAHEAD_FILE_MAX bytes, FAHEAD_DEPTH files
- * ahead of each reader (one more for each file it goes on to, up to
+ * ahead of each reader (twice as many at each file it goes on to, up to
  * FAHEAD_DEPTH_MAX), at most FAHEAD_MEM_MAX bytes held, `workers`
  * fetches at once (main.c: connections - 1), none of them on the last
  * idle connection (pool_background: a process never waits for a guess; a

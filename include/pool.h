@@ -64,6 +64,13 @@ struct pool_config {
 	 * requests, not by the next one).  0: off.
 	 */
 	int keepalive_ms;
+	/*
+	 * Connections opened at once in the background (pool_background's
+	 * growth); 0: 8.  A login that costs CPU on both ends (SSH's key
+	 * exchange) goes better a few at a time: many at once slow down the
+	 * sessions already at work on the same cores.
+	 */
+	unsigned grow_at_once;
 	/* A timeout <= 0 means "never": no expiry, no reclaim by timer,
 	 * or pool_checkout waits without limit. */
 };
@@ -105,7 +112,7 @@ int pool_try_checkout(struct pool *p, unsigned spare, void **conn);
  * Mark the calling thread as working ahead of the processes (or not):
  * its checkouts then take an idle connection only while another stays
  * idle, and never open one; they fail with -EAGAIN instead, and the pool
- * opens one more in the background (up to its max, eight at a time),
+ * opens one more in the background (up to its max, grow_at_once at a time),
  * put idle into the pool for the first checkout.  Thread-local.
  */
 void pool_background(bool on);

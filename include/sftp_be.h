@@ -176,9 +176,10 @@ struct sb_fifo {
 int sb_fifo_init(struct sb_fifo *f, size_t cap);
 void sb_fifo_free(struct sb_fifo *f);
 /*
- * The request just encoded on c (enc_rc: its encoder's result) joins f.
- * A failed encoding, or a full f, takes it back out of c's output: then
- * nothing is left counted in flight and the error is returned.
+ * The request just encoded on c (enc_rc: its encoder's result) joins f,
+ * which grows when full.  A failed encoding (or no memory to grow) takes
+ * it back out of c's output: then nothing is left counted in flight and
+ * the error is returned.
  */
 int sb_fifo_push(struct sb_fifo *f, struct sftp_conn *c, int enc_rc,
     uint32_t id, int kind, size_t item, uint64_t off, uint32_t len);
@@ -194,7 +195,7 @@ void sb_fifo_settle(struct sb_fifo *f, struct sftp_be *sb, struct sftp_conn *c,
     int rc, const char *what);
 
 /* backend_ops.fetch_many (sftp_fetch.c). */
-int sb_fetch_many(struct backend *b, struct backend_fetch *v, size_t n);
+int sb_fetch_many(struct backend *b, struct backend_fetch_batch *bt);
 /* backend_ops.list_many (sftp_lists.c). */
 int sb_list_many(struct backend *b, const char *const *paths, size_t n,
     struct backend_dirlist *out, int *rc);

@@ -904,11 +904,11 @@ cache_read(struct backend *b, struct backend_file *f, char *buf, size_t size,
 }
 
 static int
-cache_fetch_many(struct backend *b, struct backend_fetch *v, size_t n)
+cache_fetch_many(struct backend *b, struct backend_fetch_batch *bt)
 {
 	struct cache *c = b->priv;
 
-	return c->inner->ops->fetch_many(c->inner, v, n);
+	return c->inner->ops->fetch_many(c->inner, bt);
 }
 
 static ssize_t

@@ -33,6 +33,10 @@
 #define FA_BATCH 16
 /* a reader fetching its own file takes along queued ones up to this much */
 #define FA_ALONG_BYTES (1024 * 1024)
+/* files in one ->fetch_many of the pump: those readers wait for, then
+   queued ones (FA_ALONG_BYTES at a time), added while it goes on */
+#define FA_PUMP_BATCH 1024
+#define FA_PUMP_FILL 128 /* ... added at a time */
 #define FA_SERVED_MAX 4096 /* FA_SERVED marks kept (the oldest go) */
 /* ... and for this long: parallel readers pass one another within it; a
    later pass over the folder (its pages dropped) is read ahead again */
@@ -86,6 +90,9 @@ struct fahead_buf {
 	bool listed; /* in a->bufs (else freed with the last ref) */
 	bool stale; /* forgotten while loading: dropped when done */
 	unsigned refs;
+	/* readers waiting for it in fahead_fetch_now (each holds a ref):
+	   it goes in the next flight, not to the workers */
+	unsigned waiters;
 	char *data;
 	size_t len;
 	uint64_t t_ms; /* ready since */
@@ -113,6 +120,11 @@ struct fahead {
 	unsigned nthreads;
 	bool stop;
 	size_t nserved; /* FA_SERVED marks in bufs */
+	/* the pump: one thread fetching what readers wait for (and queued
+	   files along) on one session, back to back (fahead_fetch_now) */
+	pthread_t pump;
+	bool has_pump;
+	pthread_cond_t wanted; /* a reader waits for a file, or stop */
 	unsigned long hits, fetched;
 	/* bumped by fahead_written, per slot of a path's hash */
 	atomic_uint wgen[FA_WGEN_SLOTS];
@@ -361,8 +373,11 @@ fetch_done(
 	b->refs--;
 	if (rc == -EAGAIN && b->listed && !b->stale) {
 		/* no connection to spare now (pool_background): again
-		   later, unless a reader takes it over meanwhile */
+		   later, unless a reader takes it over meanwhile (one that
+		   waits for it: the pump's) */
 		b->state = FA_QUEUED;
+		if (b->waiters > 0)
+			pthread_cond_signal(&a->wanted);
 		return false;
 	}
 	if (rc == 0 && b->listed && !b->stale) {
@@ -394,6 +409,7 @@ static bool
 fetch_batch(struct fahead *a, struct fahead_buf **v, size_t n)
 {
 	struct backend_fetch fv[FA_BATCH];
+	struct backend_fetch_batch bt = { .v = fv, .n = n, .cap = FA_BATCH };
 	char *data = NULL;
 	size_t len = 0, i;
 	bool all = true;
@@ -412,7 +428,7 @@ fetch_batch(struct fahead *a, struct fahead_buf **v, size_t n)
 		fv[i].data = NULL;
 		fv[i].rc = 0;
 	}
-	rc = a->be->ops->fetch_many(a->be, fv, n);
+	rc = a->be->ops->fetch_many(a->be, &bt);
 	net_op_end();
 	pthread_mutex_lock(&a->lock);
 	for (i = 0; i < n; i++)
@@ -462,7 +478,8 @@ fahead_worker_fn(void *arg)
 		}
 		n = 0;
 		for (b = a->bufs; b != NULL && n < max; b = b->next) {
-			if (b->state != FA_QUEUED)
+			/* (one a reader waits for goes in its flight) */
+			if (b->state != FA_QUEUED || b->waiters > 0)
 				continue;
 			b->state = FA_LOADING;
 			b->refs++; /* ours while loading */
@@ -660,11 +677,12 @@ stream_step(struct fahead *a, struct fa_dir *d, size_t j, pid_t pid)
 	s->last_s = d->last_s = jn;
 	d->has_last = true;
 	s->t_ms = now;
-	/* a reader that keeps going gets more ahead of it, as the kernel's
+	/* a reader that keeps going gets twice as much ahead, as the kernel's
 	   read-ahead window grows (many readers of one folder each find
 	   their next files fetched while they read the ones before) */
 	if ((by_list || by_name) && s->depth < FAHEAD_DEPTH_MAX)
-		s->depth++;
+		s->depth = s->depth * 2 < FAHEAD_DEPTH_MAX ? s->depth * 2
+		                                           : FAHEAD_DEPTH_MAX;
 	for (q = 1; q <= s->depth && (by_list || by_name); q++) {
 		if (by_list && j + q < d->n)
 			buf_queue(a, d->path, &d->files[j + q]);
@@ -745,11 +763,14 @@ fahead_open(struct fahead *a, const char *path, const struct backend_attr *attr,
 		return NULL;
 	pthread_mutex_lock(&a->lock);
 	b = buf_find(a, path);
-	if (b != NULL && (b->state == FA_QUEUED || b->state == FA_SERVED)) {
+	if (b != NULL && b->waiters > 0 && b->state != FA_READY) {
+		/* another reader's fetch of it now: fahead_fetch_now joins */
+		b = NULL;
+	} else if (b != NULL &&
+	    (b->state == FA_QUEUED || b->state == FA_SERVED)) {
 		buf_unlist(a, b); /* needed now: the caller reads it itself */
 		b = NULL;
-	}
-	if (b != NULL) {
+	} else if (b != NULL) {
 		b->refs++;
 		/* being fetched: that is the quickest way to it */
 		while (b->state == FA_LOADING && !a->stop) {
@@ -801,90 +822,248 @@ fahead_open(struct fahead *a, const char *path, const struct backend_attr *attr,
 }
 
 /*
- * Queued buffers to fetch along with path (lock held): those of path's
- * folder first (the caller's next files), then the oldest, up to
- * FA_BATCH - 1 and FA_ALONG_BYTES; each loading, a reference ours.
+ * Queued buffers for the pump (lock held): every one a reader waits for,
+ * then the oldest others, these up to FA_ALONG_BYTES; at most cap, each
+ * loading, a reference ours.
  */
 static size_t
-claim_along(struct fahead *a, const char *path, struct fahead_buf **v)
+claim_for_pump(struct fahead *a, struct fahead_buf **v, size_t cap)
 {
-	const char *slash = strrchr(path, '/');
-	size_t dlen = slash != NULL ? (size_t)(slash - path) + 1 : 0, n = 0;
 	uint64_t bytes = 0;
 	struct fahead_buf *b;
+	size_t n = 0;
 	int pass;
 
 	for (pass = 0; pass < 2; pass++)
-		for (b = a->bufs; b != NULL && n < FA_BATCH - 1; b = b->next) {
-			bool here = strncmp(b->path, path, dlen) == 0 &&
-			    strchr(b->path + dlen, '/') == NULL;
-
-			if (b->state != FA_QUEUED || here != (pass == 0) ||
-			    bytes + b->size > FA_ALONG_BYTES)
+		for (b = a->bufs; b != NULL && n < cap; b = b->next) {
+			if (b->state != FA_QUEUED ||
+			    (b->waiters > 0) != (pass == 0))
 				continue;
+			if (pass == 1) {
+				if (bytes + b->size > FA_ALONG_BYTES)
+					continue;
+				bytes += b->size;
+			}
 			b->state = FA_LOADING;
 			b->refs++;
-			bytes += b->size;
 			v[n++] = b;
 		}
 	return n;
+}
+
+struct pump_flight {
+	struct fahead *a;
+	struct fahead_buf *claimed[FA_PUMP_BATCH];
+	bool filled;
+};
+
+/* backend_fetch_batch.fill: what readers wait for now, and more */
+static void
+pump_fill(struct backend_fetch_batch *bt)
+{
+	struct pump_flight *f = bt->arg;
+	struct fahead *a = f->a;
+	size_t i, n;
+
+	pthread_mutex_lock(&a->lock);
+	f->filled = true;
+	n = claim_for_pump(a, f->claimed + bt->n,
+	    bt->cap - bt->n < FA_PUMP_FILL ? bt->cap - bt->n : FA_PUMP_FILL);
+	for (i = bt->n; i < bt->n + n; i++) {
+		bt->v[i].path = f->claimed[i]->path;
+		bt->v[i].want = f->claimed[i]->size;
+		bt->v[i].data = NULL;
+		bt->v[i].rc = 0;
+	}
+	bt->n += n;
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* backend_fetch_batch.done: one file is here, its reader goes on */
+static void
+pump_done(struct backend_fetch_batch *bt, size_t i)
+{
+	struct pump_flight *f = bt->arg;
+	struct fahead *a = f->a;
+
+	pthread_mutex_lock(&a->lock);
+	(void)fetch_done(a, f->claimed[i], bt->v[i].rc, bt->v[i].data,
+	    (size_t)f->claimed[i]->size);
+	pthread_cond_broadcast(&a->done);
+	pthread_mutex_unlock(&a->lock);
+}
+
+static bool
+someone_waits(const struct fahead *a)
+{
+	const struct fahead_buf *b;
+
+	for (b = a->bufs; b != NULL; b = b->next)
+		if (b->state == FA_QUEUED && b->waiters > 0)
+			return true;
+	return false;
+}
+
+/*
+ * No connection could be had: the files readers wait for are given up
+ * (lock held), each reader reads its own the usual way (and meets the
+ * error there, or a connection freed meanwhile).
+ */
+static void
+pump_give_up(struct fahead *a)
+{
+	struct fahead_buf *b, *next;
+
+	for (b = a->bufs; b != NULL; b = next) {
+		next = b->next;
+		if (b->state == FA_QUEUED && b->waiters > 0) {
+			b->state = FA_READY;
+			b->stale = true;
+			buf_unlist(a, b);
+		}
+	}
+	pthread_cond_broadcast(&a->done);
+}
+
+/*
+ * The pump: while readers wait for files, one ->fetch_many after another
+ * on a session it may wait for (not a background one: a reader waits),
+ * taking what they wait for and queued files along, and more as readers
+ * ask while it goes on; each file handed over as soon as it is here.
+ */
+static void *
+fahead_pump_fn(void *arg)
+{
+	struct fahead *a = arg;
+	struct backend_fetch fv[FA_PUMP_BATCH];
+	struct pump_flight f;
+	struct backend_fetch_batch bt;
+
+	pthread_mutex_lock(&a->lock);
+	while (!a->stop) {
+		if (!someone_waits(a)) {
+			pthread_cond_wait(&a->wanted, &a->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&a->lock);
+		memset(&f, 0, sizeof(f));
+		f.a = a;
+		bt = (struct backend_fetch_batch){ .v = fv,
+			.cap = FA_PUMP_BATCH,
+			.fill = pump_fill,
+			.done = pump_done,
+			.arg = &f };
+		net_op_begin(a->op_timeout_ms, NULL);
+		(void)a->be->ops->fetch_many(a->be, &bt);
+		net_op_end();
+		pthread_mutex_lock(&a->lock);
+		if (!f.filled)
+			pump_give_up(a);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
+/*
+ * path's buffer that readers wait for (lock held): one queued or loading
+ * that matches attr (another reader's, or a guess), joined, else a new
+ * one, listed and queued.  NULL: no memory.
+ */
+static struct fahead_buf *
+wanted_buf(struct fahead *a, const char *path, const struct backend_attr *attr)
+{
+	struct fahead_buf *b, *old;
+
+	while ((old = buf_find(a, path)) != NULL) {
+		if ((old->state == FA_QUEUED || old->state == FA_LOADING) &&
+		    buf_matches(old, attr)) {
+			/* another reader's, or a guess: wanted now */
+			old->waiters++;
+			old->refs++;
+			return old;
+		}
+		/* a mark, or one that no longer matches */
+		old->stale = true;
+		buf_unlist(a, old);
+	}
+	b = calloc(1, sizeof(*b));
+	if (b == NULL || (b->path = strdup(path)) == NULL) {
+		free(b);
+		return NULL;
+	}
+	b->size = attr->size;
+	b->has_mtime = (attr->valid & BA_MTIME) != 0;
+	if (b->has_mtime)
+		b->mtime = attr->mtime;
+	b->wgen = atomic_load(wgen_of(a, path));
+	b->state = FA_QUEUED;
+	b->waiters = 1;
+	b->refs = 1;
+	buf_append(a, b);
+	a->mem += b->size;
+	return b;
 }
 
 struct fahead_buf *
 fahead_fetch_now(
     struct fahead *a, const char *path, const struct backend_attr *attr)
 {
-	struct backend_fetch fv[FA_BATCH];
-	struct fahead_buf *b, *along[FA_BATCH];
-	size_t n, i;
-	int rc;
+	struct fahead_buf *b;
+	struct timespec ts;
+	bool ok;
 
 	if (a == NULL || a->be->ops->fetch_many == NULL ||
 	    !(attr->valid & BA_SIZE) || attr->size > FAHEAD_FILE_MAX)
 		return NULL;
-	b = calloc(1, sizeof(*b));
-	if (b == NULL || (b->path = strdup(path)) == NULL) {
-		free(b);
-		return NULL;
-	}
-	b->wgen = atomic_load(wgen_of(a, path));
 	/*
-	 * The round trips are the cost, not the bytes: queued files go in
-	 * the same requests (a reader that caught up with the workers
-	 * fetches its next files itself, many readers of one folder each a
-	 * batch at a time).
+	 * The round trips are the cost, not the bytes, and a session carries
+	 * many files at once: the pump takes the caller's file with those of
+	 * the other readers and queued ones, on one session, and keeps taking
+	 * more as they are asked for.  Readers that come while every session
+	 * is busy, or still logging in, do not each wait a round of their own
+	 * behind the others.
 	 */
 	pthread_mutex_lock(&a->lock);
-	n = claim_along(a, path, along);
-	pthread_mutex_unlock(&a->lock);
-	for (i = 0; i <= n; i++) {
-		fv[i].path = i == 0 ? path : along[i - 1]->path;
-		fv[i].want = i == 0 ? attr->size : along[i - 1]->size;
-		fv[i].data = NULL;
-		fv[i].rc = 0;
+	b = wanted_buf(a, path, attr);
+	if (b != NULL && !a->has_pump && !a->stop)
+		a->has_pump =
+		    pthread_create(&a->pump, NULL, fahead_pump_fn, a) == 0;
+	if (b != NULL && !a->has_pump) {
+		b->waiters--; /* no thread: read the usual way */
+		b->refs--;
+		buf_unlist(a, b);
+		b = NULL;
 	}
-	rc = a->be->ops->fetch_many(a->be, fv, n + 1);
-	pthread_mutex_lock(&a->lock);
-	for (i = 1; i <= n; i++)
-		(void)fetch_done(a, along[i - 1], rc < 0 ? rc : fv[i].rc,
-		    rc < 0 ? NULL : fv[i].data, (size_t)along[i - 1]->size);
-	if (n > 0)
-		pthread_cond_broadcast(&a->done);
-	if (rc == 0 && fv[0].rc == 0 && buf_find(a, path) == NULL)
-		buf_mark_served(a, path);
-	pthread_mutex_unlock(&a->lock);
-	if (rc < 0 || fv[0].rc < 0) {
-		log_debug("%s: read whole at open: %s", path,
-		    strerror(rc < 0 ? -rc : -fv[0].rc));
-		free(fv[0].data);
-		buf_free(b);
+	if (b != NULL)
+		pthread_cond_signal(&a->wanted);
+	while (b != NULL && !a->stop && b->state != FA_READY &&
+	    (b->listed || b->state != FA_QUEUED)) {
+		ts = mono_in(FA_WAIT_SLICE_MS);
+		if (pthread_cond_timedwait(&a->done, &a->lock, &ts) ==
+		        ETIMEDOUT &&
+		    b->state == FA_QUEUED)
+			pthread_cond_signal(&a->wanted); /* (never lost) */
+		if (net_op_interrupted() || net_op_clamp(1) == 0)
+			break;
+	}
+	if (b == NULL) {
+		pthread_mutex_unlock(&a->lock);
 		return NULL;
 	}
-	b->size = attr->size;
-	b->data = fv[0].data;
-	b->len = (size_t)attr->size;
-	b->state = FA_READY;
-	b->refs = 1; /* the caller's; never listed */
+	b->waiters--;
+	ok = b->state == FA_READY && !b->stale && b->data != NULL;
+	if (ok) {
+		if (b->listed) {
+			buf_unlist(a, b); /* the caller's now */
+			buf_mark_served(a, path);
+		}
+	} else {
+		log_debug("%s: not read whole at open", path);
+		if (--b->refs == 0 && !b->listed)
+			buf_free(b);
+		b = NULL;
+	}
+	pthread_mutex_unlock(&a->lock);
 	return b;
 }
 
@@ -972,6 +1151,7 @@ fahead_new(struct backend *be, unsigned workers, int op_timeout_ms, int ttl_ms,
 	pthread_cond_init(&a->work, &ca);
 	pthread_cond_init(&a->done, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&a->wanted, NULL);
 	*out = a;
 	return 0;
 }
@@ -988,9 +1168,12 @@ fahead_free(struct fahead *a)
 	a->stop = true;
 	pthread_cond_broadcast(&a->work);
 	pthread_cond_broadcast(&a->done);
+	pthread_cond_broadcast(&a->wanted);
 	pthread_mutex_unlock(&a->lock);
 	for (i = 0; i < a->nthreads; i++)
 		pthread_join(a->threads[i], NULL);
+	if (a->has_pump)
+		pthread_join(a->pump, NULL);
 	if (a->hits > 0 || a->fetched > 0)
 		log_debug("small files read ahead: %lu fetched, %lu served, "
 		          "%lu unused",
@@ -1008,6 +1191,7 @@ fahead_free(struct fahead *a)
 	}
 	for (i = 0; i < a->nlists; i++)
 		free(a->lists[i]);
+	pthread_cond_destroy(&a->wanted);
 	pthread_cond_destroy(&a->done);
 	pthread_cond_destroy(&a->work);
 	pthread_mutex_destroy(&a->lock);

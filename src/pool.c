@@ -449,7 +449,7 @@ pool_free_locked(const struct pool *p)
  * pool idle, for whoever comes first.
  */
 #define POOL_BG_SPARE 1
-/* connections opened at once by pool_grow */
+/* connections opened at once by pool_grow (pool_config.grow_at_once 0) */
 #define POOL_GROW_AT_ONCE 8
 /* pool_grow's login: the deadline of a request */
 #define POOL_GROW_WAIT_MS 30000
@@ -518,7 +518,8 @@ pool_spawn_locked(struct pool *p, bool probe)
 	int rc;
 
 	if (p->stopping || pool_count(p) >= p->max ||
-	    p->growing >= POOL_GROW_AT_ONCE)
+	    p->growing >= (p->cfg.grow_at_once > 0 ? p->cfg.grow_at_once
+	                                           : POOL_GROW_AT_ONCE))
 		return false;
 	if (probe && p->probing)
 		p->probe_again = true;

@@ -1353,6 +1353,11 @@ sftp_backend_new(const struct sftp_config *cfg, struct backend **out, char *msg,
 		.park_timeout_ms = 20000,
 		.wait_timeout_ms = cfg->cmd_timeout_ms * 2,
 		.keepalive_ms = cfg->conn.keepalive_s * 1000,
+		/* SSH logins: 0.2-0.4 s of key exchange and start-up each,
+		   at both ends; two at a time left the sessions at work
+		   quicker (many readers of small files at 20 ms: 0.61 s with
+		   two, 0.74 with eight, fahead.c's pump on one session) */
+		.grow_at_once = 2,
 	};
 	rc = pool_new(&pc, &sftp_pool_ops, sb, &sb->pool);
 	if (rc < 0) {

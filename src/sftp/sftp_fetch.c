@@ -14,6 +14,10 @@
  * against the listing's): a short DATA or an early EOF before that end,
  * or the byte past it, means it changed since: -ESTALE, and the reader
  * reads it itself (where fs_read.c sees the new size).
+ *
+ * The caller may add files while the requests are under way (fill) and
+ * be given each file as soon as it is complete (done): the session then
+ * carries the requests of many readers back to back, as one stream.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,14 +28,46 @@
 
 enum fq_kind { FQ_OPEN, FQ_READ, FQ_CLOSE };
 
+/* The caller's files added (fill) only while fewer requests than this are
+   under way: about a hundred files open on the server at a time. */
+#define FETCH_INFLIGHT_MAX 300
+
 struct fetch_state {
 	struct sftp_be *sb;
 	struct sftp_conn *c;
-	struct backend_fetch *v;
+	struct backend_fetch_batch *bt;
+	struct backend_fetch *v; /* bt->v */
 	char (*abs)[SFTP_PATH_MAX];
 	uint64_t *got;
+	bool *fin; /* given to bt->done (or final, without one) */
 	struct sb_fifo q; /* requests in flight */
 };
+
+/*
+ * v[i] is final: rc (a failure of the whole, where it had none of its
+ * own), the count checked, given to done.
+ */
+static void
+fetch_finish(struct fetch_state *s, size_t i, int rc)
+{
+	struct backend_fetch *f = &s->v[i];
+
+	if (s->fin[i])
+		return;
+	s->fin[i] = true;
+	if (rc < 0 && f->rc == 0)
+		f->rc = rc;
+	if (f->rc == 0 && s->got[i] != f->want)
+		f->rc = -ESTALE;
+	if (f->rc < 0) {
+		free(f->data);
+		f->data = NULL;
+	}
+	if (s->bt->done != NULL) {
+		s->bt->done(s->bt, i);
+		f->data = NULL; /* done's */
+	}
+}
 
 /* --- the FIFO of requests in flight (also sftp_lists.c) ----------------- */
 
@@ -53,6 +89,24 @@ sb_fifo_free(struct sb_fifo *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/* Twice the room, the requests kept in order (oldest first). */
+static int
+fifo_grow(struct sb_fifo *f)
+{
+	size_t cap = f->cap * 2, i;
+	struct sb_req *q = calloc(cap, sizeof(*q));
+
+	if (q == NULL)
+		return -ENOMEM;
+	for (i = 0; i < f->count; i++)
+		q[i] = f->q[(f->head + i) % f->cap];
+	free(f->q);
+	f->q = q;
+	f->cap = cap;
+	f->head = 0;
+	return 0;
+}
+
 int
 sb_fifo_push(struct sb_fifo *f, struct sftp_conn *c, int enc_rc, uint32_t id,
     int kind, size_t item, uint64_t off, uint32_t len)
@@ -60,7 +114,7 @@ sb_fifo_push(struct sb_fifo *f, struct sftp_conn *c, int enc_rc, uint32_t id,
 	struct sb_req *e;
 
 	if (enc_rc == 0 && f->count == f->cap)
-		enc_rc = -ENOMEM; /* sized for the worst case: cannot happen */
+		enc_rc = fifo_grow(f);
 	if (enc_rc < 0) {
 		sftp_conn_unqueue(c);
 		return enc_rc;
@@ -170,6 +224,7 @@ take_reply(struct fetch_state *s)
 		f->rc = sb_reply_errno(&r, "OPEN", s->abs[e.item]);
 		if (f->rc == 0)
 			f->rc = -EPROTO;
+		fetch_finish(s, e.item, 0);
 		return 0;
 	case FQ_READ:
 		if (f->rc < 0)
@@ -195,86 +250,127 @@ take_reply(struct fetch_state *s)
 		if (r.type == SSH_FXP_STATUS && r.u.status.code != SSH_FX_OK)
 			log_debug("%s: CLOSE after reading ahead: %s",
 			    s->abs[e.item], sftp_status_name(r.u.status.code));
+		fetch_finish(s, e.item, 0);
 		return 0;
 	}
 	return -EPROTO;
 }
 
+/* v[from..to): their paths on the server and buffers (a byte past want) */
+static void
+fetch_prepare(struct fetch_state *s, size_t from, size_t to)
+{
+	struct backend_fetch *v = s->v;
+	size_t i;
+
+	for (i = from; i < to; i++) {
+		v[i].rc =
+		    sb_abs(s->sb, v[i].path, s->abs[i], sizeof(s->abs[i]));
+		v[i].data = NULL;
+		if (v[i].rc == 0) {
+			v[i].data = malloc(v[i].want + 1);
+			if (v[i].data == NULL)
+				v[i].rc = -ENOMEM;
+		}
+		if (v[i].rc < 0)
+			fetch_finish(s, i, 0);
+	}
+}
+
+/* The OPENs of v[from..to) (those that could be prepared). */
 static int
-fetch_on(struct fetch_state *s, size_t n)
+send_opens(struct fetch_state *s, size_t from, size_t to)
 {
 	size_t i;
 	int rc;
 
-	for (i = 0; i < n; i++) {
+	for (i = from; i < to; i++) {
 		if (s->v[i].rc < 0)
 			continue;
 		rc = send_req(s, FQ_OPEN, i, 0, 0, NULL);
 		if (rc < 0)
 			return rc;
 	}
-	while (s->q.count > 0) {
-		rc = take_reply(s);
-		if (rc < 0)
-			return rc;
-	}
 	return 0;
 }
 
-int
-sb_fetch_many(struct backend *b, struct backend_fetch *v, size_t n)
+/* What the caller adds (fill): prepared and asked for at once. */
+static int
+fetch_more(struct fetch_state *s)
 {
-	struct sftp_be *sb = b->priv;
-	struct fetch_state s = { .sb = sb, .v = v };
-	struct sb_conn *sc;
-	uint32_t chunk;
-	size_t i, cap;
+	size_t from = s->bt->n;
+
+	if (s->bt->fill == NULL || from >= s->bt->cap ||
+	    s->q.count >= FETCH_INFLIGHT_MAX)
+		return 0;
+	s->bt->fill(s->bt);
+	fetch_prepare(s, from, s->bt->n);
+	return send_opens(s, from, s->bt->n);
+}
+
+static int
+fetch_on(struct fetch_state *s)
+{
 	int rc;
 
-	if (n == 0)
-		return 0;
-	s.abs = calloc(n, sizeof(*s.abs));
-	s.got = calloc(n, sizeof(*s.got));
-	if (s.abs == NULL || s.got == NULL) {
-		rc = -ENOMEM;
-		goto out;
+	rc = send_opens(s, 0, s->bt->n);
+	if (rc == 0)
+		rc = fetch_more(s);
+	while (rc == 0 && s->q.count > 0) {
+		rc = take_reply(s);
+		if (rc == 0)
+			rc = fetch_more(s);
 	}
-	for (i = 0; i < n; i++) {
-		v[i].rc = sb_abs(sb, v[i].path, s.abs[i], sizeof(s.abs[i]));
+	return rc;
+}
+
+int
+sb_fetch_many(struct backend *b, struct backend_fetch_batch *bt)
+{
+	struct sftp_be *sb = b->priv;
+	struct backend_fetch *v = bt->v;
+	struct fetch_state s = { .sb = sb, .bt = bt, .v = v };
+	struct sb_conn *sc;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < bt->n; i++) {
 		v[i].data = NULL;
-		if (v[i].rc == 0) {
-			v[i].data = malloc(v[i].want + 1); /* and a byte past */
-			if (v[i].data == NULL)
-				v[i].rc = -ENOMEM;
-		}
+		v[i].rc = 0;
+	}
+	if (bt->n == 0 && bt->fill == NULL)
+		return 0;
+	/* (pages of abs are touched only as far as files are added) */
+	s.abs = calloc(bt->cap, sizeof(*s.abs));
+	s.got = calloc(bt->cap, sizeof(*s.got));
+	s.fin = calloc(bt->cap, sizeof(*s.fin));
+	if (s.abs == NULL || s.got == NULL || s.fin == NULL) {
+		free(s.abs);
+		free(s.got);
+		free(s.fin);
+		for (i = 0; i < bt->n; i++)
+			v[i].rc = -ENOMEM;
+		if (bt->done != NULL)
+			for (i = 0; i < bt->n; i++)
+				bt->done(bt, i);
+		return 0;
 	}
 	rc = sb_get(sb, &sc);
-	if (rc < 0)
-		goto out;
-	s.c = sc->c;
-	/* OPEN, READs and CLOSE of every file at once, at most */
-	chunk = sftp_conn_max_read(s.c);
-	cap = 0;
-	for (i = 0; i < n; i++) /* OPEN, CLOSE, READs of want + 1 bytes */
-		cap += 2 + (size_t)(v[i].want / chunk) + 1;
-	rc = sb_fifo_init(&s.q, cap);
-	if (rc == 0)
-		rc = fetch_on(&s, n);
-	sb_fifo_settle(&s.q, sb, s.c, rc, "reading ahead");
-	sb_put(sb, sc);
-	sb_fifo_free(&s.q);
-out:
-	for (i = 0; i < n; i++) {
-		if (rc < 0 && v[i].rc == 0)
-			v[i].rc = rc;
-		if (v[i].rc == 0 && s.got != NULL && s.got[i] != v[i].want)
-			v[i].rc = -ESTALE;
-		if (v[i].rc < 0) {
-			free(v[i].data);
-			v[i].data = NULL;
-		}
+	if (rc == 0) {
+		s.c = sc->c;
+		fetch_prepare(&s, 0, bt->n);
+		/* room for OPEN, a READ and CLOSE each: it grows if need be */
+		rc = sb_fifo_init(&s.q, 3 * (bt->n > 16 ? bt->n : 16));
+		if (rc == 0)
+			rc = fetch_on(&s);
+		sb_fifo_settle(&s.q, sb, s.c, rc, "reading ahead");
+		sb_put(sb, sc);
+		sb_fifo_free(&s.q);
 	}
+	for (i = 0; i < bt->n; i++)
+		fetch_finish(&s, i, rc < 0 ? rc : 0);
 	free(s.abs);
 	free(s.got);
+	free(s.fin);
 	return rc == -EAGAIN ? rc : 0;
 }

@@ -154,32 +154,47 @@ static const struct backend_ops mock_ops = {
 	.release = mock_release,
 };
 
-/* ->fetch_many as SFTP has it: the files of one call counted as a batch */
+/* ->fetch_many as SFTP has it: the files of one call counted as a batch
+   (reader_batch: the largest of the pump's, for readers) */
 static atomic_int n_batches, max_batch, reader_batch;
-/* while set, calls from other threads than the test's (the workers) wait
+/* while set, the workers' calls (no done: not the pump's) wait
    in fetch_many; blocked counts them */
 static atomic_int gate, blocked;
 static pthread_t test_thread;
+/* the one connection: a call holds it while it reads (the test takes it
+   to keep every caller waiting); fail_get: no connection to be had */
+static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int fail_get, conn_waiting;
 
 static int
-mock_fetch_many(struct backend *b, struct backend_fetch *v, size_t n)
+mock_fetch_many(struct backend *b, struct backend_fetch_batch *bt)
 {
 	struct mock *m = b->priv;
+	struct backend_fetch *v = bt->v;
+	size_t n;
 	uint64_t k;
 	size_t j;
 	int d, i;
 
-	if (!pthread_equal(pthread_self(), test_thread) && atomic_load(&gate)) {
+	if (bt->done == NULL && !pthread_equal(pthread_self(), test_thread) &&
+	    atomic_load(&gate)) {
 		atomic_fetch_add(&blocked, 1);
 		while (atomic_load(&gate))
 			sleep_ms(5);
 	}
+	if (atomic_load(&fail_get))
+		return -ETIMEDOUT; /* (fill is not called) */
+	atomic_fetch_add(&conn_waiting, 1);
+	pthread_mutex_lock(&conn_lock);
+	atomic_fetch_sub(&conn_waiting, 1);
+	if (bt->fill != NULL)
+		bt->fill(bt);
+	n = bt->n;
 	atomic_fetch_add(&n_batches, 1);
 	if ((int)n > atomic_load(&max_batch))
 		atomic_store(&max_batch, (int)n);
-	/* (the test thread's own calls: a reader's) */
-	if (pthread_equal(pthread_self(), test_thread) &&
-	    (int)n > atomic_load(&reader_batch))
+	/* (the pump's calls: for readers) */
+	if (bt->done != NULL && (int)n > atomic_load(&reader_batch))
 		atomic_store(&reader_batch, (int)n);
 	for (j = 0; j < n; j++) {
 		v[j].data = NULL;
@@ -198,6 +213,11 @@ mock_fetch_many(struct backend *b, struct backend_fetch *v, size_t n)
 		for (k = 0; k < v[j].want; k++)
 			v[j].data[k] = (char)byte_at(d, i, k);
 		v[j].rc = 0;
+	}
+	pthread_mutex_unlock(&conn_lock);
+	for (j = 0; j < n && bt->done != NULL; j++) {
+		bt->done(bt, j);
+		v[j].data = NULL;
 	}
 	return 0;
 }
@@ -229,6 +249,8 @@ setup_many(void **state)
 	atomic_store(&reader_batch, 0);
 	atomic_store(&gate, 0);
 	atomic_store(&blocked, 0);
+	atomic_store(&fail_get, 0);
+	atomic_store(&conn_waiting, 0);
 	test_thread = pthread_self();
 	assert_int_equal(fahead_new(&x->be, 3, 5000, 20000, &x->fa), 0);
 	*state = x;
@@ -323,23 +345,19 @@ test_sequential_reader_is_served(void **state)
 	/* the first two opens are the reader's own */
 	assert_null(open_file(x, 0, 0, 7));
 	assert_null(open_file(x, 0, 1, 7));
-	/* f02..f10 ahead: 8, and one more for the step it made */
-	wait_opened(x, 0, 10);
-	assert_int_equal(atomic_load(&x->m.opened[0][11]), 0);
+	/* f02..f17 ahead: 8, twice as many for the step it made */
+	wait_opened(x, 0, 17);
+	assert_int_equal(atomic_load(&x->m.opened[0][18]), 0);
 	for (i = 2; i < 10; i++) {
 		b = open_file(x, 0, i, 7);
 		assert_non_null(b);
 		check_content(x, b, 0, i);
 		fahead_put(x->fa, b);
 		assert_int_equal(atomic_load(&x->m.opened[0][i]), 1);
-		if (i == 2) {
-			/* going on, further ahead: f12 (10 ahead), not f13 */
-			wait_opened(x, 0, 12);
-			assert_int_equal(atomic_load(&x->m.opened[0][13]), 0);
-		}
+		if (i == 2)
+			/* going on, further ahead: 32, to the folder's end */
+			wait_opened(x, 0, 19);
 	}
-	/* and the next ones come too, to the folder's end */
-	wait_opened(x, 0, 19);
 }
 
 static void
@@ -550,10 +568,10 @@ test_reader_takes_queued_along(void **state)
 	assert_non_null(b);
 	check_content(x, b, 3, 2);
 	fahead_put(x->fa, b);
-	/* f02 and the queued f03..f12 (f11, f12: queued by the open of f02,
-	   10 ahead of it), one request */
-	assert_int_equal(atomic_load(&reader_batch), 11);
-	for (i = 3; i < 13; i++) {
+	/* f02 and the queued f03..f19 (f18, f19: queued by the open of f02,
+	   32 ahead of it now), one request */
+	assert_int_equal(atomic_load(&reader_batch), 18);
+	for (i = 3; i < 20; i++) {
 		b = open_file(x, 3, i, 7);
 		assert_non_null(b);
 		check_content(x, b, 3, i);
@@ -587,6 +605,85 @@ test_fetch_now_and_written(void **state)
 	/* too big to hold */
 	a.size = FAHEAD_FILE_MAX + 1;
 	assert_null(fahead_fetch_now(x->fa, "/big", &a));
+}
+
+struct now_reader {
+	struct fx *x;
+	int i;
+	pthread_t t;
+	struct fahead_buf *b;
+};
+
+static void *
+now_reader_fn(void *arg)
+{
+	struct now_reader *r = arg;
+	struct backend_attr a;
+	char path[32];
+
+	attr_of(r->i, &a);
+	snprintf(path, sizeof(path), "/d1/f%02d", r->i);
+	r->b = fahead_fetch_now(r->x->fa, path, &a);
+	return NULL;
+}
+
+/*
+ * Readers whose files are asked for while the connection is busy (one
+ * session; the others still logging in) do not wait a flight each: the
+ * one that waits for the connection takes the others' files along once
+ * it has it, all in one request.  Two readers of one file share it.
+ */
+static void
+test_readers_share_a_flight(void **state)
+{
+	struct fx *x = *state;
+	struct now_reader r[7];
+	int i, k;
+
+	pthread_mutex_lock(&conn_lock); /* busy */
+	for (i = 0; i < 7; i++) {
+		r[i].x = x;
+		r[i].i = i < 6 ? i : 3; /* the last: f03 again */
+		assert_int_equal(
+		    pthread_create(&r[i].t, NULL, now_reader_fn, &r[i]), 0);
+	}
+	/* one waits for the connection, the others for it */
+	for (k = 0; k < 500 && atomic_load(&conn_waiting) < 1; k++)
+		sleep_ms(10);
+	sleep_ms(200);
+	assert_int_equal(atomic_load(&conn_waiting), 1);
+	assert_int_equal(atomic_load(&n_batches), 0);
+	pthread_mutex_unlock(&conn_lock);
+	for (i = 0; i < 7; i++) {
+		pthread_join(r[i].t, NULL);
+		assert_non_null(r[i].b);
+		check_content(x, r[i].b, 1, r[i].i);
+	}
+	assert_int_equal(atomic_load(&n_batches), 1);
+	assert_int_equal(atomic_load(&max_batch), 6);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(atomic_load(&x->m.opened[1][i]), 1);
+	for (i = 0; i < 7; i++)
+		fahead_put(x->fa, r[i].b);
+}
+
+/* No connection to be had: the reader reads the usual way, at once. */
+static void
+test_fetch_now_without_connection(void **state)
+{
+	struct fx *x = *state;
+	struct backend_attr a;
+	struct fahead_buf *b;
+
+	attr_of(4, &a);
+	atomic_store(&fail_get, 1);
+	assert_null(fahead_fetch_now(x->fa, "/d2/f04", &a));
+	atomic_store(&fail_get, 0);
+	b = fahead_fetch_now(x->fa, "/d2/f04", &a);
+	assert_non_null(b);
+	check_content(x, b, 2, 4);
+	fahead_put(x->fa, b);
+	assert_int_equal(atomic_load(&n_batches), 1);
 }
 
 /* Without ->fetch_many nothing is read whole at open. */
@@ -628,6 +725,10 @@ main(void)
 		    test_fetch_now_and_written, setup_many, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_fetch_now_needs_fetch_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_readers_share_a_flight, setup_many, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_fetch_now_without_connection, setup_many, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
