@@ -635,22 +635,32 @@ fail:
  * pid opened the file at listing position j of d: follow it, and when it
  * went forward from its last file (by the listing's order or by name,
  * skipping at most FAHEAD_DEPTH), queue the next small files that way.
+ * A process that was going through another folder's files and opens the
+ * first file of this one (by either order) goes on the same way here at
+ * once: a tree read folder after folder (grep -r, cp -r, tar c, find |
+ * xargs cat) does not start cold, a file at a time, in each folder.
  */
 static void
 stream_step(struct fahead *a, struct fa_dir *d, size_t j, pid_t pid)
 {
 	struct fa_stream *s = NULL, *old = &a->streams[0];
 	size_t i, jn = d->name_pos[j], q;
-	bool by_list, by_name;
+	bool by_list, by_name, went_on = false;
+	unsigned depth = 0; /* pid's elsewhere, where it was going on */
 	uint64_t now = (uint64_t)net_now_ms();
 
 	for (i = 0; i < FA_STREAMS; i++) {
-		if (a->streams[i].pid == pid && a->streams[i].dir == d) {
-			s = &a->streams[i];
+		struct fa_stream *e = &a->streams[i];
+
+		if (e->pid == pid && e->dir == d) {
+			s = e;
 			break;
 		}
-		if (a->streams[i].t_ms < old->t_ms)
-			old = &a->streams[i];
+		if (e->pid == pid && e->depth > FAHEAD_DEPTH &&
+		    now - e->t_ms <= FA_SEEN_MS && e->depth > depth)
+			depth = e->depth;
+		if (e->t_ms < old->t_ms)
+			old = e;
 	}
 	if (s == NULL) {
 		s = old;
@@ -659,9 +669,15 @@ stream_step(struct fahead *a, struct fa_dir *d, size_t j, pid_t pid)
 		s->last_l = j;
 		s->last_s = jn;
 		s->depth = FAHEAD_DEPTH;
+		if (depth > 0 && (j == 0 || jn == 0)) {
+			s->depth = depth;
+			went_on = true;
+		}
 	}
-	by_list = j > s->last_l && j - s->last_l <= FAHEAD_DEPTH;
-	by_name = jn > s->last_s && jn - s->last_s <= FAHEAD_DEPTH;
+	by_list = (j > s->last_l && j - s->last_l <= FAHEAD_DEPTH) ||
+	    (went_on && j == 0);
+	by_name = (jn > s->last_s && jn - s->last_s <= FAHEAD_DEPTH) ||
+	    (went_on && jn == 0);
 	/* one process a file (for f in *; do cat "$f"; done): the folder's
 	   own last file tells */
 	if (!by_list && !by_name && d->has_last) {

@@ -667,6 +667,37 @@ test_readers_share_a_flight(void **state)
 		fahead_put(x->fa, r[i].b);
 }
 
+/*
+ * A process that went through one folder's files and opens the first of
+ * another's goes on there at once (a tree read folder after folder); one
+ * that opened a single file before does not.
+ */
+static void
+test_reader_goes_on_in_next_folder(void **state)
+{
+	struct fx *x = *state;
+	struct fahead_buf *b;
+
+	list_dir(x, "/d0");
+	list_dir(x, "/d1");
+	list_dir(x, "/d2");
+	assert_null(open_file(x, 0, 0, 7));
+	assert_null(open_file(x, 0, 1, 7));
+	wait_opened(x, 0, 17);
+	b = open_file(x, 0, 2, 7); /* going on: 32 ahead now */
+	assert_non_null(b);
+	fahead_put(x->fa, b);
+	assert_null(open_file(x, 1, 0, 7));
+	wait_opened(x, 1, 19); /* f01..f19 of /d1, without a second open */
+	assert_int_equal(atomic_load(&x->m.opened[1][1]), 1);
+	/* a process that opened one file of /d2 starts cold in /d3 */
+	list_dir(x, "/d3");
+	assert_null(open_file(x, 2, 5, 8));
+	assert_null(open_file(x, 3, 0, 8));
+	sleep_ms(100);
+	assert_int_equal(atomic_load(&x->m.opened[3][1]), 0);
+}
+
 /* No connection to be had: the reader reads the usual way, at once. */
 static void
 test_fetch_now_without_connection(void **state)
@@ -729,6 +760,8 @@ main(void)
 		    test_readers_share_a_flight, setup_many, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_fetch_now_without_connection, setup_many, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reader_goes_on_in_next_folder, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
