@@ -21,9 +21,12 @@
  * FAHEAD_DEPTH_MAX), at most FAHEAD_MEM_MAX bytes held, `workers`
  * fetches at once (main.c: connections - 1), none of them on the last
  * idle connection (pool_background: a process never waits for a guess; a
- * fetch that finds none is queued again, or taken along by the reader
- * that needs it: fahead_fetch_now).  Nothing is fetched unless a reader
- * goes from one file to the next.
+ * fetch that finds none is queued again, or taken along by the pump).
+ * The pump (where the backend reads many files at once: ->fetch_many) is
+ * one more thread, on one connection that it may wait for as a process
+ * would: it fetches what readers wait for at open (fahead_fetch_now),
+ * with queued files along.  Nothing is read ahead unless a reader goes
+ * from one file to the next.
  */
 #ifndef FTPFS_FAHEAD_H
 #define FTPFS_FAHEAD_H
@@ -66,9 +69,10 @@ struct fahead_buf *fahead_open(struct fahead *a, const char *path,
  * No buffer from fahead_open: where the backend reads small files whole
  * at once (->fetch_many: OPEN, READ and CLOSE sent as soon as each can
  * be, two round trips in all instead of three waited for one by one),
- * path (attr: its size now, at most FAHEAD_FILE_MAX) is read whole now,
- * on the caller's thread.  The buffer (held: fahead_put), or NULL: read
- * it the usual way.
+ * path (attr: its size now, at most FAHEAD_FILE_MAX) is read whole now
+ * by the pump, with what other readers wait for.  The buffer (held:
+ * fahead_put), or NULL: read it the usual way (no connection, a changed
+ * file, the request's deadline or an interrupt).
  */
 struct fahead_buf *fahead_fetch_now(
     struct fahead *a, const char *path, const struct backend_attr *attr);

@@ -879,12 +879,12 @@ pump_fill(struct backend_fetch_batch *bt)
 {
 	struct pump_flight *f = bt->arg;
 	struct fahead *a = f->a;
-	size_t i, n;
+	size_t i, n, room;
 
 	pthread_mutex_lock(&a->lock);
 	f->filled = true;
-	n = claim_for_pump(a, f->claimed + bt->n,
-	    bt->cap - bt->n < FA_PUMP_FILL ? bt->cap - bt->n : FA_PUMP_FILL);
+	room = bt->cap - bt->n < FA_PUMP_FILL ? bt->cap - bt->n : FA_PUMP_FILL;
+	n = a->stop ? 0 : claim_for_pump(a, f->claimed + bt->n, room);
 	for (i = bt->n; i < bt->n + n; i++) {
 		bt->v[i].path = f->claimed[i]->path;
 		bt->v[i].want = f->claimed[i]->size;
@@ -998,7 +998,10 @@ wanted_buf(struct fahead *a, const char *path, const struct backend_attr *attr)
 			old->refs++;
 			return old;
 		}
-		/* a mark, or one that no longer matches */
+		/* a mark, or one that no longer matches (its readers, if
+		   any, read it the usual way: wake them) */
+		if (old->waiters > 0)
+			pthread_cond_broadcast(&a->done);
 		old->stale = true;
 		buf_unlist(a, old);
 	}

@@ -37,7 +37,7 @@ struct fetch_state {
 	struct sftp_conn *c;
 	struct backend_fetch_batch *bt;
 	struct backend_fetch *v; /* bt->v */
-	char (*abs)[SFTP_PATH_MAX];
+	char **abs; /* each file's path on the server (malloc'ed) */
 	uint64_t *got;
 	bool *fin; /* given to bt->done (or final, without one) */
 	struct sb_fifo q; /* requests in flight */
@@ -261,12 +261,14 @@ static void
 fetch_prepare(struct fetch_state *s, size_t from, size_t to)
 {
 	struct backend_fetch *v = s->v;
+	char abs[SFTP_PATH_MAX];
 	size_t i;
 
 	for (i = from; i < to; i++) {
-		v[i].rc =
-		    sb_abs(s->sb, v[i].path, s->abs[i], sizeof(s->abs[i]));
+		v[i].rc = sb_abs(s->sb, v[i].path, abs, sizeof(abs));
 		v[i].data = NULL;
+		if (v[i].rc == 0 && (s->abs[i] = strdup(abs)) == NULL)
+			v[i].rc = -ENOMEM;
 		if (v[i].rc == 0) {
 			v[i].data = malloc(v[i].want + 1);
 			if (v[i].data == NULL)
@@ -340,7 +342,6 @@ sb_fetch_many(struct backend *b, struct backend_fetch_batch *bt)
 	}
 	if (bt->n == 0 && bt->fill == NULL)
 		return 0;
-	/* (pages of abs are touched only as far as files are added) */
 	s.abs = calloc(bt->cap, sizeof(*s.abs));
 	s.got = calloc(bt->cap, sizeof(*s.got));
 	s.fin = calloc(bt->cap, sizeof(*s.fin));
@@ -367,8 +368,10 @@ sb_fetch_many(struct backend *b, struct backend_fetch_batch *bt)
 		sb_put(sb, sc);
 		sb_fifo_free(&s.q);
 	}
-	for (i = 0; i < bt->n; i++)
+	for (i = 0; i < bt->n; i++) {
 		fetch_finish(&s, i, rc < 0 ? rc : 0);
+		free(s.abs[i]);
+	}
 	free(s.abs);
 	free(s.got);
 	free(s.fin);
