@@ -41,6 +41,12 @@ struct walk;
  */
 int walk_new(
     struct backend *be, unsigned workers, int op_timeout_ms, struct walk **out);
+/*
+ * A process is about to list path (opendir): where path's parent was just
+ * listed (a walk), path and its siblings are listed at once, together
+ * (->list_many backends), into the cache the caller's listing reads.
+ */
+void walk_opening(struct walk *w, const char *path);
 /* A process listed path (opendir), with its entries l. */
 void walk_listed(
     struct walk *w, const char *path, const struct backend_dirlist *l);

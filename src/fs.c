@@ -311,6 +311,7 @@ fs_opendir(const char *path, struct fuse_file_info *fi)
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return -ENOMEM;
+	walk_opening(fs_ctx()->walk, path);
 	rc = be->ops->list(be, path, &d->l);
 	if (rc < 0) {
 		backend_dirlist_free(&d->l);

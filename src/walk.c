@@ -325,6 +325,63 @@ walk_listed(struct walk *w, const char *path, const struct backend_dirlist *l)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/*
+ * A process is about to list path (opendir).  Where the backend lists
+ * many folders at once (->list_many) and path's parent was listed by a
+ * process just before (a walk, as walk_listed sees it afterwards), path
+ * and its siblings are listed now, on the caller's thread, in one batch:
+ * the walker's own listing carries the folders it comes to next, where
+ * seen after it, they would cost a second flight (find of 3 folders of a
+ * 21-folder tree at 20 ms: a listing of 19 folders instead of one of 1
+ * and then one of 18).  The listings go to the cache, where the caller's
+ * own ->list finds path's.
+ */
+void
+walk_opening(struct walk *w, const char *path)
+{
+	struct backend_dirlist tmp[WALK_BATCH];
+	int rcs[WALK_BATCH];
+	char *v[WALK_BATCH];
+	char parent[4096];
+	struct walk_recent *p;
+	const char *name;
+	size_t n = 0, i;
+	uint64_t now;
+
+	if (w == NULL || w->be->ops->list_many == NULL ||
+	    backend_path_split(path, parent, sizeof(parent), &name) != 0)
+		return;
+	now = (uint64_t)net_now_ms();
+	pthread_mutex_lock(&w->lock);
+	p = recent_find(w, parent);
+	if (p == NULL || p->expanded || now - p->t_ms > WALK_WINDOW_MS ||
+	    (v[n] = strdup(path)) == NULL) {
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	n++;
+	for (i = 0; i < p->nsub; i++) {
+		if (strcmp(p->subs[i], path) == 0)
+			continue;
+		if (n < WALK_BATCH && (v[n] = strdup(p->subs[i])) != NULL)
+			n++;
+		else
+			walk_enqueue(w, p->subs[i]); /* the rest: the workers */
+	}
+	p->expanded = true;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	memset(tmp, 0, sizeof(tmp));
+	(void)w->be->ops->list_many(w->be, (const char *const *)v, n, tmp, rcs);
+	for (i = 0; i < n; i++) {
+		backend_dirlist_free(&tmp[i]);
+		free(v[i]);
+	}
+	pthread_mutex_lock(&w->lock);
+	w->fetched += n - 1;
+	pthread_mutex_unlock(&w->lock);
+}
+
 void
 walk_free(struct walk *w)
 {

@@ -222,6 +222,29 @@ mock_fetch_many(struct backend *b, struct backend_fetch_batch *bt)
 	return 0;
 }
 
+/* ->list_many: each call's folders, the first of the last call noted */
+static atomic_int n_list_many, list_many_n;
+static char list_many_first[32];
+
+static int
+mock_list_many(struct backend *b, const char *const *paths, size_t n,
+    struct backend_dirlist *out, int *rc)
+{
+	size_t i;
+
+	atomic_fetch_add(&n_list_many, 1);
+	atomic_store(&list_many_n, (int)n);
+	snprintf(list_many_first, sizeof(list_many_first), "%s", paths[0]);
+	for (i = 0; i < n; i++)
+		rc[i] = mock_list(b, paths[i], &out[i]);
+	return 0;
+}
+
+static const struct backend_ops mock_list_many_ops = {
+	.list = mock_list,
+	.list_many = mock_list_many,
+};
+
 static const struct backend_ops mock_many_ops = {
 	.list = mock_list,
 	.open = mock_open,
@@ -698,6 +721,39 @@ test_reader_goes_on_in_next_folder(void **state)
 	assert_int_equal(atomic_load(&x->m.opened[3][1]), 0);
 }
 
+/*
+ * Where folders are listed many at once, the walker's listing of a
+ * folder whose parent it just listed carries the folder's siblings: one
+ * batch, the walker's own first, on the walker's thread.
+ */
+static void
+test_walk_lists_siblings_with_the_first(void **state)
+{
+	struct fx *x = *state;
+	struct backend be = { .ops = &mock_list_many_ops, .priv = &x->m };
+	struct backend_dirlist l = { 0 };
+	struct walk *w = NULL;
+	int d;
+
+	atomic_store(&n_list_many, 0);
+	assert_int_equal(walk_new(&be, 2, 5000, &w), 0);
+	walk_opening(w, "/"); /* no parent listed: nothing */
+	assert_int_equal(mock_list(&be, "/", &l), 0);
+	walk_listed(w, "/", &l);
+	backend_dirlist_free(&l);
+	assert_int_equal(atomic_load(&n_list_many), 0);
+	walk_opening(w, "/d2");
+	assert_int_equal(atomic_load(&n_list_many), 1);
+	assert_int_equal(atomic_load(&list_many_n), 5);
+	assert_string_equal(list_many_first, "/d2");
+	for (d = 0; d < 5; d++)
+		assert_int_equal(atomic_load(&x->m.listed[d + 1]), 1);
+	/* once per walk */
+	walk_opening(w, "/d3");
+	assert_int_equal(atomic_load(&n_list_many), 1);
+	walk_free(w);
+}
+
 /* No connection to be had: the reader reads the usual way, at once. */
 static void
 test_fetch_now_without_connection(void **state)
@@ -762,6 +818,8 @@ main(void)
 		    test_fetch_now_without_connection, setup_many, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_reader_goes_on_in_next_folder, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_walk_lists_siblings_with_the_first, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
