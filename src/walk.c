@@ -35,6 +35,7 @@ struct walk_recent {
 	uint64_t t_ms;
 	bool expanded; /* its subdirectories were queued */
 	char **subs;
+	uint64_t *sub_size; /* their sizes as listed (UINT64_MAX: none) */
 	size_t nsub;
 };
 
@@ -64,15 +65,18 @@ subs_free(char **subs, size_t n)
 	free(subs);
 }
 
-/* The full paths of l's subdirectories (symlinks are not followed). */
+/* The full paths of l's subdirectories (symlinks are not followed), and
+   their sizes as listed into *size. */
 static char **
-subs_of(const char *path, const struct backend_dirlist *l, size_t *n)
+subs_of(const char *path, const struct backend_dirlist *l, size_t *n,
+    uint64_t **size)
 {
 	bool root = strcmp(path, "/") == 0;
 	char **v = NULL;
 	size_t i, k = 0;
 
 	*n = 0;
+	*size = NULL;
 	for (i = 0; i < l->count && k < WALK_SUBDIRS_MAX; i++) {
 		const struct backend_dirent *e = &l->ents[i];
 		char *p;
@@ -81,11 +85,18 @@ subs_of(const char *path, const struct backend_dirlist *l, size_t *n)
 			continue;
 		if (v == NULL) {
 			v = calloc(WALK_SUBDIRS_MAX, sizeof(*v));
-			if (v == NULL)
+			*size = calloc(WALK_SUBDIRS_MAX, sizeof(**size));
+			if (v == NULL || *size == NULL) {
+				free(v);
+				free(*size);
+				*size = NULL;
 				return NULL;
+			}
 		}
 		if (asprintf(&p, "%s/%s", root ? "" : path, e->name) < 0)
 			break;
+		(*size)[k] =
+		    (e->attr.valid & BA_SIZE) ? e->attr.size : UINT64_MAX;
 		v[k++] = p;
 	}
 	*n = k;
@@ -271,11 +282,12 @@ walk_listed(struct walk *w, const char *path, const struct backend_dirlist *l)
 	char parent[4096];
 	uint64_t now;
 	size_t i, nsub;
+	uint64_t *sizes;
 	char **subs;
 
 	if (w == NULL)
 		return;
-	subs = subs_of(path, l, &nsub);
+	subs = subs_of(path, l, &nsub, &sizes);
 	now = (uint64_t)net_now_ms();
 	pthread_mutex_lock(&w->lock);
 	if (backend_path_split(path, parent, sizeof(parent), &name) == 0) {
@@ -293,6 +305,7 @@ walk_listed(struct walk *w, const char *path, const struct backend_dirlist *l)
 		}
 		free(r->path);
 		subs_free(r->subs, r->nsub);
+		free(r->sub_size);
 		memset(r, 0, sizeof(*r));
 		r->path = strdup(path);
 	} else if (now - r->t_ms > WALK_WINDOW_MS) {
@@ -300,12 +313,15 @@ walk_listed(struct walk *w, const char *path, const struct backend_dirlist *l)
 	}
 	if (r->path == NULL) {
 		subs_free(subs, nsub);
+		free(sizes);
 		pthread_mutex_unlock(&w->lock);
 		return;
 	}
 	r->t_ms = now;
 	subs_free(r->subs, r->nsub);
+	free(r->sub_size);
 	r->subs = subs;
+	r->sub_size = sizes;
 	r->nsub = nsub;
 	if (p != NULL) {
 		/* A walk: the parent's other subdirectories, and ours. */
@@ -334,8 +350,14 @@ walk_listed(struct walk *w, const char *path, const struct backend_dirlist *l)
  * seen after it, they would cost a second flight (find of 3 folders of a
  * 21-folder tree at 20 ms: a listing of 19 folders instead of one of 1
  * and then one of 18).  The listings go to the cache, where the caller's
- * own ->list finds path's.
+ * own ->list finds path's.  The caller waits for the whole batch, so only
+ * siblings small as listed go with it (a folder's size grows with its
+ * entries on every filesystem we know: ext4 ~4 KiB per 150 names); big
+ * or unsized ones are left to the workers, and `ls A/B` after `ls A`
+ * does not wait for A's other big folders.
  */
+#define WALK_ALONG_DIR_MAX (16 * 1024)
+#define WALK_ALONG_MAX (256 * 1024)
 void
 walk_opening(struct walk *w, const char *path)
 {
@@ -346,7 +368,7 @@ walk_opening(struct walk *w, const char *path)
 	struct walk_recent *p;
 	const char *name;
 	size_t n = 0, i;
-	uint64_t now;
+	uint64_t now, along = 0;
 
 	if (w == NULL || w->be->ops->list_many == NULL ||
 	    backend_path_split(path, parent, sizeof(parent), &name) != 0)
@@ -361,12 +383,18 @@ walk_opening(struct walk *w, const char *path)
 	}
 	n++;
 	for (i = 0; i < p->nsub; i++) {
+		uint64_t sz = p->sub_size[i];
+
 		if (strcmp(p->subs[i], path) == 0)
 			continue;
-		if (n < WALK_BATCH && (v[n] = strdup(p->subs[i])) != NULL)
+		if (n < WALK_BATCH && sz <= WALK_ALONG_DIR_MAX &&
+		    along + sz <= WALK_ALONG_MAX &&
+		    (v[n] = strdup(p->subs[i])) != NULL) {
+			along += sz;
 			n++;
-		else
+		} else {
 			walk_enqueue(w, p->subs[i]); /* the rest: the workers */
+		}
 	}
 	p->expanded = true;
 	pthread_cond_broadcast(&w->cond);
@@ -404,6 +432,7 @@ walk_free(struct walk *w)
 	for (k = 0; k < WALK_RECENT; k++) {
 		free(w->recent[k].path);
 		subs_free(w->recent[k].subs, w->recent[k].nsub);
+		free(w->recent[k].sub_size);
 	}
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);

@@ -68,8 +68,10 @@ mock_list(struct backend *b, const char *path, struct backend_dirlist *out)
 		atomic_fetch_add(&m->listed[0], 1);
 		for (d = 0; d < 5; d++) {
 			memset(&a, 0, sizeof(a));
-			a.valid = BA_MODE_TYPE;
+			a.valid = BA_MODE_TYPE | BA_SIZE;
 			a.mode = S_IFDIR | 0755;
+			/* d4: a folder of many entries */
+			a.size = d == 4 ? 1024 * 1024 : 4096;
 			snprintf(name, sizeof(name), "d%d", d);
 			backend_dirlist_add(out, name, strlen(name), NULL, &a);
 		}
@@ -222,9 +224,10 @@ mock_fetch_many(struct backend *b, struct backend_fetch_batch *bt)
 	return 0;
 }
 
-/* ->list_many: each call's folders, the first of the last call noted */
+/* ->list_many: calls, and the largest call's size and first folder */
 static atomic_int n_list_many, list_many_n;
 static char list_many_first[32];
+static pthread_mutex_t list_many_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int
 mock_list_many(struct backend *b, const char *const *paths, size_t n,
@@ -233,8 +236,13 @@ mock_list_many(struct backend *b, const char *const *paths, size_t n,
 	size_t i;
 
 	atomic_fetch_add(&n_list_many, 1);
-	atomic_store(&list_many_n, (int)n);
-	snprintf(list_many_first, sizeof(list_many_first), "%s", paths[0]);
+	pthread_mutex_lock(&list_many_lock);
+	if ((int)n > atomic_load(&list_many_n)) {
+		atomic_store(&list_many_n, (int)n);
+		snprintf(
+		    list_many_first, sizeof(list_many_first), "%s", paths[0]);
+	}
+	pthread_mutex_unlock(&list_many_lock);
 	for (i = 0; i < n; i++)
 		rc[i] = mock_list(b, paths[i], &out[i]);
 	return 0;
@@ -724,7 +732,8 @@ test_reader_goes_on_in_next_folder(void **state)
 /*
  * Where folders are listed many at once, the walker's listing of a
  * folder whose parent it just listed carries the folder's siblings: one
- * batch, the walker's own first, on the walker's thread.
+ * batch, the walker's own first, on the walker's thread; a big sibling
+ * is left to the workers (the walker does not wait for it).
  */
 static void
 test_walk_lists_siblings_with_the_first(void **state)
@@ -733,9 +742,10 @@ test_walk_lists_siblings_with_the_first(void **state)
 	struct backend be = { .ops = &mock_list_many_ops, .priv = &x->m };
 	struct backend_dirlist l = { 0 };
 	struct walk *w = NULL;
-	int d;
+	int d, t;
 
 	atomic_store(&n_list_many, 0);
+	atomic_store(&list_many_n, 0);
 	assert_int_equal(walk_new(&be, 2, 5000, &w), 0);
 	walk_opening(w, "/"); /* no parent listed: nothing */
 	assert_int_equal(mock_list(&be, "/", &l), 0);
@@ -743,14 +753,20 @@ test_walk_lists_siblings_with_the_first(void **state)
 	backend_dirlist_free(&l);
 	assert_int_equal(atomic_load(&n_list_many), 0);
 	walk_opening(w, "/d2");
-	assert_int_equal(atomic_load(&n_list_many), 1);
-	assert_int_equal(atomic_load(&list_many_n), 5);
+	assert_int_equal(atomic_load(&list_many_n), 4);
+	pthread_mutex_lock(&list_many_lock);
 	assert_string_equal(list_many_first, "/d2");
-	for (d = 0; d < 5; d++)
+	pthread_mutex_unlock(&list_many_lock);
+	for (d = 0; d < 4; d++)
 		assert_int_equal(atomic_load(&x->m.listed[d + 1]), 1);
+	/* /d4 by a worker, after */
+	for (t = 0; t < 500 && atomic_load(&x->m.listed[5]) == 0; t++)
+		sleep_ms(10);
+	assert_int_equal(atomic_load(&x->m.listed[5]), 1);
+	assert_int_equal(atomic_load(&n_list_many), 2);
 	/* once per walk */
 	walk_opening(w, "/d3");
-	assert_int_equal(atomic_load(&n_list_many), 1);
+	assert_int_equal(atomic_load(&n_list_many), 2);
 	walk_free(w);
 }
 
